@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+/** Compression modes; `off` passes frames through untouched. */
+export const compressionModeSchema = z
+  .enum(['off', 'conservative', 'adaptive', 'aggressive'])
+  .describe('Compression mode; `off` passes frames through untouched.');
+export type CompressionMode = z.infer<typeof compressionModeSchema>;
+
+/** Output formats a policy may allow. */
+export const outputFormatSchema = z.enum(['jpeg', 'webp', 'avif']);
+export type OutputFormat = z.infer<typeof outputFormatSchema>;
+
+/** Per-mode defaults (DESIGN.md section 2): target ratio, SSIM floor, latency budget. */
+export const MODE_DEFAULTS: Readonly<
+  Record<
+    Exclude<CompressionMode, 'off'>,
+    { target_compression_ratio: number; min_quality_score: number; max_latency_ms: number }
+  >
+> = {
+  conservative: { target_compression_ratio: 0.5, min_quality_score: 0.95, max_latency_ms: 15 },
+  adaptive: { target_compression_ratio: 0.8, min_quality_score: 0.85, max_latency_ms: 20 },
+  aggressive: { target_compression_ratio: 0.9, min_quality_score: 0.7, max_latency_ms: 25 },
+};
+
+/** Bounds of the policy fields, shared by the zod schema and the database CHECK constraints. */
+export const CONFIG_BOUNDS = {
+  target_compression_ratio: { min: 0.1, max: 0.95 },
+  max_latency_ms: { min: 5, max: 100 },
+  min_quality_score: { min: 0.5, max: 1 },
+} as const;
+
+/** A caller's compression policy as stored and as sent by `PUT /config`. */
+export const compressionConfigSchema = z
+  .object({
+    enabled: z.boolean(),
+    mode: compressionModeSchema,
+    target_compression_ratio: z
+      .number()
+      .min(CONFIG_BOUNDS.target_compression_ratio.min)
+      .max(CONFIG_BOUNDS.target_compression_ratio.max)
+      .describe('Fraction of bytes to remove, 1 - compressed/original.'),
+    max_latency_ms: z
+      .number()
+      .int()
+      .min(CONFIG_BOUNDS.max_latency_ms.min)
+      .max(CONFIG_BOUNDS.max_latency_ms.max)
+      .describe('Latency budget for one frame, in milliseconds.'),
+    min_quality_score: z
+      .number()
+      .min(CONFIG_BOUNDS.min_quality_score.min)
+      .max(CONFIG_BOUNDS.min_quality_score.max)
+      .describe('SSIM floor: below it the original frame is returned.'),
+    allowed_formats: z
+      .array(outputFormatSchema)
+      .min(1)
+      .max(3)
+      .refine((formats) => new Set(formats).size === formats.length, 'formats must be unique'),
+    enable_predictive_compression: z.boolean(),
+    enable_perceptual_optimization: z.boolean(),
+    opt_out: z.boolean(),
+  })
+  .strict();
+export type CompressionConfig = z.infer<typeof compressionConfigSchema>;
+
+/** The policy a caller gets when none is stored. */
+export const DEFAULT_CONFIG: CompressionConfig = {
+  enabled: true,
+  mode: 'adaptive',
+  ...MODE_DEFAULTS.adaptive,
+  allowed_formats: ['jpeg', 'webp'],
+  enable_predictive_compression: true,
+  enable_perceptual_optimization: true,
+  opt_out: false,
+};
+
+/** A stored policy with its owner-visible timestamps. */
+export const storedConfigSchema = compressionConfigSchema.extend({
+  updated_at: z.iso
+    .datetime()
+    .nullable()
+    .describe('When the policy last changed; null for the default.'),
+});
+export type StoredConfig = z.infer<typeof storedConfigSchema>;

@@ -1,0 +1,141 @@
+import type { z } from 'zod';
+import { compressionConfigSchema, storedConfigSchema } from '../core/contracts/config.ts';
+import { livenessResponseSchema, readinessResponseSchema } from '../core/contracts/health.ts';
+
+/**
+ * The route table: the single source for the CDK HTTP API, the local runtime, the Lambda
+ * dispatchers and the OpenAPI document. It is plain data plus zod schemas, so infrastructure code
+ * can import it without loading any handler.
+ */
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** The Lambda functions of the API; each serves one group of routes. */
+export type FunctionName = 'health' | 'dashboard';
+
+/** The public API's path prefix (DESIGN.md section 2). */
+export const API_PREFIX = '/api/v1/aic';
+
+/** JSON bodies are small; frames travel on their own routes with their own cap. */
+export const DEFAULT_JSON_BODY_LIMIT_BYTES = 64 * 1024;
+
+/** How a route accepts a body. */
+export interface BodySpec {
+  readonly schema: z.ZodType;
+  /** Accepted media types (without parameters), e.g. `application/json`. */
+  readonly contentTypes: readonly string[];
+  /** Cap on the decoded body, checked before parsing. */
+  readonly maxBytes: number;
+}
+
+/** One route of the API. */
+export interface RouteSpec {
+  /** Stable operation id, used as the OpenAPI operationId and in metrics. */
+  readonly id: string;
+  readonly method: HttpMethod;
+  /** Path in API Gateway syntax, parameters in braces: `/api/v1/aic/sessions/{session_id}`. */
+  readonly path: string;
+  readonly function: FunctionName;
+  /** Whether a bearer token is required (the JWT authorizer on AWS, the local runtime here). */
+  readonly auth: boolean;
+  readonly summary: string;
+  readonly request?: {
+    readonly path?: z.ZodType;
+    readonly query?: z.ZodType;
+    readonly body?: BodySpec;
+  };
+  readonly response: { readonly status: number; readonly schema: z.ZodType };
+}
+
+/** Preserves the literal types of a route so handlers are typed from its schemas. */
+function defineRoute<const R extends RouteSpec>(route: R): R {
+  return route;
+}
+
+const jsonBody = <S extends z.ZodType>(schema: S) =>
+  ({
+    schema,
+    contentTypes: ['application/json'],
+    maxBytes: DEFAULT_JSON_BODY_LIMIT_BYTES,
+  }) as const;
+
+export const routes = {
+  health: defineRoute({
+    id: 'health',
+    method: 'GET',
+    path: '/health',
+    function: 'health',
+    auth: false,
+    summary: 'Liveness of the process; touches no dependency.',
+    response: { status: 200, schema: livenessResponseSchema },
+  }),
+  liveness: defineRoute({
+    id: 'liveness',
+    method: 'GET',
+    path: '/liveness',
+    function: 'health',
+    auth: false,
+    summary: 'Liveness of the process; touches no dependency.',
+    response: { status: 200, schema: livenessResponseSchema },
+  }),
+  readiness: defineRoute({
+    id: 'readiness',
+    method: 'GET',
+    path: '/readiness',
+    function: 'health',
+    auth: false,
+    summary: 'Readiness: Postgres, Redis (degraded is not fatal) and initialisation.',
+    response: { status: 200, schema: readinessResponseSchema },
+  }),
+  getConfig: defineRoute({
+    id: 'getConfig',
+    method: 'GET',
+    path: `${API_PREFIX}/config`,
+    function: 'dashboard',
+    auth: true,
+    summary: "The caller's compression policy (the default when none is stored).",
+    response: { status: 200, schema: storedConfigSchema },
+  }),
+  putConfig: defineRoute({
+    id: 'putConfig',
+    method: 'PUT',
+    path: `${API_PREFIX}/config`,
+    function: 'dashboard',
+    auth: true,
+    summary: "Replace the caller's compression policy.",
+    request: { body: jsonBody(compressionConfigSchema) },
+    response: { status: 200, schema: storedConfigSchema },
+  }),
+  postConfig: defineRoute({
+    id: 'postConfig',
+    method: 'POST',
+    path: `${API_PREFIX}/config`,
+    function: 'dashboard',
+    auth: true,
+    summary: 'Alias of PUT /config for older clients.',
+    request: { body: jsonBody(compressionConfigSchema) },
+    response: { status: 200, schema: storedConfigSchema },
+  }),
+} as const satisfies Record<string, RouteSpec>;
+
+export type RouteId = keyof typeof routes;
+
+/** Every route, in table order. */
+export const routeList: readonly RouteSpec[] = Object.values(routes);
+
+/** The API Gateway route key of a route, e.g. `GET /api/v1/aic/config`. */
+export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {
+  return `${route.method} ${route.path}`;
+}
+
+/** API Gateway's catch-all route key: unmatched paths and methods land here. */
+export const DEFAULT_ROUTE_KEY = '$default';
+
+/** Lambda entry points, relative to the repository root, one per function. */
+export const FUNCTION_ENTRIES: Readonly<Record<FunctionName, string>> = {
+  health: 'functions/handlers/health.ts',
+  dashboard: 'functions/handlers/dashboard.ts',
+};
+
+/** The function that answers API Gateway's `$default` route (404, 405, CORS preflight). */
+export const DEFAULT_ROUTE_FUNCTION: FunctionName = 'health';
