@@ -1,0 +1,31 @@
+import type { MiddlewareObj, Request } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { AicContext } from '../request-context.ts';
+
+/** The event and result every AIC middleware works on. */
+export type HttpEvent = APIGatewayProxyEventV2;
+/** A structured API Gateway v2 response. */
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+/** A middy request of the AIC HTTP stack. */
+export type HttpRequest = Request<HttpEvent, HttpResult, Error, AicContext>;
+/** A middy middleware of the AIC HTTP stack. */
+export type HttpMiddleware = MiddlewareObj<HttpEvent, HttpResult, Error, AicContext>;
+
+/** Case-insensitive header lookup (API Gateway lower-cases them; local callers may not). */
+export function header(event: HttpEvent, name: string): string | undefined {
+  const headers = event.headers ?? {};
+  const direct = headers[name];
+  if (direct !== undefined) return direct;
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
+
+/** Adds headers to the response, creating it when a middleware runs before any handler result. */
+export function addResponseHeaders(request: HttpRequest, headers: Record<string, string>): void {
+  const response = request.response ?? { statusCode: 200 };
+  response.headers = { ...response.headers, ...headers };
+  request.response = response;
+}

@@ -1,0 +1,45 @@
+import type { z } from 'zod';
+import { type ErrorDetail, ValidationError } from '../../core/errors.ts';
+import type { HttpMiddleware } from './types.ts';
+
+/** One error detail per failing field, prefixed with where it came from (`body`, `query`, `path`). */
+export function issuesToDetails(
+  source: string,
+  issues: readonly z.core.$ZodIssue[],
+): ErrorDetail[] {
+  return issues.map((issue) => ({
+    field: [source, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+    code: issue.code,
+  }));
+}
+
+/**
+ * Validates path parameters, query string and JSON body against the route's zod schemas and
+ * replaces them with the parsed values; all failing fields are reported together (400).
+ */
+export function validatorMiddleware(): HttpMiddleware {
+  return {
+    name: 'validator',
+    before: (request) => {
+      const { aic } = request.context;
+      const spec = aic.route?.request;
+      if (!spec) return;
+      const details: ErrorDetail[] = [];
+      const check = (
+        source: 'path' | 'query' | 'body',
+        schema: z.ZodType | undefined,
+        value: unknown,
+      ) => {
+        if (!schema) return;
+        const result = schema.safeParse(value);
+        if (result.success) aic.input[source] = result.data;
+        else details.push(...issuesToDetails(source, result.error.issues));
+      };
+      check('path', spec.path, request.event.pathParameters ?? {});
+      check('query', spec.query, request.event.queryStringParameters ?? {});
+      if (aic.rawBody === undefined) check('body', spec.body?.schema, aic.input.body);
+      if (details.length > 0) throw new ValidationError('The request is invalid', details);
+    },
+  };
+}

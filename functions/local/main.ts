@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { DEV_JWT_SECRET } from '../platform/jwt.ts';
+import { startLocalRuntime } from './local-runtime.ts';
+
+const log = (line: string) => process.stderr.write(`[aic] ${line}\n`);
+
+const runtime = await startLocalRuntime({
+  port: Number(process.env.PORT ?? 3000),
+  host: process.env.HOST ?? '127.0.0.1',
+  stateDir: process.env.AIC_LOCAL_STATE_DIR ?? join(import.meta.dirname, '..', '..', '.aic-local'),
+  log,
+});
+
+log(`HTTP API   ${runtime.api.url}  (try ${runtime.api.url}/readiness)`);
+log(`Postgres   ${runtime.uses.postgres}`);
+log(`Redis      ${runtime.uses.redis}`);
+if (!process.env.AIC_JWT_SECRET) {
+  log(
+    `JWT        development signing key (${DEV_JWT_SECRET.slice(0, 12)}...); get a token: npm run token -- <user>`,
+  );
+}
+log('Ctrl-C stops the API and everything it started.');
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log(`${signal}: stopping`);
+  runtime
+    .stop()
+    .then(() => process.exit(0))
+    .catch((error: unknown) => {
+      log(`shutdown failed: ${String(error)}`);
+      process.exit(1);
+    });
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));

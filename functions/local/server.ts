@@ -1,0 +1,181 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import { type AicError, PayloadTooLargeError, toAicError } from '../core/errors.ts';
+import { errorResult } from '../http/error-response.ts';
+import { SECURITY_HEADERS } from '../http/middlewares/security-headers.ts';
+import { resolveRequestId } from '../http/request-id.ts';
+import { createRouteMatcher } from '../http/route-matcher.ts';
+import {
+  DEFAULT_ROUTE_FUNCTION,
+  DEFAULT_ROUTE_KEY,
+  type FunctionName,
+  routeKey,
+} from '../http/routes.ts';
+import { bearerToken, type JwtSettings, verifyToken } from '../platform/jwt.ts';
+import { lambdaContext, toApiGatewayEvent } from './api-gateway-event.ts';
+
+/** A Lambda handler as the local runtime calls it. */
+export type LambdaHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** Options of {@link startLocalServer}. */
+export interface LocalServerOptions {
+  port: number;
+  host?: string;
+  handlers: Readonly<Record<FunctionName, LambdaHandler>>;
+  jwt: JwtSettings;
+  /** API Gateway's own cap on a request (and Lambda's 6 MB event cap): larger bodies get 413. */
+  maxRequestBytes?: number;
+  /** Lambda timeout per invocation. */
+  timeoutMs?: number;
+  /** Called for a failure outside the handlers (a bug in the runtime itself). */
+  onError?: (error: unknown) => void;
+}
+
+/** A running local API. */
+export interface LocalServer {
+  url: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
+
+/**
+ * Serves the route table over plain HTTP the way API Gateway would: it selects the route, checks the
+ * bearer token like the JWT authorizer, builds a payload 2.0 event and invokes the same Lambda
+ * handler the function runs on AWS. Invocations run concurrently, each in its own invoke store (the
+ * Lambda runtime's multi-concurrency mode), so Powertools keeps per-request log keys apart.
+ */
+export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '64';
+  const store = await InvokeStore.getInstanceAsync(true);
+  const match = createRouteMatcher();
+  const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+
+  const invoke = async (
+    request: IncomingMessage,
+    body: Buffer,
+  ): Promise<APIGatewayProxyStructuredResultV2> => {
+    const method = (request.method ?? 'GET').toUpperCase();
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const found = match(method, path);
+    const route = found.kind === 'route' ? found.route : undefined;
+    const event = toApiGatewayEvent(
+      {
+        method,
+        url: request.url ?? '/',
+        headers: request.headers,
+        body,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+      },
+      route
+        ? {
+            routeKey: routeKey(route),
+            pathParameters: found.kind === 'route' ? found.pathParameters : {},
+          }
+        : { routeKey: DEFAULT_ROUTE_KEY },
+    );
+    if (route?.auth) {
+      const claims = await verifyToken(bearerToken(event.headers.authorization), options.jwt).catch(
+        () => undefined,
+      );
+      // Like API Gateway, only a verified token's claims reach the handler; none means 401 there.
+      if (claims)
+        Object.assign(event.requestContext, { authorizer: { jwt: { claims, scopes: [] } } });
+    }
+    const name = route?.function ?? DEFAULT_ROUTE_FUNCTION;
+    const context = lambdaContext(`aic-${name}`, timeoutMs);
+    return store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, () =>
+      options.handlers[name](event, context),
+    );
+  };
+
+  const server = createServer((request, response) => {
+    readBody(request, maxRequestBytes)
+      .then((body) => invoke(request, body))
+      .then((result) => send(response, result))
+      .catch((error: unknown) => {
+        const aicError: AicError = toAicError(error);
+        if (aicError.httpStatus >= 500) options.onError?.(error);
+        const requestId = resolveRequestId(headerValue(request.headers['x-request-id']));
+        const result = errorResult(aicError, requestId);
+        result.headers = { ...result.headers, ...SECURITY_HEADERS, 'X-Request-ID': requestId };
+        if (aicError instanceof PayloadTooLargeError) result.headers.Connection = 'close';
+        send(response, result);
+      });
+  });
+  server.requestTimeout = timeoutMs + 5_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Reads the whole body, refusing (without buffering the rest) one that exceeds `limit`. */
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    request.resume();
+    return Promise.reject(new PayloadTooLargeError(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        request.removeAllListeners('data');
+        request.resume();
+        reject(new PayloadTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
+  if (response.headersSent) return;
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+  if (result.cookies?.length) headers['Set-Cookie'] = result.cookies;
+  const body = result.body === undefined ? '' : result.body;
+  const bytes = result.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  headers['Content-Length'] = String(bytes.length);
+  response.writeHead(result.statusCode ?? 200, headers);
+  response.end(bytes);
+}

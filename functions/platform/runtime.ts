@@ -1,0 +1,161 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CheckResult } from '../core/contracts/health.ts';
+import { connectWithRetry, createDatabase, type Database } from './db/database.ts';
+import { MIGRATIONS } from './db/migrations/index.ts';
+import { logger, metrics } from './observability.ts';
+import { createGuardedRedis, type GuardedRedis } from './redis/guarded-redis.ts';
+import { createSecretsLoader, databaseUrlFromSecret, type SecretsLoader } from './secrets.ts';
+import { loadSettings, type Settings } from './settings.ts';
+
+/** The dependencies every handler of a container shares. */
+export interface Runtime {
+  settings: Settings;
+  db: Database;
+  /** Undefined when no Redis is configured: rate limiting then runs in its degraded mode. */
+  redis: GuardedRedis | undefined;
+}
+
+type InitState =
+  | { kind: 'idle' }
+  | { kind: 'initialising'; since: number }
+  | { kind: 'ready'; tookMs: number }
+  | { kind: 'failed'; at: number; error: unknown };
+
+let pending: Promise<Runtime> | undefined;
+let initState: InitState = { kind: 'idle' };
+let secrets: SecretsLoader | undefined;
+
+function secretsLoader(): SecretsLoader {
+  secrets ??= createSecretsLoader({ client: new SecretsManagerClient({}) });
+  return secrets;
+}
+
+async function databaseUrl(settings: Settings): Promise<string> {
+  if (settings.DATABASE_URL) return settings.DATABASE_URL;
+  if (!settings.DB_SECRET_ARN) throw new Error('Set DATABASE_URL, or DB_SECRET_ARN (and DB_HOST)');
+  const secret = await secretsLoader().getJson<Record<string, unknown>>(settings.DB_SECRET_ARN);
+  return databaseUrlFromSecret(secret, {
+    host: settings.DB_HOST,
+    port: settings.DB_PORT,
+    dbname: settings.DB_NAME,
+  });
+}
+
+async function redisPassword(settings: Settings): Promise<string | undefined> {
+  return settings.REDIS_AUTH_SECRET_ARN
+    ? secretsLoader().getSecret(settings.REDIS_AUTH_SECRET_ARN)
+    : undefined;
+}
+
+async function initialise(): Promise<Runtime> {
+  const started = performance.now();
+  const settings = loadSettings();
+  const db = createDatabase({ url: await databaseUrl(settings), poolMax: settings.DB_POOL_MAX });
+  await connectWithRetry(
+    db,
+    {
+      tries: settings.DB_CONNECT_TRIES,
+      baseDelayMs: settings.DB_CONNECT_BASE_DELAY_MS,
+      maxDelayMs: settings.DB_CONNECT_MAX_DELAY_MS,
+    },
+    {
+      onRetry: ({ attempt, delayMs, error }) => {
+        logger.warn('Postgres not reachable, retrying', { attempt, delay_ms: delayMs, error });
+        metrics.addMetric('DbConnectRetry', MetricUnit.Count, 1);
+      },
+    },
+  ).catch(async (error: unknown) => {
+    metrics.addMetric('DbConnectFailure', MetricUnit.Count, 1);
+    await db.close();
+    throw error;
+  });
+  const redis = settings.REDIS_URL
+    ? createGuardedRedis({
+        url: settings.REDIS_URL,
+        password: await redisPassword(settings),
+        commandTimeoutMs: settings.REDIS_COMMAND_TIMEOUT_MS,
+        keyPrefix: settings.REDIS_KEY_PREFIX,
+        breaker: {
+          failureThreshold: settings.BREAKER_FAILURE_THRESHOLD,
+          openMs: settings.BREAKER_OPEN_MS,
+          halfOpenMaxTrials: settings.BREAKER_HALF_OPEN_TRIALS,
+          successThreshold: settings.BREAKER_SUCCESS_THRESHOLD,
+        },
+        logger,
+        onStateChange: (from, to) => {
+          logger.warn('Redis circuit breaker changed state', { from, to });
+          metrics.addMetric(
+            `RedisBreaker${to === 'HALF_OPEN' ? 'HalfOpen' : to === 'OPEN' ? 'Open' : 'Closed'}`,
+            MetricUnit.Count,
+            1,
+          );
+        },
+      })
+    : undefined;
+  initState = { kind: 'ready', tookMs: Math.round(performance.now() - started) };
+  return { settings, db, redis };
+}
+
+/**
+ * The container's dependencies, initialised once on first use (cold start): settings, secrets, the
+ * Postgres pool (connected with retry) and the guarded Redis client. A failed initialisation is not
+ * cached: the next request tries again.
+ */
+export function getRuntime(): Promise<Runtime> {
+  if (!pending) {
+    initState = { kind: 'initialising', since: Date.now() };
+    pending = initialise().catch((error: unknown) => {
+      initState = { kind: 'failed', at: Date.now(), error };
+      pending = undefined;
+      throw error;
+    });
+  }
+  return pending;
+}
+
+/** The readiness check of initialisation: whether the runtime came up. */
+export function initialisationCheck(): CheckResult {
+  switch (initState.kind) {
+    case 'ready':
+      return { status: 'pass', latency_ms: initState.tookMs };
+    case 'failed':
+      return {
+        status: 'fail',
+        latency_ms: 0,
+        detail: 'initialisation failed; retrying on the next request',
+      };
+    default:
+      return { status: 'fail', latency_ms: 0, detail: 'initialising' };
+  }
+}
+
+/** Closes every connection of the runtime (local runtime shutdown, tests). */
+export async function closeRuntime(): Promise<void> {
+  const current = pending;
+  pending = undefined;
+  initState = { kind: 'idle' };
+  if (!current) return;
+  const runtime = await current.catch(() => undefined);
+  await Promise.all([runtime?.db.close(), runtime?.redis?.close()]);
+}
+
+/** The Postgres check of readiness: reachable within the timeout and the schema is current. */
+export async function postgresCheck(db: Database, timeoutMs = 1000): Promise<CheckResult> {
+  const started = performance.now();
+  const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
+  try {
+    await db.ping(timeoutMs);
+    const [row] = await db.sql<{ id: string }[]>`select max(id) as id from schema_migrations`;
+    if (row?.id !== MIGRATIONS.at(-1)?.id) {
+      return {
+        status: 'fail',
+        latency_ms: elapsed(),
+        detail: 'schema is not current; run the migrations',
+      };
+    }
+    return { status: 'pass', latency_ms: elapsed() };
+  } catch {
+    return { status: 'fail', latency_ms: elapsed(), detail: 'unreachable' };
+  }
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+const csv = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0),
+);
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/**
+ * Every environment variable the service reads, with its default. The README's table is written
+ * from this schema; keep them together.
+ */
+export const settingsSchema = z.object({
+  /** Comma-separated origins allowed by CORS; no wildcard fallback for others. */
+  CORS_ALLOWED_ORIGINS: csv.default(['http://localhost:3000']),
+  /** Full Postgres URL. Unset on AWS, where DB_SECRET_ARN + DB_HOST are used instead. */
+  DATABASE_URL: z.string().min(1).optional(),
+  /** Secrets Manager ARN of the RDS credentials (username, password, host, port, dbname). */
+  DB_SECRET_ARN: z.string().min(1).optional(),
+  /** Database host that overrides the secret's (the RDS Proxy endpoint). */
+  DB_HOST: z.string().min(1).optional(),
+  DB_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  DB_NAME: z.string().min(1).optional(),
+  /** Connections per container: one Lambda runs one request at a time, RDS Proxy pools the rest. */
+  DB_POOL_MAX: positiveInt(2),
+  DB_CONNECT_TRIES: positiveInt(5),
+  DB_CONNECT_BASE_DELAY_MS: positiveInt(1000),
+  DB_CONNECT_MAX_DELAY_MS: positiveInt(30_000),
+  /** Redis URL (`redis://` or `rediss://`). Unset: rate limiting runs in its degraded mode. */
+  REDIS_URL: z.string().min(1).optional(),
+  /** Secrets Manager ARN of the Redis AUTH token. */
+  REDIS_AUTH_SECRET_ARN: z.string().min(1).optional(),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt(50),
+  REDIS_KEY_PREFIX: z.string().default('aic:'),
+  BREAKER_FAILURE_THRESHOLD: positiveInt(5),
+  BREAKER_OPEN_MS: positiveInt(60_000),
+  BREAKER_HALF_OPEN_TRIALS: positiveInt(3),
+  BREAKER_SUCCESS_THRESHOLD: positiveInt(2),
+});
+
+/** The service's parsed configuration. */
+export type Settings = z.infer<typeof settingsSchema>;
+
+/** Parses the environment; a bad value fails loudly at cold start, naming the variable. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw new Error(`Invalid environment: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
