@@ -93,6 +93,8 @@ async function initialise(): Promise<Runtime> {
         },
       })
     : undefined;
+  // Start the (TLS) handshake now, so the first rate-limit call is not the one that waits for it.
+  redis?.connect();
   initState = { kind: 'ready', tookMs: Math.round(performance.now() - started) };
   return { settings, db, redis };
 }
