@@ -3,7 +3,11 @@
  * handling, route resolution, auth, body parsing, zod validation, access log, Powertools logger,
  * metrics and tracer) around a no-op route, against the same no-op called bare, in one run.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
 import { DEFAULT_CONFIG } from '../../functions/core/contracts/config.ts';
 import { createFunctionHandler } from '../../functions/http/function-handler.ts';
 import { routeKey, routes } from '../../functions/http/routes.ts';
@@ -13,11 +17,19 @@ import { ms, summarise } from './stats.ts';
 const WARMUP = 2_000;
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 20_000);
 
-type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const noop = () => ({ body: { ok: true } });
 const bare: Handler = async () => ({ statusCode: 200, body: JSON.stringify({ ok: true }) });
-const full = createFunctionHandler('dashboard', { getConfig: noop, putConfig: noop, postConfig: noop }) as Handler;
+// The middy handler also takes an options argument; Lambda (and this benchmark) pass two.
+const full = createFunctionHandler('dashboard', {
+  getConfig: noop,
+  putConfig: noop,
+  postConfig: noop,
+}) as unknown as Handler;
 
 function event(body: string): APIGatewayProxyEventV2 {
   const built = toApiGatewayEvent(
@@ -34,17 +46,24 @@ function event(body: string): APIGatewayProxyEventV2 {
     },
     { routeKey: routeKey(routes.putConfig) },
   );
-  Object.assign(built.requestContext, { authorizer: { jwt: { claims: { sub: 'bench-user' }, scopes: [] } } });
+  Object.assign(built.requestContext, {
+    authorizer: { jwt: { claims: { sub: 'bench-user' }, scopes: [] } },
+  });
   return built;
 }
 
-async function measure(handler: Handler, input: APIGatewayProxyEventV2, expectStatus: number): Promise<number[]> {
+async function measure(
+  handler: Handler,
+  input: APIGatewayProxyEventV2,
+  expectStatus: number,
+): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < WARMUP + ITERATIONS; i++) {
     const started = performance.now();
     const result = await handler(input, lambdaContext('bench', 30_000));
     const took = performance.now() - started;
-    if (result.statusCode !== expectStatus) throw new Error(`unexpected status ${result.statusCode}`);
+    if (result.statusCode !== expectStatus)
+      throw new Error(`unexpected status ${result.statusCode}`);
     if (i >= WARMUP) samples.push(took);
   }
   return samples;
@@ -75,7 +94,9 @@ export async function runMiddlewareOverhead(): Promise<{ p50: number; p99: numbe
   const c = summarise(chain);
   const r = summarise(rejected);
   const overhead = { p50: c.p50 - b.p50, p99: c.p99 - b.p99 };
-  console.log(`\nMiddleware chain overhead (${ITERATIONS} calls each, ${WARMUP} warm-up, in-process)`);
+  console.log(
+    `\nMiddleware chain overhead (${ITERATIONS} calls each, ${WARMUP} warm-up, in-process)`,
+  );
   console.log('| case | p50 | p95 | p99 |');
   console.log('|---|---|---|---|');
   console.log(`| bare no-op handler (baseline) | ${ms(b.p50)} | ${ms(b.p95)} | ${ms(b.p99)} |`);

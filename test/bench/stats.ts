@@ -8,7 +8,12 @@ export function percentile(sorted: readonly number[], p: number): number {
 /** p50, p95 and p99 of unsorted samples, in the samples' unit. */
 export function summarise(samples: readonly number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), n: sorted.length };
+  return {
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    n: sorted.length,
+  };
 }
 
 /** Formats milliseconds with microsecond resolution. */

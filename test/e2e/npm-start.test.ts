@@ -16,17 +16,31 @@ const stateDir = mkdtempSync(join(tmpdir(), 'aic-start-'));
 chmodSync(stateDir, 0o755);
 
 function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env, PORT: '0', AIC_LOCAL_STATE_DIR: stateDir };
-  for (const key of ['DATABASE_URL', 'REDIS_URL', 'AIC_JWT_SECRET', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_DEV']) {
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', AIC_LOCAL_STATE_DIR: stateDir };
+  for (const key of [
+    'DATABASE_URL',
+    'REDIS_URL',
+    'AIC_JWT_SECRET',
+    'POWERTOOLS_LOG_LEVEL',
+    'POWERTOOLS_DEV',
+  ]) {
     delete env[key];
   }
   return env;
 }
 
 beforeAll(async () => {
-  child = spawn('npm', ['start'], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  child = spawn('npm', ['start'], {
+    cwd: ROOT,
+    env: cleanEnv(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not come up:\n${stderr}`)), 90_000);
+    const timer = setTimeout(
+      () => reject(new Error(`npm start did not come up:\n${stderr}`)),
+      90_000,
+    );
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       const found = /HTTP API\s+(http:\/\/\S+)/.exec(stderr);
@@ -54,21 +68,30 @@ describe('npm start with nothing configured', () => {
     expect((await fetch(`${url}/health`)).status).toBe(200);
     const readiness = await fetch(`${url}/readiness`);
     expect(readiness.status).toBe(200);
-    expect(((await readiness.json()) as { checks: { postgres: { status: string } } }).checks.postgres.status).toBe(
-      'pass',
-    );
+    expect(
+      ((await readiness.json()) as { checks: { postgres: { status: string } } }).checks.postgres
+        .status,
+    ).toBe('pass');
   });
 
   it('accepts a token from npm run token', async () => {
-    const token = execFileSync('npm', ['run', '-s', 'token', '--', 'newcomer'], { cwd: ROOT, env: cleanEnv() })
+    const token = execFileSync('npm', ['run', '-s', 'token', '--', 'newcomer'], {
+      cwd: ROOT,
+      env: cleanEnv(),
+    })
       .toString()
       .trim();
-    const response = await fetch(`${url}/api/v1/aic/config`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${url}/api/v1/aic/config`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(response.status).toBe(200);
   });
 
   it('answers a malformed body with a 400 envelope carrying the request ID', async () => {
-    const token = execFileSync('npm', ['run', '-s', 'token', '--', 'newcomer'], { cwd: ROOT, env: cleanEnv() })
+    const token = execFileSync('npm', ['run', '-s', 'token', '--', 'newcomer'], {
+      cwd: ROOT,
+      env: cleanEnv(),
+    })
       .toString()
       .trim();
     const response = await fetch(`${url}/api/v1/aic/config`, {
@@ -84,7 +107,11 @@ describe('npm start with nothing configured', () => {
   it('stops what it started on Ctrl-C', async () => {
     const pgPids = () => {
       try {
-        return execFileSync('pgrep', ['-f', stateDir]).toString().trim().split('\n').filter(Boolean);
+        return execFileSync('pgrep', ['-f', stateDir])
+          .toString()
+          .trim()
+          .split('\n')
+          .filter(Boolean);
       } catch {
         return [];
       }

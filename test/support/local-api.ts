@@ -4,7 +4,11 @@
  */
 import { join } from 'node:path';
 import { FUNCTION_ENTRIES, type FunctionName } from '../../functions/http/routes.ts';
-import { type LambdaHandler, type LocalServer, startLocalServer } from '../../functions/local/server.ts';
+import {
+  type LambdaHandler,
+  type LocalServer,
+  startLocalServer,
+} from '../../functions/local/server.ts';
 import { type JwtSettings, jwtSettingsFromEnv, signToken } from '../../functions/platform/jwt.ts';
 import { closeRuntime } from '../../functions/platform/runtime.ts';
 

@@ -97,7 +97,12 @@ describe('body parsing and validation', () => {
 
   it('lists one detail per failing field', async () => {
     const response = await putConfig(
-      JSON.stringify({ ...DEFAULT_CONFIG, mode: 'turbo', max_latency_ms: 1000, allowed_formats: [] }),
+      JSON.stringify({
+        ...DEFAULT_CONFIG,
+        mode: 'turbo',
+        max_latency_ms: 1000,
+        allowed_formats: [],
+      }),
     );
     const body = await expectEnvelope(response, 400, 'VALIDATION_FAILED');
     const fields = body.error.details?.map((detail) => detail.field).sort();
@@ -113,11 +118,14 @@ describe('body parsing and validation', () => {
 
 describe('authentication', () => {
   const sign = (claims: Record<string, unknown>, key = api.jwt.secret, alg = 'HS256') =>
-    new SignJWT(claims)
-      .setProtectedHeader({ alg })
-      .sign(new TextEncoder().encode(key));
+    new SignJWT(claims).setProtectedHeader({ alg }).sign(new TextEncoder().encode(key));
   const now = () => Math.floor(Date.now() / 1000);
-  const valid = () => ({ sub: 'alice', iss: api.jwt.issuer, aud: api.jwt.audience, exp: now() + 60 });
+  const valid = () => ({
+    sub: 'alice',
+    iss: api.jwt.issuer,
+    aud: api.jwt.audience,
+    exp: now() + 60,
+  });
   const withToken = (token: string) =>
     api.request(CONFIG_PATH, { headers: { authorization: `Bearer ${token}` } });
 
@@ -203,7 +211,10 @@ describe('the configuration routes', () => {
     const policy = { ...DEFAULT_CONFIG, mode: 'aggressive', target_compression_ratio: 0.9 };
     const saved = await putConfig(JSON.stringify(policy), { user: 'carol' });
     expect(saved.status).toBe(200);
-    const mine = await (await api.request(CONFIG_PATH, { user: 'carol' })).json();
+    const mine = (await (await api.request(CONFIG_PATH, { user: 'carol' })).json()) as Record<
+      string,
+      unknown
+    >;
     expect(mine).toMatchObject(policy);
     expect(mine.updated_at).toEqual(expect.any(String));
     const theirs = await (await api.request(CONFIG_PATH, { user: 'dave' })).json();

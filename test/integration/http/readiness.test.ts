@@ -34,7 +34,11 @@ async function readiness() {
   return { status: response.status, body: readinessResponseSchema.parse(await response.json()) };
 }
 
-async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000) {
+async function eventually<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 10_000,
+) {
   const deadline = Date.now() + timeoutMs;
   let last = await probe();
   while (!accept(last) && Date.now() < deadline) {
@@ -49,7 +53,11 @@ describe('readiness', () => {
     const { status, body } = await readiness();
     expect(status).toBe(200);
     expect(body.status).toBe('ready');
-    expect(Object.values(body.checks).map((check) => check.status)).toEqual(['pass', 'pass', 'pass']);
+    expect(Object.values(body.checks).map((check) => check.status)).toEqual([
+      'pass',
+      'pass',
+      'pass',
+    ]);
   });
 
   it('reports Redis down as degraded, still 200', async () => {

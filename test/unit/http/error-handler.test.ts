@@ -46,7 +46,9 @@ describe('the error handler', () => {
     expect(limited.statusCode).toBe(429);
     expect(limited.headers?.['Retry-After']).toBe('7');
     const down = await invoke(() => {
-      throw new DependencyUnavailableError('postgres', { cause: new Error('ECONNREFUSED 10.0.0.1') });
+      throw new DependencyUnavailableError('postgres', {
+        cause: new Error('ECONNREFUSED 10.0.0.1'),
+      });
     });
     expect(down.statusCode).toBe(503);
     expect(down.body).not.toContain('10.0.0.1');
