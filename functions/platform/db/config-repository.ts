@@ -1,0 +1,91 @@
+/**
+ * Per-user compression policies (`compression_configs`). Every statement is a parameterised
+ * postgres.js tagged template and is filtered by the owner's `user_id`.
+ */
+import type {
+  CompressionConfig,
+  CompressionMode,
+  OutputFormat,
+  StoredConfig,
+} from '../../core/contracts/config.ts';
+import type { Sql } from './database.ts';
+
+interface ConfigRow {
+  enabled: boolean;
+  mode: CompressionMode;
+  target_compression_ratio: number;
+  max_latency_ms: number;
+  min_quality_score: number;
+  allowed_formats: OutputFormat[];
+  enable_predictive_compression: boolean;
+  enable_perceptual_optimization: boolean;
+  opt_out: boolean;
+  updated_at: Date;
+}
+
+/** The stored policy of `userId`, or null when the user never stored one. */
+export async function getConfig(sql: Sql, userId: string): Promise<StoredConfig | null> {
+  const [row] = await sql<ConfigRow[]>`
+    select enabled, mode, target_compression_ratio, max_latency_ms, min_quality_score,
+      allowed_formats, enable_predictive_compression, enable_perceptual_optimization, opt_out,
+      updated_at
+    from compression_configs
+    where user_id = ${userId}
+  `;
+  return row ? toStoredConfig(row) : null;
+}
+
+/**
+ * Stores `config` as the policy of `userId` (insert or replace) and returns it with its new
+ * `updated_at`. The database CHECK constraints reject values outside the contract's bounds.
+ */
+export async function putConfig(
+  sql: Sql,
+  userId: string,
+  config: CompressionConfig,
+): Promise<StoredConfig> {
+  // clock_timestamp(), not now(): two writes in one transaction still get distinct times.
+  const [row] = await sql<ConfigRow[]>`
+    insert into compression_configs (
+      user_id, enabled, mode, target_compression_ratio, max_latency_ms, min_quality_score,
+      allowed_formats, enable_predictive_compression, enable_perceptual_optimization, opt_out,
+      updated_at
+    ) values (
+      ${userId}, ${config.enabled}, ${config.mode}, ${config.target_compression_ratio},
+      ${config.max_latency_ms}, ${config.min_quality_score}, ${sql.array(config.allowed_formats)},
+      ${config.enable_predictive_compression}, ${config.enable_perceptual_optimization},
+      ${config.opt_out}, clock_timestamp()
+    )
+    on conflict (user_id) do update set
+      enabled = excluded.enabled,
+      mode = excluded.mode,
+      target_compression_ratio = excluded.target_compression_ratio,
+      max_latency_ms = excluded.max_latency_ms,
+      min_quality_score = excluded.min_quality_score,
+      allowed_formats = excluded.allowed_formats,
+      enable_predictive_compression = excluded.enable_predictive_compression,
+      enable_perceptual_optimization = excluded.enable_perceptual_optimization,
+      opt_out = excluded.opt_out,
+      updated_at = excluded.updated_at
+    returning enabled, mode, target_compression_ratio, max_latency_ms, min_quality_score,
+      allowed_formats, enable_predictive_compression, enable_perceptual_optimization, opt_out,
+      updated_at
+  `;
+  if (!row) throw new Error('Upsert of compression_configs returned no row');
+  return toStoredConfig(row);
+}
+
+function toStoredConfig(row: ConfigRow): StoredConfig {
+  return {
+    enabled: row.enabled,
+    mode: row.mode,
+    target_compression_ratio: row.target_compression_ratio,
+    max_latency_ms: row.max_latency_ms,
+    min_quality_score: row.min_quality_score,
+    allowed_formats: [...row.allowed_formats],
+    enable_predictive_compression: row.enable_predictive_compression,
+    enable_perceptual_optimization: row.enable_perceptual_optimization,
+    opt_out: row.opt_out,
+    updated_at: row.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Applies the schema migrations. Safe to run from many places at once (every Lambda cold start,
+ * the deploy step, the local runtime): a transaction-scoped advisory lock serialises the runners
+ * and each migration is recorded in `schema_migrations` in the same transaction that applies it.
+ */
+import type { Sql } from './database.ts';
+import { MIGRATIONS, type Migration } from './migrations/index.ts';
+
+/** Where {@link migrate} reports what it does. */
+export interface MigrationLogger {
+  info(message: string, context?: Record<string, unknown>): void;
+}
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  logger?: MigrationLogger;
+  /** The migrations to apply, oldest first. Default: {@link MIGRATIONS}. */
+  migrations?: readonly Migration[];
+}
+
+/** What one {@link migrate} call applied (empty when the schema was already current). */
+export interface MigrateResult {
+  applied: string[];
+}
+
+// hashtext() of a fixed name gives every runner the same lock key without a magic number.
+const LOCK_NAME = 'auralink_aic.schema_migrations';
+
+/**
+ * Brings the schema up to date and returns the ids it applied, in order. Idempotent: a second run
+ * (or a concurrent one that lost the race) applies nothing.
+ */
+export async function migrate(sql: Sql, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const migrations = options.migrations ?? MIGRATIONS;
+  assertOrdered(migrations);
+
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtext(${LOCK_NAME}))`;
+    await tx`
+      create table if not exists schema_migrations (
+        id text primary key,
+        applied_at timestamptz not null default now()
+      )
+    `;
+  });
+
+  const applied: string[] = [];
+  for (const migration of migrations) {
+    const didApply = await sql.begin(async (tx) => {
+      // Held until this transaction ends: a concurrent runner waits here, then sees the row.
+      await tx`select pg_advisory_xact_lock(hashtext(${LOCK_NAME}))`;
+      const [done] = await tx`select 1 from schema_migrations where id = ${migration.id}`;
+      if (done) return false;
+      await tx.unsafe(migration.sql);
+      await tx`insert into schema_migrations (id, applied_at) values (${migration.id}, now())`;
+      return true;
+    });
+    if (didApply) {
+      applied.push(migration.id);
+      options.logger?.info('Applied migration', { id: migration.id });
+    }
+  }
+  return { applied };
+}
+
+function assertOrdered(migrations: readonly Migration[]): void {
+  for (let i = 1; i < migrations.length; i++) {
+    const previous = migrations[i - 1] as Migration;
+    const current = migrations[i] as Migration;
+    if (current.id <= previous.id) {
+      throw new Error(`Migrations must be in strictly ascending id order: ${current.id}`);
+    }
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * The ordered list of schema migrations. SQL lives in TypeScript modules so that tsx, vitest and
+ * esbuild bundles all carry it without file loaders. Append only: never edit an applied migration.
+ */
+import { migration as initial } from './0001_initial.ts';
+
+/** One versioned schema change, applied once in its own transaction. */
+export interface Migration {
+  /** Sortable, unique and stable forever: `NNNN_name`. */
+  id: string;
+  /** One or more SQL statements. */
+  sql: string;
+}
+
+/** Every migration, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [initial];

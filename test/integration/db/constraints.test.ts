@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CONFIG_BOUNDS,
+  type CompressionConfig,
+  DEFAULT_CONFIG,
+} from '../../../functions/core/contracts/config.ts';
+import { putConfig } from '../../../functions/platform/db/config-repository.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ migrate: true });
+});
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+// A CHECK violation is SQLSTATE 23514; anything else would be a different bug.
+async function expectCheckViolation(work: Promise<unknown>): Promise<void> {
+  await expect(work).rejects.toMatchObject({ code: '23514' });
+}
+
+// Bypasses the repository's types so out-of-contract values reach the database.
+const putRaw = (userId: string, config: Record<string, unknown>) =>
+  putConfig(db.sql, userId, config as CompressionConfig);
+
+describe('compression_configs constraints', () => {
+  const numericFields = Object.keys(CONFIG_BOUNDS) as (keyof typeof CONFIG_BOUNDS)[];
+
+  it.each(numericFields)('accepts %s at both bounds of the contract', async (field) => {
+    const { min, max } = CONFIG_BOUNDS[field];
+    await putRaw(`bounds-${field}`, { ...DEFAULT_CONFIG, [field]: min });
+    await putRaw(`bounds-${field}`, { ...DEFAULT_CONFIG, [field]: max });
+  });
+
+  it.each(numericFields)('rejects %s just outside the contract bounds', async (field) => {
+    const { min, max } = CONFIG_BOUNDS[field];
+    const step = field === 'max_latency_ms' ? 1 : 0.001;
+    await expectCheckViolation(putRaw(`out-${field}`, { ...DEFAULT_CONFIG, [field]: min - step }));
+    await expectCheckViolation(putRaw(`out-${field}`, { ...DEFAULT_CONFIG, [field]: max + step }));
+  });
+
+  it('rejects an unknown mode', async () => {
+    await expectCheckViolation(putRaw('mode', { ...DEFAULT_CONFIG, mode: 'turbo' }));
+  });
+
+  it('accepts any non-empty set of jpeg, webp and avif', async () => {
+    for (const formats of [['jpeg'], ['avif', 'webp'], ['webp', 'jpeg', 'avif']]) {
+      const stored = await putRaw('formats-ok', { ...DEFAULT_CONFIG, allowed_formats: formats });
+      expect(stored.allowed_formats).toEqual(formats);
+    }
+  });
+
+  it.each([
+    ['an empty list', []],
+    ['an unknown format', ['jpeg', 'gif']],
+    ['a repeated format', ['jpeg', 'jpeg']],
+  ])('rejects allowed_formats with %s', async (_label, formats) => {
+    await expectCheckViolation(
+      putRaw('formats-bad', { ...DEFAULT_CONFIG, allowed_formats: formats }),
+    );
+  });
+
+  it('rejects a missing policy field', async () => {
+    const { opt_out: _omitted, ...partial } = DEFAULT_CONFIG;
+    await expect(putRaw('missing', { ...partial, opt_out: null })).rejects.toMatchObject({
+      code: '23502',
+    });
+  });
+});
+
+describe('session-owned tables', () => {
+  const newSession = async (userId: string) => {
+    const sessionId = randomUUID();
+    await db.sql`insert into sessions (session_id, user_id) values (${sessionId}, ${userId})`;
+    return sessionId;
+  };
+  const insertSample = (sessionId: string, userId: string) => db.sql`
+    insert into network_samples (session_id, user_id, available_bandwidth_kbps, rtt_ms,
+      packet_loss_percent, jitter_ms, fps, estimated_bandwidth_kbps, network_condition)
+    values (${sessionId}, ${userId}, 5000, 40, 0.5, 3, 30, 4800, 0.7)
+  `;
+
+  it('stores a network sample for the owner of the session', async () => {
+    const sessionId = await newSession('alice');
+    await insertSample(sessionId, 'alice');
+    const [row] = await db.sql<{ id: number; n: number }[]>`
+      select max(id) as id, count(*)::int as n from network_samples where session_id = ${sessionId}
+    `;
+    // bigint identity ids arrive as numbers, not strings.
+    expect(typeof row?.id).toBe('number');
+    expect(row?.n).toBe(1);
+  });
+
+  it('refuses a network sample that names another user as owner of the session', async () => {
+    const sessionId = await newSession('alice');
+    await expect(insertSample(sessionId, 'mallory')).rejects.toMatchObject({ code: '23503' });
+  });
+
+  it('refuses more fallbacks than frames in a session', async () => {
+    const sessionId = await newSession('alice');
+    await expectCheckViolation(db.sql`
+      update sessions set frames_total = 1, fallbacks_total = 2 where session_id = ${sessionId}
+    `);
+  });
+});
+
+describe('alerts constraints', () => {
+  const openAlert = (userId: string, type: string) => db.sql<{ id: string }[]>`
+    insert into alerts (user_id, type, severity, message, observed_value, threshold)
+    values (${userId}, ${type}, 'warning', 'p95 latency above budget', 31, 20)
+    returning id
+  `;
+
+  it('allows one open alert per user and type, and a new one after resolving it', async () => {
+    const [first] = await openAlert('bob', 'latency_p95');
+    expect(first?.id).toMatch(/^[0-9a-f-]{36}$/);
+    await expect(openAlert('bob', 'latency_p95')).rejects.toMatchObject({ code: '23505' });
+    await openAlert('bob', 'ssim_floor');
+    await openAlert('carol', 'latency_p95');
+    await db.sql`update alerts set resolved_at = now() where id = ${first?.id ?? ''}`;
+    await openAlert('bob', 'latency_p95');
+  });
+});

@@ -1,0 +1,152 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../../functions/platform/db/migrate.ts';
+import { MIGRATIONS } from '../../../functions/platform/db/migrations/index.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
+
+const run = promisify(execFile);
+
+describe('migrate', () => {
+  const databases: TestDatabase[] = [];
+  const fresh = async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    return db;
+  };
+
+  afterAll(async () => {
+    await Promise.all(databases.map((db) => db.drop()));
+  });
+
+  it('applies every migration to a fresh database and records each one', async () => {
+    const db = await fresh();
+    const logged: string[] = [];
+    const result = await migrate(db.sql, {
+      logger: { info: (_message, context) => logged.push(String(context?.id)) },
+    });
+    expect(result.applied).toEqual(MIGRATIONS.map((m) => m.id));
+    expect(logged).toEqual(result.applied);
+
+    const rows = await db.sql<{ id: string; applied_at: Date }[]>`
+      select id, applied_at from schema_migrations order by id
+    `;
+    expect(rows.map((r) => r.id)).toEqual(result.applied);
+    expect(rows.every((r) => r.applied_at instanceof Date)).toBe(true);
+
+    const tables = await db.sql<{ table_name: string }[]>`
+      select table_name from information_schema.tables
+      where table_schema = 'public' order by table_name
+    `;
+    expect(tables.map((t) => t.table_name)).toEqual([
+      'alerts',
+      'compression_configs',
+      'frame_metrics',
+      'network_samples',
+      'schema_migrations',
+      'sessions',
+    ]);
+  });
+
+  it('creates the indexes the owner-filtered dashboard queries rely on', async () => {
+    const db = await fresh();
+    await migrate(db.sql);
+    const indexes = await db.sql<{ indexname: string; indexdef: string }[]>`
+      select indexname, indexdef from pg_indexes where schemaname = 'public'
+    `;
+    const definition = (name: string) => indexes.find((i) => i.indexname === name)?.indexdef;
+    expect(definition('frame_metrics_user_recorded_idx')).toContain('(user_id, recorded_at DESC)');
+    expect(definition('frame_metrics_session_recorded_idx')).toContain(
+      '(session_id, recorded_at DESC)',
+    );
+    expect(definition('sessions_user_last_seen_idx')).toContain('(user_id, last_seen_at DESC)');
+    expect(definition('network_samples_session_recorded_idx')).toContain(
+      '(session_id, recorded_at DESC)',
+    );
+    expect(definition('alerts_one_open_per_type_idx')).toMatch(
+      /UNIQUE INDEX .*\(user_id, type\) WHERE \(resolved_at IS NULL\)/,
+    );
+  });
+
+  it('does nothing when run again', async () => {
+    const db = await fresh();
+    await migrate(db.sql);
+    const [before] =
+      await db.sql`select count(*)::int as n, max(applied_at) as at from schema_migrations`;
+    expect(await migrate(db.sql)).toEqual({ applied: [] });
+    const [after] =
+      await db.sql`select count(*)::int as n, max(applied_at) as at from schema_migrations`;
+    expect(after).toEqual(before);
+  });
+
+  it('applies each migration once when several runners start at the same moment', async () => {
+    const db = await fresh();
+    const results = await Promise.all(Array.from({ length: 4 }, () => migrate(db.sql)));
+    const applied = results.flatMap((r) => r.applied);
+    expect(applied.sort()).toEqual(MIGRATIONS.map((m) => m.id).sort());
+    const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from schema_migrations`;
+    expect(row?.n).toBe(MIGRATIONS.length);
+  });
+
+  it('applies only the migrations a database has not seen yet', async () => {
+    const db = await fresh();
+    const extra = { id: '9999_probe', sql: 'create table probe (id int primary key);' };
+    await migrate(db.sql);
+    expect(await migrate(db.sql, { migrations: [...MIGRATIONS, extra] })).toEqual({
+      applied: ['9999_probe'],
+    });
+  });
+
+  it('rolls a failing migration back completely and leaves it unrecorded', async () => {
+    const db = await fresh();
+    const broken = {
+      id: '9999_broken',
+      sql: 'create table half_done (id int); select * from no_such_table;',
+    };
+    await expect(migrate(db.sql, { migrations: [...MIGRATIONS, broken] })).rejects.toThrow(
+      /no_such_table/,
+    );
+    const [row] = await db.sql`
+      select to_regclass('half_done') as half_done,
+        (select count(*)::int from schema_migrations where id = '9999_broken') as recorded
+    `;
+    expect(row).toEqual({ half_done: null, recorded: 0 });
+  });
+
+  it('refuses migrations that are out of order', async () => {
+    const db = await fresh();
+    await expect(
+      migrate(db.sql, {
+        migrations: [
+          { id: '0002_b', sql: 'select 1' },
+          { id: '0001_a', sql: 'select 1' },
+        ],
+      }),
+    ).rejects.toThrow(/ascending/);
+  });
+
+  describe('npm run migrate', () => {
+    const cli = (env: Record<string, string | undefined>) =>
+      run(process.execPath, ['--import', 'tsx', 'functions/platform/db/migrate-cli.ts'], {
+        env: { ...process.env, ...env },
+        cwd: process.cwd(),
+      });
+
+    it('exits 1 with a clear message when DATABASE_URL is not set', async () => {
+      const error = (await cli({ DATABASE_URL: '' }).catch((e: unknown) => e)) as {
+        code: number;
+        stderr: string;
+      };
+      expect(error.code).toBe(1);
+      expect(error.stderr).toContain('DATABASE_URL is not set');
+    });
+
+    it('applies the migrations, says which, and exits 0', async () => {
+      const db = await fresh();
+      const first = await cli({ DATABASE_URL: db.url });
+      expect(first.stdout).toContain('0001_initial');
+      const second = await cli({ DATABASE_URL: db.url });
+      expect(second.stdout).toContain('nothing to apply');
+    });
+  });
+});
