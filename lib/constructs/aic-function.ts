@@ -1,0 +1,125 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { FUNCTION_ENTRIES, type FunctionName } from '../../functions/http/routes.ts';
+import type { EnvironmentConfig } from '../config/environment-config.ts';
+import { FUNCTION_SIZING } from '../config/function-sizing.ts';
+import { REPO_ROOT, repoPath } from '../paths.ts';
+
+/** Powertools service name shared by every function, so logs, metrics and traces line up. */
+export const SERVICE_NAME = 'auralink-aic';
+
+/** CloudWatch namespace of the service's EMF metrics. */
+export const METRICS_NAMESPACE = 'AuraLink/AIC';
+
+/**
+ * Lets esbuild's ESM output load the CommonJS dependencies (Powertools, the AWS SDK helpers) that
+ * call `require` at run time; without it they fail with "Dynamic require of ... is not supported".
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
+
+/** Properties of {@link AicFunction}. */
+export interface AicFunctionProps {
+  /** Which function of the route table to build; selects its entry file and sizing. */
+  readonly functionName: FunctionName;
+  /** The environment it is deployed to. */
+  readonly config: EnvironmentConfig;
+}
+
+/**
+ * One Lambda function of the API: Node.js 22 on arm64, bundled locally by esbuild as ESM, with its
+ * own log group, X-Ray tracing and a role that may only write to that log group and to X-Ray.
+ */
+export class AicFunction extends Construct {
+  /** The Lambda function. */
+  readonly function: NodejsFunction;
+  /** The function's log group, with the environment's retention. */
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: AicFunctionProps) {
+    super(scope, id);
+    const { functionName, config } = props;
+    const sizing = FUNCTION_SIZING[functionName];
+
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      logGroupName: `/auralink/aic/${config.name}/lambda/${functionName}`,
+      retention: config.logRetentionDays,
+      removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    // An explicit role instead of the default one: AWSLambdaBasicExecutionRole would allow writing
+    // to every log group of the account.
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `AuraLink AIC ${functionName} function (${config.name})`,
+    });
+    this.logGroup.grantWrite(role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      description: `AuraLink AIC ${functionName} (${config.name})`,
+      entry: repoPath(FUNCTION_ENTRIES[functionName]),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: repoPath('package-lock.json'),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: sizing.memoryMiB,
+      timeout: Duration.seconds(sizing.timeoutSeconds),
+      tracing: Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      role,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        LOG_LEVEL: config.logLevel,
+        CORS_ALLOWED_ORIGINS: config.corsAllowedOrigins.join(','),
+        // The bundle ships a source map; this makes stack traces point at the TypeScript sources.
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        banner: ESM_REQUIRE_BANNER,
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        // The runtime provides the AWS SDK v3; sharp comes from a layer with its arm64 binary.
+        externalModules: ['@aws-sdk/*', 'sharp'],
+      },
+    });
+
+    Validations.of(this.function).acknowledge(
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          'Node.js 22 is the runtime fixed by the design (DESIGN.md section 6); moving to a newer ' +
+          'runtime is a deliberate, tested upgrade, not a silent one.',
+      },
+      {
+        id: 'Serverless-LambdaLatestVersion',
+        reason:
+          'Node.js 22 is the runtime fixed by the design (DESIGN.md section 6); moving to a newer ' +
+          'runtime is a deliberate, tested upgrade, not a silent one.',
+      },
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Only API Gateway invokes this function, synchronously: failures go back to the caller as ' +
+          'HTTP errors. A dead-letter queue only ever receives asynchronous invocations.',
+      },
+    );
+    const defaultPolicy = role.node.tryFindChild('DefaultPolicy');
+    if (defaultPolicy) {
+      Validations.of(defaultPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Added by Tracing.ACTIVE for xray:PutTraceSegments and xray:PutTelemetryRecords, which ' +
+          'support no resource-level permissions; log writes are scoped to this log group.',
+      });
+    }
+  }
+}

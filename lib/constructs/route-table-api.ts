@@ -1,0 +1,193 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
+  type HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import {
+  DEFAULT_ROUTE_FUNCTION,
+  type FunctionName,
+  type RouteSpec,
+  routeKey,
+} from '../../functions/http/routes.ts';
+import type { EnvironmentConfig } from '../config/environment-config.ts';
+
+/** Request headers browsers may send cross-origin. */
+const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'x-request-id'];
+
+/** Response headers browsers may read cross-origin (DESIGN.md section 2). */
+const CORS_EXPOSE_HEADERS = [
+  'x-request-id',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  'retry-after',
+  'ratelimit',
+  'ratelimit-policy',
+  'server-timing',
+];
+
+/**
+ * One JSON object per request. No request or response bodies and no tokens: only the caller's
+ * `sub`, which the handlers log as well.
+ */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    requestTime: '$context.requestTime',
+    ip: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    httpMethod: '$context.httpMethod',
+    path: '$context.path',
+    routeKey: '$context.routeKey',
+    protocol: '$context.protocol',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    responseLatency: '$context.responseLatency',
+    integrationLatency: '$context.integrationLatency',
+    integrationError: '$context.integrationErrorMessage',
+    authorizerError: '$context.authorizer.error',
+    sub: '$context.authorizer.claims.sub',
+  }),
+);
+
+/** Properties of {@link RouteTableApi}. */
+export interface RouteTableApiProps {
+  /** The routes to expose, normally `routeList` from functions/http/routes.ts. */
+  readonly routes: readonly RouteSpec[];
+  /** The Lambda function behind each {@link FunctionName}. */
+  readonly functions: Readonly<Record<FunctionName, IFunction>>;
+  /** The environment it is deployed to. */
+  readonly config: EnvironmentConfig;
+}
+
+/**
+ * The HTTP API generated from the route table: one route per entry (JWT authorizer exactly on the
+ * routes with `auth: true`), the `$default` catch-all, CORS preflight for the configured origins,
+ * stage throttling and JSON access logs.
+ */
+export class RouteTableApi extends Construct {
+  /** The HTTP API. */
+  readonly api: HttpApi;
+  /** The auto-deployed `$default` stage. */
+  readonly stage: HttpStage;
+  /** The access log group of the stage. */
+  readonly accessLogGroup: LogGroup;
+  /** The routes, keyed by API Gateway route key (`GET /health`, `$default`). */
+  readonly routes: ReadonlyMap<string, HttpRoute>;
+
+  constructor(scope: Construct, id: string, props: RouteTableApiProps) {
+    super(scope, id);
+    const { config } = props;
+
+    this.api = new HttpApi(this, 'HttpApi', {
+      apiName: `auralink-aic-${config.name}`,
+      description: `AuraLink AIC HTTP API (${config.name})`,
+      // The stage is created below, with throttling and access logs.
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: [...config.corsAllowedOrigins],
+        allowMethods: corsMethods(props.routes),
+        allowHeaders: CORS_ALLOW_HEADERS,
+        exposeHeaders: CORS_EXPOSE_HEADERS,
+        // Bearer tokens travel in a header, never in cookies.
+        allowCredentials: false,
+        maxAge: Duration.hours(1),
+      },
+    });
+
+    this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
+      logGroupName: `/auralink/aic/${config.name}/api-access`,
+      retention: config.logRetentionDays,
+      removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    this.stage = this.api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: {
+        rateLimit: config.throttling.rateLimit,
+        burstLimit: config.throttling.burstLimit,
+      },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogGroup),
+        format: ACCESS_LOG_FORMAT,
+      },
+    });
+
+    const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', config.jwt.issuer, {
+      jwtAudience: [...config.jwt.audience],
+      identitySource: ['$request.header.Authorization'],
+    });
+
+    // One integration object per function: CDK then creates a single API Gateway integration for it
+    // and one invoke permission per route, scoped to that route's path.
+    const integrations = new Map<FunctionName, HttpLambdaIntegration>();
+    const integrationFor = (name: FunctionName): HttpLambdaIntegration => {
+      let integration = integrations.get(name);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(
+          `${pascalCase(name)}Integration`,
+          props.functions[name],
+        );
+        integrations.set(name, integration);
+      }
+      return integration;
+    };
+
+    const routes = new Map<string, HttpRoute>();
+    for (const spec of props.routes) {
+      const key = routeKey(spec);
+      if (routes.has(key)) throw new Error(`Duplicate route in the route table: ${key}`);
+      const route = new HttpRoute(this, `Route${pascalCase(spec.id)}`, {
+        httpApi: this.api,
+        routeKey: HttpRouteKey.with(spec.path, HttpMethod[spec.method]),
+        integration: integrationFor(spec.function),
+        ...(spec.auth ? { authorizer } : {}),
+      });
+      if (!spec.auth) {
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${key} is public by contract (DESIGN.md section 2: health, liveness, readiness and openapi need no token).`,
+        });
+      }
+      routes.set(key, route);
+    }
+
+    const defaultRoute = new HttpRoute(this, 'RouteDefault', {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: integrationFor(DEFAULT_ROUTE_FUNCTION),
+    });
+    Validations.of(defaultRoute).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'The $default catch-all only answers unmatched paths and methods with 404/405 and reads no ' +
+        'user data; requiring a token there would turn every 404 into a 401.',
+    });
+    routes.set(HttpRouteKey.DEFAULT.key, defaultRoute);
+    this.routes = routes;
+  }
+}
+
+/** The methods the route table uses, plus OPTIONS for the preflight itself. */
+function corsMethods(routes: readonly RouteSpec[]): CorsHttpMethod[] {
+  const methods = new Set<CorsHttpMethod>([CorsHttpMethod.OPTIONS]);
+  for (const route of routes) methods.add(CorsHttpMethod[route.method]);
+  return [...methods];
+}
+
+/** `getConfig` -> `GetConfig`, for readable construct ids. */
+function pascalCase(value: string): string {
+  return value.charAt(0).toUpperCase() + value.slice(1);
+}

@@ -1,0 +1,49 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { FUNCTION_ENTRIES, type FunctionName, routeList } from '../../functions/http/routes.ts';
+import type { EnvironmentConfig } from '../config/environment-config.ts';
+import { AicFunction } from '../constructs/aic-function.ts';
+import { RouteTableApi } from '../constructs/route-table-api.ts';
+
+/** Properties of {@link ApiStack}. */
+export interface ApiStackProps extends StackProps {
+  /** The environment it is deployed to. */
+  readonly config: EnvironmentConfig;
+}
+
+/**
+ * The public HTTP API of one environment: one Lambda function per {@link FunctionName} and the
+ * routes of the route table in front of them.
+ */
+export class ApiStack extends Stack {
+  /** The Lambda functions, one per {@link FunctionName}. */
+  readonly functions: Readonly<Record<FunctionName, AicFunction>>;
+  /** The HTTP API built from the route table. */
+  readonly api: RouteTableApi;
+
+  constructor(scope: Construct, id: string, props: ApiStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    const names = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
+    this.functions = Object.fromEntries(
+      names.map((name) => [
+        name,
+        new AicFunction(this, `${name.charAt(0).toUpperCase()}${name.slice(1)}Function`, {
+          functionName: name,
+          config,
+        }),
+      ]),
+    ) as Record<FunctionName, AicFunction>;
+
+    const handlers = Object.fromEntries(
+      names.map((name) => [name, this.functions[name].function]),
+    ) as Record<FunctionName, AicFunction['function']>;
+    this.api = new RouteTableApi(this, 'Api', { routes: routeList, functions: handlers, config });
+
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL of the AuraLink AIC HTTP API',
+      value: this.api.stage.url,
+    });
+  }
+}

@@ -1,0 +1,336 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, type CfnResource, Validations } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { CfnRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_ROUTE_FUNCTION,
+  DEFAULT_ROUTE_KEY,
+  FUNCTION_ENTRIES,
+  type FunctionName,
+  routeKey,
+  routeList,
+} from '../../functions/http/routes.ts';
+import { buildAicApp } from '../../lib/aic-app.ts';
+import {
+  ENVIRONMENT_NAMES,
+  type EnvironmentName,
+  loadEnvironmentConfigs,
+} from '../../lib/config/environment-config.ts';
+import { FUNCTION_SIZING } from '../../lib/config/function-sizing.ts';
+import { cdkJsonContext, logicalId, type SynthesizedApp, synthAicApp } from './app-fixture.ts';
+
+const FUNCTION_NAMES = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
+
+/** Resources of one type in a template, keyed by logical id. */
+type Resources = Record<string, { Properties: Record<string, unknown>; DeletionPolicy?: string }>;
+
+let synthesized: SynthesizedApp;
+
+beforeAll(() => {
+  synthesized = synthAicApp();
+});
+
+/** The logical id of the Lambda function behind each API Gateway route key of a stage. */
+function functionByRouteKey(env: EnvironmentName): Map<string, string> {
+  const template = synthesized.templates[env];
+  const routes = template.findResources('AWS::ApiGatewayV2::Route') as Resources;
+  const integrations = template.findResources('AWS::ApiGatewayV2::Integration') as Resources;
+  const result = new Map<string, string>();
+  for (const route of Object.values(routes)) {
+    const target = route.Properties.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
+    const integration = integrations[target['Fn::Join'][1][1].Ref];
+    const uri = integration?.Properties.IntegrationUri as { 'Fn::GetAtt': [string, string] };
+    result.set(route.Properties.RouteKey as string, uri['Fn::GetAtt'][0]);
+  }
+  return result;
+}
+
+function functionLogicalId(env: EnvironmentName, name: FunctionName): string {
+  const fn = synthesized.stages[env].api.functions[name].function;
+  return logicalId(fn.node.defaultChild as CfnResource);
+}
+
+describe('the API stack', () => {
+  it('has an API Gateway route for every route of the route table, on its function', () => {
+    const byKey = functionByRouteKey('dev');
+    for (const route of routeList) {
+      expect(byKey.get(routeKey(route)), routeKey(route)).toBe(
+        functionLogicalId('dev', route.function),
+      );
+    }
+  });
+
+  it('has exactly the route table routes plus $default, and nothing else', () => {
+    const keys = [...functionByRouteKey('dev').keys()].sort();
+    expect(keys).toEqual([...routeList.map(routeKey), DEFAULT_ROUTE_KEY].sort());
+  });
+
+  it('puts the JWT authorizer on a route exactly when the route table says auth', () => {
+    const template = synthesized.templates.dev;
+    const authorizers = template.findResources('AWS::ApiGatewayV2::Authorizer');
+    expect(Object.keys(authorizers)).toHaveLength(1);
+    const authorizerId = Object.keys(authorizers)[0];
+    for (const route of routeList) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey(route),
+        AuthorizationType: route.auth ? 'JWT' : 'NONE',
+        AuthorizerId: route.auth ? { Ref: authorizerId } : Match.absent(),
+      });
+    }
+  });
+
+  it('sends the $default route, without authorizer, to the default route function', () => {
+    synthesized.templates.dev.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: DEFAULT_ROUTE_KEY,
+      AuthorizationType: 'NONE',
+      AuthorizerId: Match.absent(),
+    });
+    expect(functionByRouteKey('dev').get(DEFAULT_ROUTE_KEY)).toBe(
+      functionLogicalId('dev', DEFAULT_ROUTE_FUNCTION),
+    );
+  });
+
+  it('configures the JWT authorizer with the issuer and audience of each environment', () => {
+    const configs = loadEnvironmentConfigs(synthesized.app);
+    for (const env of ENVIRONMENT_NAMES) {
+      synthesized.templates[env].hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+        AuthorizerType: 'JWT',
+        IdentitySource: ['$request.header.Authorization'],
+        JwtConfiguration: { Issuer: configs[env].jwt.issuer, Audience: configs[env].jwt.audience },
+      });
+    }
+  });
+
+  it('builds one function per function name: nodejs22.x, arm64, X-Ray active, sized explicitly', () => {
+    const template = synthesized.templates.dev;
+    const functions = template.findResources('AWS::Lambda::Function') as Resources;
+    expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length);
+    for (const name of FUNCTION_NAMES) {
+      const props = functions[functionLogicalId('dev', name)]?.Properties;
+      expect(props).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Handler: 'index.handler',
+        MemorySize: FUNCTION_SIZING[name].memoryMiB,
+        Timeout: FUNCTION_SIZING[name].timeoutSeconds,
+      });
+    }
+  });
+
+  it('gives every function the Powertools environment and the allowed CORS origins', () => {
+    const configs = loadEnvironmentConfigs(synthesized.app);
+    for (const env of ENVIRONMENT_NAMES) {
+      const functions = synthesized.templates[env].findResources('AWS::Lambda::Function');
+      for (const fn of Object.values(functions) as Resources[string][]) {
+        expect(fn.Properties.Environment).toEqual({
+          Variables: {
+            POWERTOOLS_SERVICE_NAME: 'auralink-aic',
+            POWERTOOLS_METRICS_NAMESPACE: 'AuraLink/AIC',
+            LOG_LEVEL: configs[env].logLevel,
+            CORS_ALLOWED_ORIGINS: configs[env].corsAllowedOrigins.join(','),
+            NODE_OPTIONS: '--enable-source-maps',
+          },
+        });
+      }
+    }
+  });
+
+  it('sets the configured retention on every log group and logs each function to its own', () => {
+    const configs = loadEnvironmentConfigs(synthesized.app);
+    for (const env of ENVIRONMENT_NAMES) {
+      const template = synthesized.templates[env];
+      const logGroups = template.findResources('AWS::Logs::LogGroup') as Resources;
+      // One per function plus the access logs.
+      expect(Object.keys(logGroups)).toHaveLength(FUNCTION_NAMES.length + 1);
+      for (const group of Object.values(logGroups)) {
+        expect(group.Properties.RetentionInDays).toBe(configs[env].logRetentionDays);
+      }
+      const functions = template.findResources('AWS::Lambda::Function') as Resources;
+      const targets = Object.values(functions).map(
+        (fn) => (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref,
+      );
+      expect(new Set(targets).size).toBe(FUNCTION_NAMES.length);
+      for (const target of targets) expect(logGroups[target]).toBeDefined();
+    }
+  });
+
+  it('throttles the stage and writes JSON access logs to the access log group', () => {
+    const configs = loadEnvironmentConfigs(synthesized.app);
+    for (const env of ENVIRONMENT_NAMES) {
+      const template = synthesized.templates[env];
+      const accessLogs = logicalId(
+        synthesized.stages[env].api.api.accessLogGroup.node.defaultChild as CfnResource,
+      );
+      template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        StageName: '$default',
+        AutoDeploy: true,
+        DefaultRouteSettings: {
+          ThrottlingRateLimit: configs[env].throttling.rateLimit,
+          ThrottlingBurstLimit: configs[env].throttling.burstLimit,
+        },
+        AccessLogSettings: {
+          DestinationArn: { 'Fn::GetAtt': [accessLogs, 'Arn'] },
+          Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"'),
+        },
+      });
+      const stage = Object.values(
+        template.findResources('AWS::ApiGatewayV2::Stage'),
+      )[0] as Resources[string];
+      const format = (stage.Properties.AccessLogSettings as { Format: string }).Format;
+      expect(() => JSON.parse(format)).not.toThrow();
+    }
+  });
+
+  it('answers CORS preflight for the configured origins only, never "*"', () => {
+    const configs = loadEnvironmentConfigs(synthesized.app);
+    for (const env of ENVIRONMENT_NAMES) {
+      const api = Object.values(
+        synthesized.templates[env].findResources('AWS::ApiGatewayV2::Api'),
+      )[0] as Resources[string];
+      const cors = api.Properties.CorsConfiguration as Record<string, string[]>;
+      expect(cors.AllowOrigins).toEqual(configs[env].corsAllowedOrigins);
+      expect(cors.AllowOrigins).not.toContain('*');
+      expect(cors.AllowHeaders).toContain('authorization');
+      for (const route of routeList) expect(cors.AllowMethods).toContain(route.method);
+    }
+  });
+
+  it('outputs the API URL', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      synthesized.templates[env].hasOutput('ApiUrl', {
+        Value: { 'Fn::Join': ['', Match.arrayWith(['https://'])] },
+      });
+    }
+  });
+
+  it('contains no secret values in any template', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const text = JSON.stringify(synthesized.templates[env].toJSON());
+      expect(text).not.toMatch(/AIC_JWT_SECRET|password|SecretString/i);
+      const testSigningKey = process.env.AIC_JWT_SECRET;
+      if (testSigningKey) expect(text).not.toContain(testSigningKey);
+    }
+  });
+
+  it('leaves no cdk-nag finding unacknowledged in any stage', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
+        const report = pack.validateScope(synthesized.stages[env]);
+        expect(report.violations, `${pack.name} in ${env}`).toEqual([]);
+        expect(report.success).toBe(true);
+      }
+    }
+  });
+
+  it('fails synthesis when a cdk-nag error is left unacknowledged', () => {
+    const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+    const stages = buildAicApp(app);
+    new CfnRoute(stages.dev.api, 'UnguardedRoute', { apiId: 'api', routeKey: 'GET /open' });
+    expect(() => app.synth()).toThrow(/dev\/Api\/UnguardedRoute[\s\S]*AwsSolutions-APIG4/);
+  });
+
+  it('acknowledges only the expected cdk-nag rules, each with a reason, on single resources', () => {
+    const acknowledged = new Map<string, string[]>();
+    for (const construct of synthesized.stages.dev.node.findAll()) {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+          expect(reason.length, id).toBeGreaterThan(40);
+          const rule = id.replace(/^annotation::/i, '');
+          acknowledged.set(rule, [...(acknowledged.get(rule) ?? []), construct.node.path]);
+        }
+      }
+    }
+    const publicRoutes = [...routeList.filter((route) => !route.auth), { id: 'default' }];
+    expect(Object.fromEntries([...acknowledged].map(([id, paths]) => [id, paths.length]))).toEqual({
+      'AwsSolutions-L1': FUNCTION_NAMES.length,
+      'Serverless-LambdaLatestVersion': FUNCTION_NAMES.length,
+      'Serverless-LambdaDLQ': FUNCTION_NAMES.length,
+      'AwsSolutions-IAM5[Resource::*]': FUNCTION_NAMES.length,
+      'AwsSolutions-APIG4': publicRoutes.length,
+    });
+    for (const path of acknowledged.get('AwsSolutions-IAM5[Resource::*]') ?? []) {
+      expect(path).toMatch(/\/Role\/DefaultPolicy$/);
+    }
+    expect(acknowledged.get('AwsSolutions-APIG4')?.sort()).toEqual(
+      publicRoutes
+        .map((route) => `dev/Api/Api/Route${route.id.charAt(0).toUpperCase()}${route.id.slice(1)}`)
+        .sort(),
+    );
+  });
+
+  it('differs between prod and dev where the configuration says so', () => {
+    const configs = loadEnvironmentConfigs(synthesized.app);
+    const { dev, prod } = synthesized.templates;
+    expect(configs.prod.logRetentionDays).not.toBe(configs.dev.logRetentionDays);
+    expect(configs.prod.throttling).not.toEqual(configs.dev.throttling);
+    expect(configs.prod.corsAllowedOrigins).not.toEqual(configs.dev.corsAllowedOrigins);
+
+    for (const [template, config] of [
+      [dev, configs.dev],
+      [prod, configs.prod],
+    ] as const) {
+      template.allResourcesProperties('AWS::Logs::LogGroup', {
+        RetentionInDays: config.logRetentionDays,
+      });
+      const deletionPolicies = Object.values(
+        template.findResources('AWS::Logs::LogGroup') as Resources,
+      ).map((group) => group.DeletionPolicy);
+      expect(new Set(deletionPolicies)).toEqual(
+        new Set([config.retainOnDelete ? 'Retain' : 'Delete']),
+      );
+      template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        DefaultRouteSettings: {
+          ThrottlingRateLimit: config.throttling.rateLimit,
+          ThrottlingBurstLimit: config.throttling.burstLimit,
+        },
+      });
+      template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+        CorsConfiguration: Match.objectLike({ AllowOrigins: config.corsAllowedOrigins }),
+      });
+      template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+        JwtConfiguration: { Issuer: config.jwt.issuer, Audience: config.jwt.audience },
+      });
+    }
+    expect(dev.toJSON()).not.toEqual(prod.toJSON());
+  });
+});
+
+describe('the API stack with real bundling', () => {
+  let outdir: string;
+
+  beforeAll(() => {
+    outdir = mkdtempSync(join(tmpdir(), 'aic-cdk-'));
+  });
+
+  afterAll(() => {
+    rmSync(outdir, { recursive: true, force: true });
+  });
+
+  it('bundles every function with esbuild into an ESM handler with the require banner', {
+    timeout: 180_000,
+  }, () => {
+    const { templates } = synthAicApp({ bundlingStacks: ['dev/*'], outdir });
+    const functions = templates.dev.findResources('AWS::Lambda::Function') as Resources;
+    expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length);
+    for (const fn of Object.values(functions)) {
+      const key = (fn.Properties.Code as { S3Key: string }).S3Key;
+      const assetDir = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
+      const bundle = readFileSync(join(assetDir, 'index.mjs'), 'utf8');
+      expect(
+        bundle.startsWith(
+          "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+        ),
+      ).toBe(true);
+      expect(bundle).toMatch(/export\s*\{[^}]*\bas handler\b|export\s*\{[^}]*\bhandler\b/);
+      expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
+      // The runtime provides the AWS SDK: it must stay out of the bundle.
+      expect(bundle).not.toMatch(/@aws-sdk\/client-secrets-manager\/dist/);
+    }
+  });
+});
