@@ -1,11 +1,16 @@
 import type { FunctionName } from '../../functions/http/routes.ts';
 
-/** Memory and timeout of one Lambda function. */
+/** Memory, timeout and native dependencies of one Lambda function. */
 export interface FunctionSizing {
   /** Memory in MiB; CPU share grows with it, so it is sized for latency, not only for heap. */
   readonly memoryMiB: number;
-  /** Hard limit per invocation, below API Gateway's 30 s integration timeout. */
+  /**
+   * Hard limit per invocation, below API Gateway's 29 s integration limit with room for a cold
+   * start, so the caller gets the function's answer rather than a gateway timeout.
+   */
   readonly timeoutSeconds: number;
+  /** Whether the function loads sharp, which then comes from the sharp layer (not the bundle). */
+  readonly needsSharp: boolean;
 }
 
 /**
@@ -14,7 +19,14 @@ export interface FunctionSizing {
  */
 export const FUNCTION_SIZING: Readonly<Record<FunctionName, FunctionSizing>> = {
   // Liveness answers from memory; readiness pings Postgres and Redis with short timeouts.
-  health: { memoryMiB: 256, timeoutSeconds: 10 },
+  health: { memoryMiB: 256, timeoutSeconds: 10, needsSharp: false },
+  // Decodes, re-encodes and measures frames up to 3840x2160 with sharp. One decoded 4K frame is
+  // 25-33 MB (RGB/RGBA) and the quality measurement holds a reference and a candidate plus float
+  // buffers, for several candidate encodes per request: a few hundred MB at peak, on top of the
+  // up-to-6 MB body (twice, base64). The memory is chosen for CPU: libvips encodes on every core
+  // it gets, and 3008 MiB buys about 1.7 vCPUs (one per 1769 MiB) while staying within the
+  // reduced memory quota new accounts start with. 25 s leaves 4 s of the 29 s for a cold start.
+  compress: { memoryMiB: 3008, timeoutSeconds: 25, needsSharp: true },
   // Dashboard aggregates run in Postgres; the function mostly waits and serialises JSON.
-  dashboard: { memoryMiB: 512, timeoutSeconds: 15 },
+  dashboard: { memoryMiB: 512, timeoutSeconds: 15, needsSharp: false },
 };

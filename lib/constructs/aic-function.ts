@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -28,11 +28,14 @@ export interface AicFunctionProps {
   readonly functionName: FunctionName;
   /** The environment it is deployed to. */
   readonly config: EnvironmentConfig;
+  /** The sharp layer; required when the function's sizing says it needs sharp, unused otherwise. */
+  readonly sharpLayer?: ILayerVersion;
 }
 
 /**
  * One Lambda function of the API: Node.js 22 on arm64, bundled locally by esbuild as ESM, with its
  * own log group, X-Ray tracing and a role that may only write to that log group and to X-Ray.
+ * Functions that need sharp get the sharp layer, and only those.
  */
 export class AicFunction extends Construct {
   /** The Lambda function. */
@@ -42,8 +45,13 @@ export class AicFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: AicFunctionProps) {
     super(scope, id);
-    const { functionName, config } = props;
+    const { functionName, config, sharpLayer } = props;
     const sizing = FUNCTION_SIZING[functionName];
+    const layers: ILayerVersion[] = [];
+    if (sizing.needsSharp) {
+      if (!sharpLayer) throw new Error(`The ${functionName} function needs the sharp layer`);
+      layers.push(sharpLayer);
+    }
 
     this.logGroup = new LogGroup(this, 'LogGroup', {
       logGroupName: `/auralink/aic/${config.name}/lambda/${functionName}`,
@@ -72,6 +80,7 @@ export class AicFunction extends Construct {
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
       role,
+      layers,
       environment: {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,

@@ -2,8 +2,10 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { FUNCTION_ENTRIES, type FunctionName, routeList } from '../../functions/http/routes.ts';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
+import { FUNCTION_SIZING } from '../config/function-sizing.ts';
 import { AicFunction } from '../constructs/aic-function.ts';
 import { RouteTableApi } from '../constructs/route-table-api.ts';
+import { SharpLayer } from '../constructs/sharp-layer.ts';
 
 /** Properties of {@link ApiStack}. */
 export interface ApiStackProps extends StackProps {
@@ -12,26 +14,32 @@ export interface ApiStackProps extends StackProps {
 }
 
 /**
- * The public HTTP API of one environment: one Lambda function per {@link FunctionName} and the
- * routes of the route table in front of them.
+ * The public HTTP API of one environment: one Lambda function per {@link FunctionName}, the sharp
+ * layer for those that need it, and the routes of the route table in front of them.
  */
 export class ApiStack extends Stack {
   /** The Lambda functions, one per {@link FunctionName}. */
   readonly functions: Readonly<Record<FunctionName, AicFunction>>;
   /** The HTTP API built from the route table. */
   readonly api: RouteTableApi;
+  /** The sharp layer; absent when no function needs sharp. */
+  readonly sharpLayer?: SharpLayer;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
     const { config } = props;
 
     const names = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
+    if (names.some((name) => FUNCTION_SIZING[name].needsSharp)) {
+      this.sharpLayer = new SharpLayer(this, 'SharpLayer');
+    }
     this.functions = Object.fromEntries(
       names.map((name) => [
         name,
         new AicFunction(this, `${name.charAt(0).toUpperCase()}${name.slice(1)}Function`, {
           functionName: name,
           config,
+          sharpLayer: this.sharpLayer?.layer,
         }),
       ]),
     ) as Record<FunctionName, AicFunction>;

@@ -21,6 +21,7 @@ import {
   loadEnvironmentConfigs,
 } from '../../lib/config/environment-config.ts';
 import { FUNCTION_SIZING } from '../../lib/config/function-sizing.ts';
+import { repoPath } from '../../lib/paths.ts';
 import { cdkJsonContext, logicalId, type SynthesizedApp, synthAicApp } from './app-fixture.ts';
 
 const FUNCTION_NAMES = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
@@ -52,6 +53,11 @@ function functionByRouteKey(env: EnvironmentName): Map<string, string> {
 function functionLogicalId(env: EnvironmentName, name: FunctionName): string {
   const fn = synthesized.stages[env].api.functions[name].function;
   return logicalId(fn.node.defaultChild as CfnResource);
+}
+
+function functionProperties(env: EnvironmentName, name: FunctionName): Record<string, unknown> {
+  const functions = synthesized.templates[env].findResources('AWS::Lambda::Function') as Resources;
+  return functions[functionLogicalId(env, name)]?.Properties ?? {};
 }
 
 describe('the API stack', () => {
@@ -118,6 +124,47 @@ describe('the API stack', () => {
         Handler: 'index.handler',
         MemorySize: FUNCTION_SIZING[name].memoryMiB,
         Timeout: FUNCTION_SIZING[name].timeoutSeconds,
+      });
+    }
+  });
+
+  it('sizes the compress function for 4K frames and every function within API Gateway limits', () => {
+    const compress = functionProperties('dev', 'compress');
+    expect(compress).toMatchObject({ MemorySize: 3008, Timeout: 25 });
+    // A cold start (init) comes on top of the timeout; API Gateway gives up after 29 s.
+    for (const name of FUNCTION_NAMES) {
+      expect(functionProperties('dev', name).Timeout, name).toBeLessThanOrEqual(25);
+    }
+  });
+
+  it('attaches the sharp layer to the compress function only', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const layer = logicalId(
+        synthesized.stages[env].api.sharpLayer?.layer.node.defaultChild as CfnResource,
+      );
+      expect(functionProperties(env, 'compress').Layers).toEqual([{ Ref: layer }]);
+      expect(functionProperties(env, 'health').Layers).toBeUndefined();
+      expect(functionProperties(env, 'dashboard').Layers).toBeUndefined();
+      for (const name of FUNCTION_NAMES) {
+        expect(Boolean(functionProperties(env, name).Layers), name).toBe(
+          FUNCTION_SIZING[name].needsSharp,
+        );
+      }
+    }
+  });
+
+  it('builds one sharp layer per stage, at the locked sharp version, for Node.js 22 on arm64 only', () => {
+    const lock = JSON.parse(readFileSync(repoPath('package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version: string }>;
+    };
+    const sharpVersion = lock.packages['node_modules/sharp']?.version;
+    for (const env of ENVIRONMENT_NAMES) {
+      const layers = synthesized.templates[env].findResources('AWS::Lambda::LayerVersion');
+      expect(Object.values(layers)).toHaveLength(1);
+      expect((Object.values(layers)[0] as Resources[string]).Properties).toMatchObject({
+        CompatibleArchitectures: ['arm64'],
+        CompatibleRuntimes: ['nodejs22.x'],
+        Description: `sharp ${sharpVersion} for Node.js on linux-arm64 (glibc)`,
       });
     }
   });
@@ -315,11 +362,13 @@ describe('the API stack with real bundling', () => {
   it('bundles every function with esbuild into an ESM handler with the require banner', {
     timeout: 180_000,
   }, () => {
-    const { templates } = synthAicApp({ bundlingStacks: ['dev/*'], outdir });
+    const { stages, templates } = synthAicApp({ bundlingStacks: ['dev/*'], outdir });
     const functions = templates.dev.findResources('AWS::Lambda::Function') as Resources;
     expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length);
-    for (const fn of Object.values(functions)) {
-      const key = (fn.Properties.Code as { S3Key: string }).S3Key;
+    for (const name of FUNCTION_NAMES) {
+      const fn = stages.dev.api.functions[name].function;
+      const props = functions[logicalId(fn.node.defaultChild as CfnResource)]?.Properties ?? {};
+      const key = (props.Code as { S3Key: string }).S3Key;
       const assetDir = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
       const bundle = readFileSync(join(assetDir, 'index.mjs'), 'utf8');
       expect(
@@ -331,6 +380,8 @@ describe('the API stack with real bundling', () => {
       expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
       // The runtime provides the AWS SDK: it must stay out of the bundle.
       expect(bundle).not.toMatch(/@aws-sdk\/client-secrets-manager\/dist/);
+      // sharp stays external and comes from the layer: a function importing it must be marked.
+      expect(/\bfrom\s*["']sharp["']/.test(bundle), name).toBe(FUNCTION_SIZING[name].needsSharp);
     }
   });
 });
