@@ -27,7 +27,12 @@ type SchemaOutput<S> = S extends z.ZodType ? z.output<S> : undefined;
 /** The validated inputs a route implementation receives, typed from the route's zod schemas. */
 export interface RouteInput<R extends RouteSpec> {
   body: R['request'] extends { body: { schema: infer S } } ? SchemaOutput<S> : undefined;
-  query: R['request'] extends { query: infer S } ? SchemaOutput<S> : undefined;
+  /** The query; for raw (non-JSON) bodies, the route's `rawQuery` and undefined with a JSON body. */
+  query: R['request'] extends { query: infer S }
+    ? SchemaOutput<S>
+    : R['request'] extends { body: { rawQuery: infer Q } }
+      ? SchemaOutput<Q> | undefined
+      : undefined;
   path: R['request'] extends { path: infer S } ? SchemaOutput<S> : undefined;
   /** The caller's `sub`; always set on routes that require auth. */
   userId: R['auth'] extends true ? string : string | undefined;

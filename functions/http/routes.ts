@@ -1,4 +1,9 @@
 import type { z } from 'zod';
+import {
+  compressJsonRequestSchema,
+  compressQuerySchema,
+  compressResponseSchema,
+} from '../core/contracts/compress.ts';
 import { compressionConfigSchema, storedConfigSchema } from '../core/contracts/config.ts';
 import { livenessResponseSchema, readinessResponseSchema } from '../core/contracts/health.ts';
 
@@ -11,7 +16,7 @@ import { livenessResponseSchema, readinessResponseSchema } from '../core/contrac
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** The Lambda functions of the API; each serves one group of routes. */
-export type FunctionName = 'health' | 'dashboard';
+export type FunctionName = 'health' | 'compress' | 'dashboard';
 
 /** The public API's path prefix (DESIGN.md section 2). */
 export const API_PREFIX = '/api/v1/aic';
@@ -26,6 +31,11 @@ export interface BodySpec {
   readonly contentTypes: readonly string[];
   /** Cap on the decoded body, checked before parsing. */
   readonly maxBytes: number;
+  /**
+   * For bodies that are not JSON (a raw image), the JSON fields arrive as query parameters and are
+   * validated by this schema instead of the body schema.
+   */
+  readonly rawQuery?: z.ZodType;
 }
 
 /** One route of the API. */
@@ -87,6 +97,24 @@ export const routes = {
     summary: 'Readiness: Postgres, Redis (degraded is not fatal) and initialisation.',
     response: { status: 200, schema: readinessResponseSchema },
   }),
+  compress: defineRoute({
+    id: 'compress',
+    method: 'POST',
+    path: `${API_PREFIX}/compress`,
+    function: 'compress',
+    auth: true,
+    summary: 'Compress one frame to fit the session network budget at the best measured quality.',
+    request: {
+      body: {
+        schema: compressJsonRequestSchema,
+        contentTypes: ['application/json', 'image/jpeg', 'image/png', 'image/webp'],
+        // A Lambda event is capped at 6 MiB; leave room for the event's headers and context.
+        maxBytes: 6_200_000,
+        rawQuery: compressQuerySchema,
+      },
+    },
+    response: { status: 200, schema: compressResponseSchema },
+  }),
   getConfig: defineRoute({
     id: 'getConfig',
     method: 'GET',
@@ -134,6 +162,7 @@ export const DEFAULT_ROUTE_KEY = '$default';
 /** Lambda entry points, relative to the repository root, one per function. */
 export const FUNCTION_ENTRIES: Readonly<Record<FunctionName, string>> = {
   health: 'functions/handlers/health.ts',
+  compress: 'functions/handlers/compress.ts',
   dashboard: 'functions/handlers/dashboard.ts',
 };
 

@@ -26,10 +26,19 @@ const clamp = (value: number) => (value < 0 ? 0 : value > 255 ? 255 : Math.round
  * Raw RGB pixels of a frame of `kind`. `offsetX` pans the scene (for sequences); `seed` varies the
  * noise and the text layout.
  */
-export function framePixels(kind: FrameKind, width: number, height: number, seed = 1, offsetX = 0): Buffer {
+export function framePixels(
+  kind: FrameKind,
+  width: number,
+  height: number,
+  seed = 1,
+  offsetX = 0,
+): Buffer {
   const pixels = Buffer.alloc(width * height * 3);
   const random = prng(seed);
-  const noise = kind === 'noise' || kind === 'scene' ? Float32Array.from({ length: 4096 }, () => random()) : undefined;
+  const noise =
+    kind === 'noise' || kind === 'scene'
+      ? Float32Array.from({ length: 4096 }, () => random())
+      : undefined;
   const strokes =
     kind === 'screen'
       ? Array.from({ length: 220 }, () => ({
@@ -74,7 +83,8 @@ export function framePixels(kind: FrameKind, width: number, height: number, seed
         r = (sky ? 120 + (80 * y) / height : 70 + 40 * Math.sin(sx / 53)) + texture + blob;
         g = (sky ? 160 + (50 * y) / height : 110 + 30 * Math.cos(sx / 71)) + texture;
         b = (sky ? 220 : 60 + 20 * Math.sin((sx + y) / 37)) + texture - blob / 2;
-        if (building) [r, g, b] = window_ ? [230, 220, 140] : [90 + texture, 85 + texture, 95 + texture];
+        if (building)
+          [r, g, b] = window_ ? [230, 220, 140] : [90 + texture, 85 + texture, 95 + texture];
         if (pole) [r, g, b] = [35, 30, 28];
       }
       pixels[i] = clamp(r);
@@ -120,7 +130,10 @@ export async function encodeFrame(kind: FrameKind, options: FrameOptions = {}): 
 }
 
 /** `count` frames of a scene panning right by `step` pixels per frame. */
-export async function panningSequence(count: number, options: FrameOptions & { step?: number } = {}) {
+export async function panningSequence(
+  count: number,
+  options: FrameOptions & { step?: number } = {},
+) {
   const frames: Buffer[] = [];
   for (let i = 0; i < count; i++) {
     frames.push(await encodeFrame('scene', { ...options, offsetX: i * (options.step ?? 8) }));

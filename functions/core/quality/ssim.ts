@@ -72,11 +72,13 @@ export interface QualityMeasurement {
 }
 
 /**
- * The analysis scale factor of Wang's `ssim.m`: `max(1, round(min(width, height) / 256))`, e.g. 1
- * at 640x360, 3 at 1280x720, 4 at 1920x1080 and 8 at 3840x2160.
+ * The analysis scale factor: Wang's automatic downsampling (`ssim.m`), rounded up instead of to the
+ * nearest, `max(1, ceil(min(width, height) / 256))`, so the analysed image's short side never
+ * exceeds 256 px and the cost per frame stays bounded: 2 at 640x360, 3 at 1280x720, 5 at 1920x1080
+ * and 9 at 3840x2160 (`ssim.m` would use 1, 3, 4 and 8).
  */
 export function analysisFactor(width: number, height: number): number {
-  return Math.max(1, Math.round(Math.min(width, height) / 256));
+  return Math.max(1, Math.ceil(Math.min(width, height) / 256));
 }
 
 /** Preallocated buffers for one analysis size. */

@@ -37,7 +37,12 @@ export function validatorMiddleware(): HttpMiddleware {
         else details.push(...issuesToDetails(source, result.error.issues));
       };
       check('path', spec.path, request.event.pathParameters ?? {});
-      check('query', spec.query, request.event.queryStringParameters ?? {});
+      const raw = aic.rawBody !== undefined;
+      check(
+        'query',
+        raw ? spec.body?.rawQuery : spec.query,
+        request.event.queryStringParameters ?? {},
+      );
       if (aic.rawBody === undefined) check('body', spec.body?.schema, aic.input.body);
       if (details.length > 0) throw new ValidationError('The request is invalid', details);
     },

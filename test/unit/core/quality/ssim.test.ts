@@ -200,11 +200,11 @@ describe('ssim', () => {
     expect(Math.abs(ssim(a, b, { factor: 10 }) - referenceSsim(a, b, 2))).toBeLessThan(1e-6);
   });
 
-  it('uses the automatic factor of ssim.m by default', () => {
+  it('uses the automatic factor by default', () => {
     const a = strokes(600, 520);
     const b = withNoise(a, 25, 9);
-    expect(analysisFactor(600, 520)).toBe(2);
-    expect(ssim(a, b)).toBe(ssim(a, b, { factor: 2 }));
+    expect(analysisFactor(600, 520)).toBe(3);
+    expect(ssim(a, b)).toBe(ssim(a, b, { factor: 3 }));
     expect(ssim(a, b)).not.toBe(ssim(a, b, { factor: 1 }));
   });
 
@@ -219,13 +219,13 @@ describe('ssim', () => {
 });
 
 describe('analysisFactor', () => {
-  it('follows max(1, round(min(width, height) / 256))', () => {
+  it('follows max(1, ceil(min(width, height) / 256)), keeping the short side at most 256 px', () => {
     expect(analysisFactor(160, 90)).toBe(1);
-    expect(analysisFactor(640, 360)).toBe(1);
-    expect(analysisFactor(640, 384)).toBe(2);
+    expect(analysisFactor(640, 256)).toBe(1);
+    expect(analysisFactor(640, 360)).toBe(2);
     expect(analysisFactor(1280, 720)).toBe(3);
-    expect(analysisFactor(1920, 1080)).toBe(4);
-    expect(analysisFactor(3840, 2160)).toBe(8);
+    expect(analysisFactor(1920, 1080)).toBe(5);
+    expect(analysisFactor(3840, 2160)).toBe(9);
     expect(analysisFactor(720, 1280)).toBe(3);
   });
 });

@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { CONFIG_BOUNDS, compressionModeSchema, outputFormatSchema } from './config.ts';
+
+/** Largest decoded frame accepted on the Lambda path: a Lambda event is capped at 6 MB, base64 included. */
+export const MAX_FRAME_BYTES_HTTP = 4_500_000;
+
+/** Largest decoded frame accepted over gRPC (the server's receive limit). */
+export const MAX_FRAME_BYTES_GRPC = 10 * 1024 * 1024;
+
+/** Frame dimensions the engine accepts (DESIGN.md section 2). */
+export const FRAME_BOUNDS = {
+  minWidth: 160,
+  minHeight: 90,
+  maxWidth: 3840,
+  maxHeight: 2160,
+} as const;
+
+/** Input formats a frame may arrive in. */
+export const inputFormatSchema = z.enum(['jpeg', 'png', 'webp']);
+export type InputFormat = z.infer<typeof inputFormatSchema>;
+
+/** Session ids are UUID v4 (DESIGN.md terms). */
+export const sessionIdSchema = z.uuid({ version: 'v4', error: 'must be a UUID v4' });
+
+/** The four fields of a network update (plus fps and connection type), shared with `PUT .../network`. */
+export const networkConditionsSchema = z
+  .object({
+    available_bandwidth_kbps: z
+      .number()
+      .min(64)
+      .max(100_000)
+      .describe('Measured available bandwidth.'),
+    rtt_ms: z.number().min(0).max(5000),
+    packet_loss_percent: z.number().min(0).max(100),
+    jitter_ms: z.number().min(0).max(1000),
+    fps: z.number().int().min(1).max(120).default(30),
+    connection_type: z
+      .enum(['wifi', 'ethernet', 'cellular', '5g', '4g', '3g', 'other', 'unknown'])
+      .optional(),
+  })
+  .strict();
+export type NetworkConditions = z.infer<typeof networkConditionsSchema>;
+
+const policyOverrides = {
+  frame_number: z.number().int().min(0).optional(),
+  timestamp_us: z.number().int().min(0).optional(),
+  frame_type: z.enum(['video', 'screen']).default('video'),
+  mode: compressionModeSchema.optional(),
+  target_compression_ratio: z
+    .number()
+    .min(CONFIG_BOUNDS.target_compression_ratio.min)
+    .max(CONFIG_BOUNDS.target_compression_ratio.max)
+    .optional(),
+  max_latency_ms: z
+    .number()
+    .int()
+    .min(CONFIG_BOUNDS.max_latency_ms.min)
+    .max(CONFIG_BOUNDS.max_latency_ms.max)
+    .optional(),
+  min_quality_score: z
+    .number()
+    .min(CONFIG_BOUNDS.min_quality_score.min)
+    .max(CONFIG_BOUNDS.min_quality_score.max)
+    .optional(),
+  network_condition: z.number().min(0).max(1).optional().describe('A single 0..1 network score.'),
+};
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** `POST /compress` as JSON: the frame travels base64-encoded. */
+export const compressJsonRequestSchema = z
+  .object({
+    session_id: sessionIdSchema,
+    frame_data: z
+      .string()
+      .min(1)
+      .refine((value) => value.length % 4 === 0 && BASE64.test(value), 'must be standard base64')
+      .describe('Base64 of a JPEG, PNG or WebP frame.'),
+    ...policyOverrides,
+    network: networkConditionsSchema.optional(),
+  })
+  .strict()
+  .refine((body) => body.network === undefined || body.network_condition === undefined, {
+    message: 'send either network or network_condition, not both',
+    path: ['network_condition'],
+  });
+export type CompressJsonRequest = z.infer<typeof compressJsonRequestSchema>;
+
+const queryNumber = (schema: z.ZodNumber) => z.coerce.number().pipe(schema);
+
+/**
+ * `POST /compress` with the raw image as the body: the JSON fields arrive as query parameters, the
+ * network fields flattened (`available_bandwidth_kbps=...`).
+ */
+export const compressQuerySchema = z
+  .object({
+    session_id: sessionIdSchema,
+    frame_number: queryNumber(z.number().int().min(0)).optional(),
+    timestamp_us: queryNumber(z.number().int().min(0)).optional(),
+    frame_type: z.enum(['video', 'screen']).default('video'),
+    mode: compressionModeSchema.optional(),
+    target_compression_ratio: queryNumber(
+      z
+        .number()
+        .min(CONFIG_BOUNDS.target_compression_ratio.min)
+        .max(CONFIG_BOUNDS.target_compression_ratio.max),
+    ).optional(),
+    max_latency_ms: queryNumber(
+      z.number().int().min(CONFIG_BOUNDS.max_latency_ms.min).max(CONFIG_BOUNDS.max_latency_ms.max),
+    ).optional(),
+    min_quality_score: queryNumber(
+      z.number().min(CONFIG_BOUNDS.min_quality_score.min).max(CONFIG_BOUNDS.min_quality_score.max),
+    ).optional(),
+    network_condition: queryNumber(z.number().min(0).max(1)).optional(),
+    available_bandwidth_kbps: queryNumber(z.number().min(64).max(100_000)).optional(),
+    rtt_ms: queryNumber(z.number().min(0).max(5000)).optional(),
+    packet_loss_percent: queryNumber(z.number().min(0).max(100)).optional(),
+    jitter_ms: queryNumber(z.number().min(0).max(1000)).optional(),
+    fps: queryNumber(z.number().int().min(1).max(120)).optional(),
+  })
+  .strict();
+export type CompressQuery = z.infer<typeof compressQuerySchema>;
+
+/** Per-phase latency of one compression, in milliseconds. */
+export const compressLatencySchema = z.object({
+  decode: z.number(),
+  encode: z.number(),
+  metrics: z.number(),
+  total: z.number(),
+});
+
+/** `POST /compress` response (DESIGN.md section 2). */
+export const compressResponseSchema = z.object({
+  status: z.enum(['success', 'fallback']),
+  session_id: z.string(),
+  frame_number: z.number().int().nullable(),
+  compressed_data: z
+    .string()
+    .describe('Base64 of the frame to send: the compressed one, or the original on fallback.'),
+  format: z.union([outputFormatSchema, inputFormatSchema]),
+  quality: z.number().int().nullable(),
+  width: z.number().int(),
+  height: z.number().int(),
+  original_size_bytes: z.number().int(),
+  compressed_size_bytes: z.number().int(),
+  compression_ratio: z.number().describe('1 - compressed/original: 0.80 means 80 % smaller.'),
+  bandwidth_savings_percent: z.number(),
+  budget_bytes: z.number().int(),
+  within_budget: z.boolean(),
+  ssim: z.number().nullable().describe('Measured on the decoded output against the decoded input.'),
+  psnr_db: z.number().nullable(),
+  quality_score: z.number().nullable().describe('Equal to ssim.'),
+  encode_attempts: z.number().int(),
+  latency_ms: compressLatencySchema,
+  fallback_used: z.boolean(),
+  fallback_reason: z.string().nullable(),
+});
+export type CompressResponse = z.infer<typeof compressResponseSchema>;

@@ -1,0 +1,367 @@
+/**
+ * Predictive compression: a small per-session model of how output size, SSIM and encode time follow
+ * from (format, quality, scale) for the content of this session.
+ *
+ * Size and quality are two Bayesian linear regressions on top of content-agnostic prior curves:
+ *
+ *   ln(bytes / output pixels) = priorBytes(format, q, s) + theta_b . x
+ *   ln(1 - SSIM)              = priorDistortion(format, q, s) + theta_d . x
+ *   x = [1, is_jpeg, is_webp, is_avif, q/100 - 0.6, ln s]
+ *
+ * The first feature is the content term shared by every format (complex content costs more bytes
+ * in every codec), so one JPEG encode also moves the WebP prediction; the format indicators carry
+ * each codec's own offset and the last two features correct the prior slopes. Each regression is a
+ * Kalman filter over theta with a random-walk drift per frame (old frames weigh less, like an
+ * exponential forgetting, without covariance wind-up on directions the search never explores).
+ * An innovation beyond {@link SCENE_CUT_Z} standard deviations (a scene cut) reopens the content
+ * term's variance, so the next observation resets it instead of being averaged away. The noise
+ * variance is learned too, so the search's safety margin matches the session's real scatter.
+ * Encode and measure times are exponentially weighted averages, in ms per megapixel.
+ *
+ * The model is plain JSON (about 100 numbers) so that it can live in Redis between frames;
+ * {@link restoreModel} validates a cached copy with {@link engineModelSchema} and falls back to the
+ * cold-start prior when it is corrupt or from another version.
+ */
+import { z } from 'zod';
+import type { OutputFormat } from '../contracts/config.ts';
+import type { Candidate, FrameSize } from './candidates.ts';
+
+/** Version of the serialized model; bump it when its shape or meaning changes. */
+export const ENGINE_MODEL_VERSION = 1;
+
+/** Number of regression features (see the module comment). */
+export const MODEL_FEATURES = 6;
+
+/** Innovations beyond this many standard deviations are treated as a change of content. */
+export const SCENE_CUT_Z = 3;
+
+const QUALITY_CENTRE = 0.6;
+const MIN_NOISE_VARIANCE = 0.03 ** 2;
+const MAX_NOISE_VARIANCE = 0.5 ** 2;
+const NOISE_LEARNING_RATE = 0.1;
+const TIME_LEARNING_RATE = 0.3;
+/** Smallest distortion `1 - SSIM` modelled; keeps the logarithm finite for identical outputs. */
+const MIN_DISTORTION = 1e-6;
+
+interface FormatPrior {
+  /** ln(bytes per output pixel) at quality 0 and scale 1, before the quality curve. */
+  readonly logBytes: number;
+  /** ln(1 - SSIM) at quality 0 and scale 1, before the quality slope. */
+  readonly logDistortion: number;
+  /** Cold-start encode time, ms per output megapixel (sharp on one arm64 core, low effort). */
+  readonly encodeMsPerMp: number;
+}
+
+/**
+ * Content-agnostic priors for natural video at typical sharp settings: WebP about 20 % and AVIF
+ * about 45 % smaller than JPEG at equal quality setting, with slightly more distortion; AVIF an
+ * order of magnitude slower to encode.
+ */
+const FORMAT_PRIORS: Readonly<Record<OutputFormat, FormatPrior>> = {
+  jpeg: { logBytes: -3.7, logDistortion: -1.6, encodeMsPerMp: 8 },
+  webp: { logBytes: -3.95, logDistortion: -1.5, encodeMsPerMp: 30 },
+  avif: { logBytes: -4.3, logDistortion: -1.4, encodeMsPerMp: 120 },
+};
+
+/** Cold-start measure time (decode and SSIM of the output), ms per input megapixel. */
+const PRIOR_MEASURE_MS_PER_MP = 8;
+
+/** Prior variances of theta: a wide content term, narrow format offsets, moderate slopes. */
+const PRIOR_VARIANCE: readonly number[] = [1, 0.04, 0.04, 0.09, 1, 0.25];
+
+/** Drift added to the variance of theta at every frame (random walk of the content). */
+const DRIFT_VARIANCE: readonly number[] = [0.001, 0.0002, 0.0002, 0.0002, 0.0005, 0.0003];
+
+const finite = z.number().refine(Number.isFinite, 'must be finite');
+const positive = finite.refine((value) => value > 0, 'must be positive');
+
+const regressionSchema = z
+  .object({
+    theta: z.array(finite).length(MODEL_FEATURES),
+    covariance: z
+      .array(finite)
+      .length(MODEL_FEATURES * MODEL_FEATURES)
+      .refine(
+        (cov) => cov.every((_, i) => i % (MODEL_FEATURES + 1) !== 0 || (cov[i] as number) > 0),
+        'covariance diagonal must be positive',
+      ),
+    noiseVariance: positive.refine(
+      (value) => value >= MIN_NOISE_VARIANCE && value <= MAX_NOISE_VARIANCE,
+      'noise variance out of range',
+    ),
+  })
+  .strict();
+
+/** One Kalman-filtered linear regression (theta, its covariance row-major, observation noise). */
+export type Regression = z.infer<typeof regressionSchema>;
+
+/** Schema of a serialized {@link EngineModel}: anything else is rejected and the prior used. */
+export const engineModelSchema = z
+  .object({
+    version: z.literal(ENGINE_MODEL_VERSION),
+    /** Frames the model has seen. */
+    frames: z.number().int().nonnegative(),
+    /** Encodes and measurements it has learned from. */
+    observations: z.number().int().nonnegative(),
+    bytes: regressionSchema,
+    distortion: regressionSchema,
+    encodeMsPerMp: z.object({ jpeg: positive, webp: positive, avif: positive }).strict(),
+    measureMsPerMp: positive,
+  })
+  .strict();
+
+/** The per-session model, JSON-serialisable. */
+export type EngineModel = z.infer<typeof engineModelSchema>;
+
+/** What the model expects of a candidate. */
+export interface Prediction {
+  /** Expected ln(bytes). */
+  readonly logBytes: number;
+  /** Standard deviation of ln(bytes): model uncertainty plus observation noise. */
+  readonly logBytesSd: number;
+  /** Expected ln(1 - SSIM). */
+  readonly logDistortion: number;
+  /** Standard deviation of ln(1 - SSIM). */
+  readonly logDistortionSd: number;
+  /** Expected SSIM. */
+  readonly ssim: number;
+  /** Expected encode time, ms. */
+  readonly encodeMs: number;
+  /** Expected measure time, ms. */
+  readonly measureMs: number;
+}
+
+function priorRegression(noiseVariance: number): Regression {
+  const covariance = new Array<number>(MODEL_FEATURES * MODEL_FEATURES).fill(0);
+  for (let i = 0; i < MODEL_FEATURES; i++) {
+    covariance[i * MODEL_FEATURES + i] = PRIOR_VARIANCE[i] as number;
+  }
+  return { theta: new Array<number>(MODEL_FEATURES).fill(0), covariance, noiseVariance };
+}
+
+/** The cold-start model: the content-agnostic priors with their full uncertainty. */
+export function initialModel(): EngineModel {
+  return {
+    version: ENGINE_MODEL_VERSION,
+    frames: 0,
+    observations: 0,
+    bytes: priorRegression(0.1 ** 2),
+    distortion: priorRegression(0.15 ** 2),
+    encodeMsPerMp: {
+      jpeg: FORMAT_PRIORS.jpeg.encodeMsPerMp,
+      webp: FORMAT_PRIORS.webp.encodeMsPerMp,
+      avif: FORMAT_PRIORS.avif.encodeMsPerMp,
+    },
+    measureMsPerMp: PRIOR_MEASURE_MS_PER_MP,
+  };
+}
+
+/**
+ * Reads a cached model (already JSON-parsed). A model that fails {@link engineModelSchema} (corrupt,
+ * truncated, another version) is replaced by {@link initialModel}; `restored` says which happened.
+ */
+export function restoreModel(cached: unknown): { model: EngineModel; restored: boolean } {
+  const parsed = engineModelSchema.safeParse(cached);
+  return parsed.success
+    ? { model: parsed.data, restored: true }
+    : { model: initialModel(), restored: false };
+}
+
+function features(candidate: Pick<Candidate, 'format' | 'quality' | 'scale'>): number[] {
+  return [
+    1,
+    candidate.format === 'jpeg' ? 1 : 0,
+    candidate.format === 'webp' ? 1 : 0,
+    candidate.format === 'avif' ? 1 : 0,
+    candidate.quality / 100 - QUALITY_CENTRE,
+    Math.log(candidate.scale),
+  ];
+}
+
+function priorLogBytesPerPixel(candidate: Pick<Candidate, 'format' | 'quality' | 'scale'>): number {
+  const u = candidate.quality / 100;
+  // Bytes grow faster than linearly near the top of the quality scale; a downscaled output keeps
+  // more detail per pixel, so its bytes per pixel rise.
+  return (
+    FORMAT_PRIORS[candidate.format].logBytes +
+    0.6 * u +
+    2.4 * u * u -
+    0.4 * Math.log(candidate.scale)
+  );
+}
+
+function priorLogDistortion(candidate: Pick<Candidate, 'format' | 'quality' | 'scale'>): number {
+  const u = candidate.quality / 100;
+  // Measured at the input's resolution, a downscale loses detail however good the encode is.
+  return FORMAT_PRIORS[candidate.format].logDistortion - 3.2 * u - 1.2 * Math.log(candidate.scale);
+}
+
+function dot(a: readonly number[], b: readonly number[]): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] as number) * (b[i] as number);
+  return sum;
+}
+
+function covarianceTimes(covariance: readonly number[], x: readonly number[]): number[] {
+  const out = new Array<number>(MODEL_FEATURES).fill(0);
+  for (let i = 0; i < MODEL_FEATURES; i++) {
+    let sum = 0;
+    for (let j = 0; j < MODEL_FEATURES; j++) {
+      sum += (covariance[i * MODEL_FEATURES + j] as number) * (x[j] as number);
+    }
+    out[i] = sum;
+  }
+  return out;
+}
+
+/** Mean and variance (without observation noise) of theta . x. */
+function regressionMoments(regression: Regression, x: readonly number[]): [number, number] {
+  return [dot(regression.theta, x), dot(x, covarianceTimes(regression.covariance, x))];
+}
+
+/** One Kalman update of a regression with the observation `y = offset + theta . x + noise`. */
+function updateRegression(
+  regression: Regression,
+  x: readonly number[],
+  y: number,
+  offset: number,
+): Regression {
+  const covariance = regression.covariance.slice();
+  const [mean, modelVariance] = regressionMoments(regression, x);
+  const innovation = y - offset - mean;
+  const expectedVariance = modelVariance + regression.noiseVariance;
+  const squared = innovation * innovation;
+  if (squared > SCENE_CUT_Z * SCENE_CUT_Z * expectedVariance) {
+    // The content changed: let the shared content term take the whole surprise.
+    covariance[0] = (covariance[0] as number) + squared;
+  }
+  const px = covarianceTimes(covariance, x);
+  const s = dot(x, px) + regression.noiseVariance;
+  const theta = regression.theta.map((value, i) => value + ((px[i] as number) / s) * innovation);
+  for (let i = 0; i < MODEL_FEATURES; i++) {
+    for (let j = 0; j < MODEL_FEATURES; j++) {
+      covariance[i * MODEL_FEATURES + j] =
+        (covariance[i * MODEL_FEATURES + j] as number) -
+        ((px[i] as number) * (px[j] as number)) / s;
+    }
+  }
+  for (let i = 0; i < MODEL_FEATURES; i++) {
+    // Rounding must not make a variance vanish; the filter would then stop learning.
+    const d = i * MODEL_FEATURES + i;
+    covariance[d] = Math.max(covariance[d] as number, 1e-9);
+  }
+  // Noise is learned from the part of the surprise the model's own uncertainty does not explain,
+  // bounded so that one outlier moves it by at most a third.
+  const noiseSample = Math.min(Math.max(squared - modelVariance, 0), 4 * regression.noiseVariance);
+  const noiseVariance = Math.min(
+    MAX_NOISE_VARIANCE,
+    Math.max(
+      MIN_NOISE_VARIANCE,
+      (1 - NOISE_LEARNING_RATE) * regression.noiseVariance + NOISE_LEARNING_RATE * noiseSample,
+    ),
+  );
+  return { theta, covariance, noiseVariance };
+}
+
+function drift(regression: Regression): Regression {
+  const covariance = regression.covariance.slice();
+  for (let i = 0; i < MODEL_FEATURES; i++) {
+    const d = i * MODEL_FEATURES + i;
+    // Never wider than the prior: a long quiet session must not forget more than it ever knew.
+    covariance[d] = Math.min(
+      (covariance[d] as number) + (DRIFT_VARIANCE[i] as number),
+      Math.max(covariance[d] as number, PRIOR_VARIANCE[i] as number),
+    );
+  }
+  return { ...regression, covariance };
+}
+
+function ewmaLog(previous: number, observed: number): number {
+  return Math.exp(
+    (1 - TIME_LEARNING_RATE) * Math.log(previous) + TIME_LEARNING_RATE * Math.log(observed),
+  );
+}
+
+function megapixels(size: FrameSize): number {
+  return (size.width * size.height) / 1e6;
+}
+
+/** Marks the start of a frame: the content may have drifted since the last one. */
+export function startFrame(model: EngineModel): EngineModel {
+  return {
+    ...model,
+    frames: model.frames + 1,
+    bytes: drift(model.bytes),
+    distortion: drift(model.distortion),
+  };
+}
+
+/** What the model expects of `candidate` on a frame of size `frame`. */
+export function predict(model: EngineModel, candidate: Candidate, frame: FrameSize): Prediction {
+  const x = features(candidate);
+  const pixels = candidate.width * candidate.height;
+  const [bytesMean, bytesVariance] = regressionMoments(model.bytes, x);
+  const [distMean, distVariance] = regressionMoments(model.distortion, x);
+  const logBytes = Math.log(pixels) + priorLogBytesPerPixel(candidate) + bytesMean;
+  const logDistortion = priorLogDistortion(candidate) + distMean;
+  return {
+    logBytes,
+    logBytesSd: Math.sqrt(bytesVariance + model.bytes.noiseVariance),
+    logDistortion,
+    logDistortionSd: Math.sqrt(distVariance + model.distortion.noiseVariance),
+    ssim: 1 - Math.min(1, Math.exp(logDistortion)),
+    encodeMs: model.encodeMsPerMp[candidate.format] * megapixels(candidate),
+    measureMs: model.measureMsPerMp * megapixels(frame),
+  };
+}
+
+/** Learns from an encode: its size, and its time when the port reported one. */
+export function observeEncode(
+  model: EngineModel,
+  candidate: Candidate,
+  result: { readonly bytes: number; readonly encodeMs: number },
+): EngineModel {
+  if (!Number.isFinite(result.bytes)) return model;
+  const pixels = candidate.width * candidate.height;
+  const bytes = Math.max(1, result.bytes);
+  const y = Math.log(bytes / pixels);
+  const encodeMsPerMp = { ...model.encodeMsPerMp };
+  if (Number.isFinite(result.encodeMs) && result.encodeMs > 0) {
+    encodeMsPerMp[candidate.format] = ewmaLog(
+      encodeMsPerMp[candidate.format],
+      result.encodeMs / megapixels(candidate),
+    );
+  }
+  return {
+    ...model,
+    observations: model.observations + 1,
+    bytes: updateRegression(model.bytes, features(candidate), y, priorLogBytesPerPixel(candidate)),
+    encodeMsPerMp,
+  };
+}
+
+/** Learns from a measurement: the SSIM of an encoding, and the measure time. */
+export function observeMeasurement(
+  model: EngineModel,
+  candidate: Candidate,
+  frame: FrameSize,
+  result: { readonly ssim: number; readonly measureMs: number },
+): EngineModel {
+  if (!Number.isFinite(result.ssim)) return model;
+  const y = Math.log(Math.max(MIN_DISTORTION, 1 - result.ssim));
+  const measureMsPerMp =
+    Number.isFinite(result.measureMs) && result.measureMs > 0
+      ? ewmaLog(model.measureMsPerMp, result.measureMs / megapixels(frame))
+      : model.measureMsPerMp;
+  return {
+    ...model,
+    observations: model.observations + 1,
+    distortion: updateRegression(
+      model.distortion,
+      features(candidate),
+      y,
+      priorLogDistortion(candidate),
+    ),
+    measureMsPerMp,
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * The engine's only way to touch pixels. An adapter (sharp, in `functions/platform/`) implements it;
+ * the tests use a deterministic fake. Encoding and measuring are separate calls so that the engine
+ * can leave unmeasured an encoding it will not choose.
+ */
+import type { Candidate } from './candidates.ts';
+
+/** An encoding the adapter produced and keeps (by `id`) until the caller takes or drops it. */
+export interface Encoded {
+  /** Adapter-assigned handle of the encoded buffer. */
+  readonly id: number;
+  /** The candidate it was encoded from. */
+  readonly candidate: Candidate;
+  /** Size of the encoded output, in bytes. */
+  readonly bytes: number;
+  /** Actual output width in pixels. */
+  readonly width: number;
+  /** Actual output height in pixels. */
+  readonly height: number;
+  /** Wall time of the encode (resize included), in ms. */
+  readonly encodeMs: number;
+}
+
+/** Quality of an encoding, measured on its decoded output against the input. */
+export interface Measurement {
+  /** SSIM, 0..1 (1 = identical). */
+  readonly ssim: number;
+  /** PSNR in dB (`Infinity` for identical images). */
+  readonly psnrDb: number;
+  /** Wall time of the measurement (decode included), in ms. */
+  readonly measureMs: number;
+}
+
+/** Encodes candidates of one frame and measures them. */
+export interface EnginePort {
+  /** Encodes the frame as the candidate says; rejects when the encoder fails. */
+  encode(candidate: Candidate): Promise<Encoded>;
+  /** Measures SSIM and PSNR of an encoding from {@link EnginePort.encode}; rejects on failure. */
+  measure(encoded: Encoded): Promise<Measurement>;
+}

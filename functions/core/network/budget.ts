@@ -1,0 +1,83 @@
+/**
+ * Per-frame byte budget (DESIGN.md section 4).
+ *
+ * usable bandwidth = estimate x (1 - loss) x {@link BANDWIDTH_SAFETY_FACTOR}; one frame gets
+ * usable / fps of it, and never more than `original x (1 - target_compression_ratio)`.
+ */
+
+/** Share of the estimated bandwidth a frame may use; the rest absorbs estimate error and jitter. */
+export const BANDWIDTH_SAFETY_FACTOR = 0.85;
+
+/** Frames per second assumed when a network sample carries none (DESIGN.md section 2). */
+export const DEFAULT_FPS = 30;
+
+/** What the session knows about its network, in the units of the public contract. */
+export interface NetworkSample {
+  /** Estimated available bandwidth, in kilobits (1000 bits) per second. */
+  readonly bandwidthKbps: number;
+  /** Packet loss, 0..100 percent. */
+  readonly packetLossPercent: number;
+  /** Frames per second of the stream; {@link DEFAULT_FPS} when omitted. */
+  readonly fps?: number;
+}
+
+/** Inputs of {@link frameBudget}. */
+export interface BudgetInput {
+  /** Size of the frame as received, in bytes. */
+  readonly originalBytes: number;
+  /** Fraction of bytes to remove, 0 <= ratio < 1 (0.8 = 80 % smaller). */
+  readonly targetCompressionRatio: number;
+  /** The session's network estimate; without it only the ratio cap applies. */
+  readonly network?: NetworkSample;
+}
+
+/** The byte budget of one frame and which constraint set it. */
+export interface FrameBudget {
+  /** Largest output, in whole bytes, that fits the frame's share of the network and the ratio cap. */
+  readonly budgetBytes: number;
+  /** `network` when the bandwidth share is strictly below the ratio cap, else `target_ratio`. */
+  readonly limitedBy: 'network' | 'target_ratio';
+}
+
+function requireFinite(name: string, value: number, min: number, max: number): void {
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be a finite number in [${min}, ${max}], got ${value}`);
+  }
+}
+
+/**
+ * Bytes one frame may use on the network: `kbps x 1000 / 8 x (1 - loss) x safety / fps`, rounded
+ * down (a budget is a ceiling).
+ *
+ * @throws RangeError when bandwidth or fps is not positive, or loss is outside 0..100.
+ */
+export function networkBytesPerFrame(network: NetworkSample): number {
+  const fps = network.fps ?? DEFAULT_FPS;
+  requireFinite('bandwidthKbps', network.bandwidthKbps, 0, Number.MAX_VALUE);
+  requireFinite('packetLossPercent', network.packetLossPercent, 0, 100);
+  requireFinite('fps', fps, Number.MIN_VALUE, Number.MAX_VALUE);
+  const bytesPerSecond = (network.bandwidthKbps * 1000) / 8;
+  const usable = bytesPerSecond * (1 - network.packetLossPercent / 100) * BANDWIDTH_SAFETY_FACTOR;
+  return Math.floor(usable / fps);
+}
+
+/**
+ * The frame's byte budget: the network share when a sample is known, capped by the target ratio.
+ *
+ * @throws RangeError when `originalBytes` is not positive, the ratio is outside [0, 1), or the
+ *   network sample is invalid (see {@link networkBytesPerFrame}).
+ */
+export function frameBudget(input: BudgetInput): FrameBudget {
+  requireFinite('originalBytes', input.originalBytes, Number.MIN_VALUE, Number.MAX_VALUE);
+  requireFinite('targetCompressionRatio', input.targetCompressionRatio, 0, 1);
+  if (input.targetCompressionRatio === 1) {
+    throw new RangeError('targetCompressionRatio must be below 1');
+  }
+  // The epsilon keeps binary rounding from costing a byte: 100000 x (1 - 0.8) is 19999.999...
+  const ratioCap = Math.floor(input.originalBytes * (1 - input.targetCompressionRatio) + 1e-6);
+  if (input.network === undefined) return { budgetBytes: ratioCap, limitedBy: 'target_ratio' };
+  const networkShare = networkBytesPerFrame(input.network);
+  return networkShare < ratioCap
+    ? { budgetBytes: networkShare, limitedBy: 'network' }
+    : { budgetBytes: ratioCap, limitedBy: 'target_ratio' };
+}

@@ -1,0 +1,76 @@
+import {
+  type CompressionConfig,
+  type CompressionMode,
+  DEFAULT_CONFIG,
+  MODE_DEFAULTS,
+  type OutputFormat,
+} from './contracts/config.ts';
+
+/** The policy one frame is compressed under, every field resolved. */
+export interface ResolvedPolicy {
+  mode: CompressionMode;
+  targetCompressionRatio: number;
+  minQualityScore: number;
+  maxLatencyMs: number;
+  allowedFormats: OutputFormat[];
+  predictive: boolean;
+}
+
+/** Policy fields a request may set for one frame. */
+export interface PolicyOverrides {
+  mode?: CompressionMode;
+  target_compression_ratio?: number;
+  max_latency_ms?: number;
+  min_quality_score?: number;
+}
+
+/**
+ * Resolves a frame's policy: a field set in the request wins; an unset field comes from the caller's
+ * stored config, then from the mode's defaults. When the request switches to a mode other than the
+ * stored one, the stored numbers were tuned for another mode, so that mode's defaults fill the gaps.
+ * A disabled or opted-out config turns compression off, whatever the request says.
+ */
+export function resolvePolicy(
+  overrides: PolicyOverrides,
+  stored: CompressionConfig | null,
+): ResolvedPolicy {
+  const config = stored ?? DEFAULT_CONFIG;
+  const base = {
+    allowedFormats: [...config.allowed_formats],
+    predictive: config.enable_predictive_compression,
+  };
+  if (!config.enabled || config.opt_out) {
+    return { ...base, mode: 'off', ...numbers(MODE_DEFAULTS.adaptive) };
+  }
+  const mode = overrides.mode ?? config.mode;
+  const fallback =
+    mode === config.mode || mode === 'off'
+      ? {
+          target_compression_ratio: config.target_compression_ratio,
+          max_latency_ms: config.max_latency_ms,
+          min_quality_score: config.min_quality_score,
+        }
+      : MODE_DEFAULTS[mode];
+  return {
+    ...base,
+    mode,
+    ...numbers({
+      target_compression_ratio:
+        overrides.target_compression_ratio ?? fallback.target_compression_ratio,
+      max_latency_ms: overrides.max_latency_ms ?? fallback.max_latency_ms,
+      min_quality_score: overrides.min_quality_score ?? fallback.min_quality_score,
+    }),
+  };
+}
+
+function numbers(fields: {
+  target_compression_ratio: number;
+  max_latency_ms: number;
+  min_quality_score: number;
+}) {
+  return {
+    targetCompressionRatio: fields.target_compression_ratio,
+    maxLatencyMs: fields.max_latency_ms,
+    minQualityScore: fields.min_quality_score,
+  };
+}

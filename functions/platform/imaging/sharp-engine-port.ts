@@ -1,0 +1,89 @@
+import sharp, { type Sharp } from 'sharp';
+import type { Candidate } from '../../core/engine/candidates.ts';
+import type { Encoded, EnginePort, Measurement } from '../../core/engine/port.ts';
+import { type LumaImage, lumaFromPixels } from '../../core/quality/luma.ts';
+import { measureQuality } from '../../core/quality/ssim.ts';
+import type { DecodedFrame } from './frame-decoder.ts';
+
+/** The engine port on sharp for one frame, plus access to the encoded buffers it keeps. */
+export interface SharpEnginePort extends EnginePort {
+  /** The encoded bytes of an encoding this port produced. */
+  output(encoded: Encoded): Buffer;
+  /** The input's luma, computed once per frame for every measurement. */
+  readonly reference: LumaImage;
+}
+
+// Frames are seen once; libvips' operation cache would only hold memory.
+sharp.cache(false);
+
+/** Encoder settings per format, chosen for real-time use (see the README's engine section). */
+function encoder(image: Sharp, candidate: Candidate): Sharp {
+  switch (candidate.format) {
+    case 'jpeg':
+      // Huffman optimisation saves a few percent for well under a millisecond; mozjpeg's trellis
+      // search would cost ~10x the encode time.
+      return image.jpeg({
+        quality: candidate.quality,
+        optimiseCoding: true,
+        chromaSubsampling: '4:2:0',
+      });
+    case 'webp':
+      // Effort 0..1 keeps WebP within a few times JPEG's encode time; higher efforts cost 5-10x.
+      return image.webp({ quality: candidate.quality, effort: 0, smartSubsample: false });
+    case 'avif':
+      return image.avif({ quality: candidate.quality, effort: 0, chromaSubsampling: '4:2:0' });
+  }
+}
+
+/**
+ * Implements the engine's port with sharp: encodes candidates of one decoded frame (resized with a
+ * bilinear-class kernel for speed), keeps the outputs by id, and measures an output by decoding it
+ * and comparing its BT.601 luma with the input's (upscaled back to the input size first when it was
+ * downscaled).
+ */
+export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
+  const reference = lumaFromPixels(frame.pixels, frame.width, frame.height, frame.channels);
+  const outputs = new Map<number, Buffer>();
+  let nextId = 1;
+  const raw = { width: frame.width, height: frame.height, channels: frame.channels };
+
+  return {
+    reference,
+    output(encoded) {
+      const buffer = outputs.get(encoded.id);
+      if (!buffer) throw new Error(`No output for encoding ${encoded.id}`);
+      return buffer;
+    },
+    async encode(candidate) {
+      const started = performance.now();
+      let image = sharp(frame.pixels, { raw });
+      if (candidate.width !== frame.width || candidate.height !== frame.height) {
+        image = image.resize(candidate.width, candidate.height, { fit: 'fill', kernel: 'linear' });
+      }
+      const { data, info } = await encoder(image, candidate).toBuffer({ resolveWithObject: true });
+      const id = nextId++;
+      outputs.set(id, data);
+      return {
+        id,
+        candidate,
+        bytes: data.length,
+        width: info.width,
+        height: info.height,
+        encodeMs: performance.now() - started,
+      };
+    },
+    async measure(encoded): Promise<Measurement> {
+      const started = performance.now();
+      const buffer = outputs.get(encoded.id);
+      if (!buffer) throw new Error(`No output for encoding ${encoded.id}`);
+      const { data, info } = await sharp(buffer)
+        .removeAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const channels = info.channels === 1 ? 1 : 3;
+      const shown = lumaFromPixels(data, info.width, info.height, channels);
+      const { ssim, psnrDb } = measureQuality(reference, shown);
+      return { ssim, psnrDb, measureMs: performance.now() - started };
+    },
+  };
+}

@@ -1,0 +1,393 @@
+import { randomUUID } from 'node:crypto';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compressResponseSchema } from '../../../functions/core/contracts/compress.ts';
+import { errorEnvelopeSchema } from '../../../functions/core/contracts/errors.ts';
+import { analysisFactor } from '../../../functions/core/quality/ssim.ts';
+import { encodeFrame, type FrameKind } from '../../support/frames.ts';
+import { startTestApi, type TestApi } from '../../support/local-api.ts';
+import { type GreyImage, referencePsnr, referenceSsim } from '../../support/reference-ssim.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
+
+const COMPRESS = '/api/v1/aic/compress';
+const PREFIX = `aic-test:compress:${randomUUID()}:`;
+
+let db: TestDatabase;
+let api: TestApi;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ migrate: true });
+  api = await startTestApi({
+    DATABASE_URL: db.url,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: PREFIX,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await api?.close();
+  await db?.drop();
+  const { Redis } = await import('ioredis');
+  const redis = new Redis('redis://127.0.0.1:6379');
+  const keys = await redis.keys(`${PREFIX}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+type Body = Record<string, unknown>;
+
+const post = (body: Body, user = 'alice') =>
+  api.request(COMPRESS, {
+    method: 'POST',
+    user,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+const frameBody = async (kind: FrameKind = 'scene', extra: Body = {}, options = {}) => ({
+  session_id: randomUUID(),
+  frame_data: (await encodeFrame(kind, options)).toString('base64'),
+  ...extra,
+});
+
+async function ok(response: Response) {
+  const text = await response.text();
+  expect(response.status, text).toBe(200);
+  return compressResponseSchema.parse(JSON.parse(text));
+}
+
+async function rejected(response: Response, status: number, code: string) {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  const body = errorEnvelopeSchema.parse(JSON.parse(text));
+  expect(body.error.code).toBe(code);
+  expect(body.error.request_id).toBe(response.headers.get('x-request-id'));
+  return body;
+}
+
+/** BT.601 luma of an encoded image, decoded by sharp. */
+async function greyOf(image: Buffer): Promise<GreyImage> {
+  const { data, info } = await sharp(image)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const luma = new Float64Array(info.width * info.height);
+  for (let i = 0; i < luma.length; i++) {
+    luma[i] = Math.round(
+      0.299 * (data[i * 3] ?? 0) + 0.587 * (data[i * 3 + 1] ?? 0) + 0.114 * (data[i * 3 + 2] ?? 0),
+    );
+  }
+  return { width: info.width, height: info.height, data: luma };
+}
+
+/** Naive pixel-centre bilinear upscale, written here so the check shares no code with the service. */
+function upscale(image: GreyImage, width: number, height: number): GreyImage {
+  if (image.width === width && image.height === height) return image;
+  const out = new Float64Array(width * height);
+  const at = (x: number, y: number) =>
+    Number(image.data[Math.min(image.height - 1, y) * image.width + Math.min(image.width - 1, x)]);
+  for (let y = 0; y < height; y++) {
+    const sy = Math.max(0, ((y + 0.5) * image.height) / height - 0.5);
+    const y0 = Math.floor(sy);
+    for (let x = 0; x < width; x++) {
+      const sx = Math.max(0, ((x + 0.5) * image.width) / width - 0.5);
+      const x0 = Math.floor(sx);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const top = at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx;
+      const bottom = at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx;
+      out[y * width + x] = Math.round(top * (1 - fy) + bottom * fy);
+    }
+  }
+  return { width, height, data: out };
+}
+
+describe('POST /compress', () => {
+  it.each(['gradient', 'noise', 'screen', 'scene'] as const)(
+    'returns a smaller, decodable %s frame whose reported figures match an independent measurement',
+    async (kind) => {
+      const body = await frameBody(kind, { mode: 'aggressive', max_latency_ms: 100 });
+      const original = Buffer.from(body.frame_data, 'base64');
+      const response = await post(body);
+      const result = await ok(response);
+      expect(response.headers.get('server-timing')).toMatch(
+        /^decode;dur=[\d.]+, encode;dur=[\d.]+, metrics;dur=[\d.]+, total;dur=[\d.]+$/,
+      );
+      const output = Buffer.from(result.compressed_data, 'base64');
+      expect(result.original_size_bytes).toBe(original.length);
+      expect(result.compressed_size_bytes).toBe(output.length);
+      expect(result.compression_ratio).toBeCloseTo(1 - output.length / original.length, 4);
+      expect(result.quality_score).toBe(result.ssim);
+      if (result.status === 'fallback') {
+        expect(output.equals(original)).toBe(true);
+        expect(result.fallback_reason).toEqual(expect.any(String));
+        return;
+      }
+      expect(output.length).toBeLessThan(original.length);
+      const meta = await sharp(output).metadata();
+      expect(meta.format).toBe(result.format);
+      expect([meta.width, meta.height]).toEqual([result.width, result.height]);
+      if (result.within_budget) expect(output.length).toBeLessThanOrEqual(result.budget_bytes);
+      // The reported quality is what an independent (naive) implementation measures on the output
+      // shown at the input's size.
+      const input = await greyOf(original);
+      const shown = upscale(await greyOf(output), input.width, input.height);
+      const factor = analysisFactor(input.width, input.height);
+      expect(Math.abs((result.ssim ?? 0) - referenceSsim(input, shown, factor))).toBeLessThan(2e-3);
+      expect(result.psnr_db).toBeCloseTo(Math.min(100, referencePsnr(input, shown)), 0);
+      expect(result.ssim).toBeGreaterThanOrEqual(0.7);
+    },
+  );
+
+  it('fits the byte budget the network allows', async () => {
+    const network = {
+      available_bandwidth_kbps: 800,
+      rtt_ms: 80,
+      packet_loss_percent: 2,
+      jitter_ms: 10,
+      fps: 15,
+    };
+    const result = await ok(
+      await post(
+        await frameBody('scene', { network, max_latency_ms: 100, min_quality_score: 0.5 }),
+      ),
+    );
+    const expected = Math.floor(((800_000 / 8) * 0.98 * 0.85) / 15);
+    expect(result.budget_bytes).toBe(expected);
+    expect(result.status).toBe('success');
+    expect(result.within_budget).toBe(true);
+    expect(result.compressed_size_bytes).toBeLessThanOrEqual(expected);
+  });
+
+  it('accepts the raw image as the body with the fields as query parameters', async () => {
+    const session = randomUUID();
+    const png = await encodeFrame('gradient', { format: 'png' });
+    const response = await api.request(
+      `${COMPRESS}?session_id=${session}&frame_number=7&mode=adaptive&max_latency_ms=100`,
+      {
+        method: 'POST',
+        user: 'alice',
+        headers: { 'content-type': 'image/png' },
+        body: png,
+      },
+    );
+    const result = await ok(response);
+    expect(result.frame_number).toBe(7);
+    expect(result.original_size_bytes).toBe(png.length);
+    expect(result.compressed_size_bytes).toBeLessThan(png.length);
+  });
+
+  it('passes frames through untouched in mode off', async () => {
+    const body = await frameBody('scene', { mode: 'off' });
+    const result = await ok(await post(body));
+    expect(result.compressed_data).toBe(body.frame_data);
+    expect(result.encode_attempts).toBe(0);
+    expect(result.compression_ratio).toBe(0);
+  });
+
+  it('follows the caller stored config when the request sets nothing', async () => {
+    const put = await api.request('/api/v1/aic/config', {
+      method: 'PUT',
+      user: 'optout-user',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        enabled: true,
+        mode: 'adaptive',
+        target_compression_ratio: 0.8,
+        max_latency_ms: 20,
+        min_quality_score: 0.85,
+        allowed_formats: ['jpeg'],
+        enable_predictive_compression: true,
+        enable_perceptual_optimization: true,
+        opt_out: true,
+      }),
+    });
+    expect(put.status).toBe(200);
+    const body = await frameBody('scene');
+    const result = await ok(await post(body, 'optout-user'));
+    expect(result.compressed_data).toBe(body.frame_data);
+  });
+
+  it('stores every frame and the session totals for the owner', async () => {
+    const session = randomUUID();
+    for (let i = 0; i < 3; i++) {
+      await ok(
+        await post(
+          {
+            ...(await frameBody('scene', { frame_number: i, max_latency_ms: 100 })),
+            session_id: session,
+          },
+          'frank',
+        ),
+      );
+    }
+    const frames =
+      await db.sql`select user_id, frame_number from frame_metrics where session_id = ${session} order by frame_number`;
+    expect(frames.map((f) => [f.user_id, f.frame_number])).toEqual([
+      ['frank', 0],
+      ['frank', 1],
+      ['frank', 2],
+    ]);
+    const [totals] =
+      await db.sql`select user_id, frames_total, bytes_in_total, bytes_out_total from sessions where session_id = ${session}`;
+    expect(totals).toMatchObject({ user_id: 'frank', frames_total: 3 });
+    expect(totals?.bytes_out_total).toBeLessThan(totals?.bytes_in_total);
+  });
+
+  it("answers another user's session with 404 and stores nothing", async () => {
+    const body = await frameBody('scene', { max_latency_ms: 100 });
+    await ok(await post(body, 'grace'));
+    await rejected(await post(body, 'mallory'), 404, 'NOT_FOUND');
+    const [row] =
+      await db.sql`select count(*)::int as n from frame_metrics where session_id = ${body.session_id}`;
+    expect(row?.n).toBe(1);
+  });
+});
+
+describe('POST /compress with bad input', () => {
+  it('answers invalid fields with 400 and one detail per field', async () => {
+    const body = await frameBody('scene', {
+      session_id: 'not-a-uuid',
+      target_compression_ratio: 2,
+      frame_type: 'hologram',
+    });
+    const error = await rejected(await post(body), 400, 'VALIDATION_FAILED');
+    expect(error.error.details?.map((d) => d.field).sort()).toEqual([
+      'body.frame_type',
+      'body.session_id',
+      'body.target_compression_ratio',
+    ]);
+  });
+
+  it('answers a UUID that is not version 4 with 400', async () => {
+    const body = await frameBody('scene', { session_id: '6ba7b810-9dad-11d1-80b4-00c04fd430c8' });
+    await rejected(await post(body), 400, 'VALIDATION_FAILED');
+  });
+
+  it('answers missing or non-base64 frame data with 400', async () => {
+    await rejected(await post({ session_id: randomUUID() }), 400, 'VALIDATION_FAILED');
+    await rejected(
+      await post({ session_id: randomUUID(), frame_data: 'not base64!' }),
+      400,
+      'VALIDATION_FAILED',
+    );
+  });
+
+  it('answers network together with network_condition with 400', async () => {
+    const network = {
+      available_bandwidth_kbps: 800,
+      rtt_ms: 80,
+      packet_loss_percent: 2,
+      jitter_ms: 10,
+    };
+    await rejected(
+      await post(await frameBody('scene', { network, network_condition: 0.5 })),
+      400,
+      'VALIDATION_FAILED',
+    );
+  });
+
+  it('answers an image that is not JPEG, PNG or WebP with 415', async () => {
+    const gif = await sharp({
+      create: { width: 320, height: 180, channels: 3, background: '#123456' },
+    })
+      .gif()
+      .toBuffer();
+    await rejected(
+      await post({ session_id: randomUUID(), frame_data: gif.toString('base64') }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
+    const raw = await api.request(`${COMPRESS}?session_id=${randomUUID()}`, {
+      method: 'POST',
+      user: 'alice',
+      headers: { 'content-type': 'image/gif' },
+      body: gif,
+    });
+    await rejected(raw, 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('answers a frame that does not decode with 422', async () => {
+    const jpeg = await encodeFrame('scene');
+    const truncated = jpeg.subarray(0, 300);
+    await rejected(
+      await post({ session_id: randomUUID(), frame_data: truncated.toString('base64') }),
+      422,
+      'UNPROCESSABLE_FRAME',
+    );
+  });
+
+  it('answers dimensions outside 160x90..3840x2160 with 422', async () => {
+    const small = await encodeFrame('gradient', { width: 120, height: 80 });
+    await rejected(
+      await post({ session_id: randomUUID(), frame_data: small.toString('base64') }),
+      422,
+      'UNPROCESSABLE_FRAME',
+    );
+    const wide = await sharp({
+      create: { width: 4000, height: 200, channels: 3, background: '#000' },
+    })
+      .jpeg()
+      .toBuffer();
+    await rejected(
+      await post({ session_id: randomUUID(), frame_data: wide.toString('base64') }),
+      422,
+      'UNPROCESSABLE_FRAME',
+    );
+  });
+
+  it('refuses a decompression bomb without decoding it', async () => {
+    const bomb = await sharp({
+      create: { width: 12_000, height: 12_000, channels: 3, background: '#000' },
+    })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
+    expect(bomb.length).toBeLessThan(1_000_000);
+    await rejected(
+      await post({ session_id: randomUUID(), frame_data: bomb.toString('base64') }),
+      422,
+      'UNPROCESSABLE_FRAME',
+    );
+  });
+
+  it('answers a frame over 4.5 MB with 413 before decoding it', async () => {
+    const big = Buffer.alloc(4_600_000, 7);
+    big.set([0xff, 0xd8, 0xff]);
+    await rejected(
+      await post({ session_id: randomUUID(), frame_data: big.toString('base64') }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
+    const raw = await api.request(`${COMPRESS}?session_id=${randomUUID()}`, {
+      method: 'POST',
+      user: 'alice',
+      headers: { 'content-type': 'image/jpeg' },
+      body: big,
+    });
+    await rejected(raw, 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('answers raw bodies with bad query parameters with 400', async () => {
+    const jpeg = await encodeFrame('scene');
+    const response = await api.request(
+      `${COMPRESS}?session_id=${randomUUID()}&max_latency_ms=abc`,
+      {
+        method: 'POST',
+        user: 'alice',
+        headers: { 'content-type': 'image/jpeg' },
+        body: jpeg,
+      },
+    );
+    const error = await rejected(response, 400, 'VALIDATION_FAILED');
+    expect(error.error.details?.[0]?.field).toBe('query.max_latency_ms');
+  });
+
+  it('requires a token', async () => {
+    const response = await api.request(COMPRESS, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(await frameBody()),
+    });
+    await rejected(response, 401, 'UNAUTHORIZED');
+  });
+});

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import type { OutputFormat } from '../../../../functions/core/contracts/config.ts';
+import {
+  type Candidate,
+  enumerateCandidates,
+  outputSize,
+} from '../../../../functions/core/engine/candidates.ts';
+import {
+  ENGINE_MODEL_VERSION,
+  type EngineModel,
+  engineModelSchema,
+  initialModel,
+  observeEncode,
+  observeMeasurement,
+  predict,
+  restoreModel,
+  startFrame,
+} from '../../../../functions/core/engine/model.ts';
+
+const frame = { width: 1280, height: 720 };
+
+function candidate(format: OutputFormat, quality: number, scale: number): Candidate {
+  return { format, quality, scale, ...outputSize(frame, scale) };
+}
+
+/** A session content: bytes and SSIM as the fake encoder of the engine tests would give them. */
+function observeMany(model: EngineModel, logBppOffset: number, frames: number): EngineModel {
+  let m = model;
+  for (let i = 0; i < frames; i++) {
+    m = startFrame(m);
+    const c = candidate('jpeg', 60 + 5 * (i % 4), i % 2 === 0 ? 0.5 : 0.75);
+    const u = c.quality / 100;
+    const bytes = c.width * c.height * Math.exp(logBppOffset - 3.9 + 3.4 * u ** 1.7);
+    m = observeEncode(m, c, { bytes, encodeMs: 4 });
+    m = observeMeasurement(m, c, frame, { ssim: 1 - Math.exp(-1.5 - 3.6 * u), measureMs: 2 });
+  }
+  return m;
+}
+
+describe('engine model', () => {
+  it('starts from priors that pass its own schema and survive a JSON round trip', () => {
+    const model = initialModel();
+    expect(model.version).toBe(ENGINE_MODEL_VERSION);
+    expect(engineModelSchema.safeParse(model).success).toBe(true);
+    const restored = restoreModel(JSON.parse(JSON.stringify(observeMany(model, 0, 5))));
+    expect(restored.restored).toBe(true);
+    expect(restored.model).toEqual(observeMany(model, 0, 5));
+  });
+
+  it('stays small enough to keep in Redis per session', () => {
+    expect(JSON.stringify(observeMany(initialModel(), 0.5, 30)).length).toBeLessThan(4096);
+  });
+
+  it('rejects a corrupt, truncated or old cached model and uses the priors instead', () => {
+    const good = JSON.parse(JSON.stringify(observeMany(initialModel(), 0.3, 3)));
+    const corrupt: unknown[] = [
+      null,
+      'not a model',
+      {},
+      { ...good, version: ENGINE_MODEL_VERSION + 1 },
+      { ...good, version: 0 },
+      { ...good, bytes: { ...good.bytes, theta: good.bytes.theta.slice(1) } },
+      { ...good, bytes: { ...good.bytes, theta: [null, 0, 0, 0, 0, 0] } },
+      {
+        ...good,
+        distortion: { ...good.distortion, covariance: good.distortion.covariance.map(() => -1) },
+      },
+      { ...good, distortion: { ...good.distortion, noiseVariance: 0 } },
+      { ...good, encodeMsPerMp: { jpeg: 8, webp: 30 } },
+      { ...good, measureMsPerMp: -1 },
+      { ...good, frames: 1.5 },
+      { ...good, extra: true },
+    ];
+    for (const cached of corrupt) {
+      const { model, restored } = restoreModel(cached);
+      expect(restored).toBe(false);
+      expect(model).toEqual(initialModel());
+    }
+  });
+
+  it('predicts more bytes and a higher SSIM for a higher quality or a larger scale', () => {
+    for (const model of [initialModel(), observeMany(initialModel(), 0.8, 20)]) {
+      for (const format of ['jpeg', 'webp', 'avif'] as const) {
+        const grid = enumerateCandidates(frame, [format]);
+        for (const a of grid) {
+          for (const b of grid) {
+            if (
+              a.quality > b.quality ||
+              a.scale > b.scale ||
+              (a.quality === b.quality && a.scale === b.scale)
+            )
+              continue;
+            const pa = predict(model, a, frame);
+            const pb = predict(model, b, frame);
+            expect(pb.logBytes).toBeGreaterThan(pa.logBytes);
+            expect(pb.ssim).toBeGreaterThanOrEqual(pa.ssim);
+          }
+        }
+      }
+    }
+  });
+
+  it('learns the content: after a few frames it predicts the size within 10 %', () => {
+    const model = observeMany(initialModel(), 1.2, 12);
+    const c = candidate('jpeg', 65, 0.5);
+    const actual = c.width * c.height * Math.exp(1.2 - 3.9 + 3.4 * 0.65 ** 1.7);
+    const cold = Math.exp(predict(initialModel(), c, frame).logBytes);
+    const warm = Math.exp(predict(model, c, frame).logBytes);
+    expect(Math.abs(cold - actual) / actual).toBeGreaterThan(0.5);
+    expect(Math.abs(warm - actual) / actual).toBeLessThan(0.1);
+    expect(predict(model, c, frame).logBytesSd).toBeLessThan(
+      predict(initialModel(), c, frame).logBytesSd,
+    );
+  });
+
+  it('carries what one format taught it over to the others', () => {
+    const model = observeMany(initialModel(), 1.2, 12);
+    const webp = candidate('webp', 65, 0.5);
+    const before = predict(initialModel(), webp, frame).logBytes;
+    expect(predict(model, webp, frame).logBytes - before).toBeGreaterThan(0.8);
+  });
+
+  it('follows a scene cut in one observation instead of averaging it away', () => {
+    const settled = observeMany(initialModel(), 0, 20);
+    const c = candidate('jpeg', 70, 0.5);
+    const u = 0.7;
+    const busier = c.width * c.height * Math.exp(1.5 - 3.9 + 3.4 * u ** 1.7);
+    const after = observeEncode(startFrame(settled), c, { bytes: busier, encodeMs: 4 });
+    expect(Math.abs(predict(after, c, frame).logBytes - Math.log(busier))).toBeLessThan(0.1);
+  });
+
+  it('learns encode time per format and measure time', () => {
+    let model = initialModel();
+    const c = candidate('avif', 50, 0.5);
+    for (let i = 0; i < 10; i++) {
+      model = observeEncode(model, c, { bytes: 10_000, encodeMs: 5 });
+      model = observeMeasurement(model, c, frame, { ssim: 0.95, measureMs: 1 });
+    }
+    const p = predict(model, c, frame);
+    expect(p.encodeMs).toBeCloseTo(5, 0);
+    expect(p.measureMs).toBeCloseTo(1, 0);
+  });
+
+  it('ignores observations that are not numbers', () => {
+    const model = initialModel();
+    const c = candidate('jpeg', 50, 1);
+    expect(observeEncode(model, c, { bytes: Number.NaN, encodeMs: 1 })).toBe(model);
+    expect(observeMeasurement(model, c, frame, { ssim: Number.NaN, measureMs: 1 })).toBe(model);
+  });
+});
