@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressResponseSchema } from '../../../functions/core/contracts/compress.ts';
 import { errorEnvelopeSchema } from '../../../functions/core/contracts/errors.ts';
 import { analysisFactor } from '../../../functions/core/quality/ssim.ts';
-import { encodeFrame, type FrameKind } from '../../support/frames.ts';
+import { encodeFrame, type FrameKind, panningSequence } from '../../support/frames.ts';
 import { startTestApi, type TestApi } from '../../support/local-api.ts';
 import { type GreyImage, referencePsnr, referenceSsim } from '../../support/reference-ssim.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
@@ -241,6 +241,59 @@ describe('POST /compress', () => {
     const [row] =
       await db.sql`select count(*)::int as n from frame_metrics where session_id = ${body.session_id}`;
     expect(row?.n).toBe(1);
+  });
+});
+
+describe('predictive compression across a session', () => {
+  it('learns the session so that later frames take about one encode', async () => {
+    const session = randomUUID();
+    const network = {
+      available_bandwidth_kbps: 1500,
+      rtt_ms: 60,
+      packet_loss_percent: 1,
+      jitter_ms: 8,
+      fps: 20,
+    };
+    const frames = await panningSequence(16, { width: 640, height: 360 });
+    const attempts: number[] = [];
+    for (const [index, frame] of frames.entries()) {
+      const result = await ok(
+        await post({
+          session_id: session,
+          frame_number: index,
+          frame_data: frame.toString('base64'),
+          network,
+          max_latency_ms: 100,
+        }),
+      );
+      expect(result.status).toBe('success');
+      attempts.push(result.encode_attempts);
+    }
+    const later = attempts.slice(10);
+    expect(later.reduce((sum, n) => sum + n, 0) / later.length).toBeLessThanOrEqual(1.5);
+  });
+
+  it('keeps the model in Redis with a TTL and starts cold from a corrupt one', async () => {
+    const { Redis } = await import('ioredis');
+    const redis = new Redis('redis://127.0.0.1:6379');
+    try {
+      const body = await frameBody('scene', { max_latency_ms: 100 });
+      await ok(await post(body));
+      const key = `${PREFIX}model:${body.session_id}`;
+      expect(await redis.ttl(key)).toBeGreaterThan(3000);
+      expect(JSON.parse((await redis.get(key)) ?? '{}')).toMatchObject({ version: 1 });
+      await redis.set(key, '{"version":1,"frames":"garbage"}', 'EX', 60);
+      const again = await ok(
+        await post({
+          ...(await frameBody('scene', { max_latency_ms: 100 })),
+          session_id: body.session_id,
+        }),
+      );
+      expect(again.status).toBe('success');
+      expect(JSON.parse((await redis.get(key)) ?? '{}').frames).toEqual(expect.any(Number));
+    } finally {
+      redis.disconnect();
+    }
   });
 });
 
