@@ -17,10 +17,10 @@ import {
   readFileSync,
   rmSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../functions/local/embedded-services.ts';
 
 const run = promisify(execFile);
 
@@ -231,18 +231,4 @@ async function startEmbedded(): Promise<OwnPostgres> {
   return instance;
 }
 
-/** A TCP port that was free a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('Could not allocate a port'));
-      });
-    });
-  });
-}
+export { freePort };

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../functions/local/embedded-services.ts';
 
 /**
  * A private `redis-server` for fault tests: the shared server on 6379 must never be stopped, so
@@ -38,19 +39,6 @@ function installExitHook(): void {
   process.on('exit', () => {
     for (const child of running) child.kill('SIGKILL');
   });
-}
-
-/** Asks the OS for a free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP port assigned');
-  return address.port;
 }
 
 /** One raw PING over TCP; true when the server answers `+PONG`. */
@@ -122,3 +110,5 @@ export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnR
     stop: () => killChild(child),
   };
 }
+
+export { freePort };

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { CONFIG_BOUNDS, compressionModeSchema, outputFormatSchema } from './config.ts';
+import {
+  compressionModeSchema,
+  maxLatencyMsSchema,
+  minQualityScoreSchema,
+  outputFormatSchema,
+  targetCompressionRatioSchema,
+} from './config.ts';
 
 /** Largest decoded frame accepted on the Lambda path: a Lambda event is capped at 6 MB, base64 included. */
 export const MAX_FRAME_BYTES_HTTP = 4_500_000;
@@ -22,18 +28,23 @@ export type InputFormat = z.infer<typeof inputFormatSchema>;
 /** Session ids are UUID v4 (DESIGN.md terms). */
 export const sessionIdSchema = z.uuid({ version: 'v4', error: 'must be a UUID v4' });
 
+const networkFields = {
+  available_bandwidth_kbps: z
+    .number()
+    .min(64)
+    .max(100_000)
+    .describe('Measured available bandwidth.'),
+  rtt_ms: z.number().min(0).max(5000),
+  packet_loss_percent: z.number().min(0).max(100),
+  jitter_ms: z.number().min(0).max(1000),
+  fps: z.number().int().min(1).max(120),
+};
+
 /** The four fields of a network update (plus fps and connection type), shared with `PUT .../network`. */
 export const networkConditionsSchema = z
   .object({
-    available_bandwidth_kbps: z
-      .number()
-      .min(64)
-      .max(100_000)
-      .describe('Measured available bandwidth.'),
-    rtt_ms: z.number().min(0).max(5000),
-    packet_loss_percent: z.number().min(0).max(100),
-    jitter_ms: z.number().min(0).max(1000),
-    fps: z.number().int().min(1).max(120).default(30),
+    ...networkFields,
+    fps: networkFields.fps.default(30),
     connection_type: z
       .enum(['wifi', 'ethernet', 'cellular', '5g', '4g', '3g', 'other', 'unknown'])
       .optional(),
@@ -46,22 +57,9 @@ const policyOverrides = {
   timestamp_us: z.number().int().min(0).optional(),
   frame_type: z.enum(['video', 'screen']).default('video'),
   mode: compressionModeSchema.optional(),
-  target_compression_ratio: z
-    .number()
-    .min(CONFIG_BOUNDS.target_compression_ratio.min)
-    .max(CONFIG_BOUNDS.target_compression_ratio.max)
-    .optional(),
-  max_latency_ms: z
-    .number()
-    .int()
-    .min(CONFIG_BOUNDS.max_latency_ms.min)
-    .max(CONFIG_BOUNDS.max_latency_ms.max)
-    .optional(),
-  min_quality_score: z
-    .number()
-    .min(CONFIG_BOUNDS.min_quality_score.min)
-    .max(CONFIG_BOUNDS.min_quality_score.max)
-    .optional(),
+  target_compression_ratio: targetCompressionRatioSchema.optional(),
+  max_latency_ms: maxLatencyMsSchema.optional(),
+  min_quality_score: minQualityScoreSchema.optional(),
   network_condition: z.number().min(0).max(1).optional().describe('A single 0..1 network score.'),
 };
 
@@ -99,24 +97,15 @@ export const compressQuerySchema = z
     timestamp_us: queryNumber(z.number().int().min(0)).optional(),
     frame_type: z.enum(['video', 'screen']).default('video'),
     mode: compressionModeSchema.optional(),
-    target_compression_ratio: queryNumber(
-      z
-        .number()
-        .min(CONFIG_BOUNDS.target_compression_ratio.min)
-        .max(CONFIG_BOUNDS.target_compression_ratio.max),
-    ).optional(),
-    max_latency_ms: queryNumber(
-      z.number().int().min(CONFIG_BOUNDS.max_latency_ms.min).max(CONFIG_BOUNDS.max_latency_ms.max),
-    ).optional(),
-    min_quality_score: queryNumber(
-      z.number().min(CONFIG_BOUNDS.min_quality_score.min).max(CONFIG_BOUNDS.min_quality_score.max),
-    ).optional(),
+    target_compression_ratio: queryNumber(targetCompressionRatioSchema).optional(),
+    max_latency_ms: queryNumber(maxLatencyMsSchema).optional(),
+    min_quality_score: queryNumber(minQualityScoreSchema).optional(),
     network_condition: queryNumber(z.number().min(0).max(1)).optional(),
-    available_bandwidth_kbps: queryNumber(z.number().min(64).max(100_000)).optional(),
-    rtt_ms: queryNumber(z.number().min(0).max(5000)).optional(),
-    packet_loss_percent: queryNumber(z.number().min(0).max(100)).optional(),
-    jitter_ms: queryNumber(z.number().min(0).max(1000)).optional(),
-    fps: queryNumber(z.number().int().min(1).max(120)).optional(),
+    available_bandwidth_kbps: queryNumber(networkFields.available_bandwidth_kbps).optional(),
+    rtt_ms: queryNumber(networkFields.rtt_ms).optional(),
+    packet_loss_percent: queryNumber(networkFields.packet_loss_percent).optional(),
+    jitter_ms: queryNumber(networkFields.jitter_ms).optional(),
+    fps: queryNumber(networkFields.fps).optional(),
   })
   .strict();
 export type CompressQuery = z.infer<typeof compressQuerySchema>;

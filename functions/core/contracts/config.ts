@@ -29,27 +29,36 @@ export const CONFIG_BOUNDS = {
   min_quality_score: { min: 0.5, max: 1 },
 } as const;
 
+/** Fraction of bytes to remove, within the contract's bounds. */
+export const targetCompressionRatioSchema = z
+  .number()
+  .min(CONFIG_BOUNDS.target_compression_ratio.min)
+  .max(CONFIG_BOUNDS.target_compression_ratio.max)
+  .describe('Fraction of bytes to remove, 1 - compressed/original.');
+
+/** Latency budget for one frame in ms, within the contract's bounds. */
+export const maxLatencyMsSchema = z
+  .number()
+  .int()
+  .min(CONFIG_BOUNDS.max_latency_ms.min)
+  .max(CONFIG_BOUNDS.max_latency_ms.max)
+  .describe('Latency budget for one frame, in milliseconds.');
+
+/** SSIM floor, within the contract's bounds. */
+export const minQualityScoreSchema = z
+  .number()
+  .min(CONFIG_BOUNDS.min_quality_score.min)
+  .max(CONFIG_BOUNDS.min_quality_score.max)
+  .describe('SSIM floor: below it the original frame is returned.');
+
 /** A caller's compression policy as stored and as sent by `PUT /config`. */
 export const compressionConfigSchema = z
   .object({
     enabled: z.boolean(),
     mode: compressionModeSchema,
-    target_compression_ratio: z
-      .number()
-      .min(CONFIG_BOUNDS.target_compression_ratio.min)
-      .max(CONFIG_BOUNDS.target_compression_ratio.max)
-      .describe('Fraction of bytes to remove, 1 - compressed/original.'),
-    max_latency_ms: z
-      .number()
-      .int()
-      .min(CONFIG_BOUNDS.max_latency_ms.min)
-      .max(CONFIG_BOUNDS.max_latency_ms.max)
-      .describe('Latency budget for one frame, in milliseconds.'),
-    min_quality_score: z
-      .number()
-      .min(CONFIG_BOUNDS.min_quality_score.min)
-      .max(CONFIG_BOUNDS.min_quality_score.max)
-      .describe('SSIM floor: below it the original frame is returned.'),
+    target_compression_ratio: targetCompressionRatioSchema,
+    max_latency_ms: maxLatencyMsSchema,
+    min_quality_score: minQualityScoreSchema,
     allowed_formats: z
       .array(outputFormatSchema)
       .min(1)
