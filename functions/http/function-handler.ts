@@ -11,6 +11,7 @@ import { accessLogMiddleware } from './middlewares/access-log.ts';
 import { authMiddleware } from './middlewares/auth.ts';
 import { bodyParserMiddleware } from './middlewares/body-parser.ts';
 import { errorHandlerMiddleware } from './middlewares/error-handler.ts';
+import { rateLimitMiddleware } from './middlewares/rate-limit.ts';
 import { requestIdMiddleware } from './middlewares/request-id.ts';
 import { routeResolverMiddleware } from './middlewares/route-resolver.ts';
 import { securityHeadersMiddleware } from './middlewares/security-headers.ts';
@@ -143,7 +144,8 @@ export function createFunctionHandler<F extends FunctionName>(
     .use(securityHeadersMiddleware())
     .use(errorHandlerMiddleware())
     .use(routeResolverMiddleware(served))
-    .use(authMiddleware());
+    .use(authMiddleware())
+    .use(rateLimitMiddleware({ settings }));
   for (const middleware of options.middlewares ?? []) handler.use(middleware);
   return handler.use(bodyParserMiddleware()).use(validatorMiddleware()).handler(dispatch);
 }

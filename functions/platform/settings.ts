@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rateLimitOverridesSchema } from '../core/rate-limit/policy.ts';
 
 const csv = z.string().transform((value) =>
   value
@@ -39,6 +40,24 @@ export const settingsSchema = z.object({
   BREAKER_OPEN_MS: positiveInt(60_000),
   BREAKER_HALF_OPEN_TRIALS: positiveInt(3),
   BREAKER_SUCCESS_THRESHOLD: positiveInt(2),
+  /**
+   * JSON of per-route rate-limit rules keyed by route id (`*`: the default rule), e.g.
+   * `{"compress":{"user":{"minute":6000}}}`; see `core/rate-limit/policy.ts`. Unset: built-in rules.
+   */
+  RATE_LIMIT_ROUTE_OVERRIDES: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(rateLimitOverridesSchema)
+    .optional(),
+  /** Identities one container tracks in the in-memory limiter used while Redis is unavailable. */
+  RATE_LIMIT_FALLBACK_MAX_IDENTITIES: positiveInt(10_000),
 });
 
 /** The service's parsed configuration. */

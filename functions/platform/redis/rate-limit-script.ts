@@ -1,0 +1,81 @@
+/**
+ * The rate limiter's Lua script: the algorithm of `core/rate-limit/sliding-window.ts` run
+ * atomically in Redis, on the server's clock, for all windows of a request in one round trip.
+ *
+ * KEYS[i]: one hash per window (sub-bucket index -> count); all keys of one call share a hash tag,
+ *   so the script also runs on Redis Cluster. Every key comes from KEYS, so the client's
+ *   `keyPrefix` applies to all of them (keys built inside Lua would not get it).
+ * ARGV: cost, sub-buckets per window, then `limit, window_ms` for each key.
+ * Reply: allowed (0/1), then per window: allowed, limit, remaining, reset_ms, retry_after_ms.
+ *
+ * Stale sub-buckets are deleted on every call; an admitted request sets the key's TTL to the moment
+ * its newest sub-bucket leaves the window, so idle keys disappear on their own. A rejected request
+ * writes nothing but that pruning: it consumes no quota.
+ */
+export const RATE_LIMIT_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cost = tonumber(ARGV[1])
+local k = tonumber(ARGV[2])
+local n = #KEYS
+local seen = {}
+local allowed = 1
+for i = 1, n do
+  local limit = tonumber(ARGV[1 + 2 * i])
+  local g = tonumber(ARGV[2 + 2 * i]) / k
+  local current = math.floor(now / g)
+  local oldest = current - k
+  local fields = redis.call('HGETALL', KEYS[i])
+  local live, stale, total = {}, {}, 0
+  for j = 1, #fields, 2 do
+    local index = tonumber(fields[j])
+    if index < oldest then
+      stale[#stale + 1] = fields[j]
+    else
+      local count = tonumber(fields[j + 1])
+      live[#live + 1] = { index, count }
+      total = total + count
+    end
+  end
+  if #stale > 0 then redis.call('HDEL', KEYS[i], unpack(stale)) end
+  table.sort(live, function(a, b) return a[1] < b[1] end)
+  if total + cost > limit then allowed = 0 end
+  seen[i] = { limit = limit, g = g, current = current, live = live, total = total }
+end
+local reply = { allowed }
+for i = 1, n do
+  local s = seen[i]
+  local fits = s.total + cost <= s.limit
+  local used = s.total
+  local oldest_live = s.current
+  if #s.live > 0 and s.live[1][1] < oldest_live then oldest_live = s.live[1][1] end
+  if allowed == 1 then
+    redis.call('HINCRBY', KEYS[i], s.current, cost)
+    redis.call('PEXPIRE', KEYS[i], (s.current + k + 1) * s.g - now)
+    used = used + cost
+  elseif #s.live > 0 then
+    oldest_live = s.live[1][1]
+  end
+  local retry = 0
+  if not fits then
+    local needed = s.total + cost - s.limit
+    local freed = 0
+    retry = s.g * (k + 1)
+    for j = 1, #s.live do
+      freed = freed + s.live[j][2]
+      if freed >= needed then
+        retry = (s.live[j][1] + k + 1) * s.g - now
+        break
+      end
+    end
+  end
+  local remaining = s.limit - used
+  if remaining < 0 then remaining = 0 end
+  reply[#reply + 1] = fits and 1 or 0
+  reply[#reply + 1] = s.limit
+  reply[#reply + 1] = remaining
+  reply[#reply + 1] = (oldest_live + k + 1) * s.g - now
+  reply[#reply + 1] = retry
+end
+return reply
+`;

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { LimitPlan } from '../../core/rate-limit/policy.ts';
+import {
+  type LimitDecision,
+  SUB_BUCKETS,
+  type WindowOutcome,
+} from '../../core/rate-limit/sliding-window.ts';
+import type { GuardedRedis, GuardedResult } from './guarded-redis.ts';
+import { RATE_LIMIT_LUA } from './rate-limit-script.ts';
+
+/** SHA-1 of the script, as Redis names it in its script cache. */
+export const RATE_LIMIT_SHA = createHash('sha1').update(RATE_LIMIT_LUA).digest('hex');
+
+/** Namespace of limiter keys under the client's `keyPrefix`. */
+export const RATE_LIMIT_KEY_NAMESPACE = 'rl:';
+
+/**
+ * The Redis keys of a plan, one per window: `rl:{<u|ip>:<identity>}:<scope>:<seconds>s`. The
+ * identity is URI-encoded, so a `sub` cannot inject `{`, `}` or `:`; the braces make it the hash
+ * tag, so all windows of one request live in one Cluster slot.
+ */
+export function rateLimitKeys(plan: LimitPlan): string[] {
+  const kind = plan.identity.kind === 'user' ? 'u' : 'ip';
+  const tag = `{${kind}:${encodeURIComponent(plan.identity.value)}}`;
+  const scope = encodeURIComponent(plan.scope);
+  return plan.windows.map((w) => `${RATE_LIMIT_KEY_NAMESPACE}${tag}:${scope}:${w.seconds}s`);
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+function toDecision(plan: LimitPlan, reply: unknown): LimitDecision {
+  if (!Array.isArray(reply) || reply.length !== 1 + 5 * plan.windows.length) {
+    throw new Error('unexpected reply from the rate-limit script');
+  }
+  const values = reply.map(Number);
+  const windows: WindowOutcome[] = plan.windows.map((window, i) => {
+    const at = 1 + 5 * i;
+    return {
+      window,
+      allowed: values[at] === 1,
+      remaining: values[at + 2] as number,
+      resetMs: values[at + 3] as number,
+      retryAfterMs: values[at + 4] as number,
+    };
+  });
+  return { allowed: values[0] === 1, windows };
+}
+
+/**
+ * Runs the limiter script for one request on a plain client: EVALSHA, and on NOSCRIPT (a fresh or
+ * restarted server) EVAL, which also puts the script back into the server's cache. Throws on any
+ * Redis failure; {@link checkRateLimit} is the fail-open wrapper.
+ */
+export async function evalRateLimit(
+  redis: Redis,
+  plan: LimitPlan,
+  cost = 1,
+): Promise<LimitDecision> {
+  const keys = rateLimitKeys(plan);
+  const args: (string | number)[] = [cost, SUB_BUCKETS];
+  for (const window of plan.windows) args.push(window.limit, window.seconds * 1000);
+  let reply: unknown;
+  try {
+    reply = await redis.evalsha(RATE_LIMIT_SHA, keys.length, ...keys, ...args);
+  } catch (error) {
+    if (!isNoScript(error)) throw error;
+    reply = await redis.eval(RATE_LIMIT_LUA, keys.length, ...keys, ...args);
+  }
+  return toDecision(plan, reply);
+}
+
+/**
+ * Checks and records one request through the circuit breaker. Never throws: a Redis that is down,
+ * slow (past the command timeout) or behind an open breaker yields `ok: false` with the reason, and
+ * the caller fails open.
+ */
+export function checkRateLimit(
+  guarded: GuardedRedis,
+  plan: LimitPlan,
+  cost = 1,
+): Promise<GuardedResult<LimitDecision>> {
+  return guarded.run((redis) => evalRateLimit(redis, plan, cost));
+}
