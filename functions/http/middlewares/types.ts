@@ -23,9 +23,28 @@ export function header(event: HttpEvent, name: string): string | undefined {
   return undefined;
 }
 
-/** Adds headers to the response, creating it when a middleware runs before any handler result. */
+// Headers whose values are lists: several middlewares may each contribute a value.
+const LIST_HEADERS = new Set(['x-aic-degraded', 'vary']);
+
+/**
+ * Adds headers to the response, creating it when a middleware runs before any handler result. A
+ * list-valued header already present (e.g. `X-AIC-Degraded: redis` from the handler when the limiter
+ * adds `rate-limit`) keeps its values and gains the new ones.
+ */
 export function addResponseHeaders(request: HttpRequest, headers: Record<string, string>): void {
   const response = request.response ?? { statusCode: 200 };
-  response.headers = { ...response.headers, ...headers };
+  const merged: Record<string, string | number | boolean> = { ...response.headers };
+  for (const [name, value] of Object.entries(headers)) {
+    const existingName = Object.keys(merged).find(
+      (key) => key.toLowerCase() === name.toLowerCase(),
+    );
+    const existing = existingName === undefined ? undefined : String(merged[existingName]);
+    if (existingName !== undefined) delete merged[existingName];
+    merged[name] =
+      existing !== undefined && LIST_HEADERS.has(name.toLowerCase())
+        ? [...new Set([...existing.split(/,\s*/), ...value.split(/,\s*/)])].join(', ')
+        : value;
+  }
+  response.headers = merged;
   request.response = response;
 }

@@ -5,7 +5,6 @@ import {
   type NetworkConditions,
 } from '../../core/contracts/compress.ts';
 import { compressFrame } from '../../core/engine/engine.ts';
-import { type EngineModel, restoreModel } from '../../core/engine/model.ts';
 import { NotFoundError, PayloadTooLargeError } from '../../core/errors.ts';
 import { frameBudget, type NetworkSample } from '../../core/network/budget.ts';
 import { conditionToBandwidthKbps } from '../../core/network/condition.ts';
@@ -15,11 +14,10 @@ import { recordFrame } from '../db/frame-metrics-repository.ts';
 import { sessionUsableBy } from '../db/session-repository.ts';
 import { decodeFrame } from '../imaging/frame-decoder.ts';
 import { createSharpEnginePort } from '../imaging/sharp-engine-port.ts';
+import { loadNetworkEstimate } from '../network/network-service.ts';
 import { logger, metrics } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
-
-/** How long a session's learned model lives in Redis after its last frame. */
-export const MODEL_TTL_SECONDS = 3600;
+import { loadModel, saveModel } from './session-model.ts';
 
 /** One frame to compress, whichever transport it came over. */
 export interface CompressCommand extends PolicyOverrides {
@@ -31,11 +29,14 @@ export interface CompressCommand extends PolicyOverrides {
   frameType: 'video' | 'screen';
   network?: NetworkConditions;
   networkCondition?: number;
+  /**
+   * Aborted when the caller is gone (gRPC cancellation or deadline): the work stops at the next
+   * phase boundary with the signal's reason, and nothing is stored for the frame.
+   */
+  signal?: AbortSignal;
 }
 
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
-
-const modelKey = (sessionId: string) => `model:${sessionId}`;
 
 function networkSample(command: CompressCommand): NetworkSample | undefined {
   if (command.network) {
@@ -52,16 +53,6 @@ function networkSample(command: CompressCommand): NetworkSample | undefined {
     };
   }
   return undefined;
-}
-
-async function loadModel(runtime: Runtime, sessionId: string): Promise<EngineModel | undefined> {
-  const cached = await runtime.redis?.run((redis) => redis.get(modelKey(sessionId)));
-  if (!cached?.ok || cached.value === null) return undefined;
-  try {
-    return restoreModel(JSON.parse(cached.value)).model;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -82,20 +73,25 @@ export async function compress(
 
   // The three lookups and the decode are independent: run them side by side.
   const decodeStarted = performance.now();
-  const [usable, stored, model, decoded] = await Promise.all([
+  const [usable, stored, model, decoded, live] = await Promise.all([
     sessionUsableBy(sql, command.sessionId, command.userId),
     getConfig(sql, command.userId),
     loadModel(runtime, command.sessionId),
     decodeFrame(command.frame),
+    // The session's live estimate from its network updates, when the request carries none.
+    command.network || command.networkCondition !== undefined
+      ? undefined
+      : loadNetworkEstimate(runtime, command.sessionId, command.userId),
   ]);
   const decodeMs = performance.now() - decodeStarted;
+  command.signal?.throwIfAborted();
   if (!usable) throw new NotFoundError('Session not found');
 
   const policy = resolvePolicy(command, stored);
   const budget = frameBudget({
     originalBytes: command.frame.length,
     targetCompressionRatio: policy.targetCompressionRatio,
-    network: networkSample(command),
+    network: networkSample(command) ?? live?.sample,
   });
   const port = createSharpEnginePort(decoded);
   const decision = await compressFrame({
@@ -153,6 +149,7 @@ export async function compress(
     fallback_reason: decision.fallbackReason ?? null,
   };
 
+  command.signal?.throwIfAborted();
   const recorded = await recordFrame(sql, {
     sessionId: command.sessionId,
     userId: command.userId,
@@ -181,9 +178,7 @@ export async function compress(
   // Another user claimed the session between the check and the write: nothing was stored.
   if (!recorded) throw new NotFoundError('Session not found');
   // A cache: when Redis is down the next frame starts from the priors (the breaker keeps this cheap).
-  await runtime.redis?.run((redis) =>
-    redis.set(modelKey(command.sessionId), JSON.stringify(decision.model), 'EX', MODEL_TTL_SECONDS),
-  );
+  await saveModel(runtime, command.sessionId, decision.model);
 
   metrics.addMetric('FramesCompressed', MetricUnit.Count, 1);
   metrics.addMetric('CompressionRatio', MetricUnit.NoUnit, ratio);

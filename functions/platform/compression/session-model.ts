@@ -1,0 +1,38 @@
+import { type EngineModel, restoreModel } from '../../core/engine/model.ts';
+import type { Runtime } from '../runtime.ts';
+
+/** How long a session's learned model lives in Redis after its last frame. */
+export const MODEL_TTL_SECONDS = 3600;
+
+/** Redis key of a session's learned engine model. */
+export const modelKey = (sessionId: string) => `model:${sessionId}`;
+
+/** Parses a cached model; a corrupt or outdated one is rejected (cold start from the priors). */
+export function parseModel(text: string | null | undefined): EngineModel | undefined {
+  if (text === null || text === undefined) return undefined;
+  try {
+    return restoreModel(JSON.parse(text)).model;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The session's learned model, or undefined (none, corrupt, or Redis unavailable). */
+export async function loadModel(
+  runtime: Runtime,
+  sessionId: string,
+): Promise<EngineModel | undefined> {
+  const cached = await runtime.redis?.run((redis) => redis.get(modelKey(sessionId)));
+  return cached?.ok ? parseModel(cached.value) : undefined;
+}
+
+/** Stores the session's model; a cache, so a Redis failure only costs the next frame a cold start. */
+export async function saveModel(
+  runtime: Runtime,
+  sessionId: string,
+  model: EngineModel,
+): Promise<void> {
+  await runtime.redis?.run((redis) =>
+    redis.set(modelKey(sessionId), JSON.stringify(model), 'EX', MODEL_TTL_SECONDS),
+  );
+}

@@ -1,0 +1,108 @@
+/**
+ * Network samples (`network_samples`): the durable history of a session's network updates. Every
+ * statement is parameterised and filtered by the owner.
+ */
+import type { NetworkConditions } from '../../core/contracts/compress.ts';
+import type { Sql } from './database.ts';
+
+/** One accepted update with what the estimator made of it. */
+export interface NetworkSampleRecord {
+  sessionId: string;
+  userId: string;
+  conditions: NetworkConditions;
+  estimatedBandwidthKbps: number;
+  networkCondition: number;
+}
+
+/** Ids of a stored sample and of the session's newest sample before it. */
+export interface InsertedSample {
+  id: number;
+  /** Newest sample committed before this statement began; null for the session's first. */
+  previousId: number | null;
+}
+
+/**
+ * Stores one update, creating the session for its owner on first use (or touching its
+ * `last_seen_at`), in one statement: the sample and the claim commit together. Returns the new
+ * row's id, or null (and writes nothing) when the session belongs to another user.
+ *
+ * Concurrent updates of one session serialise on the session row's lock and each adds its own row.
+ */
+export async function insertNetworkSample(
+  sql: Sql,
+  record: NetworkSampleRecord,
+): Promise<InsertedSample | null> {
+  const c = record.conditions;
+  const [row] = await sql<{ id: number; previous_id: number | null }[]>`
+    with claimed as (
+      insert into sessions (session_id, user_id) values (${record.sessionId}, ${record.userId})
+      on conflict (session_id) do update set last_seen_at = now()
+      where sessions.user_id = excluded.user_id
+      returning session_id, user_id
+    ), previous as (
+      select max(id) as id from network_samples
+      where session_id = ${record.sessionId} and user_id = ${record.userId}
+    )
+    insert into network_samples (
+      session_id, user_id, available_bandwidth_kbps, rtt_ms, packet_loss_percent, jitter_ms, fps,
+      connection_type, estimated_bandwidth_kbps, network_condition
+    )
+    select
+      claimed.session_id, claimed.user_id, ${c.available_bandwidth_kbps}, ${c.rtt_ms},
+      ${c.packet_loss_percent}, ${c.jitter_ms}, ${c.fps}, ${c.connection_type ?? null},
+      ${record.estimatedBandwidthKbps}, ${record.networkCondition}
+    from claimed
+    returning id, (select id from previous) as previous_id
+  `;
+  return row ? { id: row.id, previousId: row.previous_id } : null;
+}
+
+/** The latest samples of a session, oldest first, and how many it has in all. */
+export interface RecentSamples {
+  samples: NetworkConditions[];
+  /** Highest sample id of the session; null when there is none. */
+  lastId: number | null;
+  total: number;
+}
+
+interface SampleRow {
+  id: number;
+  available_bandwidth_kbps: number;
+  rtt_ms: number;
+  packet_loss_percent: number;
+  jitter_ms: number;
+  fps: number;
+  connection_type: NetworkConditions['connection_type'] | null;
+  last_id: number;
+  total: number;
+}
+
+/** The last `limit` samples of `sessionId` if it belongs to `userId` (none otherwise). */
+export async function recentNetworkSamples(
+  sql: Sql,
+  sessionId: string,
+  userId: string,
+  limit: number,
+): Promise<RecentSamples> {
+  const rows = await sql<SampleRow[]>`
+    select id, available_bandwidth_kbps, rtt_ms, packet_loss_percent, jitter_ms, fps,
+      connection_type, max(id) over () as last_id, count(*) over () as total
+    from network_samples
+    where session_id = ${sessionId} and user_id = ${userId}
+    order by recorded_at desc, id desc
+    limit ${limit}
+  `;
+  const newest = rows[0];
+  return {
+    samples: rows.reverse().map((row) => ({
+      available_bandwidth_kbps: row.available_bandwidth_kbps,
+      rtt_ms: row.rtt_ms,
+      packet_loss_percent: row.packet_loss_percent,
+      jitter_ms: row.jitter_ms,
+      fps: row.fps,
+      ...(row.connection_type === null ? {} : { connection_type: row.connection_type }),
+    })),
+    lastId: newest?.last_id ?? null,
+    total: newest?.total ?? 0,
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * Network updates, estimates and session statistics (DESIGN.md section 2): the orchestration
+ * behind the `network` function's routes, and {@link loadNetworkEstimate} for /compress.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { NetworkConditions } from '../../core/contracts/compress.ts';
+import type { StoredConfig } from '../../core/contracts/config.ts';
+import type { NetworkEstimateResponse, SessionStatistics } from '../../core/contracts/network.ts';
+import type { EngineModel } from '../../core/engine/model.ts';
+import { type Recommendation, recommendEncoding } from '../../core/engine/recommend.ts';
+import { NotFoundError } from '../../core/errors.ts';
+import {
+  describeEstimate,
+  type NetworkEstimate,
+  type NetworkEstimatorState,
+  updateEstimator,
+} from '../../core/network/estimator.ts';
+import { resolvePolicy } from '../../core/policy.ts';
+import { getConfig } from '../db/config-repository.ts';
+import { insertNetworkSample } from '../db/network-repository.ts';
+import { sessionOwnedBy, sessionTotals } from '../db/session-repository.ts';
+import { metrics } from '../observability.ts';
+import type { Runtime } from '../runtime.ts';
+import { readLiveState, rebuildState, writeLiveState } from './live-state.ts';
+
+/** A route's answer: the body, and whether Redis failed along the way (`X-AIC-Degraded`). */
+export interface NetworkResult<T> {
+  body: T;
+  redisDegraded: boolean;
+}
+
+/** One network update of a session by its caller. */
+export interface NetworkUpdateCommand {
+  userId: string;
+  sessionId: string;
+  conditions: NetworkConditions;
+}
+
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+const sessionNotFound = () => new NotFoundError('Session not found');
+
+/**
+ * What /compress would try first for the session's next frame under `estimate`: the caller's
+ * stored policy with no per-request overrides, the session's model when the policy is predictive
+ * (as compress-service loads it), and the estimate's network budget. The frame is assumed to be
+ * 720p video whose own size does not cap the budget (`original x (1 - target ratio)` above it).
+ */
+function recommendationFor(
+  stored: StoredConfig | null,
+  estimate: NetworkEstimate,
+  model: EngineModel | undefined,
+): Promise<Recommendation> {
+  const policy = resolvePolicy({}, stored);
+  return recommendEncoding({
+    policy,
+    model: policy.predictive ? model : undefined,
+    budgetBytes: estimate.budgetBytesPerFrame,
+  });
+}
+
+function toResponse(
+  sessionId: string,
+  estimate: NetworkEstimate,
+  recommendation: Recommendation,
+): NetworkEstimateResponse {
+  return {
+    session_id: sessionId,
+    smoothed_bandwidth_kbps: round(estimate.smoothedKbps, 3),
+    predicted_bandwidth_kbps: round(estimate.predictedKbps, 3),
+    stability: round(estimate.stability, 4),
+    network_quality: estimate.quality,
+    network_condition: round(estimate.condition, 4),
+    budget_bytes_per_frame: estimate.budgetBytesPerFrame,
+    recommendation: { ...recommendation },
+    sample_count: estimate.sampleCount,
+  };
+}
+
+/**
+ * Records one update: folds it into the session's state (from Redis, else rebuilt from Postgres),
+ * stores it in Postgres (claiming the session on first use; 404 and nothing written when it is
+ * another user's), then caches the new state in Redis. The answer follows the Postgres commit;
+ * a Redis failure only marks it degraded. A Postgres failure propagates (503, nothing stored).
+ *
+ * The cached state is replaced only when it is exactly the one this update was folded into, both
+ * in Redis (compare-and-set on `seq`) and in Postgres (the newest sample before this one is the
+ * state's newest); otherwise it is dropped and the next reader rebuilds it from Postgres. Two
+ * racing updates both get a row; each answer is computed without the other's sample.
+ */
+export async function recordNetworkUpdate(
+  runtime: Runtime,
+  command: NetworkUpdateCommand,
+): Promise<NetworkResult<NetworkEstimateResponse>> {
+  const { sql } = runtime.db;
+  const [live, stored] = await Promise.all([
+    readLiveState(runtime, command.sessionId, true),
+    getConfig(sql, command.userId),
+  ]);
+  let base: NetworkEstimatorState | undefined = live.state;
+  let baseId: number | null = live.state ? Number(live.seq) : null;
+  if (base === undefined) {
+    const rebuilt = await rebuildState(sql, command.sessionId, command.userId);
+    base = rebuilt?.state;
+    baseId = rebuilt?.lastId ?? null;
+  }
+  const state = updateEstimator(base, command.conditions);
+  const estimate = describeEstimate(state);
+  const inserted = await insertNetworkSample(sql, {
+    sessionId: command.sessionId,
+    userId: command.userId,
+    conditions: command.conditions,
+    estimatedBandwidthKbps: estimate.smoothedKbps,
+    networkCondition: estimate.condition,
+  });
+  if (inserted === null) throw sessionNotFound();
+  // A base that missed a stored sample (a cache write lost to a Redis failure) is dropped, not kept.
+  const expectedSeq = inserted.previousId === baseId ? live.seq : null;
+  const [recommendation, cached] = await Promise.all([
+    recommendationFor(stored, estimate, live.model),
+    writeLiveState(runtime, command.sessionId, expectedSeq, state, inserted.id),
+  ]);
+  metrics.addMetric('NetworkUpdates', MetricUnit.Count, 1);
+  return {
+    body: toResponse(command.sessionId, estimate, recommendation),
+    redisDegraded: !live.redisOk || !cached,
+  };
+}
+
+/**
+ * The session's current estimate for its owner: the cached state, or the one rebuilt from Postgres
+ * (then cached). 404 when the session is not the caller's or has no network sample yet.
+ */
+export async function getNetworkEstimate(
+  runtime: Runtime,
+  userId: string,
+  sessionId: string,
+): Promise<NetworkResult<NetworkEstimateResponse>> {
+  const { sql } = runtime.db;
+  const [owned, live, stored] = await Promise.all([
+    sessionOwnedBy(sql, sessionId, userId),
+    readLiveState(runtime, sessionId, true),
+    getConfig(sql, userId),
+  ]);
+  if (!owned) throw sessionNotFound();
+  let state = live.state;
+  let cached = live.redisOk;
+  if (state === undefined) {
+    const rebuilt = await rebuildState(sql, sessionId, userId);
+    if (rebuilt === undefined) throw new NotFoundError('No network estimate for this session');
+    state = rebuilt.state;
+    cached = await writeLiveState(runtime, sessionId, live.seq, state, rebuilt.lastId);
+  }
+  const estimate = describeEstimate(state);
+  const recommendation = await recommendationFor(stored, estimate, live.model);
+  return { body: toResponse(sessionId, estimate, recommendation), redisDegraded: !cached };
+}
+
+/**
+ * The live estimate of a session, for /compress when its request carries no network: pass
+ * `estimate.sample` to `frameBudget` as its `network`. Reads Redis, else rebuilds from the caller's
+ * stored samples (and caches the result); undefined when the session has none. Never throws for a
+ * Redis failure. The Redis state is keyed by session: call it only for a session the caller may use.
+ */
+export async function loadNetworkEstimate(
+  runtime: Runtime,
+  sessionId: string,
+  userId: string,
+): Promise<NetworkEstimate | undefined> {
+  const live = await readLiveState(runtime, sessionId, false);
+  if (live.state) return describeEstimate(live.state);
+  const rebuilt = await rebuildState(runtime.db.sql, sessionId, userId);
+  if (rebuilt === undefined) return undefined;
+  await writeLiveState(runtime, sessionId, live.seq, rebuilt.state, rebuilt.lastId);
+  return describeEstimate(rebuilt.state);
+}
+
+/** Statistics of the caller's session; 404 when it is missing or another user's. */
+export async function getSessionStatistics(
+  runtime: Runtime,
+  userId: string,
+  sessionId: string,
+): Promise<SessionStatistics> {
+  const totals = await sessionTotals(runtime.db.sql, sessionId, userId);
+  if (totals === null) throw sessionNotFound();
+  const { frames } = totals;
+  const perFrame = (sum: number, digits: number) =>
+    frames > 0 ? round(sum / frames, digits) : null;
+  return {
+    session_id: sessionId,
+    started_at: totals.startedAt.toISOString(),
+    last_seen_at: totals.lastSeenAt.toISOString(),
+    duration_s: round((totals.lastSeenAt.getTime() - totals.startedAt.getTime()) / 1000, 3),
+    frames,
+    fallbacks: totals.fallbacks,
+    fallback_rate: perFrame(totals.fallbacks, 4),
+    avg_compression_ratio:
+      totals.bytesIn > 0 ? round(1 - totals.bytesOut / totals.bytesIn, 4) : null,
+    avg_ssim: perFrame(totals.ssimSum, 5),
+    avg_latency_ms: perFrame(totals.latencyMsSum, 2),
+    bytes_in: totals.bytesIn,
+    bytes_out: totals.bytesOut,
+    bytes_saved: totals.bytesIn - totals.bytesOut,
+  };
+}

@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compressResponseSchema } from '../../../functions/core/contracts/compress.ts';
+import {
+  type NetworkEstimateResponse,
+  networkEstimateResponseSchema,
+} from '../../../functions/core/contracts/network.ts';
+import { encodeFrame } from '../../support/frames.ts';
+import { startTestApi, type TestApi } from '../../support/local-api.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
+
+const PREFIX = `aic-test:recommendation:${randomUUID()}:`;
+
+let db: TestDatabase;
+let api: TestApi;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ migrate: true });
+  api = await startTestApi({
+    DATABASE_URL: db.url,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: PREFIX,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await api?.close();
+  await db?.drop();
+  const redis = new Redis('redis://127.0.0.1:6379');
+  const keys = await redis.keys(`${PREFIX}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+const WIDTH = 1280;
+const HEIGHT = 720;
+
+const json = (method: string, body: unknown, user: string): RequestInit & { user: string } => ({
+  method,
+  user,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+async function update(session: string, user: string, kbps: number, loss: number) {
+  const network = {
+    available_bandwidth_kbps: kbps,
+    rtt_ms: 30,
+    packet_loss_percent: loss,
+    jitter_ms: 4,
+    fps: 30,
+  };
+  const response = await api.request(
+    `/api/v1/aic/sessions/${session}/network`,
+    json('PUT', network, user),
+  );
+  expect(response.status).toBe(200);
+  return { network, estimate: networkEstimateResponseSchema.parse(await response.json()) };
+}
+
+/**
+ * Compresses a 720p frame for the session with no policy override. The network sent is the
+ * session's live estimate (smoothed bandwidth, last loss and frame rate), which is what /compress
+ * budgets a frame with when its request carries none.
+ */
+async function compress(
+  session: string,
+  user: string,
+  estimate: NetworkEstimateResponse,
+  loss: number,
+  offsetX: number,
+) {
+  const frame = await encodeFrame('scene', { width: WIDTH, height: HEIGHT, offsetX });
+  const network = {
+    available_bandwidth_kbps: estimate.smoothed_bandwidth_kbps,
+    rtt_ms: 30,
+    packet_loss_percent: loss,
+    jitter_ms: 4,
+    fps: 30,
+  };
+  const response = await api.request(
+    '/api/v1/aic/compress',
+    json('POST', { session_id: session, frame_data: frame.toString('base64'), network }, user),
+  );
+  const text = await response.text();
+  expect(response.status, text).toBe(200);
+  return compressResponseSchema.parse(JSON.parse(text));
+}
+
+function expectSameCandidate(
+  recommendation: NetworkEstimateResponse['recommendation'],
+  result: {
+    format: string;
+    quality: number | null;
+    width: number;
+    height: number;
+    encode_attempts: number;
+  },
+) {
+  // One encode: the response's encoding is the engine's first trial.
+  expect(result.encode_attempts).toBe(1);
+  expect(result.format).toBe(recommendation.format);
+  expect(result.quality).toBe(recommendation.quality);
+  expect(result.width).toBe(Math.round(WIDTH * recommendation.scale));
+  expect(result.height).toBe(Math.round(HEIGHT * recommendation.scale));
+}
+
+const policy = (fields: Record<string, unknown>) => ({
+  enabled: true,
+  mode: 'adaptive',
+  target_compression_ratio: 0.8,
+  max_latency_ms: 100,
+  min_quality_score: 0.85,
+  allowed_formats: ['jpeg', 'webp'],
+  enable_predictive_compression: true,
+  enable_perceptual_optimization: true,
+  opt_out: false,
+  ...fields,
+});
+
+async function storePolicy(user: string, fields: Record<string, unknown>) {
+  const response = await api.request('/api/v1/aic/config', json('PUT', policy(fields), user));
+  expect(response.status).toBe(200);
+}
+
+// The latency budgets leave the frame's decode time out of the question: /compress reserves the
+// measured decode time of the actual frame, which a plan made before the frame cannot know. At
+// 1.5 Mbps every frame below takes one encode, so the response shows the engine's first trial.
+describe('the recommendation of a network update', () => {
+  it.each([
+    ['the default adaptive policy', {}, 'webp'],
+    [
+      'a stored conservative JPEG-only policy',
+      {
+        mode: 'conservative',
+        target_compression_ratio: 0.5,
+        min_quality_score: 0.9,
+        allowed_formats: ['jpeg'],
+      },
+      'jpeg',
+    ],
+  ])(
+    'names the candidate /compress tries first under %s, cold and then learned',
+    async (_, fields, format) => {
+      const session = randomUUID();
+      const user = `agree-${randomUUID()}`;
+      await storePolicy(user, fields);
+      const kbps = 1500;
+      const loss = 1;
+      const first = await update(session, user, kbps, loss);
+      expect(first.estimate.smoothed_bandwidth_kbps).toBe(kbps);
+      expect(first.estimate.recommendation.format).toBe(format);
+      const cold = await compress(session, user, first.estimate, loss, 0);
+      expect(cold.budget_bytes).toBe(first.estimate.budget_bytes_per_frame);
+      expectSameCandidate(first.estimate.recommendation, cold);
+
+      // Each frame teaches the session's model; the next recommendation comes from it.
+      for (const offsetX of [8, 16]) {
+        const next = await update(session, user, kbps, loss);
+        const learned = await compress(session, user, next.estimate, loss, offsetX);
+        expect(learned.budget_bytes).toBe(next.estimate.budget_bytes_per_frame);
+        expectSameCandidate(next.estimate.recommendation, learned);
+      }
+    },
+  );
+
+  it('recommends sending the original when the stored policy is off', async () => {
+    const user = `agree-off-${randomUUID()}`;
+    await storePolicy(user, { mode: 'off' });
+    const { estimate } = await update(randomUUID(), user, 8000, 0);
+    expect(estimate.recommendation).toEqual({ mode: 'off', format: null, quality: null, scale: 1 });
+  });
+});
