@@ -5,7 +5,28 @@ import {
   compressResponseSchema,
 } from '../core/contracts/compress.ts';
 import { compressionConfigSchema, storedConfigSchema } from '../core/contracts/config.ts';
+import {
+  alertListSchema,
+  alertPathSchema,
+  alertSchema,
+  alertsQuerySchema,
+  bandwidthQuerySchema,
+  bandwidthSavingsSchema,
+  metricsQuerySchema,
+  metricsResponseSchema,
+  performanceSummarySchema,
+  qualityDistributionSchema,
+  qualityQuerySchema,
+  summaryQuerySchema,
+} from '../core/contracts/dashboard.ts';
 import { livenessResponseSchema, readinessResponseSchema } from '../core/contracts/health.ts';
+import {
+  networkEstimateResponseSchema,
+  networkUpdateSchema,
+  sessionPathSchema,
+  sessionStatisticsSchema,
+} from '../core/contracts/network.ts';
+import { openApiDocumentSchema } from '../core/contracts/openapi.ts';
 
 /**
  * The route table: the single source for the CDK HTTP API, the local runtime, the Lambda
@@ -16,7 +37,7 @@ import { livenessResponseSchema, readinessResponseSchema } from '../core/contrac
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** The Lambda functions of the API; each serves one group of routes. */
-export type FunctionName = 'health' | 'compress' | 'dashboard';
+export type FunctionName = 'health' | 'compress' | 'network' | 'dashboard';
 
 /** The public API's path prefix (DESIGN.md section 2). */
 export const API_PREFIX = '/api/v1/aic';
@@ -144,6 +165,105 @@ export const routes = {
     request: { body: jsonBody(compressionConfigSchema) },
     response: { status: 200, schema: storedConfigSchema },
   }),
+  putSessionNetwork: defineRoute({
+    id: 'putSessionNetwork',
+    method: 'PUT',
+    path: `${API_PREFIX}/sessions/{session_id}/network`,
+    function: 'network',
+    auth: true,
+    summary: "Record the session's network conditions; returns the estimate and recommendation.",
+    request: { path: sessionPathSchema, body: jsonBody(networkUpdateSchema) },
+    response: { status: 200, schema: networkEstimateResponseSchema },
+  }),
+  getSessionNetwork: defineRoute({
+    id: 'getSessionNetwork',
+    method: 'GET',
+    path: `${API_PREFIX}/sessions/{session_id}/network`,
+    function: 'network',
+    auth: true,
+    summary: "The session's current network estimate and recommendation.",
+    request: { path: sessionPathSchema },
+    response: { status: 200, schema: networkEstimateResponseSchema },
+  }),
+  getSession: defineRoute({
+    id: 'getSession',
+    method: 'GET',
+    path: `${API_PREFIX}/sessions/{session_id}`,
+    function: 'network',
+    auth: true,
+    summary: 'Session statistics: frames, fallbacks, averages, bytes saved, duration.',
+    request: { path: sessionPathSchema },
+    response: { status: 200, schema: sessionStatisticsSchema },
+  }),
+  openApi: defineRoute({
+    id: 'openApi',
+    method: 'GET',
+    path: '/openapi.json',
+    function: 'health',
+    auth: false,
+    summary: 'This API as an OpenAPI 3.1 document, generated from the route table.',
+    response: { status: 200, schema: openApiDocumentSchema },
+  }),
+  listMetrics: defineRoute({
+    id: 'listMetrics',
+    method: 'GET',
+    path: `${API_PREFIX}/metrics`,
+    function: 'dashboard',
+    auth: true,
+    summary: "The caller's most recent per-frame metrics, newest first.",
+    request: { query: metricsQuerySchema },
+    response: { status: 200, schema: metricsResponseSchema },
+  }),
+  getPerformanceSummary: defineRoute({
+    id: 'getPerformanceSummary',
+    method: 'GET',
+    path: `${API_PREFIX}/performance/summary`,
+    function: 'dashboard',
+    auth: true,
+    summary: 'Frames, compression, latency p50/p95, SSIM and fallbacks over the last hours.',
+    request: { query: summaryQuerySchema },
+    response: { status: 200, schema: performanceSummarySchema },
+  }),
+  getBandwidthSavings: defineRoute({
+    id: 'getBandwidthSavings',
+    method: 'GET',
+    path: `${API_PREFIX}/stats/bandwidth-savings`,
+    function: 'dashboard',
+    auth: true,
+    summary: 'Bytes saved (from stored byte counts) and the estimated egress cost saved.',
+    request: { query: bandwidthQuerySchema },
+    response: { status: 200, schema: bandwidthSavingsSchema },
+  }),
+  getQualityDistribution: defineRoute({
+    id: 'getQualityDistribution',
+    method: 'GET',
+    path: `${API_PREFIX}/stats/quality-distribution`,
+    function: 'dashboard',
+    auth: true,
+    summary: 'Frames and mean SSIM per quality band over the last days.',
+    request: { query: qualityQuerySchema },
+    response: { status: 200, schema: qualityDistributionSchema },
+  }),
+  listAlerts: defineRoute({
+    id: 'listAlerts',
+    method: 'GET',
+    path: `${API_PREFIX}/alerts`,
+    function: 'dashboard',
+    auth: true,
+    summary: "The caller's threshold alerts, newest first.",
+    request: { query: alertsQuerySchema },
+    response: { status: 200, schema: alertListSchema },
+  }),
+  resolveAlert: defineRoute({
+    id: 'resolveAlert',
+    method: 'PATCH',
+    path: `${API_PREFIX}/alerts/{alert_id}/resolve`,
+    function: 'dashboard',
+    auth: true,
+    summary: 'Resolve one of your alerts; resolving a resolved alert changes nothing.',
+    request: { path: alertPathSchema },
+    response: { status: 200, schema: alertSchema },
+  }),
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteId = keyof typeof routes;
@@ -163,8 +283,29 @@ export const DEFAULT_ROUTE_KEY = '$default';
 export const FUNCTION_ENTRIES: Readonly<Record<FunctionName, string>> = {
   health: 'functions/handlers/health.ts',
   compress: 'functions/handlers/compress.ts',
+  network: 'functions/handlers/network.ts',
   dashboard: 'functions/handlers/dashboard.ts',
 };
 
 /** The function that answers API Gateway's `$default` route (404, 405, CORS preflight). */
 export const DEFAULT_ROUTE_FUNCTION: FunctionName = 'health';
+
+/** Lambda functions run on a schedule (EventBridge) rather than behind the API. */
+export type ScheduledFunctionName = 'alerts';
+
+/** A function run on a schedule: its entry and how often it runs. */
+export interface ScheduledFunction {
+  /** Entry point relative to the repository root. */
+  readonly entry: string;
+  readonly everyMinutes: number;
+  readonly description: string;
+}
+
+/** The scheduled functions; the CDK stack adds a rule per entry, `npm start` a timer. */
+export const SCHEDULED_FUNCTIONS: Readonly<Record<ScheduledFunctionName, ScheduledFunction>> = {
+  alerts: {
+    entry: 'functions/handlers/alerts.ts',
+    everyMinutes: 1,
+    description: 'Turns recent frame metrics into threshold alerts',
+  },
+};

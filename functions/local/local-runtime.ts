@@ -1,4 +1,6 @@
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type GrpcServer, startGrpcServer } from '../grpc/server.ts';
 import { FUNCTION_ENTRIES, type FunctionName } from '../http/routes.ts';
 import { createDatabase } from '../platform/db/database.ts';
 import { migrate } from '../platform/db/migrate.ts';
@@ -10,6 +12,8 @@ import {
   startEmbeddedPostgres,
   startRedisServer,
 } from './embedded-services.ts';
+import { localDatabaseUrlFile } from './local-state.ts';
+import { startScheduler } from './scheduler.ts';
 import { type LambdaHandler, type LocalServer, startLocalServer } from './server.ts';
 
 /** Options of {@link startLocalRuntime}. */
@@ -19,11 +23,17 @@ export interface LocalRuntimeOptions {
   /** Where embedded services keep their data (`.aic-local` in the repository). */
   stateDir: string;
   log: (line: string) => void;
+  /** Port of the gRPC service (GRPC_PORT; 0 picks a free one). Default 50051. */
+  grpcPort?: number;
+  /** Interval of the scheduled functions (the alert evaluator); default: their own schedule. */
+  scheduleIntervalMs?: number;
 }
 
 /** A running local product and what it started. */
 export interface LocalRuntime {
   api: LocalServer;
+  /** The gRPC service, on the same runtime as the HTTP handlers. */
+  grpc: GrpcServer;
   /** What each dependency is, for the start-up banner. */
   uses: { postgres: string; redis: string };
   stop(): Promise<void>;
@@ -47,6 +57,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const pg = await startEmbeddedPostgres(join(options.stateDir, 'postgres'), options.log);
       started.push(pg);
       process.env.DATABASE_URL = pg.url;
+      // Lets `npm run alerts` reach this embedded server while it runs.
+      await writeFile(localDatabaseUrlFile(options.stateDir), pg.url, { mode: 0o600 });
+      started.push({
+        url: pg.url,
+        stop: () => rm(localDatabaseUrlFile(options.stateDir), { force: true }),
+      });
       postgresUse = `embedded PostgreSQL at ${new URL(pg.url).host} (data in ${join(options.stateDir, 'postgres')})`;
     }
     let redisUse = 'REDIS_URL';
@@ -79,10 +95,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       jwt: jwtSettingsFromEnv(),
       onError: (error) => options.log(`local runtime error: ${String(error)}`),
     });
+    const grpc = await startGrpcServer({
+      port: options.grpcPort ?? 50051,
+      host: options.host,
+    }).catch(async (error: unknown) => {
+      await api.close();
+      throw error;
+    });
+    const scheduler = startScheduler({
+      intervalMs: options.scheduleIntervalMs,
+      onError: (name, error) => options.log(`scheduled function ${name} failed: ${String(error)}`),
+    });
     return {
       api,
+      grpc,
       uses: { postgres: postgresUse, redis: redisUse },
       stop: async () => {
+        scheduler.stop();
+        await grpc.shutdown(5000);
         await api.close();
         await closeRuntime();
         await stopStarted();

@@ -9,11 +9,16 @@ const runtime = await startLocalRuntime({
   host: process.env.HOST ?? '127.0.0.1',
   stateDir: process.env.AIC_LOCAL_STATE_DIR ?? join(import.meta.dirname, '..', '..', '.aic-local'),
   log,
+  grpcPort: Number(process.env.GRPC_PORT ?? 50051),
 });
 
 log(`HTTP API   ${runtime.api.url}  (try ${runtime.api.url}/readiness)`);
+log(
+  `gRPC       ${process.env.HOST ?? '127.0.0.1'}:${runtime.grpc.port}  (send frames: npm run grpc:send -- <file-or-folder>)`,
+);
 log(`Postgres   ${runtime.uses.postgres}`);
 log(`Redis      ${runtime.uses.redis}`);
+log('Alerts     evaluated every minute (npm run alerts runs the evaluator once)');
 if (!process.env.AIC_JWT_SECRET) {
   log(
     `JWT        development signing key (${DEV_JWT_SECRET.slice(0, 12)}...); get a token: npm run token -- <user>`,

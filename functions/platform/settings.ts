@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_COST_PER_GB_USD } from '../core/contracts/dashboard.ts';
 import { rateLimitOverridesSchema } from '../core/rate-limit/policy.ts';
 
 const csv = z.string().transform((value) =>
@@ -58,6 +59,12 @@ export const settingsSchema = z.object({
     .optional(),
   /** Identities one container tracks in the in-memory limiter used while Redis is unavailable. */
   RATE_LIMIT_FALLBACK_MAX_IDENTITIES: positiveInt(10_000),
+  /** Egress price per GB (10^9 bytes) behind the bandwidth-savings cost estimate. */
+  DASHBOARD_COST_PER_GB_USD: z.coerce.number().nonnegative().default(DEFAULT_COST_PER_GB_USD),
+  /** How far back the alert evaluator looks, in minutes. */
+  ALERT_WINDOW_MINUTES: positiveInt(5),
+  /** Fewer frames than this in the alert window raise no alert (too little evidence). */
+  ALERT_MIN_FRAMES: positiveInt(20),
 });
 
 /** The service's parsed configuration. */

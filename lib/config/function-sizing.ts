@@ -1,4 +1,4 @@
-import type { FunctionName } from '../../functions/http/routes.ts';
+import type { FunctionName, ScheduledFunctionName } from '../../functions/http/routes.ts';
 
 /** Memory, timeout and native dependencies of one Lambda function. */
 export interface FunctionSizing {
@@ -14,10 +14,12 @@ export interface FunctionSizing {
 }
 
 /**
- * Explicit sizing per function. Keyed by {@link FunctionName}, so a function added to the route
- * table does not compile until it is sized here.
+ * Explicit sizing per function. Keyed by {@link FunctionName} and {@link ScheduledFunctionName}, so
+ * a function added to the route table or the schedule does not compile until it is sized here.
  */
-export const FUNCTION_SIZING: Readonly<Record<FunctionName, FunctionSizing>> = {
+export const FUNCTION_SIZING: Readonly<
+  Record<FunctionName | ScheduledFunctionName, FunctionSizing>
+> = {
   // Liveness answers from memory; readiness pings Postgres and Redis with short timeouts.
   health: { memoryMiB: 256, timeoutSeconds: 10, needsSharp: false },
   // Decodes, re-encodes and measures frames up to 3840x2160 with sharp. One decoded 4K frame is
@@ -27,6 +29,13 @@ export const FUNCTION_SIZING: Readonly<Record<FunctionName, FunctionSizing>> = {
   // it gets, and 3008 MiB buys about 1.7 vCPUs (one per 1769 MiB) while staying within the
   // reduced memory quota new accounts start with. 25 s leaves 4 s of the 29 s for a cold start.
   compress: { memoryMiB: 3008, timeoutSeconds: 25, needsSharp: true },
+  // Network updates: a few small queries and a little CPU (the estimator, and the engine planning
+  // its first candidate over about 160 without encoding). 1024 MiB buys about 0.6 vCPU, so the
+  // JSON, zod and planning work stays a small part of the 10 ms p95 goal of an update.
+  network: { memoryMiB: 1024, timeoutSeconds: 10, needsSharp: false },
   // Dashboard aggregates run in Postgres; the function mostly waits and serialises JSON.
   dashboard: { memoryMiB: 512, timeoutSeconds: 15, needsSharp: false },
+  // The alert evaluator: one grouped query over the last minutes of frames (BRIN range) and one
+  // insert; Postgres does the work. 50 s keeps a slow run inside its one-minute schedule.
+  alerts: { memoryMiB: 256, timeoutSeconds: 50, needsSharp: false },
 };

@@ -4,7 +4,12 @@ import { Architecture, type ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { FUNCTION_ENTRIES, type FunctionName } from '../../functions/http/routes.ts';
+import {
+  FUNCTION_ENTRIES,
+  type FunctionName,
+  SCHEDULED_FUNCTIONS,
+  type ScheduledFunctionName,
+} from '../../functions/http/routes.ts';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import { FUNCTION_SIZING } from '../config/function-sizing.ts';
 import { REPO_ROOT, repoPath } from '../paths.ts';
@@ -24,8 +29,8 @@ const ESM_REQUIRE_BANNER =
 
 /** Properties of {@link AicFunction}. */
 export interface AicFunctionProps {
-  /** Which function of the route table to build; selects its entry file and sizing. */
-  readonly functionName: FunctionName;
+  /** Which function of the route table or the schedule to build; selects its entry and sizing. */
+  readonly functionName: FunctionName | ScheduledFunctionName;
   /** The environment it is deployed to. */
   readonly config: EnvironmentConfig;
   /** The sharp layer; required when the function's sizing says it needs sharp, unused otherwise. */
@@ -47,6 +52,10 @@ export class AicFunction extends Construct {
     super(scope, id);
     const { functionName, config, sharpLayer } = props;
     const sizing = FUNCTION_SIZING[functionName];
+    const scheduled = functionName in SCHEDULED_FUNCTIONS;
+    const entry = scheduled
+      ? SCHEDULED_FUNCTIONS[functionName as ScheduledFunctionName].entry
+      : FUNCTION_ENTRIES[functionName as FunctionName];
     const layers: ILayerVersion[] = [];
     if (sizing.needsSharp) {
       if (!sharpLayer) throw new Error(`The ${functionName} function needs the sharp layer`);
@@ -69,7 +78,7 @@ export class AicFunction extends Construct {
 
     this.function = new NodejsFunction(this, 'Function', {
       description: `AuraLink AIC ${functionName} (${config.name})`,
-      entry: repoPath(FUNCTION_ENTRIES[functionName]),
+      entry: repoPath(entry),
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: repoPath('package-lock.json'),
@@ -116,9 +125,11 @@ export class AicFunction extends Construct {
       },
       {
         id: 'Serverless-LambdaDLQ',
-        reason:
-          'Only API Gateway invokes this function, synchronously: failures go back to the caller as ' +
-          'HTTP errors. A dead-letter queue only ever receives asynchronous invocations.',
+        reason: scheduled
+          ? 'A schedule invokes this function every minute to recompute state from the database; ' +
+            'a failed run is superseded by the next one, so a queued copy would hold nothing to replay.'
+          : 'Only API Gateway invokes this function, synchronously: failures go back to the caller ' +
+            'as HTTP errors. A dead-letter queue only ever receives asynchronous invocations.',
       },
     );
     const defaultPolicy = role.node.tryFindChild('DefaultPolicy');

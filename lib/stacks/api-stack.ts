@@ -1,6 +1,14 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
-import { FUNCTION_ENTRIES, type FunctionName, routeList } from '../../functions/http/routes.ts';
+import {
+  FUNCTION_ENTRIES,
+  type FunctionName,
+  routeList,
+  SCHEDULED_FUNCTIONS,
+  type ScheduledFunctionName,
+} from '../../functions/http/routes.ts';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import { FUNCTION_SIZING } from '../config/function-sizing.ts';
 import { AicFunction } from '../constructs/aic-function.ts';
@@ -20,6 +28,8 @@ export interface ApiStackProps extends StackProps {
 export class ApiStack extends Stack {
   /** The Lambda functions, one per {@link FunctionName}. */
   readonly functions: Readonly<Record<FunctionName, AicFunction>>;
+  /** The scheduled functions, one per {@link ScheduledFunctionName}, each with its rule. */
+  readonly scheduled: Readonly<Record<ScheduledFunctionName, { fn: AicFunction; rule: Rule }>>;
   /** The HTTP API built from the route table. */
   readonly api: RouteTableApi;
   /** The sharp layer; absent when no function needs sharp. */
@@ -48,6 +58,28 @@ export class ApiStack extends Stack {
       names.map((name) => [name, this.functions[name].function]),
     ) as Record<FunctionName, AicFunction['function']>;
     this.api = new RouteTableApi(this, 'Api', { routes: routeList, functions: handlers, config });
+
+    const scheduledNames = Object.keys(SCHEDULED_FUNCTIONS) as ScheduledFunctionName[];
+    this.scheduled = Object.fromEntries(
+      scheduledNames.map((name) => {
+        const id = `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+        const { everyMinutes, description } = SCHEDULED_FUNCTIONS[name];
+        const fn = new AicFunction(this, `${id}Function`, { functionName: name, config });
+        const rule = new Rule(this, `${id}Schedule`, {
+          description: `${description} (${config.name})`,
+          schedule: Schedule.rate(Duration.minutes(everyMinutes)),
+          // A missed run is not retried: the next one, a minute later, reads fresher data.
+          targets: [new LambdaFunction(fn.function, { retryAttempts: 0 })],
+        });
+        Validations.of(rule).acknowledge({
+          id: 'Serverless-EventBusDLQ',
+          reason:
+            'The target recomputes its state from the database on every run of a one-minute ' +
+            'schedule; an event kept in a dead-letter queue would replay an obsolete minute.',
+        });
+        return [name, { fn, rule }];
+      }),
+    ) as Record<ScheduledFunctionName, { fn: AicFunction; rule: Rule }>;
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the AuraLink AIC HTTP API',

@@ -29,6 +29,12 @@ const full = createFunctionHandler('dashboard', {
   getConfig: noop,
   putConfig: noop,
   postConfig: noop,
+  listMetrics: noop,
+  getPerformanceSummary: noop,
+  getBandwidthSavings: noop,
+  getQualityDistribution: noop,
+  listAlerts: noop,
+  resolveAlert: noop,
 }) as unknown as Handler;
 
 function event(body: string): APIGatewayProxyEventV2 {

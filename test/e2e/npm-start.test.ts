@@ -16,7 +16,12 @@ const stateDir = mkdtempSync(join(tmpdir(), 'aic-start-'));
 chmodSync(stateDir, 0o755);
 
 function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', AIC_LOCAL_STATE_DIR: stateDir };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: '0',
+    GRPC_PORT: '0',
+    AIC_LOCAL_STATE_DIR: stateDir,
+  };
   for (const key of [
     'DATABASE_URL',
     'REDIS_URL',
@@ -54,7 +59,14 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => {
-  if (child?.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+  // The Ctrl-C test normally stopped the group already; this only cleans up after a failure.
+  if (child?.pid && child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // The group is gone already.
+    }
+  }
   rmSync(stateDir, { recursive: true, force: true });
 });
 
@@ -102,6 +114,19 @@ describe('npm start with nothing configured', () => {
     expect(response.status).toBe(400);
     const body = (await response.json()) as { error: { request_id: string } };
     expect(body.error.request_id).toBe(response.headers.get('x-request-id'));
+  });
+
+  it('compresses a stream of frames over gRPC with a client built from the repository proto', async () => {
+    const port = /gRPC\s+[\d.]+:(\d+)/.exec(stderr)?.[1];
+    expect(port).toBeDefined();
+    const output = execFileSync(
+      'npm',
+      ['run', '-s', 'grpc:send', '--', join(ROOT, 'docs', 'samples'), '--user', 'newcomer'],
+      { cwd: ROOT, env: { ...cleanEnv(), AIC_GRPC_ADDRESS: `127.0.0.1:${port}` } },
+    ).toString();
+    const lines = output.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).toMatch(/ (success|fallback) /);
   });
 
   it('stops what it started on Ctrl-C', async () => {

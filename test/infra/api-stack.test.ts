@@ -13,6 +13,8 @@ import {
   type FunctionName,
   routeKey,
   routeList,
+  SCHEDULED_FUNCTIONS,
+  type ScheduledFunctionName,
 } from '../../functions/http/routes.ts';
 import { buildAicApp } from '../../lib/aic-app.ts';
 import {
@@ -25,6 +27,9 @@ import { repoPath } from '../../lib/paths.ts';
 import { cdkJsonContext, logicalId, type SynthesizedApp, synthAicApp } from './app-fixture.ts';
 
 const FUNCTION_NAMES = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
+const SCHEDULED_NAMES = Object.keys(SCHEDULED_FUNCTIONS) as ScheduledFunctionName[];
+/** Every Lambda function of the stack: the API's and the scheduled ones. */
+const ALL_FUNCTION_NAMES = [...FUNCTION_NAMES, ...SCHEDULED_NAMES];
 
 /** Resources of one type in a template, keyed by logical id. */
 type Resources = Record<string, { Properties: Record<string, unknown>; DeletionPolicy?: string }>;
@@ -50,8 +55,15 @@ function functionByRouteKey(env: EnvironmentName): Map<string, string> {
   return result;
 }
 
-function functionLogicalId(env: EnvironmentName, name: FunctionName): string {
-  const fn = synthesized.stages[env].api.functions[name].function;
+function functionLogicalId(
+  env: EnvironmentName,
+  name: FunctionName | ScheduledFunctionName,
+): string {
+  const { api } = synthesized.stages[env];
+  const fn =
+    name in SCHEDULED_FUNCTIONS
+      ? api.scheduled[name as ScheduledFunctionName].fn.function
+      : api.functions[name as FunctionName].function;
   return logicalId(fn.node.defaultChild as CfnResource);
 }
 
@@ -114,8 +126,8 @@ describe('the API stack', () => {
   it('builds one function per function name: nodejs22.x, arm64, X-Ray active, sized explicitly', () => {
     const template = synthesized.templates.dev;
     const functions = template.findResources('AWS::Lambda::Function') as Resources;
-    expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length);
-    for (const name of FUNCTION_NAMES) {
+    expect(Object.keys(functions)).toHaveLength(ALL_FUNCTION_NAMES.length);
+    for (const name of ALL_FUNCTION_NAMES) {
       const props = functions[functionLogicalId('dev', name)]?.Properties;
       expect(props).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -193,7 +205,7 @@ describe('the API stack', () => {
       const template = synthesized.templates[env];
       const logGroups = template.findResources('AWS::Logs::LogGroup') as Resources;
       // One per function plus the access logs.
-      expect(Object.keys(logGroups)).toHaveLength(FUNCTION_NAMES.length + 1);
+      expect(Object.keys(logGroups)).toHaveLength(ALL_FUNCTION_NAMES.length + 1);
       for (const group of Object.values(logGroups)) {
         expect(group.Properties.RetentionInDays).toBe(configs[env].logRetentionDays);
       }
@@ -201,7 +213,7 @@ describe('the API stack', () => {
       const targets = Object.values(functions).map(
         (fn) => (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref,
       );
-      expect(new Set(targets).size).toBe(FUNCTION_NAMES.length);
+      expect(new Set(targets).size).toBe(ALL_FUNCTION_NAMES.length);
       for (const target of targets) expect(logGroups[target]).toBeDefined();
     }
   });
@@ -244,6 +256,31 @@ describe('the API stack', () => {
       expect(cors.AllowOrigins).not.toContain('*');
       expect(cors.AllowHeaders).toContain('authorization');
       for (const route of routeList) expect(cors.AllowMethods).toContain(route.method);
+    }
+  });
+
+  it('runs each scheduled function from its own EventBridge rule at its rate, without retries', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const rules = synthesized.templates[env].findResources('AWS::Events::Rule') as Resources;
+      expect(Object.keys(rules)).toHaveLength(SCHEDULED_NAMES.length);
+      for (const name of SCHEDULED_NAMES) {
+        const { everyMinutes } = SCHEDULED_FUNCTIONS[name];
+        synthesized.templates[env].hasResourceProperties('AWS::Events::Rule', {
+          ScheduleExpression: `rate(${everyMinutes} minute${everyMinutes === 1 ? '' : 's'})`,
+          State: 'ENABLED',
+          Targets: [
+            Match.objectLike({
+              Arn: { 'Fn::GetAtt': [functionLogicalId(env, name), 'Arn'] },
+              RetryPolicy: { MaximumRetryAttempts: 0 },
+            }),
+          ],
+        });
+      }
+      // Only EventBridge may invoke a scheduled function.
+      synthesized.templates[env].hasResourceProperties('AWS::Lambda::Permission', {
+        Principal: 'events.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [functionLogicalId(env, 'alerts'), 'Arn'] },
+      });
     }
   });
 
@@ -295,11 +332,12 @@ describe('the API stack', () => {
     }
     const publicRoutes = [...routeList.filter((route) => !route.auth), { id: 'default' }];
     expect(Object.fromEntries([...acknowledged].map(([id, paths]) => [id, paths.length]))).toEqual({
-      'AwsSolutions-L1': FUNCTION_NAMES.length,
-      'Serverless-LambdaLatestVersion': FUNCTION_NAMES.length,
-      'Serverless-LambdaDLQ': FUNCTION_NAMES.length,
-      'AwsSolutions-IAM5[Resource::*]': FUNCTION_NAMES.length,
+      'AwsSolutions-L1': ALL_FUNCTION_NAMES.length,
+      'Serverless-LambdaLatestVersion': ALL_FUNCTION_NAMES.length,
+      'Serverless-LambdaDLQ': ALL_FUNCTION_NAMES.length,
+      'AwsSolutions-IAM5[Resource::*]': ALL_FUNCTION_NAMES.length,
       'AwsSolutions-APIG4': publicRoutes.length,
+      'Serverless-EventBusDLQ': SCHEDULED_NAMES.length,
     });
     for (const path of acknowledged.get('AwsSolutions-IAM5[Resource::*]') ?? []) {
       expect(path).toMatch(/\/Role\/DefaultPolicy$/);
@@ -364,7 +402,7 @@ describe('the API stack with real bundling', () => {
   }, () => {
     const { stages, templates } = synthAicApp({ bundlingStacks: ['dev/*'], outdir });
     const functions = templates.dev.findResources('AWS::Lambda::Function') as Resources;
-    expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length);
+    expect(Object.keys(functions)).toHaveLength(ALL_FUNCTION_NAMES.length);
     for (const name of FUNCTION_NAMES) {
       const fn = stages.dev.api.functions[name].function;
       const props = functions[logicalId(fn.node.defaultChild as CfnResource)]?.Properties ?? {};

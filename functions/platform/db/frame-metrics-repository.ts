@@ -31,9 +31,29 @@ export interface FrameMetricRecord {
 }
 
 /**
- * Stores one frame's metrics and adds it to its session's totals, creating the session for its
- * owner on first use, all in one statement: a frame is never counted in one place and missing from
- * the other. Returns false (and writes nothing) when the session belongs to another user.
+ * One frame row as a row of `frame_metrics_hourly`, from `frame_metrics` columns in scope (frames
+ * onwards): the single definition of how a frame adds to the rollup, shared by the insert path
+ * and the dashboard queries that read the partial hours at the edges of a window from raw rows.
+ * SSIM bands as in migration 0002; a frame without SSIM is in no band.
+ */
+export function frameRollupColumns(sql: Sql) {
+  return sql`
+    1, fallback::int, within_budget::int, original_bytes, compressed_bytes,
+    (ssim is not null)::int, coalesce(ssim, 0), total_ms,
+    ((ssim >= 0.95) is true)::int, case when ssim >= 0.95 then ssim else 0 end,
+    ((ssim >= 0.90 and ssim < 0.95) is true)::int,
+    case when ssim >= 0.90 and ssim < 0.95 then ssim else 0 end,
+    ((ssim >= 0.80 and ssim < 0.90) is true)::int,
+    case when ssim >= 0.80 and ssim < 0.90 then ssim else 0 end,
+    ((ssim < 0.80) is true)::int, case when ssim < 0.80 then ssim else 0 end
+  `;
+}
+
+/**
+ * Stores one frame's metrics and adds it to its session's totals and to the dashboard's hourly
+ * rollups (migration 0002), creating the session for its owner on first use, all in one statement:
+ * a frame is never counted in one place and missing from another. Returns false (and writes
+ * nothing) when the session belongs to another user.
  */
 export async function recordFrame(sql: Sql, frame: FrameMetricRecord): Promise<boolean> {
   const fallbacks = frame.fallback ? 1 : 0;
@@ -57,22 +77,54 @@ export async function recordFrame(sql: Sql, frame: FrameMetricRecord): Promise<b
         last_seen_at = now()
       where sessions.user_id = excluded.user_id
       returning session_id, user_id
+    ), stored as (
+      insert into frame_metrics (
+        session_id, user_id, frame_number, frame_type, mode, format, quality, width, height,
+        original_bytes, compressed_bytes, compression_ratio, ssim, psnr_db, budget_bytes,
+        within_budget, encode_attempts, decode_ms, encode_ms, metrics_ms, total_ms, fallback,
+        fallback_reason
+      )
+      select
+        claimed.session_id, claimed.user_id, ${frame.frameNumber}, ${frame.frameType},
+        ${frame.mode}, ${frame.format}, ${frame.quality}, ${frame.width}, ${frame.height},
+        ${frame.originalBytes}, ${frame.compressedBytes}, ${frame.compressionRatio}, ${frame.ssim},
+        ${frame.psnrDb}, ${frame.budgetBytes}, ${frame.withinBudget}, ${frame.encodeAttempts},
+        ${frame.decodeMs}, ${frame.encodeMs}, ${frame.metricsMs}, ${frame.totalMs},
+        ${frame.fallback}, ${frame.fallbackReason}
+      from claimed
+      returning user_id, session_id, recorded_at, fallback, within_budget, original_bytes,
+        compressed_bytes, ssim, total_ms
+    ), hourly as (
+      insert into frame_metrics_hourly as h (
+        user_id, hour, session_id, frames, fallbacks, within_budget, bytes_in, bytes_out,
+        ssim_frames, ssim_sum, latency_ms_sum, excellent_frames, excellent_ssim_sum, good_frames,
+        good_ssim_sum, fair_frames, fair_ssim_sum, poor_frames, poor_ssim_sum
+      )
+      select user_id, aic_hour(recorded_at), session_id, ${frameRollupColumns(sql)}
+      from stored
+      on conflict (user_id, hour, session_id) do update set
+        frames = h.frames + excluded.frames,
+        fallbacks = h.fallbacks + excluded.fallbacks,
+        within_budget = h.within_budget + excluded.within_budget,
+        bytes_in = h.bytes_in + excluded.bytes_in,
+        bytes_out = h.bytes_out + excluded.bytes_out,
+        ssim_frames = h.ssim_frames + excluded.ssim_frames,
+        ssim_sum = h.ssim_sum + excluded.ssim_sum,
+        latency_ms_sum = h.latency_ms_sum + excluded.latency_ms_sum,
+        excellent_frames = h.excellent_frames + excluded.excellent_frames,
+        excellent_ssim_sum = h.excellent_ssim_sum + excluded.excellent_ssim_sum,
+        good_frames = h.good_frames + excluded.good_frames,
+        good_ssim_sum = h.good_ssim_sum + excluded.good_ssim_sum,
+        fair_frames = h.fair_frames + excluded.fair_frames,
+        fair_ssim_sum = h.fair_ssim_sum + excluded.fair_ssim_sum,
+        poor_frames = h.poor_frames + excluded.poor_frames,
+        poor_ssim_sum = h.poor_ssim_sum + excluded.poor_ssim_sum
+    ), latency as (
+      insert into frame_latency_hourly as l (user_id, hour, bucket, frames)
+      select user_id, aic_hour(recorded_at), aic_latency_bucket(total_ms), 1 from stored
+      on conflict (user_id, hour, bucket) do update set frames = l.frames + excluded.frames
     )
-    insert into frame_metrics (
-      session_id, user_id, frame_number, frame_type, mode, format, quality, width, height,
-      original_bytes, compressed_bytes, compression_ratio, ssim, psnr_db, budget_bytes,
-      within_budget, encode_attempts, decode_ms, encode_ms, metrics_ms, total_ms, fallback,
-      fallback_reason
-    )
-    select
-      claimed.session_id, claimed.user_id, ${frame.frameNumber}, ${frame.frameType}, ${frame.mode},
-      ${frame.format}, ${frame.quality}, ${frame.width}, ${frame.height}, ${frame.originalBytes},
-      ${frame.compressedBytes}, ${frame.compressionRatio}, ${frame.ssim}, ${frame.psnrDb},
-      ${frame.budgetBytes}, ${frame.withinBudget}, ${frame.encodeAttempts}, ${frame.decodeMs},
-      ${frame.encodeMs}, ${frame.metricsMs}, ${frame.totalMs}, ${frame.fallback},
-      ${frame.fallbackReason}
-    from claimed
-    returning 1
+    select 1 from stored
   `;
   return rows.length === 1;
 }

@@ -41,7 +41,9 @@ describe('migrate', () => {
     expect(tables.map((t) => t.table_name)).toEqual([
       'alerts',
       'compression_configs',
+      'frame_latency_hourly',
       'frame_metrics',
+      'frame_metrics_hourly',
       'network_samples',
       'schema_migrations',
       'sessions',

@@ -3,6 +3,7 @@
  * esbuild bundles all carry it without file loaders. Append only: never edit an applied migration.
  */
 import { migration as initial } from './0001_initial.ts';
+import { migration as dashboardRollups } from './0002_dashboard_rollups.ts';
 
 /** One versioned schema change, applied once in its own transaction. */
 export interface Migration {
@@ -13,4 +14,4 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. */
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, dashboardRollups];

@@ -1,0 +1,119 @@
+/**
+ * The two read-only network RPCs, composed from the network service's building blocks (live state
+ * in Redis, samples in Postgres, the estimator and the engine's own recommendation), so their
+ * numbers are those of `PUT`/`GET .../network` and of /compress.
+ */
+import type { NetworkConditions } from '../core/contracts/compress.ts';
+import type { NetworkEstimateResponse } from '../core/contracts/network.ts';
+import { DEFAULT_RECOMMENDATION_FRAME, recommendEncoding } from '../core/engine/recommend.ts';
+import { NotFoundError } from '../core/errors.ts';
+import {
+  describeEstimate,
+  type NetworkEstimate,
+  updateEstimator,
+} from '../core/network/estimator.ts';
+import { resolvePolicy } from '../core/policy.ts';
+import { getConfig } from '../platform/db/config-repository.ts';
+import { sessionUsableBy } from '../platform/db/session-repository.ts';
+import { readLiveState, rebuildState } from '../platform/network/live-state.ts';
+import { getNetworkEstimate, loadNetworkEstimate } from '../platform/network/network-service.ts';
+import type { Runtime } from '../platform/runtime.ts';
+import {
+  type HintsInput,
+  toNetworkEstimateMessage,
+  toProtoEnum,
+  toRecommendationMessage,
+} from './mapping.ts';
+import type { CompressionHintsMessage, NetworkEstimateMessage } from './proto.ts';
+
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+const sessionNotFound = () => new NotFoundError('Session not found');
+
+/**
+ * What the server would do with the session's next frame: the effective policy (request mode,
+ * stored config, mode defaults), the current estimate's byte budget and the engine's first choice
+ * under them. A session the caller has not used yet gets the policy's hint without a network
+ * (sample_count 0, budget 0: only the latency budget and the SSIM floor constrain the choice).
+ * NOT_FOUND for another user's session.
+ */
+export async function compressionHints(
+  runtime: Runtime,
+  userId: string,
+  input: HintsInput,
+): Promise<CompressionHintsMessage> {
+  const { sql } = runtime.db;
+  const [usable, stored, live] = await Promise.all([
+    sessionUsableBy(sql, input.sessionId, userId),
+    getConfig(sql, userId),
+    readLiveState(runtime, input.sessionId, true),
+  ]);
+  if (!usable) throw sessionNotFound();
+  const estimate: NetworkEstimate | undefined = live.state
+    ? describeEstimate(live.state)
+    : await loadNetworkEstimate(runtime, input.sessionId, userId);
+  const policy = resolvePolicy({ mode: input.mode }, stored);
+  const recommendation = await recommendEncoding({
+    policy,
+    model: policy.predictive ? live.model : undefined,
+    budgetBytes: estimate?.budgetBytesPerFrame ?? Number.MAX_SAFE_INTEGER,
+    frame: { ...DEFAULT_RECOMMENDATION_FRAME, frameType: input.frameType },
+  });
+  return {
+    session_id: input.sessionId,
+    recommendation: toRecommendationMessage(recommendation),
+    budget_bytes_per_frame: estimate?.budgetBytesPerFrame ?? 0,
+    network_quality: toProtoEnum('NETWORK_QUALITY', estimate?.quality),
+    network_condition: estimate ? round(estimate.condition, 4) : 0,
+    sample_count: estimate?.sampleCount ?? 0,
+    mode: toProtoEnum('COMPRESSION_MODE', policy.mode),
+    target_compression_ratio: policy.targetCompressionRatio,
+    max_latency_ms: policy.maxLatencyMs,
+    min_quality_score: policy.minQualityScore,
+  };
+}
+
+/**
+ * The session's estimate without recording anything: with `conditions`, the estimate the session
+ * would have after that sample (its current state from Redis, else rebuilt from Postgres, plus the
+ * sample); without, its current estimate (`GET .../network`: NOT_FOUND before the first sample).
+ * NOT_FOUND for another user's session.
+ */
+export async function analyseNetwork(
+  runtime: Runtime,
+  userId: string,
+  sessionId: string,
+  conditions: NetworkConditions | undefined,
+): Promise<NetworkEstimateMessage> {
+  if (conditions === undefined) {
+    return toNetworkEstimateMessage((await getNetworkEstimate(runtime, userId, sessionId)).body);
+  }
+  const { sql } = runtime.db;
+  const [usable, stored, live] = await Promise.all([
+    sessionUsableBy(sql, sessionId, userId),
+    getConfig(sql, userId),
+    readLiveState(runtime, sessionId, true),
+  ]);
+  if (!usable) throw sessionNotFound();
+  const base = live.state ?? (await rebuildState(sql, sessionId, userId))?.state;
+  const estimate = describeEstimate(updateEstimator(base, conditions));
+  const policy = resolvePolicy({}, stored);
+  const recommendation = await recommendEncoding({
+    policy,
+    model: policy.predictive ? live.model : undefined,
+    budgetBytes: estimate.budgetBytesPerFrame,
+  });
+  // The same rounding as the network service's answers, so analysis and update agree digit for digit.
+  const body: NetworkEstimateResponse = {
+    session_id: sessionId,
+    smoothed_bandwidth_kbps: round(estimate.smoothedKbps, 3),
+    predicted_bandwidth_kbps: round(estimate.predictedKbps, 3),
+    stability: round(estimate.stability, 4),
+    network_quality: estimate.quality,
+    network_condition: round(estimate.condition, 4),
+    budget_bytes_per_frame: estimate.budgetBytesPerFrame,
+    recommendation: { ...recommendation },
+    sample_count: estimate.sampleCount,
+  };
+  return toNetworkEstimateMessage(body);
+}

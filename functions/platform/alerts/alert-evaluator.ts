@@ -1,0 +1,52 @@
+import { DEFAULT_CONFIG } from '../../core/contracts/config.ts';
+import { type AlertCandidate, evaluateAlertRules } from '../../core/dashboard/alert-rules.ts';
+import { openAlerts, recentStatsByUser } from '../db/alerts-repository.ts';
+import type { Sql } from '../db/database.ts';
+
+/** Options of {@link runAlertEvaluation}. */
+export interface AlertEvaluationOptions {
+  /** How far back the figures reach. */
+  windowMinutes: number;
+  /** Fewer frames than this in the window raise no alert. */
+  minFrames: number;
+}
+
+/** What one evaluation did. */
+export interface AlertEvaluationResult {
+  /** Users with frames in the window. */
+  usersEvaluated: number;
+  /** Alerts the rules called for (open ones of the same type included). */
+  alertsFiring: number;
+  /** Alerts newly opened. */
+  alertsOpened: number;
+}
+
+/**
+ * One run of the alert evaluator: reads every user's recent frames, applies the rules of
+ * `core/dashboard/alert-rules.ts` under each user's policy (the default one when none is stored)
+ * and opens the alerts that are not open already. Safe to run concurrently and repeatedly: the
+ * partial unique index keeps one open alert per user and type.
+ */
+export async function runAlertEvaluation(
+  sql: Sql,
+  options: AlertEvaluationOptions,
+): Promise<AlertEvaluationResult> {
+  const stats = await recentStatsByUser(sql, options.windowMinutes * 60);
+  const firing: (AlertCandidate & { userId: string })[] = [];
+  for (const user of stats) {
+    const candidates = evaluateAlertRules(
+      user,
+      {
+        maxLatencyMs: user.maxLatencyMs ?? DEFAULT_CONFIG.max_latency_ms,
+        minQualityScore: user.minQualityScore ?? DEFAULT_CONFIG.min_quality_score,
+      },
+      options,
+    );
+    for (const candidate of candidates) firing.push({ ...candidate, userId: user.userId });
+  }
+  return {
+    usersEvaluated: stats.length,
+    alertsFiring: firing.length,
+    alertsOpened: await openAlerts(sql, firing),
+  };
+}

@@ -1,0 +1,272 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SSIM_BANDS } from '../../../functions/core/contracts/dashboard.ts';
+import {
+  LATENCY_HISTOGRAM,
+  latencyBucket,
+} from '../../../functions/core/dashboard/latency-histogram.ts';
+import {
+  windowLatencyHistogram,
+  windowTotals,
+} from '../../../functions/platform/db/dashboard-repository.ts';
+import {
+  type FrameMetricRecord,
+  recordFrame,
+} from '../../../functions/platform/db/frame-metrics-repository.ts';
+import { migrate } from '../../../functions/platform/db/migrate.ts';
+import { MIGRATIONS } from '../../../functions/platform/db/migrations/index.ts';
+import { insertFrames, rebuildRollups, type SeedFrame } from '../../support/dashboard-seed.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ migrate: true });
+});
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+const frame = (userId: string, sessionId: string, i: number): FrameMetricRecord => ({
+  sessionId,
+  userId,
+  frameNumber: i,
+  frameType: 'video',
+  mode: 'adaptive',
+  format: 'jpeg',
+  quality: 70,
+  width: 640,
+  height: 360,
+  originalBytes: 50_000 + i * 37,
+  compressedBytes: 9_000 + ((i * 131) % 7_000),
+  compressionRatio: 0.8,
+  // Every band, the exact band edges, and frames without SSIM.
+  ssim: i % 9 === 0 ? null : ([0.95, 0.9, 0.8, 0.7999, 0.97, 0.93, 0.85, 0.5][i % 8] ?? null),
+  psnrDb: 40,
+  budgetBytes: 20_000,
+  withinBudget: i % 3 !== 0,
+  encodeAttempts: 1,
+  decodeMs: 1,
+  encodeMs: 5,
+  metricsMs: 1,
+  totalMs: 0.05 + i * 1.7,
+  fallback: i % 7 === 0,
+  fallbackReason: i % 7 === 0 ? 'ssim_below_floor' : null,
+});
+
+type Row = Record<string, unknown>;
+
+async function rollupSnapshot(userId: string): Promise<{ hourly: Row[]; latency: Row[] }> {
+  const hourly = await db.sql<Row[]>`
+    select * from frame_metrics_hourly where user_id = ${userId} order by hour, session_id
+  `;
+  const latency = await db.sql<Row[]>`
+    select * from frame_latency_hourly where user_id = ${userId} order by hour, bucket
+  `;
+  const round = (rows: Row[]) =>
+    rows.map((row) =>
+      Object.fromEntries(
+        Object.entries(row).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toFixed(6)) : v]),
+      ),
+    );
+  return { hourly: round(hourly), latency: round(latency) };
+}
+
+describe('the hourly rollups', () => {
+  it('are kept equal to an aggregate of the stored frames by recordFrame', async () => {
+    const userId = `rollup-${randomUUID()}`;
+    const sessions = [randomUUID(), randomUUID()];
+    await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        recordFrame(db.sql, frame(userId, sessions[i % 2] as string, i)),
+      ),
+    );
+    const maintained = await rollupSnapshot(userId);
+    expect(maintained.hourly.reduce((sum, row) => sum + Number(row.frames), 0)).toBe(120);
+    await rebuildRollups(db.sql);
+    expect(await rollupSnapshot(userId)).toEqual(maintained);
+  });
+
+  it('writes nothing anywhere when the session belongs to another user', async () => {
+    const sessionId = randomUUID();
+    expect(await recordFrame(db.sql, frame('owner-a', sessionId, 1))).toBe(true);
+    expect(await recordFrame(db.sql, frame('intruder-b', sessionId, 2))).toBe(false);
+    const [row] = await db.sql<{ hourly: number; latency: number }[]>`
+      select (select count(*)::int from frame_metrics_hourly where user_id = 'intruder-b') as hourly,
+        (select count(*)::int from frame_latency_hourly where user_id = 'intruder-b') as latency
+    `;
+    expect(row).toEqual({ hourly: 0, latency: 0 });
+  });
+
+  it('put latencies in the same bucket in SQL as in core', async () => {
+    const values = [
+      0,
+      0.0999,
+      0.1,
+      0.1051,
+      1,
+      7.3,
+      19.999,
+      20,
+      250,
+      25_000,
+      1e6,
+      ...fc.sample(fc.double({ min: 0, max: 100_000, noNaN: true }), 300),
+    ];
+    const rows = await db.sql<{ ms: number; bucket: number }[]>`
+      select ms, aic_latency_bucket(ms)::int as bucket
+      from unnest(${db.sql.array(values)}::float8[]) as ms
+    `;
+    for (const { ms, bucket } of rows) {
+      const boundary =
+        Math.log(ms / LATENCY_HISTOGRAM.floorMs) / Math.log(LATENCY_HISTOGRAM.growth);
+      // Exactly on a bucket edge the two logarithms may round apart by one ulp; nowhere else.
+      if (Math.abs(boundary - Math.round(boundary)) < 1e-9) continue;
+      expect(bucket, `${ms} ms`).toBe(latencyBucket(ms));
+    }
+  });
+
+  it('put frames in the SSIM bands of the contract, edges included', async () => {
+    const userId = `bands-${randomUUID()}`;
+    const sessionId = randomUUID();
+    const values = [1, 0.95, 0.9499, 0.9, 0.8999, 0.8, 0.7999, 0.2, null];
+    await Promise.all(
+      values.map((ssim, i) => recordFrame(db.sql, { ...frame(userId, sessionId, i), ssim })),
+    );
+    const bandOf = (ssim: number) =>
+      SSIM_BANDS.find((band) => band.min_ssim === null || ssim >= band.min_ssim)?.band;
+    const expected = { excellent: 0, good: 0, fair: 0, poor: 0 };
+    for (const ssim of values) if (ssim !== null) expected[bandOf(ssim) ?? 'poor']++;
+    const totals = await windowTotals(db.sql, userId, 3600);
+    expect(
+      Object.fromEntries(Object.entries(totals.bands).map(([band, v]) => [band, v.frames])),
+    ).toEqual(expected);
+    expect(totals.ssimFrames).toBe(values.length - 1);
+  });
+});
+
+describe('window totals', () => {
+  const HOUR = 3_600_000;
+
+  async function seedHistory(userId: string, sessionId: string, now: number) {
+    const frames: SeedFrame[] = [];
+    // Frames every 7 minutes over 3 days, then a few in the current hour.
+    for (let t = now - 72 * HOUR; t <= now - 60_000; t += 7 * 60_000) {
+      const i = frames.length;
+      frames.push({
+        userId,
+        sessionId,
+        recordedAt: new Date(t),
+        originalBytes: 40_000 + (i % 13) * 1000,
+        compressedBytes: 8_000 + (i % 5) * 500,
+        ssim: i % 11 === 0 ? null : 0.75 + (i % 25) / 100,
+        totalMs: 2 + (i % 40),
+        fallback: i % 17 === 0,
+      });
+    }
+    await insertFrames(db.sql, frames);
+    await rebuildRollups(db.sql);
+    return frames;
+  }
+
+  it('equal a count over the raw frames for windows that cut through hours', async () => {
+    const userId = `window-${randomUUID()}`;
+    const sessionId = randomUUID();
+    const [{ now } = { now: new Date() }] = await db.sql<{ now: Date }[]>`select now()`;
+    const frames = await seedHistory(userId, sessionId, now.getTime());
+    for (const hours of [1, 2, 5, 24, 47, 168]) {
+      const totals = await windowTotals(db.sql, userId, hours * 3600);
+      const since = totals.from.getTime();
+      const inside = frames.filter((f) => f.recordedAt.getTime() >= since);
+      expect(totals.frames, `${hours} h`).toBe(inside.length);
+      expect(totals.bytesIn).toBe(inside.reduce((s, f) => s + f.originalBytes, 0));
+      expect(totals.bytesOut).toBe(inside.reduce((s, f) => s + f.compressedBytes, 0));
+      expect(totals.fallbacks).toBe(inside.filter((f) => f.fallback).length);
+      expect(totals.ssimFrames).toBe(inside.filter((f) => f.ssim !== null).length);
+      expect(totals.latencyMsSum).toBeCloseTo(
+        inside.reduce((s, f) => s + f.totalMs, 0),
+        6,
+      );
+      const poor = inside.filter((f) => f.ssim !== null && f.ssim < 0.8);
+      expect(totals.bands.poor.frames).toBe(poor.length);
+      const histogram = await windowLatencyHistogram(db.sql, userId, hours * 3600);
+      expect(histogram.reduce((s, bin) => s + bin.frames, 0)).toBe(inside.length);
+    }
+  });
+
+  it('count only the given session when one is named', async () => {
+    const userId = `session-${randomUUID()}`;
+    const [a, b] = [randomUUID(), randomUUID()];
+    const now = Date.now();
+    await insertFrames(db.sql, [
+      {
+        userId,
+        sessionId: a,
+        recordedAt: new Date(now - 3 * HOUR),
+        originalBytes: 100,
+        compressedBytes: 40,
+        ssim: 0.9,
+        totalMs: 3,
+      },
+      {
+        userId,
+        sessionId: b,
+        recordedAt: new Date(now - 3 * HOUR),
+        originalBytes: 1000,
+        compressedBytes: 10,
+        ssim: 0.9,
+        totalMs: 3,
+      },
+      {
+        userId,
+        sessionId: a,
+        recordedAt: new Date(now - 60_000),
+        originalBytes: 200,
+        compressedBytes: 50,
+        ssim: 0.9,
+        totalMs: 3,
+      },
+    ]);
+    await rebuildRollups(db.sql);
+    const totals = await windowTotals(db.sql, userId, 86_400, a);
+    expect({ frames: totals.frames, bytesIn: totals.bytesIn, bytesOut: totals.bytesOut }).toEqual({
+      frames: 2,
+      bytesIn: 300,
+      bytesOut: 90,
+    });
+  });
+});
+
+describe('migration 0002', () => {
+  it('rolls up the frames stored before it', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const [initial] = MIGRATIONS;
+      await migrate(fresh.sql, { migrations: initial ? [initial] : [] });
+      const sessionId = randomUUID();
+      await fresh.sql`insert into sessions (session_id, user_id) values (${sessionId}, 'early')`;
+      await fresh.sql`
+        insert into frame_metrics (session_id, user_id, mode, format, width, height,
+          original_bytes, compressed_bytes, compression_ratio, ssim, budget_bytes, within_budget,
+          decode_ms, encode_ms, metrics_ms, total_ms)
+        select ${sessionId}, 'early', 'adaptive', 'jpeg', 640, 360, 1000, 250, 0.75, 0.96, 500,
+          true, 1, 1, 1, 12
+        from generate_series(1, 5)
+      `;
+      await migrate(fresh.sql);
+      const [row] = await fresh.sql<{ frames: number; bytes_in: number; excellent: number }[]>`
+        select frames, bytes_in, excellent_frames as excellent from frame_metrics_hourly
+        where user_id = 'early'
+      `;
+      expect(row).toEqual({ frames: 5, bytes_in: 5000, excellent: 5 });
+      const [latency] = await fresh.sql<{ bucket: number; frames: number }[]>`
+        select bucket, frames from frame_latency_hourly where user_id = 'early'
+      `;
+      expect(latency).toEqual({ bucket: latencyBucket(12), frames: 5 });
+    } finally {
+      await fresh.drop();
+    }
+  });
+});

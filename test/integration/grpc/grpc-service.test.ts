@@ -1,0 +1,496 @@
+import { randomUUID } from 'node:crypto';
+import http2 from 'node:http2';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as grpc from '@grpc/grpc-js';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  aicServiceDefinition,
+  type CompressFrameResponseMessage,
+  type CompressStreamResponseMessage,
+} from '../../../functions/grpc/proto.ts';
+import { type GrpcServer, startGrpcServer } from '../../../functions/grpc/server.ts';
+import { closeRuntime } from '../../../functions/platform/runtime.ts';
+import { encodeFrame, panningSequence } from '../../support/frames.ts';
+import {
+  type AicClient,
+  aicClient,
+  callMetadata,
+  healthClient,
+  listServices,
+  reflectionClient,
+  unaryCall,
+} from '../../support/grpc.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
+
+const PREFIX = `aic-test:grpc:${randomUUID()}:`;
+// GetCompressionHints and AnalyzeNetworkConditions share the quota of GET .../network.
+const RATE_LIMITS = JSON.stringify({ getSessionNetwork: { user: { minute: 5 } } });
+
+let db: TestDatabase;
+let server: GrpcServer;
+let client: AicClient;
+let address: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ migrate: true });
+  process.env.DATABASE_URL = db.url;
+  process.env.REDIS_URL = 'redis://127.0.0.1:6379';
+  process.env.REDIS_KEY_PREFIX = PREFIX;
+  process.env.RATE_LIMIT_ROUTE_OVERRIDES = RATE_LIMITS;
+  server = await startGrpcServer({ port: 0, healthIntervalMs: 200 });
+  address = `127.0.0.1:${server.port}`;
+  client = aicClient(address);
+}, 60_000);
+
+afterAll(async () => {
+  client?.close();
+  await server?.shutdown(1000);
+  await closeRuntime();
+  await db?.drop();
+  const { Redis } = await import('ioredis');
+  const redis = new Redis('redis://127.0.0.1:6379');
+  const keys = await redis.keys(`${PREFIX}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+const network = {
+  available_bandwidth_kbps: 4000,
+  rtt_ms: 40,
+  packet_loss_percent: 0.5,
+  jitter_ms: 5,
+  fps: 30,
+  connection_type: 'CONNECTION_TYPE_WIFI',
+};
+
+async function compressFrame(request: object, user: string | null = 'alice', extra = {}) {
+  return unaryCall<CompressFrameResponseMessage>(
+    client,
+    'CompressFrame',
+    request,
+    await callMetadata(user ?? undefined, extra),
+  );
+}
+
+/** Sends `requests` on one CompressStream and collects every response and the final status. */
+async function stream(requests: object[], user: string | null = 'alice') {
+  const call = (
+    client.CompressStream as (
+      m: grpc.Metadata,
+    ) => grpc.ClientDuplexStream<object, CompressStreamResponseMessage>
+  )(await callMetadata(user ?? undefined));
+  const responses: CompressStreamResponseMessage[] = [];
+  const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+  call.on('data', (response: CompressStreamResponseMessage) => responses.push(response));
+  call.on('error', () => undefined);
+  for (const request of requests) call.write(request);
+  call.end();
+  return { responses, status: await status };
+}
+
+function details(error: grpc.ServiceError | undefined) {
+  const text = error?.metadata.get('aic-error-details')[0];
+  return typeof text === 'string' ? (JSON.parse(text) as { field: string; code: string }[]) : [];
+}
+
+describe('CompressFrame', () => {
+  it('compresses a frame and echoes the request id in the headers and the trailers', async () => {
+    const frame = await encodeFrame('scene');
+    const sessionId = randomUUID();
+    const { response, error, metadata, trailers } = await compressFrame(
+      {
+        session_id: sessionId,
+        frame_data: frame,
+        metadata: { frame_number: 7, frame_type: 'FRAME_TYPE_VIDEO' },
+        mode: 'COMPRESSION_MODE_AGGRESSIVE',
+        max_latency_ms: 100,
+      },
+      'alice',
+      { 'x-request-id': 'req-grpc-1' },
+    );
+    expect(error).toBeUndefined();
+    expect(metadata.get('x-request-id')).toEqual(['req-grpc-1']);
+    expect(trailers.get('x-request-id')).toEqual(['req-grpc-1']);
+    expect(trailers.get('x-ratelimit-limit')[0]).toMatch(/^\d+$/);
+    const result = response as CompressFrameResponseMessage;
+    expect(result.session_id).toBe(sessionId);
+    expect(result.frame_number).toBe(7);
+    expect(result.original_size_bytes).toBe(frame.length);
+    expect(result.compressed_size_bytes).toBe(result.compressed_data.length);
+    expect(result.compression_ratio).toBeCloseTo(
+      1 - result.compressed_data.length / frame.length,
+      4,
+    );
+    expect(['COMPRESSION_STATUS_SUCCESS', 'COMPRESSION_STATUS_FALLBACK']).toContain(result.status);
+    expect(result.latency_ms.total).toBeGreaterThan(0);
+    const meta = await sharp(result.compressed_data).metadata();
+    expect(`IMAGE_FORMAT_${meta.format?.toUpperCase()}`).toBe(result.format);
+    const [row] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from frame_metrics where session_id = ${sessionId}`;
+    expect(row?.n).toBe(1);
+  });
+
+  it('rejects invalid fields with INVALID_ARGUMENT and lists each one by its proto path', async () => {
+    const { error } = await compressFrame({
+      session_id: 'not-a-uuid',
+      frame_data: await encodeFrame('gradient'),
+      metadata: { frame_type: 'FRAME_TYPE_SCREEN' },
+      target_compression_ratio: 2,
+      network: { ...network, rtt_ms: 9000, fps: 0 },
+    });
+    expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(error?.metadata.get('aic-error-code')).toEqual(['VALIDATION_FAILED']);
+    expect(
+      details(error)
+        .map((d) => d.field)
+        .sort(),
+    ).toEqual(['network.fps', 'network.rtt_ms', 'session_id', 'target_compression_ratio']);
+  });
+
+  it('rejects an empty frame and an undecodable one with INVALID_ARGUMENT', async () => {
+    const empty = await compressFrame({ session_id: randomUUID(), frame_data: Buffer.alloc(0) });
+    expect(empty.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(details(empty.error).map((d) => d.field)).toEqual(['frame_data']);
+    const garbage = await compressFrame({
+      session_id: randomUUID(),
+      frame_data: Buffer.from('not an image at all'),
+    });
+    expect(garbage.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(garbage.error?.metadata.get('aic-error-code')).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
+  });
+
+  it('answers UNAUTHENTICATED without a token or with a forged one', async () => {
+    const request = { session_id: randomUUID(), frame_data: await encodeFrame('gradient') };
+    const none = await compressFrame(request, null, { 'x-request-id': 'req-anon' });
+    expect(none.error?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(none.error?.metadata.get('x-request-id')).toEqual(['req-anon']);
+    const forged = await compressFrame(request, null, {
+      authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtYWxsb3J5In0.c2lnbmF0dXJl',
+    });
+    expect(forged.error?.code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  it("answers NOT_FOUND for another user's session and stores nothing for the intruder", async () => {
+    const sessionId = randomUUID();
+    const frame = await encodeFrame('gradient');
+    expect((await compressFrame({ session_id: sessionId, frame_data: frame }, 'owner')).error).toBe(
+      undefined,
+    );
+    const intruder = await compressFrame({ session_id: sessionId, frame_data: frame }, 'mallory');
+    expect(intruder.error?.code).toBe(grpc.status.NOT_FOUND);
+    const [row] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from frame_metrics where session_id = ${sessionId}`;
+    expect(row?.n).toBe(1);
+  });
+
+  it('ends with DEADLINE_EXCEEDED when the deadline is shorter than the work, and abandons it', async () => {
+    const frame = await encodeFrame('noise', { width: 3840, height: 2160 });
+    const sessionId = randomUUID();
+    const { error } = await unaryCall(
+      client,
+      'CompressFrame',
+      { session_id: sessionId, frame_data: frame, mode: 'COMPRESSION_MODE_AGGRESSIVE' },
+      await callMetadata('alice'),
+      { deadline: Date.now() + 15 },
+    );
+    expect(error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    // The abandoned frame never reaches the database.
+    await sleep(1500);
+    const [row] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from frame_metrics where session_id = ${sessionId}`;
+    expect(row?.n).toBe(0);
+    expect(server.metrics.inFlight.get()).toBe(0);
+  });
+
+  it('refuses a message over the receive limit with RESOURCE_EXHAUSTED', async () => {
+    const { error } = await compressFrame({
+      session_id: randomUUID(),
+      frame_data: Buffer.alloc(11 * 1024 * 1024, 1),
+    });
+    expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+  });
+});
+
+describe('CompressStream', () => {
+  it('answers a stream of 100 frames one for one, in order', async () => {
+    const frames = await panningSequence(100, { width: 320, height: 180, step: 4 });
+    const sessionId = randomUUID();
+    const { responses, status } = await stream(
+      frames.map((frame, i) => ({
+        frame: { session_id: sessionId, frame_data: frame, metadata: { frame_number: i } },
+      })),
+    );
+    expect(status.code).toBe(grpc.status.OK);
+    expect(responses).toHaveLength(100);
+    expect(responses.map((r) => r.result?.frame_number)).toEqual(frames.map((_, i) => i));
+    const [row] = await db.sql<{ n: number }[]>`
+      select frames_total::int as n from sessions where session_id = ${sessionId}`;
+    expect(row?.n).toBe(100);
+  });
+
+  it("answers a bad frame, an undecodable one and another user's session as that frame's error and goes on", async () => {
+    const frame = await encodeFrame('gradient', { width: 320, height: 180 });
+    const theirs = randomUUID();
+    await compressFrame({ session_id: theirs, frame_data: frame }, 'owner');
+    const mine = randomUUID();
+    const { responses, status } = await stream([
+      { frame: { session_id: mine, frame_data: frame, metadata: { frame_number: 0 } } },
+      { frame: { session_id: mine, frame_data: frame, max_latency_ms: 1000 } },
+      { frame: { session_id: mine, frame_data: Buffer.from('garbage') } },
+      { frame: { session_id: theirs, frame_data: frame } },
+      {},
+      { frame: { session_id: mine, frame_data: frame, metadata: { frame_number: 5 } } },
+    ]);
+    expect(status.code).toBe(grpc.status.OK);
+    const kinds = responses.map((r) => (r.result ? 'result' : r.error?.code));
+    expect(kinds).toEqual([
+      'result',
+      'VALIDATION_FAILED',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'NOT_FOUND',
+      'VALIDATION_FAILED',
+      'result',
+    ]);
+    const invalid = responses[1] as {
+      error: { details: { field: string }[]; grpc_status_code: number };
+    };
+    expect(invalid.error.details.map((d) => d.field)).toEqual(['max_latency_ms']);
+    expect(invalid.error.grpc_status_code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect((responses[3] as { error: { grpc_status_code: number } }).error.grpc_status_code).toBe(
+      grpc.status.NOT_FOUND,
+    );
+  });
+
+  it('ends the stream with UNAUTHENTICATED before reading a frame when the token is missing', async () => {
+    const frame = await encodeFrame('gradient', { width: 320, height: 180 });
+    const { responses, status } = await stream(
+      [{ frame: { session_id: randomUUID(), frame_data: frame } }],
+      null,
+    );
+    expect(status.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(responses).toEqual([]);
+  });
+
+  it('reads no further than the client reads: a client that does not read holds the server at one frame', async () => {
+    // A raw HTTP/2 client that stops reading: its flow-control window is all the server may send.
+    // (grpc-js clients buffer responses themselves, which would hide the server's behaviour.)
+    const method = aicServiceDefinition().CompressStream as grpc.MethodDefinition<object, object>;
+    const frame = await encodeFrame('noise', { width: 640, height: 360, quality: 95 });
+    const sessionId = randomUUID();
+    const session = http2.connect(`http://${address}`, { maxSessionMemory: 1000 });
+    const authorization = (await callMetadata('alice')).get('authorization')[0] as string;
+    const call = session.request({
+      ':method': 'POST',
+      ':path': method.path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      authorization,
+    });
+    call.pause();
+    const before = server.metrics.frames.get({ outcome: 'success' });
+    for (let i = 0; i < 100; i++) {
+      // Mode off answers each 230 kB frame with itself: every response overflows the window.
+      const body = method.requestSerialize({
+        frame: {
+          session_id: sessionId,
+          frame_data: frame,
+          mode: 'COMPRESSION_MODE_OFF',
+          metadata: { frame_number: i },
+        },
+      });
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(body.length, 1);
+      call.write(Buffer.concat([prefix, body]));
+    }
+    call.end();
+    await sleep(1000);
+    expect(server.metrics.frames.get({ outcome: 'success' }) - before).toBeLessThanOrEqual(2);
+    expect(call.writableLength).toBeGreaterThan(90 * frame.length);
+
+    // Once the client reads, all 100 responses arrive, in order.
+    const chunks: Buffer[] = [];
+    const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) =>
+      call.on('trailers', resolve),
+    );
+    const ended = new Promise((resolve) => call.on('end', resolve));
+    call.on('data', (chunk: Buffer) => chunks.push(chunk));
+    call.resume();
+    const [headers] = await Promise.all([trailers, ended]);
+    session.close();
+    const bytes = Buffer.concat(chunks);
+    const numbers: number[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      const length = bytes.readUInt32BE(at + 1);
+      const response = method.responseDeserialize(bytes.subarray(at + 5, at + 5 + length)) as {
+        result: { frame_number: number };
+      };
+      numbers.push(response.result.frame_number);
+      at += 5 + length;
+    }
+    expect(headers['grpc-status']).toBe('0');
+    expect(numbers).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+});
+
+describe('network RPCs', () => {
+  it('records an update and analyses with and without a sample, without recording the analysis', async () => {
+    const sessionId = randomUUID();
+    const metadata = await callMetadata('nina');
+    const update = await unaryCall(
+      client,
+      'UpdateNetworkConditions',
+      { session_id: sessionId, network },
+      metadata,
+    );
+    expect(update.error).toBeUndefined();
+    expect(update.response).toMatchObject({
+      session_id: sessionId,
+      sample_count: 1,
+      network_quality: 'NETWORK_QUALITY_FAIR',
+      recommendation: { mode: 'COMPRESSION_MODE_ADAPTIVE' },
+    });
+    const current = await unaryCall(
+      client,
+      'AnalyzeNetworkConditions',
+      { session_id: sessionId },
+      metadata,
+    );
+    expect(current.response).toEqual(update.response);
+    const whatIf = await unaryCall(
+      client,
+      'AnalyzeNetworkConditions',
+      { session_id: sessionId, network: { ...network, available_bandwidth_kbps: 500 } },
+      metadata,
+    );
+    expect(whatIf.response).toMatchObject({
+      sample_count: 2,
+      network_quality: 'NETWORK_QUALITY_POOR',
+    });
+    const [row] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from network_samples where session_id = ${sessionId}`;
+    expect(row?.n).toBe(1);
+  });
+
+  it('gives hints from the stored estimate and the requested mode', async () => {
+    const sessionId = randomUUID();
+    const metadata = await callMetadata('hilda');
+    const fresh = await unaryCall(
+      client,
+      'GetCompressionHints',
+      { session_id: sessionId },
+      metadata,
+    );
+    expect(fresh.response).toMatchObject({
+      sample_count: 0,
+      network_quality: 'NETWORK_QUALITY_UNSPECIFIED',
+      mode: 'COMPRESSION_MODE_ADAPTIVE',
+      target_compression_ratio: 0.8,
+    });
+    const update = await unaryCall<{ budget_bytes_per_frame: number }>(
+      client,
+      'UpdateNetworkConditions',
+      { session_id: sessionId, network },
+      metadata,
+    );
+    const hints = await unaryCall(
+      client,
+      'GetCompressionHints',
+      {
+        session_id: sessionId,
+        mode: 'COMPRESSION_MODE_CONSERVATIVE',
+        frame_type: 'FRAME_TYPE_SCREEN',
+      },
+      metadata,
+    );
+    expect(hints.response).toMatchObject({
+      session_id: sessionId,
+      sample_count: 1,
+      budget_bytes_per_frame: update.response?.budget_bytes_per_frame,
+      mode: 'COMPRESSION_MODE_CONSERVATIVE',
+      min_quality_score: 0.95,
+      recommendation: { mode: 'COMPRESSION_MODE_CONSERVATIVE' },
+    });
+  });
+
+  it("answers NOT_FOUND for another user's session on every network RPC", async () => {
+    const sessionId = randomUUID();
+    await unaryCall(
+      client,
+      'UpdateNetworkConditions',
+      { session_id: sessionId, network },
+      await callMetadata('owner'),
+    );
+    const intruder = await callMetadata('mallory');
+    for (const [method, request] of [
+      ['UpdateNetworkConditions', { session_id: sessionId, network }],
+      ['AnalyzeNetworkConditions', { session_id: sessionId }],
+      ['AnalyzeNetworkConditions', { session_id: sessionId, network }],
+      ['GetCompressionHints', { session_id: sessionId }],
+    ] as const) {
+      const { error } = await unaryCall(client, method, request, intruder);
+      expect(error?.code, method).toBe(grpc.status.NOT_FOUND);
+    }
+  });
+
+  it('requires the sample of an update', async () => {
+    const { error } = await unaryCall(
+      client,
+      'UpdateNetworkConditions',
+      { session_id: randomUUID() },
+      await callMetadata('nina'),
+    );
+    expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(details(error).map((d) => d.field)).toEqual(['network']);
+  });
+
+  it('answers RESOURCE_EXHAUSTED with retry information once the quota is used up', async () => {
+    const metadata = await callMetadata('frugal');
+    const codes: number[] = [];
+    let last: grpc.ServiceError | undefined;
+    for (let i = 0; i < 6; i++) {
+      const { error } = await unaryCall(
+        client,
+        'GetCompressionHints',
+        { session_id: randomUUID() },
+        metadata,
+      );
+      codes.push(error?.code ?? grpc.status.OK);
+      last = error;
+    }
+    expect(codes).toEqual([0, 0, 0, 0, 0, grpc.status.RESOURCE_EXHAUSTED]);
+    expect(last?.metadata.get('aic-error-code')).toEqual(['RATE_LIMIT_EXCEEDED']);
+    expect(Number(last?.metadata.get('retry-after')[0])).toBeGreaterThan(0);
+    expect(last?.metadata.get('x-ratelimit-remaining')).toEqual(['0']);
+  });
+});
+
+describe('health and reflection', () => {
+  it('answers the standard health check with SERVING for the server and the service', async () => {
+    const health = healthClient(address);
+    const check = (service: string) =>
+      new Promise<{ status: string }>((resolve, reject) =>
+        (
+          health as unknown as Record<
+            string,
+            (r: object, cb: (e: Error | null, r: { status: string }) => void) => void
+          >
+        ).Check?.({ service }, (error, response) => (error ? reject(error) : resolve(response))),
+      );
+    expect((await check('')).status).toBe('SERVING');
+    expect((await check('auralink.aic.v1.AICCompressionService')).status).toBe('SERVING');
+    await expect(check('no.such.Service')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    health.close();
+  });
+
+  it.each(['v1', 'v1alpha'] as const)(
+    'lists the service through reflection %s',
+    async (version) => {
+      const reflection = reflectionClient(address, version);
+      const services = await listServices(reflection);
+      reflection.close();
+      expect(services).toContain('auralink.aic.v1.AICCompressionService');
+      expect(services).toContain('grpc.health.v1.Health');
+    },
+  );
+});

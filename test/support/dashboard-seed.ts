@@ -1,0 +1,95 @@
+/**
+ * Frame rows with chosen timestamps for dashboard tests and the dashboard benchmark, with their
+ * hourly rollups built by the same column definition the insert path uses (`frameRollupColumns`).
+ */
+import type { Sql } from '../../functions/platform/db/database.ts';
+import { frameRollupColumns } from '../../functions/platform/db/frame-metrics-repository.ts';
+
+const ROLLUP_COLUMNS = `user_id, hour, session_id, frames, fallbacks, within_budget, bytes_in,
+  bytes_out, ssim_frames, ssim_sum, latency_ms_sum, excellent_frames, excellent_ssim_sum,
+  good_frames, good_ssim_sum, fair_frames, fair_ssim_sum, poor_frames, poor_ssim_sum`;
+
+/**
+ * The two rollup inserts over `source`, a relation with `frame_metrics` columns (a table or a CTE
+ * of freshly inserted rows), as CTE members: `hourly_seed` and `latency_seed`.
+ */
+export function rollupInserts(sql: Sql, source: string) {
+  return sql`
+    hourly_seed as (
+      insert into frame_metrics_hourly (${sql.unsafe(ROLLUP_COLUMNS)})
+      select user_id, hour, session_id, sum(frames), sum(fallbacks), sum(within_budget),
+        sum(bytes_in), sum(bytes_out), sum(ssim_frames), sum(ssim_sum), sum(latency_ms_sum),
+        sum(excellent_frames), sum(excellent_ssim_sum), sum(good_frames), sum(good_ssim_sum),
+        sum(fair_frames), sum(fair_ssim_sum), sum(poor_frames), sum(poor_ssim_sum)
+      from (
+        select user_id, aic_hour(recorded_at), session_id, ${frameRollupColumns(sql)}
+        from ${sql(source)}
+      ) as r (${sql.unsafe(ROLLUP_COLUMNS)})
+      group by 1, 2, 3
+    ), latency_seed as (
+      insert into frame_latency_hourly (user_id, hour, bucket, frames)
+      select user_id, aic_hour(recorded_at), aic_latency_bucket(total_ms), count(*)
+      from ${sql(source)}
+      group by 1, 2, 3
+    )
+  `;
+}
+
+/** Recomputes both rollups from `frame_metrics` (what migration 0002 does once). */
+export async function rebuildRollups(sql: Sql): Promise<void> {
+  await sql`delete from frame_metrics_hourly`;
+  await sql`delete from frame_latency_hourly`;
+  await sql`with ${rollupInserts(sql, 'frame_metrics')} select 1`;
+}
+
+/** One frame to insert. */
+export interface SeedFrame {
+  userId: string;
+  sessionId: string;
+  recordedAt: Date;
+  originalBytes: number;
+  compressedBytes: number;
+  ssim: number | null;
+  totalMs: number;
+  fallback?: boolean;
+  withinBudget?: boolean;
+}
+
+/**
+ * Inserts frames (and their sessions) with the given timestamps, without touching the rollups:
+ * call {@link rebuildRollups} after.
+ */
+export async function insertFrames(sql: Sql, frames: readonly SeedFrame[]): Promise<void> {
+  const sessions = [...new Map(frames.map((f) => [f.sessionId, f.userId])).entries()];
+  for (const [sessionId, userId] of sessions) {
+    await sql`
+      insert into sessions (session_id, user_id) values (${sessionId}, ${userId})
+      on conflict (session_id) do nothing
+    `;
+  }
+  const rows = frames.map((f) => ({
+    session_id: f.sessionId,
+    user_id: f.userId,
+    recorded_at: f.recordedAt,
+    mode: 'adaptive',
+    format: 'jpeg',
+    quality: 70,
+    width: 640,
+    height: 360,
+    original_bytes: f.originalBytes,
+    compressed_bytes: f.compressedBytes,
+    compression_ratio: 1 - f.compressedBytes / f.originalBytes,
+    ssim: f.ssim,
+    psnr_db: 40,
+    budget_bytes: f.originalBytes,
+    within_budget: f.withinBudget ?? true,
+    decode_ms: 1,
+    encode_ms: 1,
+    metrics_ms: 1,
+    total_ms: f.totalMs,
+    fallback: f.fallback ?? false,
+  }));
+  for (let i = 0; i < rows.length; i += 1000) {
+    await sql`insert into frame_metrics ${sql(rows.slice(i, i + 1000))}`;
+  }
+}
