@@ -62,10 +62,19 @@ export const CONFIDENCE_Z = 1;
 export const IMPROVE_BELOW_BUDGET_SHARE = 0.75;
 
 /**
- * Once this frame has one encode over the budget (so the model is calibrated on it), the budget
- * phase ends when no remaining candidate has this probability of fitting and meeting the floor.
+ * Once the model is calibrated (an encode of this frame over the budget, or the session's earlier
+ * frames), the budget phase ends when no remaining candidate has this probability of fitting and
+ * meeting the floor.
  */
 export const GIVE_UP_PROBABILITY = 0.02;
+
+/**
+ * Observations (encodes and measurements) after which the session's model counts as calibrated for
+ * giving up on the budget without first spending an encode of this frame on it: with a tight
+ * latency budget that encode is often the only one, and a frame whose budget the session has shown
+ * to be out of reach should go straight to the smallest encoding that meets the floor.
+ */
+export const CALIBRATED_OBSERVATIONS = 6;
 
 /** Below this probability of success, the budget phase stops exploring and aims at the floor. */
 export const EXPLORE_PROBABILITY = 0.1;
@@ -325,16 +334,20 @@ class FrameSearch {
   /**
    * The candidates predicted to finish (encode and measure) in the time left. Before the frame's
    * first encode, when none is, the fastest ones instead (within {@link FASTEST_SHARE} of the
-   * quickest): returning the original would miss the byte budget by far more than one quick encode
-   * misses the latency budget.
+   * quickest, among those predicted to meet the floor when there are any): returning the original
+   * would miss the byte budget by far more than one quick encode misses the latency budget.
    */
   affordable(scored: readonly Scored[]): Scored[] {
     const cost = (s: Scored) => s.prediction.encodeMs + s.prediction.measureMs;
     const remaining = this.remainingMs();
     const inTime = scored.filter((s) => cost(s) <= remaining);
     if (inTime.length > 0 || this.attempts > 0 || scored.length === 0) return inTime;
-    const quickest = Math.min(...scored.map(cost));
-    return scored.filter((s) => cost(s) <= quickest * FASTEST_SHARE);
+    // Quick but hopeless candidates would only waste the one encode: prefer those predicted to meet
+    // the floor.
+    const likelyValid = scored.filter((s) => s.zFloor >= 0);
+    const base = likelyValid.length > 0 ? likelyValid : scored;
+    const quickest = Math.min(...base.map(cost));
+    return base.filter((s) => cost(s) <= quickest * FASTEST_SHARE);
   }
 
   /** The budget phase's pick (see the module comment, step 1). */
@@ -349,9 +362,12 @@ class FrameSearch {
     return sureOfFloor.length > 0 ? argmax(sureOfFloor, (s) => s.zBytes) : likeliest;
   }
 
-  /** Whether the model, calibrated by an over-budget encode of this frame, sees no way to fit. */
+  /** Whether the calibrated model (see {@link CALIBRATED_OBSERVATIONS}) sees no way to fit. */
   budgetOutOfReach(pool: readonly Scored[]): boolean {
-    return this.overBudget.length > 0 && pool.every((s) => s.success < GIVE_UP_PROBABILITY);
+    const calibrated =
+      this.overBudget.length > 0 ||
+      (this.input.model?.observations ?? 0) >= CALIBRATED_OBSERVATIONS;
+    return calibrated && pool.every((s) => s.success < GIVE_UP_PROBABILITY);
   }
 
   /**
