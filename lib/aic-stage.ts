@@ -2,6 +2,10 @@ import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config/environment-config.ts';
 import { ApiStack } from './stacks/api-stack.ts';
+import { DataStack } from './stacks/data-stack.ts';
+import { GrpcStack } from './stacks/grpc-stack.ts';
+import { NetworkStack } from './stacks/network-stack.ts';
+import { ObservabilityStack } from './stacks/observability-stack.ts';
 
 /** Properties of {@link AicStage}. */
 export interface AicStageProps extends StageProps {
@@ -10,12 +14,22 @@ export interface AicStageProps extends StageProps {
 }
 
 /**
- * Everything one environment deploys. Environment-agnostic on purpose: the account and region
- * come from the deploying credentials, so synthesis needs no AWS access.
+ * Everything one environment deploys, split by lifecycle: the network, the data (replaced rarely,
+ * never casually), the HTTP API and the gRPC service (deployed with every change of code), and
+ * the observability on top. Environment-agnostic on purpose: the account and region come from the
+ * deploying credentials, so synthesis needs no AWS access.
  */
 export class AicStage extends Stage {
+  /** The VPC, its subnets and endpoints. */
+  readonly network: NetworkStack;
+  /** Postgres, RDS Proxy, Redis, their secrets and the deploy-time migrations. */
+  readonly data: DataStack;
   /** The HTTP API and its functions. */
   readonly api: ApiStack;
+  /** The gRPC service on Fargate behind a Network Load Balancer. */
+  readonly grpc: GrpcStack;
+  /** The dashboard, the alarms and their topic. */
+  readonly observability: ObservabilityStack;
 
   constructor(scope: Construct, id: string, props: AicStageProps) {
     super(scope, id, props);
@@ -23,10 +37,40 @@ export class AicStage extends Stage {
     Tags.of(this).add('project', 'auralink-aic');
     Tags.of(this).add('environment', config.name);
 
+    const stackName = (part: string) => `auralink-aic-${config.name}-${part}`;
+    this.network = new NetworkStack(this, 'Network', {
+      stackName: stackName('network'),
+      description: `AuraLink AIC VPC, subnets and endpoints (${config.name})`,
+      config,
+    });
+    this.data = new DataStack(this, 'Data', {
+      stackName: stackName('data'),
+      description: `AuraLink AIC PostgreSQL, RDS Proxy, Redis and migrations (${config.name})`,
+      config,
+      network: this.network,
+      // Deleting the data stack would take the database with it; CloudFormation asks first.
+      terminationProtection: config.retainOnDelete,
+    });
     this.api = new ApiStack(this, 'Api', {
-      stackName: `auralink-aic-${config.name}-api`,
+      stackName: stackName('api'),
       description: `AuraLink AIC HTTP API and Lambda functions (${config.name})`,
       config,
+      network: this.network,
+      data: this.data,
+    });
+    this.grpc = new GrpcStack(this, 'Grpc', {
+      stackName: stackName('grpc'),
+      description: `AuraLink AIC gRPC service on Fargate behind an NLB (${config.name})`,
+      config,
+      network: this.network,
+      data: this.data,
+    });
+    this.observability = new ObservabilityStack(this, 'Observability', {
+      stackName: stackName('observability'),
+      description: `AuraLink AIC dashboard and alarms (${config.name})`,
+      config,
+      api: this.api,
+      grpc: this.grpc,
     });
   }
 }

@@ -1,5 +1,6 @@
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { UnauthorizedError } from '../core/errors.ts';
+import { isUsableSubject } from '../core/subject.ts';
 
 /** Signing key used when AIC_JWT_SECRET is unset: for the local runtime only, never on AWS. */
 export const DEV_JWT_SECRET = 'auralink-aic-local-development-signing-key';
@@ -48,9 +49,7 @@ export async function verifyToken(
       audience: settings.audience,
       requiredClaims: ['sub', 'exp'],
     });
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 128) {
-      throw new UnauthorizedError();
-    }
+    if (!isUsableSubject(payload.sub)) throw new UnauthorizedError();
     return payload as JwtClaims;
   } catch (error) {
     if (error instanceof UnauthorizedError) throw error;

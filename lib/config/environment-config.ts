@@ -44,6 +44,56 @@ const originSchema = z.string().refine(isAllowedOrigin, {
     'http only for localhost)',
 });
 
+/** True when `value` is an IPv4 CIDR block whose address has no bits beyond its prefix. */
+function isIpv4Cidr(value: string): boolean {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!match) return false;
+  const octets = match.slice(1, 5).map(Number);
+  const prefix = Number(match[5]);
+  if (octets.some((octet) => octet > 255) || prefix > 32) return false;
+  const address = octets.reduce((sum, octet) => sum * 256 + octet, 0);
+  return address % 2 ** (32 - prefix) === 0;
+}
+
+/** `[first, last]` addresses of an IPv4 CIDR block already checked by {@link isIpv4Cidr}. */
+function cidrRange(cidr: string): [number, number] {
+  const [address = '', prefix = '0'] = cidr.split('/');
+  const first = address.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0);
+  return [first, first + 2 ** (32 - Number(prefix)) - 1];
+}
+
+/** An instance class such as `t4g.micro` or `r7g.large` (RDS and ElastiCache add their prefix). */
+const instanceClassSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an instance class such as "t4g.micro"');
+
+/** A TCP port a managed service may listen on, other than the engine's well-known default. */
+const nonDefaultPort = (engineDefault: number) =>
+  z
+    .int()
+    .min(1150)
+    .max(65_535)
+    .refine((port) => port !== engineDefault, {
+      message: `must not be the engine default ${engineDefault} (a default port is the first one scanned)`,
+    });
+
+/** Fargate's valid CPU units and, for each, the memory sizes (MiB) it accepts. */
+const FARGATE_MEMORY_BY_CPU: Readonly<Record<number, readonly number[]>> = {
+  256: [512, 1024, 2048],
+  512: [1024, 2048, 3072, 4096],
+  1024: [2048, 3072, 4096, 5120, 6144, 7168, 8192],
+  2048: Array.from({ length: 13 }, (_, i) => 4096 + i * 1024),
+  4096: Array.from({ length: 23 }, (_, i) => 8192 + i * 1024),
+};
+
+/** An ACM certificate ARN (the NLB's TLS listener). */
+const certificateArnSchema = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/,
+    'must be an ACM certificate ARN',
+  );
+
 /** Schema of one environment's configuration as written in `cdk.json`. */
 export const environmentSettingsSchema = z.strictObject({
   /** Origins allowed by the API's CORS preflight and by the handlers' CORS middleware. */
@@ -70,14 +120,144 @@ export const environmentSettingsSchema = z.strictObject({
   alarmEmail: z.email(),
   /** Keep log groups when the stack is deleted (true for environments whose history matters). */
   retainOnDelete: z.boolean(),
+  /** The VPC. Environment-agnostic stacks span two Availability Zones (CDK's limit without a region). */
+  network: z.strictObject({
+    /** IPv4 block of the VPC, /16 to /22; environments must not overlap (so they can be peered). */
+    vpcCidr: z.string().refine((cidr) => isIpv4Cidr(cidr) && /\/(1[6-9]|2[0-2])$/.test(cidr), {
+      message: 'must be an IPv4 CIDR block from /16 to /22, such as "10.10.0.0/16"',
+    }),
+    /**
+     * NAT gateways for outbound internet access from the application subnets; 0 keeps them
+     * isolated, with AWS services reached through VPC endpoints only.
+     */
+    natGateways: z.int().min(0).max(2),
+  }),
+  /** RDS for PostgreSQL behind RDS Proxy. */
+  database: z.strictObject({
+    /** Instance class without the `db.` prefix. */
+    instanceClass: instanceClassSchema,
+    allocatedStorageGiB: z.int().min(20).max(65_536),
+    /** Upper bound of storage autoscaling. */
+    maxAllocatedStorageGiB: z.int().min(20).max(65_536),
+    /** Port of the instance (RDS Proxy itself always listens on 5432). */
+    port: nonDefaultPort(5432),
+    multiAz: z.boolean(),
+    deletionProtection: z.boolean(),
+    /** Days of automated backups (point-in-time recovery window). */
+    backupRetentionDays: z.int().min(1).max(35),
+    /** Days between rotations of the credentials secret. */
+    credentialsRotationDays: z.int().min(1).max(365),
+  }),
+  /** ElastiCache for Redis (a replication group with one shard). */
+  cache: z.strictObject({
+    /** Node type without the `cache.` prefix. */
+    nodeType: instanceClassSchema,
+    /** Read replicas of the primary (with automatic failover); at least 1 for Multi-AZ. */
+    replicas: z.int().min(0).max(5),
+    port: nonDefaultPort(6379),
+    /** Multi-AZ with automatic failover to a replica in another Availability Zone. */
+    multiAz: z.boolean(),
+    /** Days of daily snapshots; 0 takes none. */
+    snapshotRetentionDays: z.int().min(0).max(35),
+  }),
+  /** The gRPC service on Fargate behind a Network Load Balancer. */
+  grpc: z.strictObject({
+    /** Fargate CPU units of one task. */
+    cpu: z.union([256, 512, 1024, 2048, 4096].map((units) => z.literal(units))),
+    /** Memory of one task, MiB (a size Fargate accepts for the CPU). */
+    memoryMiB: z.int(),
+    desiredCount: z.int().min(1).max(20),
+    /**
+     * ACM certificate of the TLS listener on 443. Required in staging and prod; without it (dev)
+     * the load balancer listens in plain TCP on the gRPC port instead.
+     */
+    certificateArn: certificateArnSchema.optional(),
+  }),
+  /** Alarm thresholds. */
+  alarms: z.strictObject({
+    /** Share of API requests answered 5xx over 5 minutes, in percent. */
+    http5xxRatePercent: z.number().positive().max(100),
+    /** p95 of request latency over 5 minutes, in milliseconds. */
+    latencyP95Ms: z.int().positive(),
+    /** Requests rejected by the rate limiter within 5 minutes. */
+    rateLimitRejectionsPer5Min: z.int().positive(),
+  }),
 });
 
+type Settings = z.infer<typeof environmentSettingsSchema>;
+
+/** Rules that relate fields to each other; each names the field it blames. */
+function checkEnvironment(settings: Settings, ctx: z.RefinementCtx): void {
+  const { database, cache, grpc } = settings;
+  if (database.maxAllocatedStorageGiB < database.allocatedStorageGiB) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['database', 'maxAllocatedStorageGiB'],
+      message: 'must be at least allocatedStorageGiB',
+    });
+  }
+  if (cache.multiAz && cache.replicas < 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cache', 'replicas'],
+      message: 'must be at least 1 when cache.multiAz is true (failover needs a replica)',
+    });
+  }
+  if (!FARGATE_MEMORY_BY_CPU[grpc.cpu]?.includes(grpc.memoryMiB)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['grpc', 'memoryMiB'],
+      message: `must be one of ${FARGATE_MEMORY_BY_CPU[grpc.cpu]?.join(', ')} for ${grpc.cpu} CPU units`,
+    });
+  }
+}
+
+/** The settings `prod` may not relax: data that survives zone failures and accidental deletes. */
+const PROD_REQUIREMENTS: readonly { path: readonly string[]; ok: (s: Settings) => boolean }[] = [
+  { path: ['database', 'multiAz'], ok: (s) => s.database.multiAz },
+  { path: ['database', 'deletionProtection'], ok: (s) => s.database.deletionProtection },
+  { path: ['cache', 'multiAz'], ok: (s) => s.cache.multiAz },
+  { path: ['retainOnDelete'], ok: (s) => s.retainOnDelete },
+];
+
 /** The whole `aic:environments` context value: exactly one entry per environment. */
-export const environmentsSchema = z.strictObject({
-  dev: environmentSettingsSchema,
-  staging: environmentSettingsSchema,
-  prod: environmentSettingsSchema,
-});
+export const environmentsSchema = z
+  .strictObject({
+    dev: environmentSettingsSchema.superRefine(checkEnvironment),
+    staging: environmentSettingsSchema.superRefine(checkEnvironment),
+    prod: environmentSettingsSchema.superRefine(checkEnvironment),
+  })
+  .superRefine((environments, ctx) => {
+    for (const { path, ok } of PROD_REQUIREMENTS) {
+      if (!ok(environments.prod)) {
+        ctx.addIssue({ code: 'custom', path: ['prod', ...path], message: 'must be true in prod' });
+      }
+    }
+    // Clients of staging and prod connect with TLS; only dev may fall back to plain TCP.
+    for (const name of ['staging', 'prod'] as const) {
+      if (!environments[name].grpc.certificateArn) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name, 'grpc', 'certificateArn'],
+          message: `is required in ${name} (the gRPC listener terminates TLS)`,
+        });
+      }
+    }
+    const names = Object.keys(environments) as (keyof typeof environments)[];
+    for (const [i, a] of names.entries()) {
+      for (const b of names.slice(i + 1)) {
+        const [aFirst, aLast] = cidrRange(environments[a].network.vpcCidr);
+        const [bFirst, bLast] = cidrRange(environments[b].network.vpcCidr);
+        if (aFirst <= bLast && bFirst <= aLast) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [b, 'network', 'vpcCidr'],
+            message: `overlaps ${a}.network.vpcCidr (environments must be peerable)`,
+          });
+        }
+      }
+    }
+  });
 
 /** One environment's validated configuration, tagged with its name. */
 export type EnvironmentConfig = Readonly<z.infer<typeof environmentSettingsSchema>> & {

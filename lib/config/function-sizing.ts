@@ -1,25 +1,28 @@
 import type { FunctionName, ScheduledFunctionName } from '../../functions/http/routes.ts';
+import type { DeployFunctionName } from './deploy-functions.ts';
 
 /** Memory, timeout and native dependencies of one Lambda function. */
 export interface FunctionSizing {
   /** Memory in MiB; CPU share grows with it, so it is sized for latency, not only for heap. */
   readonly memoryMiB: number;
   /**
-   * Hard limit per invocation, below API Gateway's 29 s integration limit with room for a cold
-   * start, so the caller gets the function's answer rather than a gateway timeout.
+   * Hard limit per invocation. For the API's functions it stays below API Gateway's 29 s
+   * integration limit with room for a cold start, so the caller gets the function's answer rather
+   * than a gateway timeout.
    */
   readonly timeoutSeconds: number;
   /** Whether the function loads sharp, which then comes from the sharp layer (not the bundle). */
   readonly needsSharp: boolean;
 }
 
+/** Every Lambda function of an environment: behind the API, on a schedule or run at deploy time. */
+export type AicFunctionName = FunctionName | ScheduledFunctionName | DeployFunctionName;
+
 /**
- * Explicit sizing per function. Keyed by {@link FunctionName} and {@link ScheduledFunctionName}, so
- * a function added to the route table or the schedule does not compile until it is sized here.
+ * Explicit sizing per function. Keyed by {@link AicFunctionName}, so a function added to the route
+ * table, the schedule or the deploy steps does not compile until it is sized here.
  */
-export const FUNCTION_SIZING: Readonly<
-  Record<FunctionName | ScheduledFunctionName, FunctionSizing>
-> = {
+export const FUNCTION_SIZING: Readonly<Record<AicFunctionName, FunctionSizing>> = {
   // Liveness answers from memory; readiness pings Postgres and Redis with short timeouts.
   health: { memoryMiB: 256, timeoutSeconds: 10, needsSharp: false },
   // Decodes, re-encodes and measures frames up to 3840x2160 with sharp. One decoded 4K frame is
@@ -38,4 +41,7 @@ export const FUNCTION_SIZING: Readonly<
   // The alert evaluator: one grouped query over the last minutes of frames (BRIN range) and one
   // insert; Postgres does the work. 50 s keeps a slow run inside its one-minute schedule.
   alerts: { memoryMiB: 256, timeoutSeconds: 50, needsSharp: false },
+  // Schema migrations run DDL in Postgres, one transaction each. An index build on a large table
+  // can take minutes; the deploy waits for it (the trigger allows the same time).
+  migrate: { memoryMiB: 256, timeoutSeconds: 600, needsSharp: false },
 };

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IVpc, Peer, Port, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -10,8 +11,9 @@ import {
   SCHEDULED_FUNCTIONS,
   type ScheduledFunctionName,
 } from '../../functions/http/routes.ts';
+import { DEPLOY_FUNCTIONS, type DeployFunctionName } from '../config/deploy-functions.ts';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
-import { FUNCTION_SIZING } from '../config/function-sizing.ts';
+import { type AicFunctionName, FUNCTION_SIZING } from '../config/function-sizing.ts';
 import { REPO_ROOT, repoPath } from '../paths.ts';
 
 /** Powertools service name shared by every function, so logs, metrics and traces line up. */
@@ -27,20 +29,61 @@ export const METRICS_NAMESPACE = 'AuraLink/AIC';
 const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
+/** How a function is invoked, which decides what a failed invocation means. */
+export type AicFunctionKind = 'api' | 'scheduled' | 'deploy';
+
+/** The kind and entry point (relative to the repository root) of a function. */
+export function functionEntry(name: AicFunctionName): { kind: AicFunctionKind; entry: string } {
+  if (name in SCHEDULED_FUNCTIONS) {
+    return { kind: 'scheduled', entry: SCHEDULED_FUNCTIONS[name as ScheduledFunctionName].entry };
+  }
+  if (name in DEPLOY_FUNCTIONS) {
+    return { kind: 'deploy', entry: DEPLOY_FUNCTIONS[name as DeployFunctionName].entry };
+  }
+  return { kind: 'api', entry: FUNCTION_ENTRIES[name as FunctionName] };
+}
+
+/** Why a dead-letter queue has nothing to hold, per kind of function. */
+const NO_DLQ_REASON: Readonly<Record<AicFunctionKind, string>> = {
+  api:
+    'Only API Gateway invokes this function, synchronously: failures go back to the caller ' +
+    'as HTTP errors. A dead-letter queue only ever receives asynchronous invocations.',
+  scheduled:
+    'A schedule invokes this function every minute to recompute state from the database; ' +
+    'a failed run is superseded by the next one, so a queued copy would hold nothing to replay.',
+  deploy:
+    'CloudFormation invokes this function synchronously during the deployment and fails the ' +
+    'deployment (rolling it back) on error; there is no asynchronous invocation to keep.',
+};
+
+/** Where a function attached to the VPC runs. */
+export interface AicFunctionNetwork {
+  readonly vpc: IVpc;
+  readonly subnets: SubnetSelection;
+}
+
 /** Properties of {@link AicFunction}. */
 export interface AicFunctionProps {
-  /** Which function of the route table or the schedule to build; selects its entry and sizing. */
-  readonly functionName: FunctionName | ScheduledFunctionName;
+  /** Which function to build; selects its entry and sizing. */
+  readonly functionName: AicFunctionName;
   /** The environment it is deployed to. */
   readonly config: EnvironmentConfig;
   /** The sharp layer; required when the function's sizing says it needs sharp, unused otherwise. */
   readonly sharpLayer?: ILayerVersion;
+  /**
+   * The VPC to run in, with a security group of its own that allows no egress but HTTPS inside the
+   * VPC (the interface endpoints); callers open the ports it needs (`function.connections.allowTo`).
+   */
+  readonly network?: AicFunctionNetwork;
+  /** Environment variables besides the Powertools ones: endpoints and secret ARNs, never values. */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 /**
- * One Lambda function of the API: Node.js 22 on arm64, bundled locally by esbuild as ESM, with its
- * own log group, X-Ray tracing and a role that may only write to that log group and to X-Ray.
- * Functions that need sharp get the sharp layer, and only those.
+ * One Lambda function: Node.js 22 on arm64, bundled locally by esbuild as ESM, with its own log
+ * group, X-Ray tracing and a role that may only write to that log group and to X-Ray (and manage
+ * its network interfaces when in the VPC). Functions that need sharp get the sharp layer, and only
+ * those.
  */
 export class AicFunction extends Construct {
   /** The Lambda function. */
@@ -50,12 +93,9 @@ export class AicFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: AicFunctionProps) {
     super(scope, id);
-    const { functionName, config, sharpLayer } = props;
+    const { functionName, config, sharpLayer, network } = props;
     const sizing = FUNCTION_SIZING[functionName];
-    const scheduled = functionName in SCHEDULED_FUNCTIONS;
-    const entry = scheduled
-      ? SCHEDULED_FUNCTIONS[functionName as ScheduledFunctionName].entry
-      : FUNCTION_ENTRIES[functionName as FunctionName];
+    const { kind, entry } = functionEntry(functionName);
     const layers: ILayerVersion[] = [];
     if (sizing.needsSharp) {
       if (!sharpLayer) throw new Error(`The ${functionName} function needs the sharp layer`);
@@ -75,6 +115,23 @@ export class AicFunction extends Construct {
       description: `AuraLink AIC ${functionName} function (${config.name})`,
     });
     this.logGroup.grantWrite(role);
+    if (network) {
+      // What AWSLambdaVPCAccessExecutionRole grants, inline: Lambda manages the function's network
+      // interfaces with these at create and update time.
+      role.addToPolicy(
+        new PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
 
     this.function = new NodejsFunction(this, 'Function', {
       description: `AuraLink AIC ${functionName} (${config.name})`,
@@ -90,7 +147,11 @@ export class AicFunction extends Construct {
       logGroup: this.logGroup,
       role,
       layers,
+      ...(network
+        ? { vpc: network.vpc, vpcSubnets: network.subnets, allowAllOutbound: false }
+        : {}),
       environment: {
+        ...props.environment,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         LOG_LEVEL: config.logLevel,
@@ -110,6 +171,16 @@ export class AicFunction extends Construct {
       },
     });
 
+    if (network) {
+      // An inline (CIDR) rule on purpose: a group whose egress rules all reference other groups is
+      // rendered without inline egress, and CloudFormation then keeps its default allow-all rule.
+      this.function.connections.allowTo(
+        Peer.ipv4(config.network.vpcCidr),
+        Port.tcp(443),
+        'AWS APIs (Secrets Manager, X-Ray) through the VPC endpoints',
+      );
+    }
+
     Validations.of(this.function).acknowledge(
       {
         id: 'AwsSolutions-L1',
@@ -123,14 +194,7 @@ export class AicFunction extends Construct {
           'Node.js 22 is the runtime fixed by the design (DESIGN.md section 6); moving to a newer ' +
           'runtime is a deliberate, tested upgrade, not a silent one.',
       },
-      {
-        id: 'Serverless-LambdaDLQ',
-        reason: scheduled
-          ? 'A schedule invokes this function every minute to recompute state from the database; ' +
-            'a failed run is superseded by the next one, so a queued copy would hold nothing to replay.'
-          : 'Only API Gateway invokes this function, synchronously: failures go back to the caller ' +
-            'as HTTP errors. A dead-letter queue only ever receives asynchronous invocations.',
-      },
+      { id: 'Serverless-LambdaDLQ', reason: NO_DLQ_REASON[kind] },
     );
     const defaultPolicy = role.node.tryFindChild('DefaultPolicy');
     if (defaultPolicy) {
@@ -138,7 +202,12 @@ export class AicFunction extends Construct {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
           'Added by Tracing.ACTIVE for xray:PutTraceSegments and xray:PutTelemetryRecords, which ' +
-          'support no resource-level permissions; log writes are scoped to this log group.',
+          'support no resource-level permissions' +
+          (network
+            ? ', and for the network interface actions Lambda needs in a VPC, whose Describe ' +
+              'actions support none either and whose interfaces do not exist before the call'
+            : '') +
+          '; log writes are scoped to this log group, secret reads to their ARNs.',
       });
     }
   }

@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Port } from 'aws-cdk-lib/aws-ec2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
@@ -14,16 +15,24 @@ import { FUNCTION_SIZING } from '../config/function-sizing.ts';
 import { AicFunction } from '../constructs/aic-function.ts';
 import { RouteTableApi } from '../constructs/route-table-api.ts';
 import { SharpLayer } from '../constructs/sharp-layer.ts';
+import { type DataStack, PROXY_PORT } from './data-stack.ts';
+import { type NetworkStack, SUBNET_GROUPS } from './network-stack.ts';
 
 /** Properties of {@link ApiStack}. */
 export interface ApiStackProps extends StackProps {
   /** The environment it is deployed to. */
   readonly config: EnvironmentConfig;
+  /** The environment's network. */
+  readonly network: NetworkStack;
+  /** Postgres and Redis. */
+  readonly data: DataStack;
 }
 
 /**
  * The public HTTP API of one environment: one Lambda function per {@link FunctionName}, the sharp
- * layer for those that need it, and the routes of the route table in front of them.
+ * layer for those that need it, and the routes of the route table in front of them. The functions
+ * run in the VPC's application subnets; each may reach only RDS Proxy, Redis (if it uses it) and
+ * the VPC endpoints, and read only the secrets it is given.
  */
 export class ApiStack extends Stack {
   /** The Lambda functions, one per {@link FunctionName}. */
@@ -37,21 +46,49 @@ export class ApiStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
-    const { config } = props;
+    const { config, network, data } = props;
+    const functionNetwork = {
+      vpc: network.vpc,
+      subnets: { subnetGroupName: SUBNET_GROUPS.app },
+    };
+    /** Opens Postgres (and Redis, for the functions that use it) to a function. */
+    const connect = (fn: AicFunction, options: { redis: boolean }) => {
+      data.databaseSecret.grantRead(fn.function);
+      fn.function.connections.allowTo(
+        data.proxyConnections,
+        Port.tcp(PROXY_PORT),
+        'Postgres through RDS Proxy',
+      );
+      if (options.redis) {
+        data.redisAuthSecret.grantRead(fn.function);
+        fn.function.connections.allowTo(
+          data.redisConnections,
+          Port.tcp(data.redisPort),
+          'Redis over TLS',
+        );
+      }
+    };
 
     const names = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
     if (names.some((name) => FUNCTION_SIZING[name].needsSharp)) {
       this.sharpLayer = new SharpLayer(this, 'SharpLayer');
     }
     this.functions = Object.fromEntries(
-      names.map((name) => [
-        name,
-        new AicFunction(this, `${name.charAt(0).toUpperCase()}${name.slice(1)}Function`, {
-          functionName: name,
-          config,
-          sharpLayer: this.sharpLayer?.layer,
-        }),
-      ]),
+      names.map((name) => {
+        const fn = new AicFunction(
+          this,
+          `${name.charAt(0).toUpperCase()}${name.slice(1)}Function`,
+          {
+            functionName: name,
+            config,
+            sharpLayer: this.sharpLayer?.layer,
+            network: functionNetwork,
+            environment: { ...data.databaseEnvironment(), ...data.redisEnvironment() },
+          },
+        );
+        connect(fn, { redis: true });
+        return [name, fn];
+      }),
     ) as Record<FunctionName, AicFunction>;
 
     const handlers = Object.fromEntries(
@@ -64,7 +101,14 @@ export class ApiStack extends Stack {
       scheduledNames.map((name) => {
         const id = `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
         const { everyMinutes, description } = SCHEDULED_FUNCTIONS[name];
-        const fn = new AicFunction(this, `${id}Function`, { functionName: name, config });
+        // The evaluator reads and writes Postgres only: no Redis variables, grant or port.
+        const fn = new AicFunction(this, `${id}Function`, {
+          functionName: name,
+          config,
+          network: functionNetwork,
+          environment: data.databaseEnvironment(),
+        });
+        connect(fn, { redis: false });
         const rule = new Rule(this, `${id}Schedule`, {
           description: `${description} (${config.name})`,
           schedule: Schedule.rate(Duration.minutes(everyMinutes)),

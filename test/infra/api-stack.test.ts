@@ -16,6 +16,7 @@ import {
   SCHEDULED_FUNCTIONS,
   type ScheduledFunctionName,
 } from '../../functions/http/routes.ts';
+import { MIGRATIONS } from '../../functions/platform/db/migrations/index.ts';
 import { buildAicApp } from '../../lib/aic-app.ts';
 import {
   ENVIRONMENT_NAMES,
@@ -24,15 +25,19 @@ import {
 } from '../../lib/config/environment-config.ts';
 import { FUNCTION_SIZING } from '../../lib/config/function-sizing.ts';
 import { repoPath } from '../../lib/paths.ts';
-import { cdkJsonContext, logicalId, type SynthesizedApp, synthAicApp } from './app-fixture.ts';
+import {
+  cdkJsonContext,
+  logicalId,
+  type Resources,
+  type SynthesizedApp,
+  securityGroupRules,
+  synthAicApp,
+} from './app-fixture.ts';
 
 const FUNCTION_NAMES = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
 const SCHEDULED_NAMES = Object.keys(SCHEDULED_FUNCTIONS) as ScheduledFunctionName[];
 /** Every Lambda function of the stack: the API's and the scheduled ones. */
 const ALL_FUNCTION_NAMES = [...FUNCTION_NAMES, ...SCHEDULED_NAMES];
-
-/** Resources of one type in a template, keyed by logical id. */
-type Resources = Record<string, { Properties: Record<string, unknown>; DeletionPolicy?: string }>;
 
 let synthesized: SynthesizedApp;
 
@@ -42,7 +47,7 @@ beforeAll(() => {
 
 /** The logical id of the Lambda function behind each API Gateway route key of a stage. */
 function functionByRouteKey(env: EnvironmentName): Map<string, string> {
-  const template = synthesized.templates[env];
+  const template = synthesized.templates[env].api;
   const routes = template.findResources('AWS::ApiGatewayV2::Route') as Resources;
   const integrations = template.findResources('AWS::ApiGatewayV2::Integration') as Resources;
   const result = new Map<string, string>();
@@ -67,8 +72,13 @@ function functionLogicalId(
   return logicalId(fn.node.defaultChild as CfnResource);
 }
 
-function functionProperties(env: EnvironmentName, name: FunctionName): Record<string, unknown> {
-  const functions = synthesized.templates[env].findResources('AWS::Lambda::Function') as Resources;
+function functionProperties(
+  env: EnvironmentName,
+  name: FunctionName | ScheduledFunctionName,
+): Record<string, unknown> {
+  const functions = synthesized.templates[env].api.findResources(
+    'AWS::Lambda::Function',
+  ) as Resources;
   return functions[functionLogicalId(env, name)]?.Properties ?? {};
 }
 
@@ -88,7 +98,7 @@ describe('the API stack', () => {
   });
 
   it('puts the JWT authorizer on a route exactly when the route table says auth', () => {
-    const template = synthesized.templates.dev;
+    const template = synthesized.templates.dev.api;
     const authorizers = template.findResources('AWS::ApiGatewayV2::Authorizer');
     expect(Object.keys(authorizers)).toHaveLength(1);
     const authorizerId = Object.keys(authorizers)[0];
@@ -102,7 +112,7 @@ describe('the API stack', () => {
   });
 
   it('sends the $default route, without authorizer, to the default route function', () => {
-    synthesized.templates.dev.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+    synthesized.templates.dev.api.hasResourceProperties('AWS::ApiGatewayV2::Route', {
       RouteKey: DEFAULT_ROUTE_KEY,
       AuthorizationType: 'NONE',
       AuthorizerId: Match.absent(),
@@ -115,7 +125,7 @@ describe('the API stack', () => {
   it('configures the JWT authorizer with the issuer and audience of each environment', () => {
     const configs = loadEnvironmentConfigs(synthesized.app);
     for (const env of ENVIRONMENT_NAMES) {
-      synthesized.templates[env].hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      synthesized.templates[env].api.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
         AuthorizerType: 'JWT',
         IdentitySource: ['$request.header.Authorization'],
         JwtConfiguration: { Issuer: configs[env].jwt.issuer, Audience: configs[env].jwt.audience },
@@ -124,7 +134,7 @@ describe('the API stack', () => {
   });
 
   it('builds one function per function name: nodejs22.x, arm64, X-Ray active, sized explicitly', () => {
-    const template = synthesized.templates.dev;
+    const template = synthesized.templates.dev.api;
     const functions = template.findResources('AWS::Lambda::Function') as Resources;
     expect(Object.keys(functions)).toHaveLength(ALL_FUNCTION_NAMES.length);
     for (const name of ALL_FUNCTION_NAMES) {
@@ -171,7 +181,7 @@ describe('the API stack', () => {
     };
     const sharpVersion = lock.packages['node_modules/sharp']?.version;
     for (const env of ENVIRONMENT_NAMES) {
-      const layers = synthesized.templates[env].findResources('AWS::Lambda::LayerVersion');
+      const layers = synthesized.templates[env].api.findResources('AWS::Lambda::LayerVersion');
       expect(Object.values(layers)).toHaveLength(1);
       expect((Object.values(layers)[0] as Resources[string]).Properties).toMatchObject({
         CompatibleArchitectures: ['arm64'],
@@ -184,9 +194,9 @@ describe('the API stack', () => {
   it('gives every function the Powertools environment and the allowed CORS origins', () => {
     const configs = loadEnvironmentConfigs(synthesized.app);
     for (const env of ENVIRONMENT_NAMES) {
-      const functions = synthesized.templates[env].findResources('AWS::Lambda::Function');
+      const functions = synthesized.templates[env].api.findResources('AWS::Lambda::Function');
       for (const fn of Object.values(functions) as Resources[string][]) {
-        expect(fn.Properties.Environment).toEqual({
+        expect(fn.Properties.Environment).toMatchObject({
           Variables: {
             POWERTOOLS_SERVICE_NAME: 'auralink-aic',
             POWERTOOLS_METRICS_NAMESPACE: 'AuraLink/AIC',
@@ -199,10 +209,108 @@ describe('the API stack', () => {
     }
   });
 
+  it('points the functions at RDS Proxy and Redis over TLS, the evaluator at Postgres only', () => {
+    const databaseVariables = ['DB_HOST', 'DB_NAME', 'DB_PORT', 'DB_SECRET_ARN'];
+    const redisVariables = ['REDIS_AUTH_SECRET_ARN', 'REDIS_URL'];
+    for (const env of ENVIRONMENT_NAMES) {
+      for (const name of ALL_FUNCTION_NAMES) {
+        const variables = (
+          functionProperties(env, name).Environment as {
+            Variables: Record<string, unknown>;
+          }
+        ).Variables;
+        const connected = Object.keys(variables).filter((key) => /^(DB|REDIS)_/.test(key));
+        const usesRedis = !(name in SCHEDULED_FUNCTIONS);
+        expect(connected.sort(), name).toEqual(
+          [...databaseVariables, ...(usesRedis ? redisVariables : [])].sort(),
+        );
+        expect(variables).toMatchObject({ DB_PORT: '5432', DB_NAME: 'auralink' });
+        // Cross-stack references to the data stack's proxy endpoint and secret ARN.
+        expect(variables.DB_HOST).toHaveProperty('Fn::ImportValue');
+        expect(variables.DB_SECRET_ARN).toHaveProperty('Fn::ImportValue');
+        if (usesRedis) {
+          expect(JSON.stringify(variables.REDIS_URL)).toMatch(/^\{"Fn::Join":\["",\["rediss:\/\//);
+          expect(variables.REDIS_AUTH_SECRET_ARN).toHaveProperty('Fn::ImportValue');
+        }
+      }
+    }
+  });
+
+  it('runs every function in the application subnets with a security group of its own', () => {
+    const { api } = synthesized.stages.dev;
+    for (const name of ALL_FUNCTION_NAMES) {
+      const props = functionProperties('dev', name);
+      const vpcConfig = props.VpcConfig as { SecurityGroupIds: unknown[]; SubnetIds: unknown[] };
+      expect(vpcConfig.SubnetIds, name).toHaveLength(2);
+      expect(vpcConfig.SecurityGroupIds, name).toHaveLength(1);
+    }
+    const groups = synthesized.templates.dev.api.findResources('AWS::EC2::SecurityGroup');
+    expect(Object.keys(groups)).toHaveLength(ALL_FUNCTION_NAMES.length);
+    expect(Object.keys(api.functions)).toHaveLength(FUNCTION_NAMES.length);
+  });
+
+  it('lets each function reach only the VPC endpoints, RDS Proxy and (if it uses it) Redis', () => {
+    const configs = loadEnvironmentConfigs(synthesized.app);
+    for (const env of ENVIRONMENT_NAMES) {
+      const groups = synthesized.templates[env].api.findResources(
+        'AWS::EC2::SecurityGroup',
+      ) as Resources;
+      for (const name of ALL_FUNCTION_NAMES) {
+        const groupId = (
+          functionProperties(env, name).VpcConfig as {
+            SecurityGroupIds: [{ 'Fn::GetAtt': [string, string] }];
+          }
+        ).SecurityGroupIds[0]['Fn::GetAtt'][0];
+        expect(groups[groupId], name).toBeDefined();
+        const egress = securityGroupRules(synthesized.templates[env].api, groupId, 'egress');
+        const usesRedis = !(name in SCHEDULED_FUNCTIONS);
+        expect(egress.map((rule) => rule.ToPort).sort(), name).toEqual(
+          [443, 5432, ...(usesRedis ? [configs[env].cache.port] : [])].sort(),
+        );
+      }
+    }
+  });
+
+  it('lets each function read exactly the secrets it is pointed at, with DescribeSecret', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const policies = synthesized.templates[env].api.findResources(
+        'AWS::IAM::Policy',
+      ) as Resources;
+      for (const name of ALL_FUNCTION_NAMES) {
+        const { api } = synthesized.stages[env];
+        const fn =
+          name in SCHEDULED_FUNCTIONS
+            ? api.scheduled[name as ScheduledFunctionName].fn
+            : api.functions[name as FunctionName];
+        const policyId = logicalId(
+          fn.function.role?.node.findChild('DefaultPolicy').node.defaultChild as CfnResource,
+        );
+        const document = policies[policyId]?.Properties.PolicyDocument as {
+          Statement: { Action: string | string[]; Resource: unknown }[];
+        };
+        const statements = document.Statement;
+        const secretReads = statements.filter((statement) =>
+          [statement.Action].flat().includes('secretsmanager:GetSecretValue'),
+        );
+        const resources = secretReads.flatMap((statement) => [statement.Resource].flat());
+        expect(resources, name).toHaveLength(name in SCHEDULED_FUNCTIONS ? 1 : 2);
+        for (const statement of secretReads) {
+          expect([statement.Action].flat().sort()).toEqual([
+            'secretsmanager:DescribeSecret',
+            'secretsmanager:GetSecretValue',
+          ]);
+          for (const resource of [statement.Resource].flat()) {
+            expect(resource).toHaveProperty('Fn::ImportValue');
+          }
+        }
+      }
+    }
+  });
+
   it('sets the configured retention on every log group and logs each function to its own', () => {
     const configs = loadEnvironmentConfigs(synthesized.app);
     for (const env of ENVIRONMENT_NAMES) {
-      const template = synthesized.templates[env];
+      const template = synthesized.templates[env].api;
       const logGroups = template.findResources('AWS::Logs::LogGroup') as Resources;
       // One per function plus the access logs.
       expect(Object.keys(logGroups)).toHaveLength(ALL_FUNCTION_NAMES.length + 1);
@@ -221,7 +329,7 @@ describe('the API stack', () => {
   it('throttles the stage and writes JSON access logs to the access log group', () => {
     const configs = loadEnvironmentConfigs(synthesized.app);
     for (const env of ENVIRONMENT_NAMES) {
-      const template = synthesized.templates[env];
+      const template = synthesized.templates[env].api;
       const accessLogs = logicalId(
         synthesized.stages[env].api.api.accessLogGroup.node.defaultChild as CfnResource,
       );
@@ -249,7 +357,7 @@ describe('the API stack', () => {
     const configs = loadEnvironmentConfigs(synthesized.app);
     for (const env of ENVIRONMENT_NAMES) {
       const api = Object.values(
-        synthesized.templates[env].findResources('AWS::ApiGatewayV2::Api'),
+        synthesized.templates[env].api.findResources('AWS::ApiGatewayV2::Api'),
       )[0] as Resources[string];
       const cors = api.Properties.CorsConfiguration as Record<string, string[]>;
       expect(cors.AllowOrigins).toEqual(configs[env].corsAllowedOrigins);
@@ -261,11 +369,11 @@ describe('the API stack', () => {
 
   it('runs each scheduled function from its own EventBridge rule at its rate, without retries', () => {
     for (const env of ENVIRONMENT_NAMES) {
-      const rules = synthesized.templates[env].findResources('AWS::Events::Rule') as Resources;
+      const rules = synthesized.templates[env].api.findResources('AWS::Events::Rule') as Resources;
       expect(Object.keys(rules)).toHaveLength(SCHEDULED_NAMES.length);
       for (const name of SCHEDULED_NAMES) {
         const { everyMinutes } = SCHEDULED_FUNCTIONS[name];
-        synthesized.templates[env].hasResourceProperties('AWS::Events::Rule', {
+        synthesized.templates[env].api.hasResourceProperties('AWS::Events::Rule', {
           ScheduleExpression: `rate(${everyMinutes} minute${everyMinutes === 1 ? '' : 's'})`,
           State: 'ENABLED',
           Targets: [
@@ -277,7 +385,7 @@ describe('the API stack', () => {
         });
       }
       // Only EventBridge may invoke a scheduled function.
-      synthesized.templates[env].hasResourceProperties('AWS::Lambda::Permission', {
+      synthesized.templates[env].api.hasResourceProperties('AWS::Lambda::Permission', {
         Principal: 'events.amazonaws.com',
         FunctionName: { 'Fn::GetAtt': [functionLogicalId(env, 'alerts'), 'Arn'] },
       });
@@ -286,7 +394,7 @@ describe('the API stack', () => {
 
   it('outputs the API URL', () => {
     for (const env of ENVIRONMENT_NAMES) {
-      synthesized.templates[env].hasOutput('ApiUrl', {
+      synthesized.templates[env].api.hasOutput('ApiUrl', {
         Value: { 'Fn::Join': ['', Match.arrayWith(['https://'])] },
       });
     }
@@ -294,7 +402,7 @@ describe('the API stack', () => {
 
   it('contains no secret values in any template', () => {
     for (const env of ENVIRONMENT_NAMES) {
-      const text = JSON.stringify(synthesized.templates[env].toJSON());
+      const text = JSON.stringify(synthesized.templates[env].api.toJSON());
       expect(text).not.toMatch(/AIC_JWT_SECRET|password|SecretString/i);
       const testSigningKey = process.env.AIC_JWT_SECRET;
       if (testSigningKey) expect(text).not.toContain(testSigningKey);
@@ -318,9 +426,9 @@ describe('the API stack', () => {
     expect(() => app.synth()).toThrow(/dev\/Api\/UnguardedRoute[\s\S]*AwsSolutions-APIG4/);
   });
 
-  it('acknowledges only the expected cdk-nag rules, each with a reason, on single resources', () => {
+  it('acknowledges only the expected cdk-nag rules in the API stack, each with a reason', () => {
     const acknowledged = new Map<string, string[]>();
-    for (const construct of synthesized.stages.dev.node.findAll()) {
+    for (const construct of synthesized.stages.dev.api.node.findAll()) {
       for (const entry of construct.node.metadata) {
         if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
         for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
@@ -351,7 +459,10 @@ describe('the API stack', () => {
 
   it('differs between prod and dev where the configuration says so', () => {
     const configs = loadEnvironmentConfigs(synthesized.app);
-    const { dev, prod } = synthesized.templates;
+    const { dev, prod } = {
+      dev: synthesized.templates.dev.api,
+      prod: synthesized.templates.prod.api,
+    };
     expect(configs.prod.logRetentionDays).not.toBe(configs.dev.logRetentionDays);
     expect(configs.prod.throttling).not.toEqual(configs.dev.throttling);
     expect(configs.prod.corsAllowedOrigins).not.toEqual(configs.dev.corsAllowedOrigins);
@@ -386,7 +497,7 @@ describe('the API stack', () => {
   });
 });
 
-describe('the API stack with real bundling', () => {
+describe('the functions with real bundling', () => {
   let outdir: string;
 
   beforeAll(() => {
@@ -401,7 +512,7 @@ describe('the API stack with real bundling', () => {
     timeout: 180_000,
   }, () => {
     const { stages, templates } = synthAicApp({ bundlingStacks: ['dev/*'], outdir });
-    const functions = templates.dev.findResources('AWS::Lambda::Function') as Resources;
+    const functions = templates.dev.api.findResources('AWS::Lambda::Function') as Resources;
     expect(Object.keys(functions)).toHaveLength(ALL_FUNCTION_NAMES.length);
     for (const name of FUNCTION_NAMES) {
       const fn = stages.dev.api.functions[name].function;
@@ -421,5 +532,18 @@ describe('the API stack with real bundling', () => {
       // sharp stays external and comes from the layer: a function importing it must be marked.
       expect(/\bfrom\s*["']sharp["']/.test(bundle), name).toBe(FUNCTION_SIZING[name].needsSharp);
     }
+
+    // The deploy-time migration function bundles the same migration runner and migrations.
+    const migrate = stages.dev.data.migrations.fn.function;
+    const dataFunctions = templates.dev.data.findResources('AWS::Lambda::Function') as Resources;
+    const migrateProps = dataFunctions[logicalId(migrate.node.defaultChild as CfnResource)];
+    const migrateCode = migrateProps?.Properties.Code as { S3Key: string } | undefined;
+    const migrateKey = migrateCode?.S3Key ?? '';
+    const migrateBundle = readFileSync(
+      join(outdir, `asset.${migrateKey.replace(/\.zip$/, '')}`, 'index.mjs'),
+      'utf8',
+    );
+    expect(migrateBundle).toContain('auralink_aic.schema_migrations');
+    for (const migration of MIGRATIONS) expect(migrateBundle).toContain(migration.id);
   });
 });

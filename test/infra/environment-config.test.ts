@@ -93,4 +93,59 @@ describe('the environment configuration', () => {
     expect(parseEnvironmentConfigs(JSON.stringify(environments())).dev.name).toBe('dev');
     expect(errorOf('{not json')).toMatch(/not valid JSON/);
   });
+
+  it('requires a gRPC certificate in staging and prod, and accepts dev without one', () => {
+    const raw = environments();
+    Reflect.deleteProperty(raw.prod.grpc as object, 'certificateArn');
+    (raw.staging.grpc as { certificateArn: string }).certificateArn = 'not-an-arn';
+    const message = errorOf(raw);
+    expect(message).toMatch(/aic:environments\.prod\.grpc\.certificateArn: is required in prod/);
+    expect(message).toMatch(/aic:environments\.staging\.grpc\.certificateArn: must be an ACM/);
+    expect(parseEnvironmentConfigs(environments()).dev.grpc.certificateArn).toBeUndefined();
+  });
+
+  it('keeps prod Multi-AZ, deletion-protected and retained', () => {
+    const raw = environments();
+    Object.assign(raw.prod.database as object, { multiAz: false, deletionProtection: false });
+    Object.assign(raw.prod.cache as object, { multiAz: false });
+    raw.prod.retainOnDelete = false;
+    const message = errorOf(raw);
+    for (const field of [
+      'database.multiAz',
+      'database.deletionProtection',
+      'cache.multiAz',
+      'retainOnDelete',
+    ]) {
+      expect(message).toContain(`aic:environments.prod.${field}: must be true in prod`);
+    }
+  });
+
+  it('rejects malformed and overlapping VPC CIDR blocks', () => {
+    const raw = environments();
+    (raw.dev.network as { vpcCidr: string }).vpcCidr = '10.10.0.1/16';
+    (raw.prod.network as { vpcCidr: string }).vpcCidr = '10.20.128.0/17';
+    const message = errorOf(raw);
+    expect(message).toMatch(/aic:environments\.dev\.network\.vpcCidr: must be an IPv4 CIDR/);
+    expect(message).toMatch(/aic:environments\.prod\.network\.vpcCidr: overlaps staging/);
+  });
+
+  it('rejects the engines default ports', () => {
+    const raw = environments();
+    (raw.dev.database as { port: number }).port = 5432;
+    (raw.dev.cache as { port: number }).port = 6379;
+    const message = errorOf(raw);
+    expect(message).toMatch(/dev\.database\.port: must not be the engine default 5432/);
+    expect(message).toMatch(/dev\.cache\.port: must not be the engine default 6379/);
+  });
+
+  it('checks sizes against each other: Fargate memory, replicas for Multi-AZ, storage bounds', () => {
+    const raw = environments();
+    (raw.dev.grpc as { memoryMiB: number }).memoryMiB = 8192;
+    Object.assign(raw.staging.cache as object, { multiAz: true, replicas: 0 });
+    (raw.staging.database as { maxAllocatedStorageGiB: number }).maxAllocatedStorageGiB = 10;
+    const message = errorOf(raw);
+    expect(message).toMatch(/dev\.grpc\.memoryMiB: must be one of 512, 1024, 2048 for 256 CPU/);
+    expect(message).toMatch(/staging\.cache\.replicas: must be at least 1 when cache\.multiAz/);
+    expect(message).toMatch(/staging\.database\.maxAllocatedStorageGiB/);
+  });
 });

@@ -70,9 +70,9 @@ export const GIVE_UP_PROBABILITY = 0.02;
 
 /**
  * Observations (encodes and measurements) after which the session's model counts as calibrated for
- * giving up on the budget without first spending an encode of this frame on it: with a tight
- * latency budget that encode is often the only one, and a frame whose budget the session has shown
- * to be out of reach should go straight to the smallest encoding that meets the floor.
+ * giving up on the budget without first spending an encode of this frame on it, when the latency
+ * budget leaves time for one encode only: a frame whose budget the session has shown to be out of
+ * reach then goes straight to the smallest encoding that meets the floor.
  */
 export const CALIBRATED_OBSERVATIONS = 6;
 
@@ -362,11 +362,17 @@ class FrameSearch {
     return sureOfFloor.length > 0 ? argmax(sureOfFloor, (s) => s.zBytes) : likeliest;
   }
 
-  /** Whether the calibrated model (see {@link CALIBRATED_OBSERVATIONS}) sees no way to fit. */
+  /**
+   * Whether the calibrated model sees no way to fit. Calibrated by an over-budget encode of this
+   * frame; or, when the time left allows a single encode, by the session's earlier frames (see
+   * {@link CALIBRATED_OBSERVATIONS}), so that encode goes to the smallest valid candidate.
+   */
   budgetOutOfReach(pool: readonly Scored[]): boolean {
+    const cost = (s: Scored) => s.prediction.encodeMs + s.prediction.measureMs;
+    const singleShot = pool.length > 0 && this.remainingMs() < 2 * Math.min(...pool.map(cost));
     const calibrated =
       this.overBudget.length > 0 ||
-      (this.input.model?.observations ?? 0) >= CALIBRATED_OBSERVATIONS;
+      (singleShot && (this.input.model?.observations ?? 0) >= CALIBRATED_OBSERVATIONS);
     return calibrated && pool.every((s) => s.success < GIVE_UP_PROBABILITY);
   }
 

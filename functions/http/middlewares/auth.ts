@@ -1,4 +1,5 @@
 import { UnauthorizedError } from '../../core/errors.ts';
+import { isUsableSubject } from '../../core/subject.ts';
 import type { HttpMiddleware } from './types.ts';
 
 /**
@@ -18,8 +19,7 @@ export function authMiddleware(): HttpMiddleware {
         }
       ).authorizer;
       const sub = authorizer?.jwt?.claims?.sub;
-      if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128)
-        throw new UnauthorizedError();
+      if (!isUsableSubject(sub)) throw new UnauthorizedError();
       aic.userId = sub;
     },
   };

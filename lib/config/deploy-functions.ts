@@ -1,0 +1,17 @@
+/** Lambda functions CloudFormation runs during a deployment, outside the route table and schedule. */
+export type DeployFunctionName = 'migrate';
+
+/** A function run at deploy time: its entry and what it does. */
+export interface DeployFunction {
+  /** Entry point relative to the repository root. */
+  readonly entry: string;
+  readonly description: string;
+}
+
+/** The deploy-time functions; the data stack runs each from a trigger. */
+export const DEPLOY_FUNCTIONS: Readonly<Record<DeployFunctionName, DeployFunction>> = {
+  migrate: {
+    entry: 'functions/handlers/migrate.ts',
+    description: 'Applies the schema migrations before the new code is deployed',
+  },
+};

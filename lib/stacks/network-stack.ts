@@ -1,0 +1,132 @@
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  FlowLogDestination,
+  FlowLogTrafficType,
+  GatewayVpcEndpointAwsService,
+  type InterfaceVpcEndpoint,
+  InterfaceVpcEndpointAwsService,
+  IpAddresses,
+  Peer,
+  Port,
+  SecurityGroup,
+  type SubnetSelection,
+  SubnetType,
+  Vpc,
+} from 'aws-cdk-lib/aws-ec2';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/environment-config.ts';
+
+/** Subnet group names, for selecting subnets in the other stacks. */
+export const SUBNET_GROUPS = {
+  /** The load balancer (and NAT gateways, when configured). */
+  public: 'public',
+  /** Lambda functions and Fargate tasks. */
+  app: 'app',
+  /** RDS, RDS Proxy and ElastiCache: no route out of the VPC, ever. */
+  data: 'data',
+} as const;
+
+/**
+ * AWS APIs the functions and tasks call from private subnets, each reached through an interface
+ * endpoint so no traffic needs the internet: secrets at start-up and rotation, logs (awslogs
+ * driver), image pulls (ECR), traces (X-Ray).
+ */
+const INTERFACE_ENDPOINTS = {
+  SecretsManager: InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+  Logs: InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+  EcrApi: InterfaceVpcEndpointAwsService.ECR,
+  EcrDocker: InterfaceVpcEndpointAwsService.ECR_DOCKER,
+  XRay: InterfaceVpcEndpointAwsService.XRAY,
+} as const;
+
+/** Properties of {@link NetworkStack}. */
+export interface NetworkStackProps extends StackProps {
+  /** The environment it is deployed to. */
+  readonly config: EnvironmentConfig;
+}
+
+/**
+ * The VPC of one environment: public subnets for the load balancer, application subnets for
+ * functions and tasks (isolated unless NAT gateways are configured), isolated data subnets, VPC
+ * endpoints for the AWS services the application calls, and flow logs of rejected traffic.
+ */
+export class NetworkStack extends Stack {
+  /** The VPC. */
+  readonly vpc: Vpc;
+  /** Security group of the interface endpoints (HTTPS from inside the VPC). */
+  readonly endpointsSecurityGroup: SecurityGroup;
+  /** The interface endpoint of Secrets Manager (the rotation function is given it explicitly). */
+  readonly secretsManagerEndpoint: InterfaceVpcEndpoint;
+
+  constructor(scope: Construct, id: string, props: NetworkStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const { natGateways } = config.network;
+
+    this.vpc = new Vpc(this, 'Vpc', {
+      vpcName: `auralink-aic-${config.name}`,
+      ipAddresses: IpAddresses.cidr(config.network.vpcCidr),
+      // The most an environment-agnostic stack can address (Availability Zones are resolved at
+      // deploy time); enough for Multi-AZ RDS and ElastiCache.
+      maxAzs: 2,
+      natGateways,
+      subnetConfiguration: [
+        { name: SUBNET_GROUPS.public, subnetType: SubnetType.PUBLIC, cidrMask: 24 },
+        {
+          name: SUBNET_GROUPS.app,
+          subnetType:
+            natGateways > 0 ? SubnetType.PRIVATE_WITH_EGRESS : SubnetType.PRIVATE_ISOLATED,
+          cidrMask: 22,
+        },
+        { name: SUBNET_GROUPS.data, subnetType: SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+      ],
+      // Nothing uses the default security group, which would allow all traffic between its
+      // members: CDK strips its rules at deploy time.
+      restrictDefaultSecurityGroup: true,
+    });
+
+    const flowLogs = new LogGroup(this, 'FlowLogs', {
+      logGroupName: `/auralink/aic/${config.name}/vpc-flow-logs`,
+      retention: config.logRetentionDays,
+      removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.vpc.addFlowLog('FlowLog', {
+      destination: FlowLogDestination.toCloudWatchLogs(flowLogs),
+      // Rejections are what an investigation needs (a blocked port, a probe); accepted traffic
+      // would multiply the log volume of every frame upload.
+      trafficType: FlowLogTrafficType.REJECT,
+    });
+
+    this.endpointsSecurityGroup = new SecurityGroup(this, 'EndpointsSecurityGroup', {
+      vpc: this.vpc,
+      description: 'VPC interface endpoints: HTTPS from inside the VPC',
+      allowAllOutbound: false,
+    });
+    this.endpointsSecurityGroup.addIngressRule(
+      Peer.ipv4(config.network.vpcCidr),
+      Port.tcp(443),
+      'HTTPS to AWS APIs from the VPC',
+    );
+
+    const endpointSubnets: SubnetSelection = { subnetGroupName: SUBNET_GROUPS.app };
+    const endpoints = Object.fromEntries(
+      Object.entries(INTERFACE_ENDPOINTS).map(([name, service]) => [
+        name,
+        this.vpc.addInterfaceEndpoint(`${name}Endpoint`, {
+          service,
+          subnets: endpointSubnets,
+          securityGroups: [this.endpointsSecurityGroup],
+          open: false,
+          privateDnsEnabled: true,
+        }),
+      ]),
+    );
+    this.secretsManagerEndpoint = endpoints.SecretsManager as InterfaceVpcEndpoint;
+    // Image layers come from S3; a gateway endpoint costs nothing.
+    this.vpc.addGatewayEndpoint('S3Endpoint', {
+      service: GatewayVpcEndpointAwsService.S3,
+      subnets: [endpointSubnets],
+    });
+  }
+}

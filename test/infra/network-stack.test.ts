@@ -1,0 +1,122 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ENVIRONMENT_NAMES,
+  type EnvironmentConfig,
+  type EnvironmentName,
+  loadEnvironmentConfigs,
+} from '../../lib/config/environment-config.ts';
+import { NetworkStack } from '../../lib/stacks/network-stack.ts';
+import { type Resources, type SynthesizedApp, synthAicApp } from './app-fixture.ts';
+
+let synthesized: SynthesizedApp;
+let configs: Record<EnvironmentName, EnvironmentConfig>;
+
+beforeAll(() => {
+  synthesized = synthAicApp();
+  configs = loadEnvironmentConfigs(synthesized.app);
+});
+
+const template = (env: EnvironmentName) => synthesized.templates[env].network;
+
+/** Route tables that send 0.0.0.0/0 somewhere, by the target property (GatewayId, NatGatewayId). */
+function defaultRouteTargets(network: Template): string[] {
+  const routes = Object.values(network.findResources('AWS::EC2::Route') as Resources);
+  return routes
+    .filter((route) => route.Properties.DestinationCidrBlock === '0.0.0.0/0')
+    .flatMap((route) => Object.keys(route.Properties).filter((key) => key.endsWith('Id')))
+    .filter((key) => key !== 'RouteTableId');
+}
+
+describe('the network stack', () => {
+  it('builds a VPC per environment from its CIDR, over two Availability Zones', () => {
+    const cidrs = new Set<string>();
+    for (const env of ENVIRONMENT_NAMES) {
+      template(env).hasResourceProperties('AWS::EC2::VPC', {
+        CidrBlock: configs[env].network.vpcCidr,
+        EnableDnsHostnames: true,
+        EnableDnsSupport: true,
+      });
+      cidrs.add(configs[env].network.vpcCidr);
+      // public, app and data subnets in each of the two zones
+      expect(Object.keys(template(env).findResources('AWS::EC2::Subnet'))).toHaveLength(6);
+    }
+    expect(cidrs.size).toBe(ENVIRONMENT_NAMES.length);
+  });
+
+  it('gives only the public subnets a route out when no NAT gateway is configured', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      expect(configs[env].network.natGateways).toBe(0);
+      expect(Object.keys(template(env).findResources('AWS::EC2::NatGateway'))).toHaveLength(0);
+      // One internet route per public subnet, nothing else leaves the VPC.
+      expect(defaultRouteTargets(template(env))).toEqual(['GatewayId', 'GatewayId']);
+    }
+  });
+
+  it('routes the application subnets through NAT gateways when the configuration asks', () => {
+    const config = { ...configs.dev, network: { vpcCidr: '10.99.0.0/16', natGateways: 1 } };
+    const app = new App();
+    const stack = new NetworkStack(app, 'WithNat', { config });
+    const network = Template.fromStack(stack);
+    expect(Object.keys(network.findResources('AWS::EC2::NatGateway'))).toHaveLength(1);
+    expect(defaultRouteTargets(network).sort()).toEqual(
+      ['GatewayId', 'GatewayId', 'NatGatewayId', 'NatGatewayId'].sort(),
+    );
+    expect(stack.vpc.selectSubnets({ subnetGroupName: 'data' }).subnets).toHaveLength(2);
+    expect(stack.vpc.isolatedSubnets.map((subnet) => subnet.node.path)).toEqual(
+      stack.vpc.selectSubnets({ subnetGroupName: 'data' }).subnets.map((s) => s.node.path),
+    );
+  });
+
+  it('has private interface endpoints for Secrets Manager, Logs, ECR and X-Ray, and S3', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const endpoints = Object.values(
+        template(env).findResources('AWS::EC2::VPCEndpoint') as Resources,
+      );
+      // `com.amazonaws.<region>.<service>`, joined at deploy time: the last part is the service.
+      const services = endpoints.map((endpoint) => {
+        const name = endpoint.Properties.ServiceName as { 'Fn::Join': [string, unknown[]] };
+        return String(name['Fn::Join'][1].at(-1)).replace(/^\./, '');
+      });
+      expect(services.sort()).toEqual(
+        ['ecr.api', 'ecr.dkr', 'logs', 's3', 'secretsmanager', 'xray'].sort(),
+      );
+      for (const endpoint of endpoints) {
+        if (endpoint.Properties.VpcEndpointType === 'Interface') {
+          expect(endpoint.Properties.PrivateDnsEnabled).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('opens the endpoints to HTTPS from the VPC only', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      template(env).hasResourceProperties('AWS::EC2::SecurityGroup', {
+        SecurityGroupIngress: [
+          {
+            CidrIp: configs[env].network.vpcCidr,
+            FromPort: 443,
+            ToPort: 443,
+            IpProtocol: 'tcp',
+            Description: 'HTTPS to AWS APIs from the VPC',
+          },
+        ],
+      });
+    }
+  });
+
+  it('logs rejected traffic to a log group with the configured retention', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      template(env).hasResourceProperties('AWS::EC2::FlowLog', {
+        ResourceType: 'VPC',
+        TrafficType: 'REJECT',
+        LogDestinationType: 'cloud-watch-logs',
+      });
+      template(env).hasResourceProperties('AWS::Logs::LogGroup', {
+        LogGroupName: `/auralink/aic/${env}/vpc-flow-logs`,
+        RetentionInDays: configs[env].logRetentionDays,
+      });
+    }
+  });
+});

@@ -1,0 +1,196 @@
+import { type Stack, Validations } from 'aws-cdk-lib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEV_JWT_SECRET } from '../../functions/platform/jwt.ts';
+import {
+  ENVIRONMENT_NAMES,
+  type EnvironmentConfig,
+  type EnvironmentName,
+  loadEnvironmentConfigs,
+} from '../../lib/config/environment-config.ts';
+import { type Resources, STACK_KEYS, type SynthesizedApp, synthAicApp } from './app-fixture.ts';
+
+let synthesized: SynthesizedApp;
+let configs: Record<EnvironmentName, EnvironmentConfig>;
+
+beforeAll(() => {
+  synthesized = synthAicApp();
+  configs = loadEnvironmentConfigs(synthesized.app);
+});
+
+/** Every Lambda and container environment variable of a stage: `[where, name, value]`. */
+function environmentVariables(env: EnvironmentName): [string, string, unknown][] {
+  const variables: [string, string, unknown][] = [];
+  for (const key of STACK_KEYS) {
+    const template = synthesized.templates[env][key];
+    const functions = template.findResources('AWS::Lambda::Function') as Resources;
+    for (const [id, fn] of Object.entries(functions)) {
+      const environment = fn.Properties.Environment as
+        | { Variables: Record<string, unknown> }
+        | undefined;
+      for (const [name, value] of Object.entries(environment?.Variables ?? {})) {
+        variables.push([`${key}/${id}`, name, value]);
+      }
+    }
+    const tasks = template.findResources('AWS::ECS::TaskDefinition') as Resources;
+    for (const [id, task] of Object.entries(tasks)) {
+      const containers = task.Properties.ContainerDefinitions as {
+        Environment?: { Name: string; Value: unknown }[];
+      }[];
+      for (const container of containers) {
+        for (const { Name, Value } of container.Environment ?? []) {
+          variables.push([`${key}/${id}`, Name, Value]);
+        }
+      }
+    }
+  }
+  return variables;
+}
+
+describe('every stage', () => {
+  it('passes no secret value in any Lambda or task environment variable', () => {
+    const testSigningKey = process.env.AIC_JWT_SECRET;
+    for (const env of ENVIRONMENT_NAMES) {
+      const variables = environmentVariables(env);
+      expect(variables.length).toBeGreaterThan(40);
+      for (const [where, name, value] of variables) {
+        const text = JSON.stringify(value);
+        const label = `${env} ${where} ${name}`;
+        // A dynamic reference would put the resolved secret into the function's configuration.
+        expect(text, label).not.toMatch(/resolve:secretsmanager|resolve:ssm-secure/);
+        expect(text, label).not.toContain(DEV_JWT_SECRET);
+        if (testSigningKey) expect(text, label).not.toContain(testSigningKey);
+        expect(name, label).not.toMatch(/PASSWORD|(SECRET|TOKEN|KEY)$/);
+        if (/SECRET/.test(name)) {
+          // A reference to a secret's ARN (same stack or imported), never a literal.
+          expect(name, label).toMatch(/_SECRET_ARN$/);
+          expect(typeof value, label).toBe('object');
+        }
+      }
+    }
+  });
+
+  it('holds no literal secret: every secret is generated, resolved only by RDS and ElastiCache', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      for (const key of STACK_KEYS) {
+        const template = synthesized.templates[env][key];
+        const secrets = template.findResources('AWS::SecretsManager::Secret') as Resources;
+        for (const secret of Object.values(secrets)) {
+          expect(secret.Properties.SecretString).toBeUndefined();
+          expect(secret.Properties.GenerateSecretString).toBeDefined();
+        }
+        const resources = template.toJSON().Resources as Record<
+          string,
+          { Type: string; Properties?: unknown }
+        >;
+        for (const resource of Object.values(resources)) {
+          const text = JSON.stringify(resource.Properties ?? {});
+          if (!text.includes('{{resolve:secretsmanager:')) continue;
+          expect(['AWS::RDS::DBInstance', 'AWS::ElastiCache::ReplicationGroup']).toContain(
+            resource.Type,
+          );
+        }
+      }
+    }
+  });
+
+  it('gives every restricted security group an inline egress rule (no implicit allow-all)', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      for (const key of STACK_KEYS) {
+        const groups = synthesized.templates[env][key].findResources(
+          'AWS::EC2::SecurityGroup',
+        ) as Resources;
+        for (const [id, group] of Object.entries(groups)) {
+          // CloudFormation adds an allow-all egress rule to a group created without inline ones.
+          const egress = group.Properties.SecurityGroupEgress as { CidrIp?: string }[] | undefined;
+          expect(egress, `${env}/${key}/${id}`).toBeDefined();
+          if (egress?.some((rule) => rule.CidrIp === '0.0.0.0/0')) {
+            // Only the rotation function (Secrets Manager's application) and the gRPC tasks'
+            // HTTPS to AWS APIs leave the VPC's CIDR.
+            expect(id).toMatch(/RotationSingleUserSecurityGroup|TaskSecurityGroup/);
+          }
+        }
+      }
+    }
+  });
+
+  it('sets the configured retention on every log group of every stack', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      for (const key of STACK_KEYS) {
+        const groups = synthesized.templates[env][key].findResources(
+          'AWS::Logs::LogGroup',
+        ) as Resources;
+        for (const group of Object.values(groups)) {
+          expect(group.Properties.RetentionInDays).toBe(configs[env].logRetentionDays);
+        }
+      }
+    }
+  });
+
+  it('deploys the stacks in lifecycle order: network, data, then API and gRPC, then observability', () => {
+    const { network, data, api, grpc, observability } = synthesized.stages.dev;
+    const dependencies = (stack: Stack) =>
+      stack.dependencies.map((dependency) => dependency.node.id).sort();
+    expect(dependencies(network)).toEqual([]);
+    expect(dependencies(data)).toEqual(['Network']);
+    expect(dependencies(api)).toEqual(['Data', 'Network']);
+    expect(dependencies(grpc)).toEqual(['Data', 'Network']);
+    expect(dependencies(observability)).toEqual(['Api', 'Grpc']);
+    expect(data.terminationProtection).toBe(false);
+    expect(synthesized.stages.prod.data.terminationProtection).toBe(true);
+  });
+
+  it('acknowledges cdk-nag findings with a reason, relaxing data durability outside prod only', () => {
+    const acknowledgements = (env: EnvironmentName) => {
+      const found = new Map<string, string[]>();
+      for (const construct of synthesized.stages[env].node.findAll()) {
+        for (const entry of construct.node.metadata) {
+          if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+          for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+            expect(reason.length, id).toBeGreaterThan(40);
+            const rule = id.replace(/^annotation::/i, '');
+            // CDK acknowledges some CloudFormation validation rules of its own constructs.
+            if (!/^(AwsSolutions|Serverless)-/.test(rule)) continue;
+            const path = construct.node.path.split('/').slice(1).join('/');
+            found.set(rule, [...(found.get(rule) ?? []), path].sort());
+          }
+        }
+      }
+      return found;
+    };
+    const dev = acknowledgements('dev');
+    const prod = acknowledgements('prod');
+    // Outside the API stack (tested there): one acknowledgement per resource it concerns.
+    const outsideApi = (found: Map<string, string[]>) => {
+      const result: Record<string, string[]> = {};
+      for (const [rule, paths] of found) {
+        const kept = paths.filter((path) => !path.startsWith('Api/'));
+        if (kept.length > 0) result[rule] = kept;
+      }
+      return result;
+    };
+    const common = {
+      'AwsSolutions-L1': ['Data/MigrateFunction/Function'],
+      'Serverless-LambdaLatestVersion': ['Data/MigrateFunction/Function'],
+      'Serverless-LambdaDLQ': ['Data/MigrateFunction/Function'],
+      'AwsSolutions-IAM5[Resource::*]': [
+        'Data/MigrateFunction/Role/DefaultPolicy',
+        'Grpc/Task/ExecutionRole/DefaultPolicy',
+      ],
+      'AwsSolutions-SMG4': ['Data/RedisAuthToken', 'Grpc/JwtSigningKey'],
+      'AwsSolutions-ECS2': ['Grpc/Task'],
+      'AwsSolutions-EC23': ['Grpc/LoadBalancerSecurityGroup'],
+      'AwsSolutions-S1': ['Grpc/LoadBalancerAccessLogs'],
+    };
+    expect(outsideApi(prod)).toEqual({
+      ...common,
+      'Serverless-SNSRedrivePolicy': [`Observability/AlarmTopic/${configs.prod.alarmEmail}`],
+    });
+    expect(outsideApi(dev)).toEqual({
+      ...common,
+      'Serverless-SNSRedrivePolicy': [`Observability/AlarmTopic/${configs.dev.alarmEmail}`],
+      'AwsSolutions-RDS3': ['Data/Database'],
+      'AwsSolutions-RDS10': ['Data/Database'],
+      'AwsSolutions-AEC4': ['Data/Redis'],
+    });
+  });
+});
