@@ -26,7 +26,7 @@ for i = 1, n do
   local current = math.floor(now / g)
   local oldest = current - k
   local fields = redis.call('HGETALL', KEYS[i])
-  local live, stale, total = {}, {}, 0
+  local live, stale, total, first = {}, {}, 0, current
   for j = 1, #fields, 2 do
     local index = tonumber(fields[j])
     if index < oldest then
@@ -35,29 +35,28 @@ for i = 1, n do
       local count = tonumber(fields[j + 1])
       live[#live + 1] = { index, count }
       total = total + count
+      if index < first then first = index end
     end
   end
   if #stale > 0 then redis.call('HDEL', KEYS[i], unpack(stale)) end
-  table.sort(live, function(a, b) return a[1] < b[1] end)
   if total + cost > limit then allowed = 0 end
-  seen[i] = { limit = limit, g = g, current = current, live = live, total = total }
+  seen[i] = { limit = limit, g = g, current = current, live = live, total = total, first = first }
 end
 local reply = { allowed }
 for i = 1, n do
   local s = seen[i]
   local fits = s.total + cost <= s.limit
   local used = s.total
-  local oldest_live = s.current
-  if #s.live > 0 and s.live[1][1] < oldest_live then oldest_live = s.live[1][1] end
+  local oldest_live = s.first
   if allowed == 1 then
     redis.call('HINCRBY', KEYS[i], s.current, cost)
     redis.call('PEXPIRE', KEYS[i], (s.current + k + 1) * s.g - now)
     used = used + cost
-  elseif #s.live > 0 then
-    oldest_live = s.live[1][1]
   end
   local retry = 0
   if not fits then
+    -- Only a rejection needs the sub-buckets in order (to find when enough quota frees up).
+    table.sort(s.live, function(a, b) return a[1] < b[1] end)
     local needed = s.total + cost - s.limit
     local freed = 0
     retry = s.g * (k + 1)
