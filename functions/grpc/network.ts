@@ -4,19 +4,18 @@
  * numbers are those of `PUT`/`GET .../network` and of /compress.
  */
 import type { NetworkConditions } from '../core/contracts/compress.ts';
-import type { NetworkEstimateResponse } from '../core/contracts/network.ts';
 import { DEFAULT_RECOMMENDATION_FRAME, recommendEncoding } from '../core/engine/recommend.ts';
 import { NotFoundError } from '../core/errors.ts';
-import {
-  describeEstimate,
-  type NetworkEstimate,
-  updateEstimator,
-} from '../core/network/estimator.ts';
+import { describeEstimate, type NetworkEstimate } from '../core/network/estimator.ts';
 import { resolvePolicy } from '../core/policy.ts';
 import { getConfig } from '../platform/db/config-repository.ts';
 import { sessionUsableBy } from '../platform/db/session-repository.ts';
-import { readLiveState, rebuildState } from '../platform/network/live-state.ts';
-import { getNetworkEstimate, loadNetworkEstimate } from '../platform/network/network-service.ts';
+import { readLiveState } from '../platform/network/live-state.ts';
+import {
+  getNetworkEstimate,
+  loadNetworkEstimate,
+  previewNetworkUpdate,
+} from '../platform/network/network-service.ts';
 import type { Runtime } from '../platform/runtime.ts';
 import {
   type HintsInput,
@@ -75,8 +74,7 @@ export async function compressionHints(
 
 /**
  * The session's estimate without recording anything: with `conditions`, the estimate the session
- * would have after that sample (its current state from Redis, else rebuilt from Postgres, plus the
- * sample); without, its current estimate (`GET .../network`: NOT_FOUND before the first sample).
+ * would have after that sample; without, its current estimate (NOT_FOUND before the first sample).
  * NOT_FOUND for another user's session.
  */
 export async function analyseNetwork(
@@ -85,35 +83,9 @@ export async function analyseNetwork(
   sessionId: string,
   conditions: NetworkConditions | undefined,
 ): Promise<NetworkEstimateMessage> {
-  if (conditions === undefined) {
-    return toNetworkEstimateMessage((await getNetworkEstimate(runtime, userId, sessionId)).body);
-  }
-  const { sql } = runtime.db;
-  const [usable, stored, live] = await Promise.all([
-    sessionUsableBy(sql, sessionId, userId),
-    getConfig(sql, userId),
-    readLiveState(runtime, sessionId, true),
-  ]);
-  if (!usable) throw sessionNotFound();
-  const base = live.state ?? (await rebuildState(sql, sessionId, userId))?.state;
-  const estimate = describeEstimate(updateEstimator(base, conditions));
-  const policy = resolvePolicy({}, stored);
-  const recommendation = await recommendEncoding({
-    policy,
-    model: policy.predictive ? live.model : undefined,
-    budgetBytes: estimate.budgetBytesPerFrame,
-  });
-  // The same rounding as the network service's answers, so analysis and update agree digit for digit.
-  const body: NetworkEstimateResponse = {
-    session_id: sessionId,
-    smoothed_bandwidth_kbps: round(estimate.smoothedKbps, 3),
-    predicted_bandwidth_kbps: round(estimate.predictedKbps, 3),
-    stability: round(estimate.stability, 4),
-    network_quality: estimate.quality,
-    network_condition: round(estimate.condition, 4),
-    budget_bytes_per_frame: estimate.budgetBytesPerFrame,
-    recommendation: { ...recommendation },
-    sample_count: estimate.sampleCount,
-  };
-  return toNetworkEstimateMessage(body);
+  const result =
+    conditions === undefined
+      ? await getNetworkEstimate(runtime, userId, sessionId)
+      : await previewNetworkUpdate(runtime, { userId, sessionId, conditions });
+  return toNetworkEstimateMessage(result.body);
 }

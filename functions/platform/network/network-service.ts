@@ -18,7 +18,7 @@ import {
 import { resolvePolicy } from '../../core/policy.ts';
 import { getConfig } from '../db/config-repository.ts';
 import { insertNetworkSample } from '../db/network-repository.ts';
-import { sessionOwnedBy, sessionTotals } from '../db/session-repository.ts';
+import { sessionOwnedBy, sessionTotals, sessionUsableBy } from '../db/session-repository.ts';
 import { metrics } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
 import { readLiveState, rebuildState, writeLiveState } from './live-state.ts';
@@ -125,6 +125,29 @@ export async function recordNetworkUpdate(
     body: toResponse(command.sessionId, estimate, recommendation),
     redisDegraded: !live.redisOk || !cached,
   };
+}
+
+/**
+ * The estimate the session would have after `conditions`, without recording anything (gRPC's
+ * `AnalyzeNetworkConditions`): its current state from Redis, else rebuilt from Postgres, plus the
+ * sample, and the recommendation by the same rules as an update. 404 for another user's session.
+ */
+export async function previewNetworkUpdate(
+  runtime: Runtime,
+  command: NetworkUpdateCommand,
+): Promise<NetworkResult<NetworkEstimateResponse>> {
+  const { sql } = runtime.db;
+  const { userId, sessionId, conditions } = command;
+  const [usable, stored, live] = await Promise.all([
+    sessionUsableBy(sql, sessionId, userId),
+    getConfig(sql, userId),
+    readLiveState(runtime, sessionId, true),
+  ]);
+  if (!usable) throw sessionNotFound();
+  const base = live.state ?? (await rebuildState(sql, sessionId, userId))?.state;
+  const estimate = describeEstimate(updateEstimator(base, conditions));
+  const recommendation = await recommendationFor(stored, estimate, live.model);
+  return { body: toResponse(sessionId, estimate, recommendation), redisDegraded: !live.redisOk };
 }
 
 /**
