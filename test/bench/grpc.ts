@@ -1,17 +1,3 @@
-/**
- * `npm run bench:grpc`: the same frames through gRPC `CompressStream` and through `POST /compress`
- * (JSON, base64), against one `npm start` process (spawned, so the client does not share its event
- * loop) serving both, on one database and one Redis.
- *
- * Per path, on its own session so both learn from the same sequence:
- * - ping-pong: one frame in flight at a time; per-frame overhead = round trip - latency_ms.total
- *   (the engine's own time as the response reports it), p50/p95/p99;
- * - throughput: frames/s as a client would stream: gRPC writes ahead on one stream (the server
- *   reads as fast as it answers), HTTP sends one request after the other on a keep-alive
- *   connection (a session's frames must stay in order).
- * The HTTP bodies are built before the clock starts (generous to HTTP); gRPC serialises as it sends.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -22,6 +8,7 @@ import {
 } from '../../functions/grpc/proto.ts';
 import { jwtSettingsFromEnv, signToken } from '../../functions/platform/jwt.ts';
 import { panningSequence } from '../support/frames.ts';
+import { spawnLocalRuntime } from '../support/local-runtime-process.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 import { ms, summarise } from './stats.ts';
 
@@ -39,50 +26,16 @@ interface Sample {
 }
 
 async function startServers(databaseUrl: string) {
-  const child: ChildProcess = spawn(
-    join(ROOT, 'node_modules', '.bin', 'tsx'),
-    ['functions/local/main.ts'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: databaseUrl,
-        REDIS_URL: 'redis://127.0.0.1:6379',
-        REDIS_KEY_PREFIX: PREFIX,
-        AIC_JWT_SECRET: JWT_SECRET,
-        PORT: '0',
-        GRPC_PORT: '0',
-        POWERTOOLS_LOG_LEVEL: 'WARN',
-        POWERTOOLS_METRICS_DISABLED: 'true',
-        AIC_LOCAL_STATE_DIR: join(ROOT, '.aic-local', 'bench-grpc'),
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let stderr = '';
-  const ports = await new Promise<{ http: string; grpc: string }>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`npm start did not come up:\n${stderr}`)),
-      60_000,
-    );
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const http = /HTTP API\s+(http:\/\/\S+)/.exec(stderr)?.[1];
-      const grpcAddress = /gRPC\s+([\d.]+:\d+)/.exec(stderr)?.[1];
-      if (http && grpcAddress && stderr.includes('Ctrl-C stops')) {
-        clearTimeout(timer);
-        resolve({ http, grpc: grpcAddress });
-      }
-    });
+  const runtime = await spawnLocalRuntime({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: PREFIX,
+    AIC_JWT_SECRET: JWT_SECRET,
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    AIC_LOCAL_STATE_DIR: join(ROOT, '.aic-local', 'bench-grpc'),
   });
-  return {
-    ...ports,
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { http: runtime.url, grpc: runtime.grpcAddress, stop: runtime.stop };
 }
 
 function grpcStream(client: grpc.Client, token: string) {

@@ -10,14 +10,11 @@
  * BENCH_SESSIONS_PER_USER (3), BENCH_CONNECTIONS (32), BENCH_REDIS_URL (redis://127.0.0.1:6379),
  * DB_POOL_MAX of the local runtime (8).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { jwtSettingsFromEnv, signToken } from '../../functions/platform/jwt.ts';
-import { freePort } from '../support/own-redis.ts';
+import { autocannon } from '../support/autocannon.ts';
+import { spawnLocalRuntime } from '../support/local-runtime-process.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 import { ms, summarise } from './stats.ts';
 
@@ -29,52 +26,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `aic-bench-network-${process.pid}-${randomBytes(3).toString('hex')}:`;
 const GOAL_P95_MS = 10;
-const ROOT = join(import.meta.dirname, '..', '..');
-
-/** The part of autocannon this benchmark uses (the package ships no type declarations). */
-interface AutocannonRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-}
-interface AutocannonResult {
-  requests: { total: number; average: number };
-  latency: { p50: number; p99: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-}
-interface AutocannonInstance {
-  on(
-    event: 'response',
-    listener: (client: unknown, statusCode: number, bytes: number, responseTimeMs: number) => void,
-  ): void;
-  then: Promise<AutocannonResult>['then'];
-}
-type Autocannon = (options: {
-  url: string;
-  connections: number;
-  overallRate: number;
-  duration: number;
-  requests: { setupRequest: (request: AutocannonRequest) => AutocannonRequest }[];
-}) => AutocannonInstance;
-
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-
-async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the local runtime exited (${child.exitCode})`);
-    const ready = await fetch(`${url}/readiness`).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (ready) return;
-    await sleep(200);
-  }
-  throw new Error('the local runtime did not become ready within 60 s');
-}
 
 async function deleteKeys(): Promise<number> {
   const redis = new Redis(REDIS_URL);
@@ -94,28 +45,19 @@ async function deleteKeys(): Promise<number> {
 
 async function main(): Promise<void> {
   const db = await createTestDatabase();
-  const port = await freePort();
   const env = {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATABASE_URL: db.url,
     REDIS_URL,
+    DATABASE_URL: db.url,
     REDIS_KEY_PREFIX: PREFIX,
     AIC_JWT_SECRET: process.env.AIC_JWT_SECRET ?? randomBytes(32).toString('hex'),
     // One local process serves every concurrent request, which Lambda spreads over containers with
     // a pool of 2 each; a pool of 8 stands in for a few of them.
     DB_POOL_MAX: process.env.DB_POOL_MAX ?? '8',
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'functions/local/main.ts'], {
-    cwd: ROOT,
-    env,
-    stdio: 'ignore',
-  });
-  const url = `http://127.0.0.1:${port}`;
+  const runtime = await spawnLocalRuntime(env);
+  const { url } = runtime;
   try {
-    await waitUntilReady(url, child);
-    const jwt = jwtSettingsFromEnv(env);
+    const jwt = jwtSettingsFromEnv({ ...process.env, ...env });
     const users = await Promise.all(
       Array.from({ length: USERS }, async (_, i) => ({
         authorization: `Bearer ${await signToken(`bench-${process.pid}-${i}`, jwt, 3600)}`,
@@ -190,11 +132,7 @@ async function main(): Promise<void> {
     );
     if (!met) process.exitCode = 1;
   } finally {
-    child.kill('SIGTERM');
-    await new Promise<void>((resolve) => {
-      if (child.exitCode !== null) resolve();
-      else child.once('exit', () => resolve());
-    });
+    await runtime.stop();
     await db.drop();
     await deleteKeys();
   }

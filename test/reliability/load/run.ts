@@ -5,18 +5,16 @@
  * LOAD_DURATION_S seconds (60). Prints rps, p50/p95/p99 per route, errors, and the server's RSS
  * over time; exits 1 on any error or when RSS grows more than 10 % after the warm-up.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { freePort } from '../../../functions/local/embedded-services.ts';
 import { jwtSettingsFromEnv, signToken } from '../../../functions/platform/jwt.ts';
 import { summarise } from '../../bench/stats.ts';
+import { type AutocannonRequest, autocannon } from '../../support/autocannon.ts';
 import { encodeFrame } from '../../support/frames.ts';
+import { spawnLocalRuntime } from '../../support/local-runtime-process.ts';
 import { createTestDatabase } from '../../support/test-database.ts';
 
 const DURATION_S = Number(process.env.LOAD_DURATION_S ?? 60);
@@ -25,54 +23,12 @@ const RSS_SAMPLE_MS = 1000;
 const MAX_RSS_GROWTH = 0.1;
 const REDIS_URL = process.env.LOAD_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `aic-load-${process.pid}-${randomBytes(3).toString('hex')}:`;
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-
-/** The part of autocannon this script uses (the package ships no type declarations). */
-interface AutocannonRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-}
-interface AutocannonResult {
-  errors: number;
-  timeouts: number;
-}
-interface AutocannonInstance {
-  on(
-    event: 'response',
-    listener: (client: unknown, statusCode: number, bytes: number, responseTimeMs: number) => void,
-  ): void;
-  then: Promise<AutocannonResult>['then'];
-}
-type Autocannon = (options: {
-  url: string;
-  connections: number;
-  duration: number;
-  requests: { setupRequest: (request: AutocannonRequest) => AutocannonRequest }[];
-}) => AutocannonInstance;
-
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 /** One kind of traffic: how many connections send it and what each request is. */
 interface Stream {
   name: string;
   connections: number;
-  next: (n: number) => Omit<AutocannonRequest, 'headers'> & { headers?: Record<string, string> };
-}
-
-async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the local runtime exited (${child.exitCode})`);
-    const ready = await fetch(`${url}/readiness`).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (ready) return;
-    await sleep(200);
-  }
-  throw new Error('the local runtime did not become ready within 60 s');
+  next: (n: number) => AutocannonRequest;
 }
 
 /** Resident set size of `pid` in MiB, from /proc. */
@@ -177,12 +133,7 @@ function streams(authorization: string[], frames: string[]): Stream[] {
 
 async function main(): Promise<void> {
   const db = await createTestDatabase();
-  const port = await freePort();
   const env = {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    GRPC_PORT: '0',
     AIC_LOCAL_STATE_DIR: join(tmpdir(), `aic-load-${process.pid}`),
     DATABASE_URL: db.url,
     REDIS_URL,
@@ -193,15 +144,10 @@ async function main(): Promise<void> {
     RATE_LIMIT_ROUTE_OVERRIDES: '{"*":"exempt","compress":"exempt"}',
     DB_POOL_MAX: process.env.DB_POOL_MAX ?? '8',
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'functions/local/main.ts'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
+  const runtime = await spawnLocalRuntime(env);
+  const { url, child } = runtime;
   try {
-    await waitUntilReady(url, child);
-    const jwt = jwtSettingsFromEnv(env);
+    const jwt = jwtSettingsFromEnv({ ...process.env, ...env });
     const authorization = await Promise.all(
       Array.from(
         { length: 8 },
@@ -294,11 +240,7 @@ async function main(): Promise<void> {
     console.log(`goal 0 errors and RSS growth <= 10 %: ${met ? 'met' : 'NOT met'}`);
     if (!met) process.exitCode = 1;
   } finally {
-    child.kill('SIGTERM');
-    await new Promise<void>((resolve) => {
-      if (child.exitCode !== null) resolve();
-      else child.once('exit', () => resolve());
-    });
+    await runtime.stop();
     await db.drop();
     await deleteKeys();
   }
