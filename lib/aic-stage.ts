@@ -64,6 +64,7 @@ export class AicStage extends Stage {
       config,
       network: this.network,
       data: this.data,
+      tokenIssuer: this.api.tokenIssuer,
     });
     this.observability = new ObservabilityStack(this, 'Observability', {
       stackName: stackName('observability'),

@@ -1,7 +1,7 @@
 /**
  * Entry of the Fargate task: the gRPC service on GRPC_PORT and metrics/health on METRICS_PORT,
- * over the same settings as the Lambdas (DATABASE_URL or DB_SECRET_ARN + DB_HOST, REDIS_URL,
- * AIC_JWT_*, rate limits). SIGTERM (ECS stopping the task) drains: NOT_SERVING, no new calls,
+ * over the same settings as the Lambdas (DATABASE_URL, or DB_HOST with DB_IAM_AUTH or
+ * DB_SECRET_ARN; REDIS_URL, AIC_JWT_*, rate limits). SIGTERM (ECS stopping the task) drains: NOT_SERVING, no new calls,
  * in-flight calls finish within GRPC_DRAIN_TIMEOUT_MS, then the rest are cancelled, the
  * connections closed and the process exits 0.
  */

@@ -1,31 +1,112 @@
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { UnauthorizedError } from '../core/errors.ts';
+import {
+  createRemoteJWKSet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  errors as joseErrors,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
+import { DependencyUnavailableError, UnauthorizedError } from '../core/errors.ts';
 import { isUsableSubject } from '../core/subject.ts';
 
 /** Signing key used when AIC_JWT_SECRET is unset: for the local runtime only, never on AWS. */
 export const DEV_JWT_SECRET = 'auralink-aic-local-development-signing-key';
 
+/** The dependency name used in {@link DependencyUnavailableError} when the JWKS is unreachable. */
+export const JWKS_DEPENDENCY = 'jwks';
+
+/** Algorithms accepted from a JWKS: those of Cognito, Auth0, Okta, Entra ID and Keycloak keys. */
+export const JWKS_ALGORITHMS = ['RS256', 'ES256'];
+
 /** How bearer tokens are checked where no API Gateway authorizer does it (local runtime, gRPC). */
 export interface JwtSettings {
-  /** HS256 shared secret, at least 32 bytes. */
+  /** HS256 shared secret, at least 32 bytes; verifies tokens when {@link jwksUrl} is unset. */
   secret: string;
   issuer: string;
-  audience: string;
+  /** Accepted audiences: a token's `aud` or `client_id` must be one of them (as API Gateway checks). */
+  audience: string | string[];
+  /** The issuer's public keys: when set, RS256/ES256 tokens are verified against it, not HS256. */
+  jwksUrl?: string;
 }
 
 /** The claims handlers read, as API Gateway's JWT authorizer passes them on. */
 export type JwtClaims = Record<string, string | number | boolean | string[]>;
 
-/** Reads JWT settings from the environment, falling back to the local development defaults. */
+/** Where an OpenID issuer (Cognito, Auth0, ...) publishes its keys. */
+export function issuerJwksUrl(issuer: string): string {
+  return `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`;
+}
+
+/**
+ * Reads JWT settings from the environment, falling back to the local development defaults:
+ * `AIC_JWT_ISSUER`, `AIC_JWT_AUDIENCE` (comma-separated), and either `AIC_JWT_JWKS_URL` (or
+ * `AIC_JWT_VERIFY=jwks`, which derives it from the issuer) or the HS256 `AIC_JWT_SECRET`.
+ *
+ * @throws Error when `AIC_JWT_VERIFY` is unknown, or `jwks` without an https URL to fetch.
+ */
 export function jwtSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JwtSettings {
-  return {
+  const issuer = env.AIC_JWT_ISSUER ?? 'auralink-aic-local';
+  const audiences = (env.AIC_JWT_AUDIENCE ?? 'auralink-aic')
+    .split(',')
+    .map((audience) => audience.trim())
+    .filter((audience) => audience !== '');
+  const settings: JwtSettings = {
     secret: env.AIC_JWT_SECRET ?? DEV_JWT_SECRET,
-    issuer: env.AIC_JWT_ISSUER ?? 'auralink-aic-local',
-    audience: env.AIC_JWT_AUDIENCE ?? 'auralink-aic',
+    issuer,
+    audience: audiences.length === 1 ? (audiences[0] as string) : audiences,
   };
+  const verify = env.AIC_JWT_VERIFY ?? (env.AIC_JWT_JWKS_URL ? 'jwks' : 'hs256');
+  if (verify === 'hs256') return settings;
+  if (verify !== 'jwks') throw new Error('AIC_JWT_VERIFY: must be "jwks" or "hs256"');
+  const jwksUrl = env.AIC_JWT_JWKS_URL ?? issuerJwksUrl(issuer);
+  if (!/^https?:\/\//.test(jwksUrl)) {
+    throw new Error('AIC_JWT_VERIFY=jwks needs AIC_JWT_JWKS_URL or an https AIC_JWT_ISSUER');
+  }
+  return { ...settings, jwksUrl };
+}
+
+// One key set per URL for the life of the process: jose caches the keys and refetches on an
+// unknown `kid` (at most every 30 s), so a key rotation at the issuer needs no restart.
+const keySets = new Map<string, JWTVerifyGetKey>();
+
+function keySetOf(jwksUrl: string): JWTVerifyGetKey {
+  let keySet = keySets.get(jwksUrl);
+  if (!keySet) {
+    keySet = createRemoteJWKSet(new URL(jwksUrl));
+    keySets.set(jwksUrl, keySet);
+  }
+  return keySet;
 }
 
 const keyOf = (settings: JwtSettings) => new TextEncoder().encode(settings.secret);
+
+/** API Gateway's audience rule: `aud` (Cognito ID tokens) or `client_id` (access tokens). */
+function hasAcceptedAudience(payload: JWTPayload, settings: JwtSettings): boolean {
+  const accepted = [settings.audience].flat();
+  const presented = [payload.aud ?? [], payload.client_id ?? []].flat();
+  return presented.some((audience) => typeof audience === 'string' && accepted.includes(audience));
+}
+
+async function verifySignature(token: string, settings: JwtSettings): Promise<JWTPayload> {
+  const options = { issuer: settings.issuer, requiredClaims: ['sub', 'exp'] };
+  if (!settings.jwksUrl) {
+    return (await jwtVerify(token, keyOf(settings), { ...options, algorithms: ['HS256'] })).payload;
+  }
+  try {
+    return (
+      await jwtVerify(token, keySetOf(settings.jwksUrl), {
+        ...options,
+        algorithms: JWKS_ALGORITHMS,
+      })
+    ).payload;
+  } catch (error) {
+    // An unreachable key set says nothing about the token: retry later, do not reject the caller.
+    if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
+      throw new DependencyUnavailableError(JWKS_DEPENDENCY, { cause: error });
+    }
+    throw error;
+  }
+}
 
 /** Extracts the token of an `Authorization: Bearer <token>` header value, or undefined. */
 export function bearerToken(header: string | undefined): string | undefined {
@@ -34,8 +115,11 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /**
- * Verifies a bearer token (signature, `alg`, issuer, audience, `exp`, `nbf`) and returns its claims.
+ * Verifies a bearer token (signature, `alg`, issuer, audience, `exp`, `nbf`) and returns its claims:
+ * RS256/ES256 against the issuer's JWKS when {@link JwtSettings.jwksUrl} is set, else HS256.
  * Every failure is the same {@link UnauthorizedError}: the reason is logged, never told to callers.
+ *
+ * @throws DependencyUnavailableError('jwks') when the issuer's keys cannot be fetched.
  */
 export async function verifyToken(
   token: string | undefined,
@@ -43,13 +127,10 @@ export async function verifyToken(
 ): Promise<JwtClaims> {
   if (!token) throw new UnauthorizedError();
   try {
-    const { payload } = await jwtVerify(token, keyOf(settings), {
-      algorithms: ['HS256'],
-      issuer: settings.issuer,
-      audience: settings.audience,
-      requiredClaims: ['sub', 'exp'],
-    });
-    if (!isUsableSubject(payload.sub)) throw new UnauthorizedError();
+    const payload = await verifySignature(token, settings);
+    if (!hasAcceptedAudience(payload, settings) || !isUsableSubject(payload.sub)) {
+      throw new UnauthorizedError();
+    }
     return payload as JwtClaims;
   } catch (error) {
     if (error instanceof UnauthorizedError) throw error;

@@ -1,11 +1,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CheckResult } from '../core/contracts/health.ts';
+import { databaseConnection } from './db/connection.ts';
 import { connectWithRetry, createDatabase, type Database } from './db/database.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
 import { logger, metrics } from './observability.ts';
 import { createGuardedRedis, type GuardedRedis } from './redis/guarded-redis.ts';
-import { createSecretsLoader, databaseUrlFromSecret, type SecretsLoader } from './secrets.ts';
+import { createSecretsLoader, type SecretsLoader } from './secrets.ts';
 import { loadSettings, type Settings } from './settings.ts';
 
 /** The dependencies every handler of a container shares. */
@@ -31,17 +32,6 @@ function secretsLoader(): SecretsLoader {
   return secrets;
 }
 
-async function databaseUrl(settings: Settings): Promise<string> {
-  if (settings.DATABASE_URL) return settings.DATABASE_URL;
-  if (!settings.DB_SECRET_ARN) throw new Error('Set DATABASE_URL, or DB_SECRET_ARN (and DB_HOST)');
-  const secret = await secretsLoader().getJson<Record<string, unknown>>(settings.DB_SECRET_ARN);
-  return databaseUrlFromSecret(secret, {
-    host: settings.DB_HOST,
-    port: settings.DB_PORT,
-    dbname: settings.DB_NAME,
-  });
-}
-
 async function redisPassword(settings: Settings): Promise<string | undefined> {
   return settings.REDIS_AUTH_SECRET_ARN
     ? secretsLoader().getSecret(settings.REDIS_AUTH_SECRET_ARN)
@@ -51,7 +41,11 @@ async function redisPassword(settings: Settings): Promise<string | undefined> {
 async function initialise(): Promise<Runtime> {
   const started = performance.now();
   const settings = loadSettings();
-  const db = createDatabase({ url: await databaseUrl(settings), poolMax: settings.DB_POOL_MAX });
+  const connection = await databaseConnection(settings, {
+    getSecretJson: (arn) => secretsLoader().getJson(arn),
+    onTokenError: (error) => logger.error('Could not sign an RDS IAM auth token', { error }),
+  });
+  const db = createDatabase({ ...connection, poolMax: settings.DB_POOL_MAX });
   await connectWithRetry(
     db,
     {

@@ -11,6 +11,13 @@ const csv = z.string().transform((value) =>
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+// `z.coerce.boolean()` would read the text "false" as true: accept exactly "true" or "false".
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true');
+
 /**
  * Every environment variable the service reads, with its default. The README's table is written
  * from this schema; keep them together.
@@ -18,7 +25,7 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 export const settingsSchema = z.object({
   /** Comma-separated origins allowed by CORS; no wildcard fallback for others. */
   CORS_ALLOWED_ORIGINS: csv.default(['http://localhost:3000']),
-  /** Full Postgres URL. Unset on AWS, where DB_SECRET_ARN + DB_HOST are used instead. */
+  /** Full Postgres URL. Unset on AWS, where DB_HOST + DB_IAM_AUTH (or DB_SECRET_ARN) are used. */
   DATABASE_URL: z.string().min(1).optional(),
   /** Secrets Manager ARN of the RDS credentials (username, password, host, port, dbname). */
   DB_SECRET_ARN: z.string().min(1).optional(),
@@ -26,6 +33,13 @@ export const settingsSchema = z.object({
   DB_HOST: z.string().min(1).optional(),
   DB_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   DB_NAME: z.string().min(1).optional(),
+  /**
+   * Authenticate to RDS Proxy with a fresh IAM auth token per connection instead of the secret's
+   * password (DESIGN.md section 6). Needs DB_HOST and DB_USER (or DB_SECRET_ARN for the username).
+   */
+  DB_IAM_AUTH: flag(false),
+  /** Database user of IAM authentication; default the username in DB_SECRET_ARN's secret. */
+  DB_USER: z.string().min(1).optional(),
   /** Connections per container: one Lambda runs one request at a time, RDS Proxy pools the rest. */
   DB_POOL_MAX: positiveInt(2),
   DB_CONNECT_TRIES: positiveInt(5),

@@ -98,13 +98,20 @@ const certificateArnSchema = z
 export const environmentSettingsSchema = z.strictObject({
   /** Origins allowed by the API's CORS preflight and by the handlers' CORS middleware. */
   corsAllowedOrigins: z.array(originSchema).min(1),
-  /** The JWT authorizer's trust settings. */
-  jwt: z.strictObject({
-    /** Token issuer (`iss`); API Gateway fetches its OpenID configuration over https. */
-    issuer: z.url({ protocol: /^https$/, message: 'must be an https URL' }),
-    /** Accepted audiences (`aud`); at least one. */
-    audience: z.array(z.string().min(1)).min(1),
-  }),
+  /**
+   * The token issuer the HTTP API's JWT authorizer and the gRPC service trust. Absent: the API
+   * stack creates a Cognito user pool and app client and trusts those.
+   */
+  jwt: z
+    .strictObject({
+      /** Token issuer (`iss`); API Gateway fetches its OpenID configuration over https. */
+      issuer: z.url({ protocol: /^https$/, message: 'must be an https URL' }),
+      /** Accepted audiences (`aud`, or `client_id` of access tokens); at least one. */
+      audience: z.array(z.string().min(1)).min(1),
+      /** The issuer's signing keys (the gRPC service fetches them); default `<issuer>/.well-known/jwks.json`. */
+      jwksUrl: z.url({ protocol: /^https$/, message: 'must be an https URL' }).optional(),
+    })
+    .optional(),
   /** Retention of every log group of the environment, in days (a CloudWatch Logs value). */
   logRetentionDays: z.number().refine((days) => RETENTION_DAYS.has(days), {
     message: `must be one of ${[...RETENTION_DAYS].join(', ')}`,

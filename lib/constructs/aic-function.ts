@@ -166,8 +166,13 @@ export class AicFunction extends Construct {
         mainFields: ['module', 'main'],
         minify: true,
         sourceMap: true,
-        // The runtime provides the AWS SDK v3; sharp comes from a layer with its arm64 binary.
-        externalModules: ['@aws-sdk/*', 'sharp'],
+        // Stack traces need the mappings, not the sources: leaving the sources out of the map
+        // keeps the deployment zip small (the map was most of it).
+        sourcesContent: false,
+        // The runtime provides the Secrets Manager client; @aws-sdk/rds-signer is bundled (with its
+        // credential chain), since the runtime's SDK is not documented to include it. sharp comes
+        // from a layer with its arm64 binary.
+        externalModules: ['@aws-sdk/client-secrets-manager', 'sharp'],
       },
     });
 

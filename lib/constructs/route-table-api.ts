@@ -21,6 +21,7 @@ import {
   routeKey,
 } from '../../functions/http/routes.ts';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
+import type { TokenIssuer } from './token-issuer.ts';
 
 /** Request headers browsers may send cross-origin. */
 const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'x-request-id'];
@@ -69,6 +70,8 @@ export interface RouteTableApiProps {
   readonly functions: Readonly<Record<FunctionName, IFunction>>;
   /** The environment it is deployed to. */
   readonly config: EnvironmentConfig;
+  /** Who signs the tokens the JWT authorizer accepts. */
+  readonly tokenIssuer: TokenIssuer;
 }
 
 /**
@@ -125,8 +128,8 @@ export class RouteTableApi extends Construct {
       },
     });
 
-    const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', config.jwt.issuer, {
-      jwtAudience: [...config.jwt.audience],
+    const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.tokenIssuer.issuer, {
+      jwtAudience: [...props.tokenIssuer.audience],
       identitySource: ['$request.header.Authorization'],
     });
 

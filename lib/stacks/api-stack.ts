@@ -15,6 +15,7 @@ import { FUNCTION_SIZING } from '../config/function-sizing.ts';
 import { AicFunction } from '../constructs/aic-function.ts';
 import { RouteTableApi } from '../constructs/route-table-api.ts';
 import { SharpLayer } from '../constructs/sharp-layer.ts';
+import { CognitoIssuer, configuredIssuer, type TokenIssuer } from '../constructs/token-issuer.ts';
 import { type DataStack, PROXY_PORT } from './data-stack.ts';
 import { type NetworkStack, SUBNET_GROUPS } from './network-stack.ts';
 
@@ -43,6 +44,10 @@ export class ApiStack extends Stack {
   readonly api: RouteTableApi;
   /** The sharp layer; absent when no function needs sharp. */
   readonly sharpLayer?: SharpLayer;
+  /** Who signs the accepted tokens: the configured issuer, or {@link cognito}'s user pool. */
+  readonly tokenIssuer: TokenIssuer;
+  /** The fallback user pool; present only when the environment configures no `jwt` issuer. */
+  readonly cognito?: CognitoIssuer;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -53,7 +58,7 @@ export class ApiStack extends Stack {
     };
     /** Opens Postgres (and Redis, for the functions that use it) to a function. */
     const connect = (fn: AicFunction, options: { redis: boolean }) => {
-      data.databaseSecret.grantRead(fn.function);
+      data.grantConnect(fn.function);
       fn.function.connections.allowTo(
         data.proxyConnections,
         Port.tcp(PROXY_PORT),
@@ -94,7 +99,18 @@ export class ApiStack extends Stack {
     const handlers = Object.fromEntries(
       names.map((name) => [name, this.functions[name].function]),
     ) as Record<FunctionName, AicFunction['function']>;
-    this.api = new RouteTableApi(this, 'Api', { routes: routeList, functions: handlers, config });
+    if (config.jwt) {
+      this.tokenIssuer = configuredIssuer(config.jwt);
+    } else {
+      this.cognito = new CognitoIssuer(this, 'Auth', { config });
+      this.tokenIssuer = this.cognito.tokenIssuer;
+    }
+    this.api = new RouteTableApi(this, 'Api', {
+      routes: routeList,
+      functions: handlers,
+      config,
+      tokenIssuer: this.tokenIssuer,
+    });
 
     const scheduledNames = Object.keys(SCHEDULED_FUNCTIONS) as ScheduledFunctionName[];
     this.scheduled = Object.fromEntries(

@@ -9,6 +9,7 @@ import {
   type SubnetSelection,
 } from 'aws-cdk-lib/aws-ec2';
 import { CfnReplicationGroup, CfnSubnetGroup } from 'aws-cdk-lib/aws-elasticache';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { type CfnLogGroup, LogGroup } from 'aws-cdk-lib/aws-logs';
 import {
   CaCertificate,
@@ -33,7 +34,10 @@ import { type NetworkStack, SUBNET_GROUPS } from './network-stack.ts';
 /** Name of the application database. */
 export const DATABASE_NAME = 'auralink';
 
-/** Master user of the instance, whose secret the proxy and the services use. */
+/**
+ * Master user of the instance: the proxy logs in with its secret, the services connect to the
+ * proxy as this user with IAM auth tokens.
+ */
 export const DATABASE_USER = 'aic_admin';
 
 /** RDS Proxy listens on the engine's standard port whatever the instance's port is. */
@@ -133,8 +137,8 @@ export class DataStack extends Stack {
       deletionProtection: config.database.deletionProtection,
       backupRetention: Duration.days(config.database.backupRetentionDays),
       deleteAutomatedBackups: !config.retainOnDelete,
-      // IAM database authentication for operators (`rds-db:connect` tokens); the services use the
-      // rotated secret through the proxy.
+      // IAM database authentication for operators connecting directly (`rds-db:connect` tokens);
+      // the services authenticate with IAM at the proxy, which logs in with the rotated secret.
       iamAuthentication: true,
       autoMinorVersionUpgrade: true,
       allowMajorVersionUpgrade: false,
@@ -161,9 +165,9 @@ export class DataStack extends Stack {
       vpcSubnets: dataSubnets,
       securityGroups: [proxySecurityGroup],
       requireTLS: true,
-      // The services authenticate with the rotated secret's credentials (functions/platform/
-      // secrets.ts); IAM authentication at the proxy would refuse them.
-      iamAuth: false,
+      // Clients present a 15-minute IAM auth token (functions/platform/db/connection.ts), never the
+      // password: only the proxy reads the secret, so a rotation reaches no client.
+      iamAuth: true,
       borrowTimeout: Duration.seconds(30),
       maxConnectionsPercent: 90,
     });
@@ -190,7 +194,7 @@ export class DataStack extends Stack {
       },
       environment: this.databaseEnvironment(),
     });
-    this.databaseSecret.grantRead(migrate.function);
+    this.grantConnect(migrate.function);
     migrate.function.connections.allowTo(
       this.proxyConnections,
       Port.tcp(PROXY_PORT),
@@ -291,16 +295,22 @@ export class DataStack extends Stack {
   }
 
   /**
-   * The variables that point a service at the database through the proxy: the proxy endpoint and
-   * port override the instance's in the secret. The secret's ARN, never its value.
+   * The variables that point a service at the database through the proxy with IAM auth: the proxy
+   * endpoint, port, database and user. No secret: the service signs its own tokens.
    */
   databaseEnvironment(): Record<string, string> {
     return {
-      DB_SECRET_ARN: this.databaseSecret.secretArn,
+      DB_IAM_AUTH: 'true',
+      DB_USER: DATABASE_USER,
       DB_HOST: this.proxy.endpoint,
       DB_PORT: String(PROXY_PORT),
       DB_NAME: DATABASE_NAME,
     };
+  }
+
+  /** Lets `grantee` connect to the proxy as {@link DATABASE_USER} (`rds-db:connect`). */
+  grantConnect(grantee: IGrantable): void {
+    this.proxy.grantConnect(grantee, DATABASE_USER);
   }
 
   /** The variables that point a service at Redis over TLS, with the AUTH token's secret ARN. */

@@ -15,7 +15,6 @@ import {
   ContainerImage,
   ContainerInsights,
   CpuArchitecture,
-  Secret as EcsSecret,
   FargateService,
   FargateTaskDefinition,
   LogDrivers,
@@ -34,11 +33,11 @@ import {
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DnsRecordType } from 'aws-cdk-lib/aws-servicediscovery';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../constructs/aic-function.ts';
+import type { TokenIssuer } from '../constructs/token-issuer.ts';
 import { REPO_ROOT } from '../paths.ts';
 import { type DataStack, PROXY_PORT } from './data-stack.ts';
 import { type NetworkStack, SUBNET_GROUPS } from './network-stack.ts';
@@ -81,6 +80,8 @@ export interface GrpcStackProps extends StackProps {
   readonly network: NetworkStack;
   /** Postgres and Redis. */
   readonly data: DataStack;
+  /** Who signs the tokens the service accepts (the HTTP API's issuer). */
+  readonly tokenIssuer: TokenIssuer;
 }
 
 /**
@@ -100,8 +101,6 @@ export class GrpcStack extends Stack {
   readonly loadBalancer: NetworkLoadBalancer;
   /** The client-facing listener: TLS on 443, or TCP on {@link GRPC_PORT} without a certificate. */
   readonly listener: INetworkListener;
-  /** The HS256 key the service verifies bearer tokens with (AIC_JWT_SECRET). */
-  readonly jwtSigningKey: Secret;
   /** Attach this to a Prometheus scraper in the VPC to let it reach /metrics on the tasks. */
   readonly metricsScraperSecurityGroup: SecurityGroup;
 
@@ -128,19 +127,6 @@ export class GrpcStack extends Stack {
       removalPolicy,
     });
 
-    this.jwtSigningKey = new Secret(this, 'JwtSigningKey', {
-      secretName: `auralink-aic/${config.name}/grpc-jwt-signing-key`,
-      description: `HS256 key the AuraLink AIC gRPC service verifies bearer tokens with (${config.name})`,
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-      removalPolicy,
-    });
-    Validations.of(this.jwtSigningKey).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'A shared token-signing key is rotated together with the token issuer that signs with it; ' +
-        'an automatic rotation would invalidate every token in flight without the issuer knowing.',
-    });
-
     this.taskDefinition = new FargateTaskDefinition(this, 'Task', {
       family: `auralink-aic-${config.name}-grpc`,
       cpu: config.grpc.cpu,
@@ -150,9 +136,9 @@ export class GrpcStack extends Stack {
         operatingSystemFamily: OperatingSystemFamily.LINUX,
       },
     });
-    // The task reads these itself and caches them until their next rotation, so a rotated
-    // database password reaches running tasks (an injected value would be frozen at task start).
-    data.databaseSecret.grantRead(this.taskDefinition.taskRole);
+    // Postgres with IAM auth tokens the task signs itself. The Redis token is read by the task and
+    // cached until its next rotation (an injected value would be frozen at task start).
+    data.grantConnect(this.taskDefinition.taskRole);
     data.redisAuthSecret.grantRead(this.taskDefinition.taskRole);
 
     this.taskDefinition.addContainer('grpc', {
@@ -174,13 +160,16 @@ export class GrpcStack extends Stack {
         ...data.redisEnvironment(),
         GRPC_PORT: String(GRPC_PORT),
         METRICS_PORT: String(METRICS_PORT),
-        AIC_JWT_ISSUER: config.jwt.issuer,
-        AIC_JWT_AUDIENCE: config.jwt.audience[0] as string,
+        // Tokens are checked as the HTTP API's authorizer checks them: the issuer's public keys,
+        // its issuer and every audience. No shared signing key exists on AWS.
+        AIC_JWT_VERIFY: 'jwks',
+        AIC_JWT_ISSUER: props.tokenIssuer.issuer,
+        AIC_JWT_AUDIENCE: props.tokenIssuer.audience.join(','),
+        AIC_JWT_JWKS_URL: props.tokenIssuer.jwksUrl,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         LOG_LEVEL: config.logLevel,
       },
-      secrets: { AIC_JWT_SECRET: EcsSecret.fromSecretsManager(this.jwtSigningKey) },
       portMappings: [
         { name: 'grpc', containerPort: GRPC_PORT, protocol: Protocol.TCP },
         { name: 'metrics', containerPort: METRICS_PORT, protocol: Protocol.TCP },
@@ -207,15 +196,15 @@ export class GrpcStack extends Stack {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
           'ecr:GetAuthorizationToken, which ECS needs to pull the image, supports no resource-level ' +
-          'permissions; the image pull itself is scoped to the asset repository, log writes to ' +
-          'the log group and the secret read to the signing key.',
+          'permissions; the image pull itself is scoped to the asset repository and log writes to ' +
+          'the log group.',
       });
     }
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason:
-        'The environment holds endpoints, ports, secret ARNs and the JWT issuer, none of them ' +
-        'secret; the one secret value (AIC_JWT_SECRET) is injected from Secrets Manager.',
+        'The environment holds endpoints, ports, the Redis secret ARN and the JWT issuer, none of ' +
+        'them secret: the database takes IAM tokens and the task reads the Redis token itself.',
     });
 
     const taskSecurityGroup = new SecurityGroup(this, 'TaskSecurityGroup', {
@@ -224,7 +213,8 @@ export class GrpcStack extends Stack {
       allowAllOutbound: false,
     });
     // ECR, S3 (image layers), Logs and Secrets Manager: reachable through the VPC endpoints; the
-    // application subnets have no other route out unless NAT gateways are configured.
+    // application subnets have no other route out unless NAT gateways are configured. The issuer's
+    // JWKS (AIC_JWT_JWKS_URL) is on the internet: token checks need network.natGateways >= 1.
     taskSecurityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(443), 'AWS APIs over HTTPS');
     const taskConnections = taskSecurityGroup.connections;
     taskConnections.allowTo(data.proxyConnections, Port.tcp(PROXY_PORT), 'Postgres via RDS Proxy');

@@ -125,10 +125,17 @@ describe('the API stack', () => {
   it('configures the JWT authorizer with the issuer and audience of each environment', () => {
     const configs = loadEnvironmentConfigs(synthesized.app);
     for (const env of ENVIRONMENT_NAMES) {
+      // cdk.json names an issuer for every environment: no fallback user pool is created.
+      expect(configs[env].jwt).toBeDefined();
+      expect(synthesized.stages[env].api.cognito).toBeUndefined();
+      synthesized.templates[env].api.resourceCountIs('AWS::Cognito::UserPool', 0);
       synthesized.templates[env].api.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
         AuthorizerType: 'JWT',
         IdentitySource: ['$request.header.Authorization'],
-        JwtConfiguration: { Issuer: configs[env].jwt.issuer, Audience: configs[env].jwt.audience },
+        JwtConfiguration: {
+          Issuer: configs[env].jwt?.issuer,
+          Audience: configs[env].jwt?.audience,
+        },
       });
     }
   });
@@ -210,7 +217,7 @@ describe('the API stack', () => {
   });
 
   it('points the functions at RDS Proxy and Redis over TLS, the evaluator at Postgres only', () => {
-    const databaseVariables = ['DB_HOST', 'DB_NAME', 'DB_PORT', 'DB_SECRET_ARN'];
+    const databaseVariables = ['DB_HOST', 'DB_IAM_AUTH', 'DB_NAME', 'DB_PORT', 'DB_USER'];
     const redisVariables = ['REDIS_AUTH_SECRET_ARN', 'REDIS_URL'];
     for (const env of ENVIRONMENT_NAMES) {
       for (const name of ALL_FUNCTION_NAMES) {
@@ -224,10 +231,14 @@ describe('the API stack', () => {
         expect(connected.sort(), name).toEqual(
           [...databaseVariables, ...(usesRedis ? redisVariables : [])].sort(),
         );
-        expect(variables).toMatchObject({ DB_PORT: '5432', DB_NAME: 'auralink' });
-        // Cross-stack references to the data stack's proxy endpoint and secret ARN.
+        expect(variables).toMatchObject({
+          DB_PORT: '5432',
+          DB_NAME: 'auralink',
+          DB_IAM_AUTH: 'true',
+          DB_USER: 'aic_admin',
+        });
+        // A cross-stack reference to the data stack's proxy endpoint.
         expect(variables.DB_HOST).toHaveProperty('Fn::ImportValue');
-        expect(variables.DB_SECRET_ARN).toHaveProperty('Fn::ImportValue');
         if (usesRedis) {
           expect(JSON.stringify(variables.REDIS_URL)).toMatch(/^\{"Fn::Join":\["",\["rediss:\/\//);
           expect(variables.REDIS_AUTH_SECRET_ARN).toHaveProperty('Fn::ImportValue');
@@ -271,7 +282,7 @@ describe('the API stack', () => {
     }
   });
 
-  it('lets each function read exactly the secrets it is pointed at, with DescribeSecret', () => {
+  it('lets each function read only the Redis secret it uses and connect to the proxy with IAM', () => {
     for (const env of ENVIRONMENT_NAMES) {
       const policies = synthesized.templates[env].api.findResources(
         'AWS::IAM::Policy',
@@ -293,16 +304,22 @@ describe('the API stack', () => {
           [statement.Action].flat().includes('secretsmanager:GetSecretValue'),
         );
         const resources = secretReads.flatMap((statement) => [statement.Resource].flat());
-        expect(resources, name).toHaveLength(name in SCHEDULED_FUNCTIONS ? 1 : 2);
+        // The database needs no secret (IAM tokens); the evaluator does not use Redis.
+        expect(resources, name).toHaveLength(name in SCHEDULED_FUNCTIONS ? 0 : 1);
         for (const statement of secretReads) {
           expect([statement.Action].flat().sort()).toEqual([
             'secretsmanager:DescribeSecret',
             'secretsmanager:GetSecretValue',
           ]);
           for (const resource of [statement.Resource].flat()) {
-            expect(resource).toHaveProperty('Fn::ImportValue');
+            expect(JSON.stringify(resource)).toMatch(/RedisAuthToken/);
           }
         }
+        const connect = statements.filter((statement) => statement.Action === 'rds-db:connect');
+        expect(connect, name).toHaveLength(1);
+        // arn:...:rds-db:<region>:<account>:dbuser:<proxy resource id>/aic_admin
+        const resource = JSON.stringify(connect[0]?.Resource);
+        expect(resource).toMatch(/:dbuser:.*DBProxyArn.*\/aic_admin/);
       }
     }
   });
@@ -490,7 +507,7 @@ describe('the API stack', () => {
         CorsConfiguration: Match.objectLike({ AllowOrigins: config.corsAllowedOrigins }),
       });
       template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-        JwtConfiguration: { Issuer: config.jwt.issuer, Audience: config.jwt.audience },
+        JwtConfiguration: { Issuer: config.jwt?.issuer, Audience: config.jwt?.audience },
       });
     }
     expect(dev.toJSON()).not.toEqual(prod.toJSON());

@@ -20,6 +20,8 @@ export interface SynthOptions {
   readonly bundlingStacks?: readonly string[];
   /** Cloud assembly directory; a fresh temporary one by default. */
   readonly outdir?: string;
+  /** Context entries that replace cdk.json's (e.g. a changed `aic:environments`). */
+  readonly context?: Record<string, unknown>;
 }
 
 /** The stacks of a stage, by their property name on {@link AicStage}. */
@@ -43,6 +45,7 @@ export function synthAicApp(options: SynthOptions = {}): SynthesizedApp {
   const app = new App({
     context: {
       ...cdkJsonContext(),
+      ...options.context,
       'aws:cdk:bundling-stacks': [...(options.bundlingStacks ?? [])],
     },
     ...(options.outdir ? { outdir: options.outdir } : {}),

@@ -103,16 +103,15 @@ describe('the data stack: PostgreSQL', () => {
     }
   });
 
-  it('fronts the instance with RDS Proxy requiring TLS, authenticating with the secret', () => {
+  it('fronts the instance with RDS Proxy requiring TLS and IAM auth, logging in with the secret', () => {
     for (const env of ENVIRONMENT_NAMES) {
-      const attachment = synthesized.stages[env].data.databaseSecret;
+      const attachment = idOf(synthesized.stages[env].data.databaseSecret as unknown as IConstruct);
       expect(only(env, 'AWS::RDS::DBProxy').Properties).toMatchObject({
         EngineFamily: 'POSTGRESQL',
         RequireTLS: true,
-        // The services sign in with the rotated secret; see DataStack for why not IAM.
-        Auth: [{ AuthScheme: 'SECRETS', IAMAuth: 'DISABLED', SecretArn: expect.anything() }],
+        // Clients present IAM tokens; the proxy itself logs in to the instance with the secret.
+        Auth: [{ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: attachment } }],
       });
-      expect(attachment.secretArn).toBeDefined();
     }
   });
 
@@ -192,8 +191,19 @@ describe('the data stack: PostgreSQL', () => {
         Object.keys(variables)
           .filter((key) => /^(DB|REDIS)_/.test(key))
           .sort(),
-      ).toEqual(['DB_HOST', 'DB_NAME', 'DB_PORT', 'DB_SECRET_ARN']);
+      ).toEqual(['DB_HOST', 'DB_IAM_AUTH', 'DB_NAME', 'DB_PORT', 'DB_USER']);
+      expect(variables).toMatchObject({ DB_IAM_AUTH: 'true', DB_USER: 'aic_admin' });
       expect(variables.DB_HOST).toEqual({ 'Fn::GetAtt': [idOf(data.proxy), 'Endpoint'] });
+      // It connects with IAM tokens: rds-db:connect as aic_admin on this proxy, no secret read.
+      const role = idOf(data.migrations.fn.function.role as IConstruct);
+      const policy = Object.values(template(env).findResources('AWS::IAM::Policy') as Resources)
+        .filter((candidate) => JSON.stringify(candidate.Properties.Roles).includes(role))
+        .map((candidate) => JSON.stringify(candidate.Properties.PolicyDocument))
+        .join();
+      expect(policy).toContain('"Action":"rds-db:connect"');
+      expect(policy).toContain(`${idOf(data.proxy)}","DBProxyArn"`);
+      expect(policy).toContain('/aic_admin');
+      expect(policy).not.toContain('secretsmanager:GetSecretValue');
     }
   });
 });

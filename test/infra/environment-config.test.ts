@@ -70,6 +70,14 @@ describe('the environment configuration', () => {
     expect(errorOf(raw)).toMatch(/aic:environments\.staging\.jwt\.issuer: must be an https URL/);
   });
 
+  it('makes the JWT issuer optional (a Cognito user pool then) and its JWKS URL https', () => {
+    const raw = environments();
+    delete raw.dev.jwt;
+    expect(parseEnvironmentConfigs(raw).dev.jwt).toBeUndefined();
+    (raw.prod as { jwt: { jwksUrl: string } }).jwt.jwksUrl = 'http://keys.example.com/jwks.json';
+    expect(errorOf(raw)).toMatch(/aic:environments\.prod\.jwt\.jwksUrl: must be an https URL/);
+  });
+
   it('accepts only retention periods CloudWatch Logs knows, never infinite', () => {
     const raw = environments();
     raw.prod.logRetentionDays = 42;

@@ -111,25 +111,29 @@ describe('the gRPC stack', () => {
     }
   });
 
-  it('injects the JWT signing key from Secrets Manager and passes the other secrets as ARNs', () => {
+  it('verifies tokens against the issuer JWKS (no shared key) and passes secrets as ARNs', () => {
     for (const env of ENVIRONMENT_NAMES) {
-      const { grpc } = synthesized.stages[env];
       const definition = container(env) as ContainerDefinition;
-      expect(definition.Secrets).toEqual([
-        { Name: 'AIC_JWT_SECRET', ValueFrom: { Ref: idOf(grpc.jwtSigningKey) } },
-      ]);
+      expect(definition.Secrets).toBeUndefined();
+      template(env).resourceCountIs('AWS::SecretsManager::Secret', 0);
       const variables = Object.fromEntries(definition.Environment.map((e) => [e.Name, e.Value]));
+      const jwt = configs[env].jwt;
+      expect(jwt).toBeDefined();
       expect(variables).toMatchObject({
         GRPC_PORT: String(GRPC_PORT),
         METRICS_PORT: String(METRICS_PORT),
         DB_PORT: '5432',
         DB_NAME: 'auralink',
-        AIC_JWT_ISSUER: configs[env].jwt.issuer,
-        AIC_JWT_AUDIENCE: configs[env].jwt.audience[0],
+        DB_IAM_AUTH: 'true',
+        DB_USER: 'aic_admin',
+        AIC_JWT_VERIFY: 'jwks',
+        AIC_JWT_ISSUER: jwt?.issuer,
+        AIC_JWT_AUDIENCE: jwt?.audience.join(','),
+        AIC_JWT_JWKS_URL: `${jwt?.issuer.replace(/\/$/, '')}/.well-known/jwks.json`,
         POWERTOOLS_SERVICE_NAME: 'auralink-aic',
         POWERTOOLS_METRICS_NAMESPACE: 'AuraLink/AIC',
       });
-      expect(variables.DB_SECRET_ARN).toHaveProperty('Fn::ImportValue');
+      expect(variables.DB_SECRET_ARN).toBeUndefined();
       expect(variables.REDIS_AUTH_SECRET_ARN).toHaveProperty('Fn::ImportValue');
       expect(JSON.stringify(variables.REDIS_URL)).toMatch(
         new RegExp(`"rediss://",.*":${configs[env].cache.port}"`),
@@ -137,7 +141,7 @@ describe('the gRPC stack', () => {
     }
   });
 
-  it('lets the task read the database and Redis secrets (with DescribeSecret), nothing more', () => {
+  it('lets the task connect to the proxy with IAM and read the Redis secret, nothing more', () => {
     for (const env of ENVIRONMENT_NAMES) {
       const { grpc } = synthesized.stages[env];
       const policies = template(env).findResources('AWS::IAM::Policy') as Resources;
@@ -147,15 +151,15 @@ describe('the gRPC stack', () => {
       const document = taskPolicy?.Properties.PolicyDocument as {
         Statement: { Action: string[]; Resource: unknown[] }[];
       };
-      // One statement (policies are minimized) over the two secret ARNs.
-      expect(document.Statement).toHaveLength(1);
-      expect([document.Statement[0]?.Action].flat().sort()).toEqual([
+      expect(document.Statement).toHaveLength(2);
+      const [connect, read] = document.Statement;
+      expect(connect?.Action).toBe('rds-db:connect');
+      expect(JSON.stringify(connect?.Resource)).toMatch(/:dbuser:.*DBProxyArn.*\/aic_admin/);
+      expect([read?.Action].flat().sort()).toEqual([
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
       ]);
-      const resources = JSON.stringify(document.Statement[0]?.Resource);
-      expect(resources).toMatch(/DatabaseCredentialsAttachment/);
-      expect(resources).toMatch(/RedisAuthToken/);
+      expect(JSON.stringify(read?.Resource)).toMatch(/RedisAuthToken/);
     }
   });
 

@@ -45,13 +45,21 @@ describe('the network stack', () => {
     expect(cidrs.size).toBe(ENVIRONMENT_NAMES.length);
   });
 
-  it('gives only the public subnets a route out when no NAT gateway is configured', () => {
+  it('routes every environment out through its NAT gateways (the gRPC task fetches the issuer keys)', () => {
     for (const env of ENVIRONMENT_NAMES) {
-      expect(configs[env].network.natGateways).toBe(0);
-      expect(Object.keys(template(env).findResources('AWS::EC2::NatGateway'))).toHaveLength(0);
-      // One internet route per public subnet, nothing else leaves the VPC.
-      expect(defaultRouteTargets(template(env))).toEqual(['GatewayId', 'GatewayId']);
+      const nat = configs[env].network.natGateways;
+      expect(nat).toBeGreaterThanOrEqual(1);
+      expect(Object.keys(template(env).findResources('AWS::EC2::NatGateway'))).toHaveLength(nat);
     }
+    expect(configs.prod.network.natGateways).toBe(2);
+  });
+
+  it('gives only the public subnets a route out when no NAT gateway is configured', () => {
+    const config = { ...configs.dev, network: { vpcCidr: '10.98.0.0/16', natGateways: 0 } };
+    const network = Template.fromStack(new NetworkStack(new App(), 'WithoutNat', { config }));
+    expect(Object.keys(network.findResources('AWS::EC2::NatGateway'))).toHaveLength(0);
+    // One internet route per public subnet, nothing else leaves the VPC.
+    expect(defaultRouteTargets(network)).toEqual(['GatewayId', 'GatewayId']);
   });
 
   it('routes the application subnets through NAT gateways when the configuration asks', () => {

@@ -176,7 +176,7 @@ describe('every stage', () => {
         'Data/MigrateFunction/Role/DefaultPolicy',
         'Grpc/Task/ExecutionRole/DefaultPolicy',
       ],
-      'AwsSolutions-SMG4': ['Data/RedisAuthToken', 'Grpc/JwtSigningKey'],
+      'AwsSolutions-SMG4': ['Data/RedisAuthToken'],
       'AwsSolutions-ECS2': ['Grpc/Task'],
       'AwsSolutions-EC23': ['Grpc/LoadBalancerSecurityGroup'],
       'AwsSolutions-S1': ['Grpc/LoadBalancerAccessLogs'],

@@ -16,6 +16,12 @@ export const POSTGRES_DEPENDENCY = 'postgres';
 export interface DatabaseOptions {
   /** `postgres://user:password@host:port/dbname[?sslmode=require]`. */
   url: string;
+  /**
+   * Password that overrides the URL's, called for every new connection (an RDS IAM auth token
+   * expires after 15 minutes, so each connection gets a fresh one). Must not reject: postgres.js
+   * leaves a rejection unhandled.
+   */
+  password?: () => string | Promise<string>;
   /** Connections in the pool. A Lambda container serves one request at a time; 2 leaves room for a
    * readiness ping beside a query. Default 2. */
   poolMax?: number;
@@ -84,6 +90,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     backoff: reconnectDelayS,
     types: { bigint: bigintAsNumber },
     connection: { application_name: options.applicationName ?? 'auralink-aic' },
+    ...(options.password === undefined ? {} : { password: options.password }),
     // postgres.js lets an explicit `ssl` key win over the URL's sslmode, even when undefined.
     ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
   });
