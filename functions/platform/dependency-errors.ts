@@ -16,8 +16,9 @@ const CONNECTION_CODES = new Set([
 ]);
 
 // SQLSTATEs that mean "the server cannot serve you now", not "your query is wrong": connection
-// exceptions (class 08), shutdown or startup in progress, too many connections.
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-4]|53300)$/;
+// exceptions (class 08), shutdown or startup in progress, too many connections, and a deadlock or
+// serialization failure that outlived the repositories' retries.
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-4]|53300|40P01|40001)$/;
 
 /**
  * Maps an error from a dependency client to {@link DependencyUnavailableError} when it means the

@@ -2,6 +2,7 @@
  * Per-frame metrics (`frame_metrics`) and the session totals they roll up into.
  */
 import type { Sql } from './database.ts';
+import { retryLostRaces } from './retry-conflicts.ts';
 
 /** One compressed frame as stored. */
 export interface FrameMetricRecord {
@@ -58,7 +59,8 @@ export function frameRollupColumns(sql: Sql) {
 export async function recordFrame(sql: Sql, frame: FrameMetricRecord): Promise<boolean> {
   const fallbacks = frame.fallback ? 1 : 0;
   const ssim = frame.ssim ?? 0;
-  const rows = await sql`
+  const rows = await retryLostRaces(
+    () => sql`
     with claimed as (
       insert into sessions (
         session_id, user_id, frames_total, fallbacks_total, bytes_in_total, bytes_out_total,
@@ -125,6 +127,7 @@ export async function recordFrame(sql: Sql, frame: FrameMetricRecord): Promise<b
       on conflict (user_id, hour, bucket) do update set frames = l.frames + excluded.frames
     )
     select 1 from stored
-  `;
+  `,
+  );
   return rows.length === 1;
 }

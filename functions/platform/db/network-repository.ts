@@ -4,6 +4,7 @@
  */
 import type { NetworkConditions } from '../../core/contracts/compress.ts';
 import type { Sql } from './database.ts';
+import { retryLostRaces } from './retry-conflicts.ts';
 
 /** One accepted update with what the estimator made of it. */
 export interface NetworkSampleRecord {
@@ -33,7 +34,8 @@ export async function insertNetworkSample(
   record: NetworkSampleRecord,
 ): Promise<InsertedSample | null> {
   const c = record.conditions;
-  const [row] = await sql<{ id: number; previous_id: number | null }[]>`
+  const [row] = await retryLostRaces(
+    () => sql<{ id: number; previous_id: number | null }[]>`
     with claimed as (
       insert into sessions (session_id, user_id) values (${record.sessionId}, ${record.userId})
       on conflict (session_id) do update set last_seen_at = now()
@@ -53,7 +55,8 @@ export async function insertNetworkSample(
       ${record.estimatedBandwidthKbps}, ${record.networkCondition}
     from claimed
     returning id, (select id from previous) as previous_id
-  `;
+  `,
+  );
   return row ? { id: row.id, previousId: row.previous_id } : null;
 }
 

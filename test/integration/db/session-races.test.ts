@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type FrameMetricRecord,
+  recordFrame,
+} from '../../../functions/platform/db/frame-metrics-repository.ts';
+import { insertNetworkSample } from '../../../functions/platform/db/network-repository.ts';
+import { classifyDependencyError } from '../../../functions/platform/dependency-errors.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
+
+// Found by the Redis-kill fault test in CI: two first uses of one session at once lost the race
+// with a unique violation or a deadlock, answered 500.
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ migrate: true });
+});
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+const conditions = {
+  available_bandwidth_kbps: 1000,
+  rtt_ms: 10,
+  packet_loss_percent: 0,
+  jitter_ms: 1,
+  fps: 30,
+};
+
+const frame = (sessionId: string): FrameMetricRecord => ({
+  sessionId,
+  userId: 'racer',
+  frameNumber: null,
+  frameType: 'video',
+  mode: 'adaptive',
+  format: 'jpeg',
+  quality: 70,
+  width: 640,
+  height: 360,
+  originalBytes: 60_000,
+  compressedBytes: 9_000,
+  compressionRatio: 0.85,
+  ssim: 0.93,
+  psnrDb: 31,
+  budgetBytes: 10_000,
+  withinBudget: true,
+  encodeAttempts: 1,
+  decodeMs: 2,
+  encodeMs: 3,
+  metricsMs: 4,
+  totalMs: 10,
+  fallback: false,
+  fallbackReason: null,
+});
+
+describe('first uses of a session racing each other', () => {
+  it('store every network sample of concurrent first updates', async () => {
+    for (let round = 0; round < 40; round++) {
+      const sessionId = randomUUID();
+      const stored = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          insertNetworkSample(db.sql, {
+            sessionId,
+            userId: 'racer',
+            conditions,
+            estimatedBandwidthKbps: 1000,
+            networkCondition: 0.5,
+          }),
+        ),
+      );
+      expect(stored.every((sample) => sample !== null)).toBe(true);
+      const [row] =
+        await db.sql`select count(*)::int as n from network_samples where session_id = ${sessionId}`;
+      expect(row?.n).toBe(4);
+    }
+  });
+
+  it('count every frame of concurrent first frames', async () => {
+    for (let round = 0; round < 40; round++) {
+      const sessionId = randomUUID();
+      const recorded = await Promise.all(
+        Array.from({ length: 4 }, () => recordFrame(db.sql, frame(sessionId))),
+      );
+      expect(recorded).toEqual([true, true, true, true]);
+      const [row] = await db.sql`select frames_total from sessions where session_id = ${sessionId}`;
+      expect(row?.frames_total).toBe(4);
+    }
+  });
+
+  it('answers a deadlock that outlives the retries with 503, not 500', () => {
+    const deadlock = Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    expect(classifyDependencyError(deadlock)).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+  });
+});
