@@ -14,10 +14,10 @@ import { recordFrame } from '../db/frame-metrics-repository.ts';
 import { sessionUsableBy } from '../db/session-repository.ts';
 import { decodeFrame } from '../imaging/frame-decoder.ts';
 import { createSharpEnginePort } from '../imaging/sharp-engine-port.ts';
-import { loadNetworkEstimate } from '../network/network-service.ts';
+import { loadLiveSession } from '../network/network-service.ts';
 import { logger, metrics } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
-import { loadModel, saveModel } from './session-model.ts';
+import { saveModel } from './session-model.ts';
 
 /** One frame to compress, whichever transport it came over. */
 export interface CompressCommand extends PolicyOverrides {
@@ -73,15 +73,17 @@ export async function compress(
 
   // The three lookups and the decode are independent: run them side by side.
   const decodeStarted = performance.now();
-  const [usable, stored, model, decoded, live] = await Promise.all([
+  const [usable, stored, decoded, live] = await Promise.all([
     sessionUsableBy(sql, command.sessionId, command.userId),
     getConfig(sql, command.userId),
-    loadModel(runtime, command.sessionId),
     decodeFrame(command.frame),
-    // The session's live estimate from its network updates, when the request carries none.
-    command.network || command.networkCondition !== undefined
-      ? undefined
-      : loadNetworkEstimate(runtime, command.sessionId, command.userId),
+    // The learned model, and the live estimate when the request carries no network fields.
+    loadLiveSession(
+      runtime,
+      command.sessionId,
+      command.userId,
+      !command.network && command.networkCondition === undefined,
+    ),
   ]);
   const decodeMs = performance.now() - decodeStarted;
   command.signal?.throwIfAborted();
@@ -91,7 +93,7 @@ export async function compress(
   const budget = frameBudget({
     originalBytes: command.frame.length,
     targetCompressionRatio: policy.targetCompressionRatio,
-    network: networkSample(command) ?? live?.sample,
+    network: networkSample(command) ?? live.estimate?.sample,
   });
   const port = createSharpEnginePort(decoded);
   const decision = await compressFrame({
@@ -104,7 +106,7 @@ export async function compress(
     // The latency budget covers the whole frame: what decoding took is not left for the search.
     policy: { ...policy, maxLatencyMs: Math.max(1, policy.maxLatencyMs - decodeMs) },
     budget,
-    model: policy.predictive ? model : undefined,
+    model: policy.predictive ? live.model : undefined,
     port,
     now: () => performance.now(),
   });

@@ -17,15 +17,6 @@ export function parseModel(text: string | null | undefined): EngineModel | undef
   }
 }
 
-/** The session's learned model, or undefined (none, corrupt, or Redis unavailable). */
-export async function loadModel(
-  runtime: Runtime,
-  sessionId: string,
-): Promise<EngineModel | undefined> {
-  const cached = await runtime.redis?.run((redis) => redis.get(modelKey(sessionId)));
-  return cached?.ok ? parseModel(cached.value) : undefined;
-}
-
 /** Stores the session's model; a cache, so a Redis failure only costs the next frame a cold start. */
 export async function saveModel(
   runtime: Runtime,

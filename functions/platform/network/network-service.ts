@@ -1,6 +1,6 @@
 /**
  * Network updates, estimates and session statistics (DESIGN.md section 2): the orchestration
- * behind the `network` function's routes, and {@link loadNetworkEstimate} for /compress.
+ * behind the `network` function's routes, and {@link loadLiveSession} for /compress.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { NetworkConditions } from '../../core/contracts/compress.ts';
@@ -179,23 +179,42 @@ export async function getNetworkEstimate(
   return { body: toResponse(sessionId, estimate, recommendation), redisDegraded: !cached };
 }
 
+/** What /compress needs of a session before its engine runs. */
+export interface LiveSession {
+  /** The session's learned engine model (undefined: none, corrupt, or Redis unavailable). */
+  model: EngineModel | undefined;
+  /** Its live network estimate, when asked for and the session has one. */
+  estimate: NetworkEstimate | undefined;
+}
+
 /**
- * The live estimate of a session, for /compress when its request carries no network: pass
- * `estimate.sample` to `frameBudget` as its `network`. Reads Redis, else rebuilds from the caller's
- * stored samples (and caches the result); undefined when the session has none. Never throws for a
- * Redis failure. The Redis state is keyed by session: call it only for a session the caller may use.
+ * The session's engine model and (when `withEstimate`) its live network estimate, in one Redis
+ * round trip; a missing estimate is rebuilt from the last samples in Postgres and cached again.
+ * Never throws for Redis.
  */
+export async function loadLiveSession(
+  runtime: Runtime,
+  sessionId: string,
+  userId: string,
+  withEstimate: boolean,
+): Promise<LiveSession> {
+  const live = await readLiveState(runtime, sessionId, true);
+  if (!withEstimate || live.state) {
+    return { model: live.model, estimate: live.state ? describeEstimate(live.state) : undefined };
+  }
+  const rebuilt = await rebuildState(runtime.db.sql, sessionId, userId);
+  if (rebuilt === undefined) return { model: live.model, estimate: undefined };
+  await writeLiveState(runtime, sessionId, live.seq, rebuilt.state, rebuilt.lastId);
+  return { model: live.model, estimate: describeEstimate(rebuilt.state) };
+}
+
+/** The session's live network estimate, or undefined (see {@link loadLiveSession}). */
 export async function loadNetworkEstimate(
   runtime: Runtime,
   sessionId: string,
   userId: string,
 ): Promise<NetworkEstimate | undefined> {
-  const live = await readLiveState(runtime, sessionId, false);
-  if (live.state) return describeEstimate(live.state);
-  const rebuilt = await rebuildState(runtime.db.sql, sessionId, userId);
-  if (rebuilt === undefined) return undefined;
-  await writeLiveState(runtime, sessionId, live.seq, rebuilt.state, rebuilt.lastId);
-  return describeEstimate(rebuilt.state);
+  return (await loadLiveSession(runtime, sessionId, userId, true)).estimate;
 }
 
 /** Statistics of the caller's session; 404 when it is missing or another user's. */
