@@ -9,6 +9,7 @@ import {
 import { jwtSettingsFromEnv, signToken } from '../../functions/platform/jwt.ts';
 import { panningSequence } from '../support/frames.ts';
 import { spawnLocalRuntime } from '../support/local-runtime-process.ts';
+import { deleteKeysWithPrefix } from '../support/redis-keys.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 import { ms, summarise } from './stats.ts';
 
@@ -187,9 +188,5 @@ try {
 } finally {
   await servers.stop();
   await db.drop();
-  const { Redis } = await import('ioredis');
-  const redis = new Redis('redis://127.0.0.1:6379');
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await deleteKeysWithPrefix(PREFIX);
 }

@@ -11,10 +11,10 @@
  * DB_POOL_MAX of the local runtime (8).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { jwtSettingsFromEnv, signToken } from '../../functions/platform/jwt.ts';
 import { autocannon } from '../support/autocannon.ts';
 import { spawnLocalRuntime } from '../support/local-runtime-process.ts';
+import { deleteKeysWithPrefix } from '../support/redis-keys.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 import { ms, summarise } from './stats.ts';
 
@@ -26,22 +26,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `aic-bench-network-${process.pid}-${randomBytes(3).toString('hex')}:`;
 const GOAL_P95_MS = 10;
-
-async function deleteKeys(): Promise<number> {
-  const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  let deleted = 0;
-  try {
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-      if (keys.length > 0) deleted += await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-  return deleted;
-}
 
 async function main(): Promise<void> {
   const db = await createTestDatabase();
@@ -134,7 +118,7 @@ async function main(): Promise<void> {
   } finally {
     await runtime.stop();
     await db.drop();
-    await deleteKeys();
+    await deleteKeysWithPrefix(PREFIX, REDIS_URL);
   }
 }
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompressFrameResponseMessage } from '../../../functions/grpc/proto.ts';
 import { encodeFrame } from '../../support/frames.ts';
 import { type AicClient, aicClient, callMetadata, unaryCall } from '../../support/grpc.ts';
+import { deleteKeysWithPrefix } from '../../support/redis-keys.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 // The Fargate entry point as the container runs it: a child process, stopped with SIGTERM.
@@ -53,11 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (child?.exitCode === null) child.kill('SIGKILL');
   await db?.drop();
-  const { Redis } = await import('ioredis');
-  const redis = new Redis('redis://127.0.0.1:6379');
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await deleteKeysWithPrefix(PREFIX);
 });
 
 async function waitForServing(): Promise<void> {

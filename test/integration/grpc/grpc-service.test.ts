@@ -21,6 +21,7 @@ import {
   reflectionClient,
   unaryCall,
 } from '../../support/grpc.ts';
+import { deleteKeysWithPrefix } from '../../support/redis-keys.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 const PREFIX = `aic-test:grpc:${randomUUID()}:`;
@@ -48,11 +49,7 @@ afterAll(async () => {
   await server?.shutdown(1000);
   await closeRuntime();
   await db?.drop();
-  const { Redis } = await import('ioredis');
-  const redis = new Redis('redis://127.0.0.1:6379');
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await deleteKeysWithPrefix(PREFIX);
 });
 
 const network = {

@@ -6,6 +6,7 @@ import { errorEnvelopeSchema } from '../../../functions/core/contracts/errors.ts
 import { analysisFactor } from '../../../functions/core/quality/ssim.ts';
 import { encodeFrame, type FrameKind, panningSequence } from '../../support/frames.ts';
 import { startTestApi, type TestApi } from '../../support/local-api.ts';
+import { deleteKeysWithPrefix } from '../../support/redis-keys.ts';
 import { type GreyImage, referencePsnr, referenceSsim } from '../../support/reference-ssim.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
@@ -27,11 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.close();
   await db?.drop();
-  const { Redis } = await import('ioredis');
-  const redis = new Redis('redis://127.0.0.1:6379');
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await deleteKeysWithPrefix(PREFIX);
 });
 
 type Body = Record<string, unknown>;

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressResponseSchema } from '../../../functions/core/contracts/compress.ts';
 import {
@@ -8,6 +7,7 @@ import {
 } from '../../../functions/core/contracts/network.ts';
 import { encodeFrame } from '../../support/frames.ts';
 import { startTestApi, type TestApi } from '../../support/local-api.ts';
+import { deleteKeysWithPrefix } from '../../support/redis-keys.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 const PREFIX = `aic-test:recommendation:${randomUUID()}:`;
@@ -27,10 +27,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.close();
   await db?.drop();
-  const redis = new Redis('redis://127.0.0.1:6379');
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await deleteKeysWithPrefix(PREFIX);
 });
 
 const WIDTH = 1280;
