@@ -5,16 +5,17 @@ import {
   type NetworkConditions,
 } from '../../core/contracts/compress.ts';
 import { compressFrame } from '../../core/engine/engine.ts';
+import type { EngineModel } from '../../core/engine/model.ts';
 import { NotFoundError, PayloadTooLargeError } from '../../core/errors.ts';
 import { frameBudget, type NetworkSample } from '../../core/network/budget.ts';
 import { conditionToBandwidthKbps } from '../../core/network/condition.ts';
 import { type PolicyOverrides, resolvePolicy } from '../../core/policy.ts';
 import { getConfig } from '../db/config-repository.ts';
-import { recordFrame } from '../db/frame-metrics-repository.ts';
+import { type FrameMetricRecord, recordFrame } from '../db/frame-metrics-repository.ts';
 import { sessionUsableBy } from '../db/session-repository.ts';
 import { decodeFrame } from '../imaging/frame-decoder.ts';
 import { createSharpEnginePort } from '../imaging/sharp-engine-port.ts';
-import { loadLiveSession } from '../network/network-service.ts';
+import { type LiveSession, loadLiveSession } from '../network/network-service.ts';
 import { logger, metrics } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
 import { saveModel } from './session-model.ts';
@@ -55,45 +56,84 @@ function networkSample(command: CompressCommand): NetworkSample | undefined {
   return undefined;
 }
 
+/** What a caller already knows about a frame's session, so {@link prepareFrame} need not ask. */
+export interface SessionKnowledge {
+  /** The session is the caller's: a frame of it was stored for them (sessions never change owner). */
+  owned?: boolean;
+  /** The caller holds the session's latest model: Redis is read only for the live estimate. */
+  modelInHand?: boolean;
+}
+
+/** A frame checked, decoded and looked up, ready for the engine. */
+export interface PreparedFrame {
+  command: CompressCommand;
+  /** `performance.now()` when the frame's work began (the origin of `latency_ms.total`). */
+  started: number;
+  decodeMs: number;
+  decoded: Awaited<ReturnType<typeof decodeFrame>>;
+  stored: Awaited<ReturnType<typeof getConfig>>;
+  /** The session's cached model (unless the caller holds it) and live estimate. */
+  live: LiveSession;
+}
+
+/** A frame the engine has compressed: its response, the row to store and the updated model. */
+export interface CompressedFrame {
+  response: CompressResponse;
+  record: FrameMetricRecord;
+  /** The session's model after this frame, for its next frame. */
+  model: EngineModel;
+  /** The measured SSIM of the chosen encoding, unrounded; undefined when the original is sent. */
+  ssim: number | undefined;
+  fallbackReason: string | undefined;
+}
+
 /**
- * Compresses one frame for its session's owner: checks the frame cap before decoding, checks the
- * session is the caller's or new (404 when it is another user's), resolves the policy (request, stored config, mode
- * defaults), runs the engine with the session's learned model, stores the frame's metrics (creating
- * the session on first use) and the updated model, and emits EMF metrics. Returns the response of
- * DESIGN.md section 2.
+ * The first phase of a frame: checks the frame cap before decoding, then decodes while it checks
+ * the session is the caller's or new (404 when it is another user's), reads the caller's stored
+ * config and the session's model and live estimate.
  */
-export async function compress(
+export async function prepareFrame(
   runtime: Runtime,
   command: CompressCommand,
   maxFrameBytes = MAX_FRAME_BYTES_HTTP,
-): Promise<CompressResponse> {
+  known: SessionKnowledge = {},
+): Promise<PreparedFrame> {
   const started = performance.now();
   if (command.frame.length > maxFrameBytes) throw new PayloadTooLargeError(maxFrameBytes);
   const { sql } = runtime.db;
+  const withEstimate = !command.network && command.networkCondition === undefined;
 
   // The three lookups and the decode are independent: run them side by side.
   const decodeStarted = performance.now();
   const [usable, stored, decoded, live] = await Promise.all([
-    sessionUsableBy(sql, command.sessionId, command.userId),
+    known.owned ? true : sessionUsableBy(sql, command.sessionId, command.userId),
     getConfig(sql, command.userId),
     decodeFrame(command.frame),
     // The learned model, and the live estimate when the request carries no network fields.
-    loadLiveSession(
-      runtime,
-      command.sessionId,
-      command.userId,
-      !command.network && command.networkCondition === undefined,
-    ),
+    known.modelInHand && !withEstimate
+      ? { model: undefined, estimate: undefined }
+      : loadLiveSession(runtime, command.sessionId, command.userId, withEstimate),
   ]);
   const decodeMs = performance.now() - decodeStarted;
   command.signal?.throwIfAborted();
   if (!usable) throw new NotFoundError('Session not found');
+  return { command, started, decodeMs, decoded, stored, live };
+}
 
-  const policy = resolvePolicy(command, stored);
+/**
+ * The second phase: resolves the policy (request, stored config, mode defaults) and runs the engine
+ * with `model` (the session's learned model; undefined starts from the priors).
+ */
+export async function runEngine(
+  prepared: PreparedFrame,
+  model: EngineModel | undefined,
+): Promise<CompressedFrame> {
+  const { command, decoded, decodeMs, started } = prepared;
+  const policy = resolvePolicy(command, prepared.stored);
   const budget = frameBudget({
     originalBytes: command.frame.length,
     targetCompressionRatio: policy.targetCompressionRatio,
-    network: networkSample(command) ?? live.estimate?.sample,
+    network: networkSample(command) ?? prepared.live.estimate?.sample,
   });
   const port = createSharpEnginePort(decoded);
   const decision = await compressFrame({
@@ -106,7 +146,7 @@ export async function compress(
     // The latency budget covers the whole frame: what decoding took is not left for the search.
     policy: { ...policy, maxLatencyMs: Math.max(1, policy.maxLatencyMs - decodeMs) },
     budget,
-    model: policy.predictive ? live.model : undefined,
+    model: policy.predictive ? model : undefined,
     port,
     now: () => performance.now(),
   });
@@ -150,9 +190,7 @@ export async function compress(
     fallback_used: decision.status === 'fallback',
     fallback_reason: decision.fallbackReason ?? null,
   };
-
-  command.signal?.throwIfAborted();
-  const recorded = await recordFrame(sql, {
+  const record: FrameMetricRecord = {
     sessionId: command.sessionId,
     userId: command.userId,
     frameNumber: command.frameNumber ?? null,
@@ -176,21 +214,63 @@ export async function compress(
     totalMs,
     fallback: response.fallback_used,
     fallbackReason: response.fallback_reason,
-  });
-  // Another user claimed the session between the check and the write: nothing was stored.
-  if (!recorded) throw new NotFoundError('Session not found');
-  // A cache: when Redis is down the next frame starts from the priors (the breaker keeps this cheap).
-  await saveModel(runtime, command.sessionId, decision.model);
+  };
+  return {
+    response,
+    record,
+    model: decision.model,
+    ssim: chosen?.ssim,
+    fallbackReason: decision.fallbackReason,
+  };
+}
 
-  metrics.addMetric('FramesCompressed', MetricUnit.Count, 1);
-  metrics.addMetric('CompressionRatio', MetricUnit.NoUnit, ratio);
-  metrics.addMetric('BytesSaved', MetricUnit.Bytes, Math.max(0, originalBytes - output.length));
-  metrics.addMetric('EncodeMs', MetricUnit.Milliseconds, encodeMs);
-  metrics.addMetric('EncodeAttempts', MetricUnit.Count, decision.encodeAttempts);
-  if (chosen) metrics.addMetric('SSIM', MetricUnit.NoUnit, chosen.ssim);
-  if (decision.status === 'fallback') {
-    metrics.addMetric('Fallbacks', MetricUnit.Count, 1);
-    logger.warn('frame fell back to the original', { reason: decision.fallbackReason });
+/**
+ * The last phase: stores the frame's metrics (creating the session on first use).
+ *
+ * @throws NotFoundError when another user claimed the session since {@link prepareFrame} (nothing
+ *   was stored).
+ */
+export async function storeFrame(runtime: Runtime, frame: CompressedFrame): Promise<void> {
+  if (!(await recordFrame(runtime.db.sql, frame.record))) {
+    throw new NotFoundError('Session not found');
   }
-  return response;
+}
+
+/** Emits the EMF metrics of a stored frame. */
+export function emitFrameMetrics(frame: CompressedFrame): void {
+  const { record } = frame;
+  metrics.addMetric('FramesCompressed', MetricUnit.Count, 1);
+  metrics.addMetric('CompressionRatio', MetricUnit.NoUnit, record.compressionRatio);
+  metrics.addMetric(
+    'BytesSaved',
+    MetricUnit.Bytes,
+    Math.max(0, record.originalBytes - record.compressedBytes),
+  );
+  metrics.addMetric('EncodeMs', MetricUnit.Milliseconds, record.encodeMs);
+  metrics.addMetric('EncodeAttempts', MetricUnit.Count, record.encodeAttempts);
+  if (frame.ssim !== undefined) metrics.addMetric('SSIM', MetricUnit.NoUnit, frame.ssim);
+  if (record.fallback) {
+    metrics.addMetric('Fallbacks', MetricUnit.Count, 1);
+    logger.warn('frame fell back to the original', { reason: frame.fallbackReason });
+  }
+}
+
+/**
+ * Compresses one frame for its session's owner: the three phases in turn ({@link prepareFrame},
+ * {@link runEngine} with the session's cached model, {@link storeFrame}), then the updated model
+ * is cached and the EMF metrics are emitted. Returns the response of DESIGN.md section 2.
+ */
+export async function compress(
+  runtime: Runtime,
+  command: CompressCommand,
+  maxFrameBytes = MAX_FRAME_BYTES_HTTP,
+): Promise<CompressResponse> {
+  const prepared = await prepareFrame(runtime, command, maxFrameBytes);
+  const frame = await runEngine(prepared, prepared.live.model);
+  command.signal?.throwIfAborted();
+  await storeFrame(runtime, frame);
+  // A cache: when Redis is down the next frame starts from the priors (the breaker keeps this cheap).
+  await saveModel(runtime, command.sessionId, frame.model);
+  emitFrameMetrics(frame);
+  return frame.response;
 }
