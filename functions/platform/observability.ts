@@ -1,3 +1,5 @@
+// First: the X-Ray SDK (loaded by the tracer) reads its mode when it is imported.
+import './xray-mode.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
