@@ -34,6 +34,50 @@ export function assertLumaImage(img: LumaImage): void {
   }
 }
 
+/** Writes row `y` of an image into `out` (`width` bytes); some writers need rows top to bottom. */
+export type RowWriter = (y: number, out: Uint8Array) => void;
+
+/**
+ * Luma of interleaved 8-bit pixels (sharp's `raw()` output), one row at a time; see
+ * {@link lumaFromPixels}. The quality measurement streams over the rows of a decoded output with it
+ * instead of holding a second full-size plane.
+ *
+ * @throws RangeError when the size is not positive or `raw` does not hold exactly
+ *   `width * height * channels` bytes.
+ */
+export function lumaRows(
+  raw: Uint8Array,
+  width: number,
+  height: number,
+  channels: 1 | 2 | 3 | 4,
+): RowWriter {
+  checkSize(width, height);
+  if (channels !== 1 && channels !== 2 && channels !== 3 && channels !== 4) {
+    throw new RangeError(`channels must be 1, 2, 3 or 4, got ${channels}`);
+  }
+  const n = width * height;
+  if (raw.length !== n * channels) {
+    throw new RangeError(`expected ${n * channels} bytes of pixels, got ${raw.length}`);
+  }
+  const stride = width * channels;
+  if (channels === 1) return (y, out) => out.set(raw.subarray(y * stride, (y + 1) * stride));
+  if (channels === 2) {
+    return (y, out) => {
+      for (let i = 0, p = y * stride; i < width; i++, p += 2) out[i] = raw[p] as number;
+    };
+  }
+  return (y, out) => {
+    for (let i = 0, p = y * stride; i < width; i++, p += channels) {
+      const v =
+        0.299 * (raw[p] as number) +
+        0.587 * (raw[p + 1] as number) +
+        0.114 * (raw[p + 2] as number);
+      // v is in [0, 255], so truncating v + 0.5 rounds half up like Math.round, without the call.
+      out[i] = (v + 0.5) | 0;
+    }
+  };
+}
+
 /**
  * Luma of interleaved 8-bit pixels (sharp's `raw()` output).
  *
@@ -50,29 +94,9 @@ export function lumaFromPixels(
   height: number,
   channels: 1 | 2 | 3 | 4,
 ): LumaImage {
-  checkSize(width, height);
-  if (channels !== 1 && channels !== 2 && channels !== 3 && channels !== 4) {
-    throw new RangeError(`channels must be 1, 2, 3 or 4, got ${channels}`);
-  }
-  const n = width * height;
-  if (raw.length !== n * channels) {
-    throw new RangeError(`expected ${n * channels} bytes of pixels, got ${raw.length}`);
-  }
-  const data = new Uint8Array(n);
-  if (channels === 1) {
-    data.set(raw);
-  } else if (channels === 2) {
-    for (let i = 0, p = 0; i < n; i++, p += 2) data[i] = raw[p] as number;
-  } else {
-    for (let i = 0, p = 0; i < n; i++, p += channels) {
-      const y =
-        0.299 * (raw[p] as number) +
-        0.587 * (raw[p + 1] as number) +
-        0.114 * (raw[p + 2] as number);
-      // y is in [0, 255], so truncating y + 0.5 rounds half up like Math.round, without the call.
-      data[i] = (y + 0.5) | 0;
-    }
-  }
+  const write = lumaRows(raw, width, height, channels);
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) write(y, data.subarray(y * width, (y + 1) * width));
   return { width, height, data };
 }
 
@@ -111,28 +135,26 @@ function interpolateRow(
 }
 
 /**
- * Bilinear resize with pixel-centre alignment, rounded to the nearest integer. Used to upscale a
- * downscaled output back to the input's size, as the receiver displays it. (Downscaling works too
- * but only looks at the two nearest source pixels per axis; use {@link downsampleBox} for that.)
+ * Bilinear resize with pixel-centre alignment, one output row at a time, rounded to the nearest
+ * integer; see {@link resizeBilinear}. Callers that only stream over the rows (the quality
+ * measurement) never hold the whole resized image.
  *
  * @throws RangeError when `img` is malformed or the target size is not positive integers.
  */
-export function resizeBilinear(img: LumaImage, width: number, height: number): LumaImage {
+export function bilinearRows(img: LumaImage, width: number, height: number): RowWriter {
   assertLumaImage(img);
   checkSize(width, height);
   const src = img.data;
   const sw = img.width;
-  if (width === sw && height === img.height) return { width, height, data: src.slice() };
   const cols = axisTaps(sw, width);
   const rows = axisTaps(img.height, height);
-  const data = new Uint8Array(width * height);
   // Horizontally interpolated source rows, kept while consecutive output rows share them (an
   // upscale reads each source row for several output rows).
   let upper = new Float64Array(width);
   let lower = new Float64Array(width);
   let upperRow = -1;
   let lowerRow = -1;
-  for (let y = 0; y < height; y++) {
+  return (y, out) => {
     const lo = rows.lo[y] as number;
     const hi = rows.hi[y] as number;
     if (lo === lowerRow) {
@@ -151,12 +173,29 @@ export function resizeBilinear(img: LumaImage, width: number, height: number): L
       lowerRow = hi;
     }
     const ty = rows.t[y] as number;
-    for (let x = 0, out = y * width; x < width; x++, out++) {
+    for (let x = 0; x < width; x++) {
       const a = upper[x] as number;
       // The value is in [0, 255]: truncating v + 0.5 rounds half up.
-      data[out] = (a + ty * ((lower[x] as number) - a) + 0.5) | 0;
+      out[x] = (a + ty * ((lower[x] as number) - a) + 0.5) | 0;
     }
-  }
+  };
+}
+
+/**
+ * Bilinear resize with pixel-centre alignment, rounded to the nearest integer. Used to upscale a
+ * downscaled output back to the input's size, as the receiver displays it. (Downscaling works too
+ * but only looks at the two nearest source pixels per axis; use {@link downsampleBox} for that.)
+ *
+ * @throws RangeError when `img` is malformed or the target size is not positive integers.
+ */
+export function resizeBilinear(img: LumaImage, width: number, height: number): LumaImage {
+  assertLumaImage(img);
+  checkSize(width, height);
+  if (width === img.width && height === img.height)
+    return { width, height, data: img.data.slice() };
+  const write = bilinearRows(img, width, height);
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) write(y, data.subarray(y * width, (y + 1) * width));
   return { width, height, data };
 }
 

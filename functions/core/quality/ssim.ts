@@ -11,14 +11,23 @@
  * `ssim.m` in the last decimals. `F = 1` is the textbook full-resolution SSIM.
  *
  * The Gaussian window is separable, so each local statistic is one horizontal and one vertical
- * 11-tap pass; SSIM only needs sigma_x^2 + sigma_y^2, so four are filtered (x, y, x^2 + y^2, xy)
- * instead of five. Both passes run together over a ring of the last 11 horizontally filtered rows,
- * so the working set is a few rows wide and nothing is allocated per pixel; buffers are cached per
- * analysis size. Block means for SSIM and the squared errors for PSNR come from one pass over the
- * full-resolution bytes. All sums are float64: the fast path agrees with a naive 2-D
- * implementation to about 1e-13.
+ * 11-tap pass. The work is split by side: {@link prepareReference} does the input's share once per
+ * frame (its block means, and their filtered mean and mean square), and each output measured
+ * against it filters only y, y^2 and xy. An output is consumed row by row (luma from the decoded
+ * pixels, or a bilinear upscale of a downscaled output), and one pass over those rows sums the
+ * squared errors for PSNR and builds the block means, so no full-size plane is stored for it. The
+ * vertical pass runs over a ring of the last 11 horizontally filtered rows, and buffers are cached
+ * per size, so nothing is allocated per pixel. All sums are float64: the fast path agrees with a
+ * naive 2-D implementation to about 1e-13.
  */
-import { assertLumaImage, type LumaImage, resizeBilinear } from './luma.ts';
+import {
+  assertLumaImage,
+  bilinearRows,
+  type LumaImage,
+  lumaFromPixels,
+  lumaRows,
+  type RowWriter,
+} from './luma.ts';
 
 /** PSNR reported for identical images (an infinite PSNR has no JSON representation). */
 export const PSNR_CAP_DB = 100;
@@ -36,8 +45,8 @@ const C2 = (0.03 * 255) ** 2;
  * floating-point adds (about 20 % faster here).
  */
 const INT_SSE_RUN = 32_768;
-/** Statistics kept per horizontally filtered pixel: x, y, x^2 + y^2, xy. */
-const STATS = 4;
+/** Statistics filtered per output pixel: y, y^2, xy (the reference brings x and x^2). */
+const STATS = 3;
 
 /** The normalised 1-D Gaussian taps; their outer product is `fspecial('gaussian', 11, 1.5)`. */
 const TAPS: Float64Array = (() => {
@@ -81,32 +90,57 @@ export function analysisFactor(width: number, height: number): number {
   return Math.max(1, Math.ceil(Math.min(width, height) / 256));
 }
 
-/** Preallocated buffers for one analysis size. */
-interface Workspace {
+/**
+ * The input side of a measurement, prepared once per frame and reused for every output measured
+ * against it: the luma that PSNR reads, and the analysis plane with its Gaussian-filtered mean and
+ * mean square, which are half the filtering work of an SSIM.
+ */
+export interface QualityReference {
+  /** The input's full-resolution luma. */
+  readonly luma: LumaImage;
+  /** The analysis factor in use (see {@link SsimOptions}). */
+  readonly factor: number;
+  /** Width of the analysis plane, `floor(luma.width / factor)`. */
+  readonly width: number;
+  /** Height of the analysis plane, `floor(luma.height / factor)`. */
+  readonly height: number;
+  /** The input's `factor x factor` block means, `width * height` values. */
   readonly x: Float64Array;
+  /** Gaussian-weighted mean of `x` for each valid window position (empty below the window size). */
+  readonly meanX: Float64Array;
+  /** Gaussian-weighted mean of `x^2` for each valid window position (empty below the window size). */
+  readonly meanXX: Float64Array;
+}
+
+/** Preallocated output-side buffers for one input size and analysis factor. */
+interface Workspace {
+  /** One full-resolution row of output luma. */
+  readonly row: Uint8Array;
+  /** The output's block means. */
   readonly y: Float64Array;
   /** The last 11 horizontally filtered rows, each `STATS * (width - 10)` values, interleaved. */
   readonly ring: Float64Array;
-  /** `x^2 + y^2` of the row being filtered. */
+  /** `y^2` of the row being filtered. */
   readonly squares: Float64Array;
   /** `xy` of the row being filtered. */
   readonly products: Float64Array;
 }
 
 const MAX_CACHED_SIZES = 4;
-/** Larger analysis planes (e.g. 4K at factor 1, 133 MB) are allocated per call, not kept. */
+/** Larger analysis planes (e.g. 4K at factor 1, 66 MB) are allocated per call, not kept. */
 const MAX_CACHED_PIXELS = 1 << 21;
-// Keyed by analysis size; everything here runs synchronously, so one set of buffers per size is
-// never used by two measurements at once. Oldest entries go first (Map keeps insertion order).
+// Keyed by input size and factor; a measurement runs synchronously, so one set of buffers per key
+// is never used by two measurements at once. Oldest entries go first (Map keeps insertion order).
 const workspaces = new Map<string, Workspace>();
 
-/** The buffers for a `width x height` analysis, from the cache when that size was seen recently. */
-function workspace(width: number, height: number): Workspace {
-  const key = `${width}x${height}`;
+/** The buffers for measuring against `reference`, from the cache when its size was seen recently. */
+function workspace(reference: QualityReference): Workspace {
+  const { luma, factor, width, height } = reference;
+  const key = `${luma.width}x${luma.height}/${factor}`;
   const cached = workspaces.get(key);
   if (cached) return cached;
   const created: Workspace = {
-    x: new Float64Array(width * height),
+    row: new Uint8Array(luma.width),
     y: new Float64Array(width * height),
     ring: new Float64Array(SSIM_WINDOW * STATS * Math.max(0, width - 2 * RADIUS)),
     squares: new Float64Array(width),
@@ -162,20 +196,161 @@ function wholeImageSsim(x: Float64Array, y: Float64Array, n: number): number {
 }
 
 /**
- * Mean SSIM over the valid region of two `width x height` planes (both at least 11 x 11), with
- * the separable Gaussian window. Horizontal sums of row `r` go to ring slot `r % 11`; once 11 rows
- * are in, the vertical pass turns them into one row of the SSIM map, which is summed, not stored.
- *
- * SSIM needs only sigma_x^2 + sigma_y^2, never the two apart, so four statistics are filtered:
- * x, y, x^2 + y^2 and xy.
+ * Horizontal 11-tap Gaussian pass: `count` outputs from `src[start ..]` into `out[offset]`,
+ * `out[offset + stride]`, ... The window is symmetric (g[k] = g[10 - k]), so mirrored pairs are
+ * added before the multiplication: 6 multiplications instead of 11. The reference and the output
+ * side both go through here, so identical planes filter to identical bits.
  */
-function windowedSsim(
-  x: Float64Array,
-  y: Float64Array,
-  width: number,
-  height: number,
-  ws: Workspace,
-): number {
+function filterRow(
+  src: Float64Array,
+  start: number,
+  count: number,
+  out: Float64Array,
+  offset: number,
+  stride: number,
+): void {
+  const g0 = TAPS[0] as number;
+  const g1 = TAPS[1] as number;
+  const g2 = TAPS[2] as number;
+  const g3 = TAPS[3] as number;
+  const g4 = TAPS[4] as number;
+  const g5 = TAPS[5] as number;
+  for (let j = 0, p = start, o = offset; j < count; j++, p++, o += stride) {
+    out[o] =
+      g0 * ((src[p] as number) + (src[p + 10] as number)) +
+      g1 * ((src[p + 1] as number) + (src[p + 9] as number)) +
+      g2 * ((src[p + 2] as number) + (src[p + 8] as number)) +
+      g3 * ((src[p + 3] as number) + (src[p + 7] as number)) +
+      g4 * ((src[p + 4] as number) + (src[p + 6] as number)) +
+      g5 * (src[p + 5] as number);
+  }
+}
+
+/** Ring offset of row `top + k` when row `r` sits in slot `r % 11` of `stride` values. */
+function slot(top: number, k: number, stride: number): number {
+  return ((top + k) % SSIM_WINDOW) * stride;
+}
+
+/** The analysis factor for an image: the requested or automatic one, lowered to fit the window. */
+function effectiveFactor(width: number, height: number, options: SsimOptions | undefined): number {
+  const requested = options?.factor;
+  if (requested !== undefined && (!Number.isSafeInteger(requested) || requested < 1)) {
+    throw new RangeError(`factor must be a positive integer, got ${requested}`);
+  }
+  // Never reduce below the window: the largest factor that keeps 11 pixels, at least 1.
+  const fit = Math.floor(Math.min(width, height) / SSIM_WINDOW);
+  return Math.max(1, Math.min(requested ?? analysisFactor(width, height), fit));
+}
+
+/**
+ * Adds full-resolution row `r` (bytes `src[start .. start + ow * factor]`) to the block sums of
+ * analysis row `floor(r / factor)` in `dst`. Block sums are exact integers: the first row of a
+ * block starts them, the last turns them into means.
+ */
+function addBlockRow(
+  src: Uint8Array,
+  start: number,
+  r: number,
+  factor: number,
+  ow: number,
+  dst: Float64Array,
+): void {
+  const dy = r % factor;
+  const base = ((r - dy) / factor) * ow;
+  if (factor === 1) {
+    for (let i = 0; i < ow; i++) dst[base + i] = src[start + i] as number;
+    return;
+  }
+  const area = factor * factor;
+  for (let ox = 0, p = start; ox < ow; ox++) {
+    let sum = 0;
+    for (let dx = 0; dx < factor; dx++, p++) sum = (sum + (src[p] as number)) | 0;
+    const i = base + ox;
+    if (dy === 0) dst[i] = sum;
+    else dst[i] = (dst[i] as number) + sum;
+    if (dy === factor - 1) dst[i] = (dst[i] as number) / area;
+  }
+}
+
+/**
+ * Prepares `reference` (the decoded input's luma) for any number of measurements with
+ * {@link measureAgainst} or {@link measurePixels}. It does the input's share of the work once: its
+ * block means and their Gaussian-filtered mean and mean square.
+ *
+ * @throws RangeError when the image is malformed or the factor is invalid.
+ */
+export function prepareReference(reference: LumaImage, options?: SsimOptions): QualityReference {
+  assertLumaImage(reference);
+  const factor = effectiveFactor(reference.width, reference.height, options);
+  const width = Math.floor(reference.width / factor);
+  const height = Math.floor(reference.height / factor);
+  const x = new Float64Array(width * height);
+  for (let r = 0; r < height * factor; r++) {
+    addBlockRow(reference.data, r * reference.width, r, factor, width, x);
+  }
+  const prepared = { luma: reference, factor, width, height, x };
+  if (width < SSIM_WINDOW || height < SSIM_WINDOW) {
+    return { ...prepared, meanX: new Float64Array(0), meanXX: new Float64Array(0) };
+  }
+  const ow = width - 2 * RADIUS;
+  const meanX = new Float64Array(ow * (height - 2 * RADIUS));
+  const meanXX = new Float64Array(meanX.length);
+  const stride = 2 * ow;
+  const ring = new Float64Array(SSIM_WINDOW * stride);
+  const squares = new Float64Array(width);
+  const g0 = TAPS[0] as number;
+  const g1 = TAPS[1] as number;
+  const g2 = TAPS[2] as number;
+  const g3 = TAPS[3] as number;
+  const g4 = TAPS[4] as number;
+  const g5 = TAPS[5] as number;
+  for (let r = 0; r < height; r++) {
+    const row = r * width;
+    for (let i = 0; i < width; i++) squares[i] = (x[row + i] as number) * (x[row + i] as number);
+    const o = (r % SSIM_WINDOW) * stride;
+    filterRow(x, row, ow, ring, o, 2);
+    filterRow(squares, 0, ow, ring, o + 1, 2);
+    if (r < SSIM_WINDOW - 1) continue;
+    const top = r - (SSIM_WINDOW - 1);
+    const s0 = slot(top, 0, stride);
+    const s1 = slot(top, 1, stride);
+    const s2 = slot(top, 2, stride);
+    const s3 = slot(top, 3, stride);
+    const s4 = slot(top, 4, stride);
+    const s5 = slot(top, 5, stride);
+    const s6 = slot(top, 6, stride);
+    const s7 = slot(top, 7, stride);
+    const s8 = slot(top, 8, stride);
+    const s9 = slot(top, 9, stride);
+    const s10 = slot(top, 10, stride);
+    for (let q = 0, m = top * ow; q < stride; q += 2, m++) {
+      meanX[m] =
+        g0 * ((ring[s0 + q] as number) + (ring[s10 + q] as number)) +
+        g1 * ((ring[s1 + q] as number) + (ring[s9 + q] as number)) +
+        g2 * ((ring[s2 + q] as number) + (ring[s8 + q] as number)) +
+        g3 * ((ring[s3 + q] as number) + (ring[s7 + q] as number)) +
+        g4 * ((ring[s4 + q] as number) + (ring[s6 + q] as number)) +
+        g5 * (ring[s5 + q] as number);
+      meanXX[m] =
+        g0 * ((ring[s0 + q + 1] as number) + (ring[s10 + q + 1] as number)) +
+        g1 * ((ring[s1 + q + 1] as number) + (ring[s9 + q + 1] as number)) +
+        g2 * ((ring[s2 + q + 1] as number) + (ring[s8 + q + 1] as number)) +
+        g3 * ((ring[s3 + q + 1] as number) + (ring[s7 + q + 1] as number)) +
+        g4 * ((ring[s4 + q + 1] as number) + (ring[s6 + q + 1] as number)) +
+        g5 * (ring[s5 + q + 1] as number);
+    }
+  }
+  return { ...prepared, meanX, meanXX };
+}
+
+/**
+ * Mean SSIM over the valid region, from the reference's filtered statistics and the output's block
+ * means `y`. Horizontal sums of output row `r` go to ring slot `r % 11`; once 11 rows are in, the
+ * vertical pass turns them into one row of the SSIM map, which is summed, not stored. Three
+ * statistics are filtered per output (y, y^2, xy); the reference brought the other two.
+ */
+function windowedSsim(reference: QualityReference, y: Float64Array, ws: Workspace): number {
+  const { width, height, x, meanX, meanXX } = reference;
   const { ring, squares, products } = ws;
   const ow = width - 2 * RADIUS;
   const stride = STATS * ow;
@@ -189,215 +364,149 @@ function windowedSsim(
   for (let r = 0; r < height; r++) {
     const row = r * width;
     for (let i = 0, p = row; i < width; i++, p++) {
-      const xv = x[p] as number;
       const yv = y[p] as number;
-      squares[i] = xv * xv + yv * yv;
-      products[i] = xv * yv;
+      squares[i] = yv * yv;
+      products[i] = (x[p] as number) * yv;
     }
-    // Horizontal pass over row r. The window is symmetric (g[k] = g[10 - k]), so mirrored pairs
-    // are added before the multiplication: 6 multiplications per statistic instead of 11.
-    let o = (r % SSIM_WINDOW) * stride;
-    for (let j = 0, p = row; j < ow; j++, p++) {
-      ring[o] =
-        g0 * ((x[p] as number) + (x[p + 10] as number)) +
-        g1 * ((x[p + 1] as number) + (x[p + 9] as number)) +
-        g2 * ((x[p + 2] as number) + (x[p + 8] as number)) +
-        g3 * ((x[p + 3] as number) + (x[p + 7] as number)) +
-        g4 * ((x[p + 4] as number) + (x[p + 6] as number)) +
-        g5 * (x[p + 5] as number);
-      ring[o + 1] =
-        g0 * ((y[p] as number) + (y[p + 10] as number)) +
-        g1 * ((y[p + 1] as number) + (y[p + 9] as number)) +
-        g2 * ((y[p + 2] as number) + (y[p + 8] as number)) +
-        g3 * ((y[p + 3] as number) + (y[p + 7] as number)) +
-        g4 * ((y[p + 4] as number) + (y[p + 6] as number)) +
-        g5 * (y[p + 5] as number);
-      ring[o + 2] =
-        g0 * ((squares[j] as number) + (squares[j + 10] as number)) +
-        g1 * ((squares[j + 1] as number) + (squares[j + 9] as number)) +
-        g2 * ((squares[j + 2] as number) + (squares[j + 8] as number)) +
-        g3 * ((squares[j + 3] as number) + (squares[j + 7] as number)) +
-        g4 * ((squares[j + 4] as number) + (squares[j + 6] as number)) +
-        g5 * (squares[j + 5] as number);
-      ring[o + 3] =
-        g0 * ((products[j] as number) + (products[j + 10] as number)) +
-        g1 * ((products[j + 1] as number) + (products[j + 9] as number)) +
-        g2 * ((products[j + 2] as number) + (products[j + 8] as number)) +
-        g3 * ((products[j + 3] as number) + (products[j + 7] as number)) +
-        g4 * ((products[j + 4] as number) + (products[j + 6] as number)) +
-        g5 * (products[j + 5] as number);
-      o += STATS;
-    }
+    const o = (r % SSIM_WINDOW) * stride;
+    filterRow(y, row, ow, ring, o, STATS);
+    filterRow(squares, 0, ow, ring, o + 1, STATS);
+    filterRow(products, 0, ow, ring, o + 2, STATS);
     if (r < SSIM_WINDOW - 1) continue;
-    // Vertical pass: rows r - 10 .. r sit in slots (r - 10 + k) % 11, k = 0 .. 10.
     const top = r - (SSIM_WINDOW - 1);
-    const s0 = (top % SSIM_WINDOW) * stride;
-    const s1 = ((top + 1) % SSIM_WINDOW) * stride;
-    const s2 = ((top + 2) % SSIM_WINDOW) * stride;
-    const s3 = ((top + 3) % SSIM_WINDOW) * stride;
-    const s4 = ((top + 4) % SSIM_WINDOW) * stride;
-    const s5 = ((top + 5) % SSIM_WINDOW) * stride;
-    const s6 = ((top + 6) % SSIM_WINDOW) * stride;
-    const s7 = ((top + 7) % SSIM_WINDOW) * stride;
-    const s8 = ((top + 8) % SSIM_WINDOW) * stride;
-    const s9 = ((top + 9) % SSIM_WINDOW) * stride;
-    const s10 = ((top + 10) % SSIM_WINDOW) * stride;
+    const s0 = slot(top, 0, stride);
+    const s1 = slot(top, 1, stride);
+    const s2 = slot(top, 2, stride);
+    const s3 = slot(top, 3, stride);
+    const s4 = slot(top, 4, stride);
+    const s5 = slot(top, 5, stride);
+    const s6 = slot(top, 6, stride);
+    const s7 = slot(top, 7, stride);
+    const s8 = slot(top, 8, stride);
+    const s9 = slot(top, 9, stride);
+    const s10 = slot(top, 10, stride);
     let rowTotal = 0;
-    for (let q = 0; q < stride; q += STATS) {
-      const mx =
+    for (let q = 0, m = top * ow; q < stride; q += STATS, m++) {
+      const my =
         g0 * ((ring[s0 + q] as number) + (ring[s10 + q] as number)) +
         g1 * ((ring[s1 + q] as number) + (ring[s9 + q] as number)) +
         g2 * ((ring[s2 + q] as number) + (ring[s8 + q] as number)) +
         g3 * ((ring[s3 + q] as number) + (ring[s7 + q] as number)) +
         g4 * ((ring[s4 + q] as number) + (ring[s6 + q] as number)) +
         g5 * (ring[s5 + q] as number);
-      const my =
+      const eyy =
         g0 * ((ring[s0 + q + 1] as number) + (ring[s10 + q + 1] as number)) +
         g1 * ((ring[s1 + q + 1] as number) + (ring[s9 + q + 1] as number)) +
         g2 * ((ring[s2 + q + 1] as number) + (ring[s8 + q + 1] as number)) +
         g3 * ((ring[s3 + q + 1] as number) + (ring[s7 + q + 1] as number)) +
         g4 * ((ring[s4 + q + 1] as number) + (ring[s6 + q + 1] as number)) +
         g5 * (ring[s5 + q + 1] as number);
-      const esq =
+      const exy =
         g0 * ((ring[s0 + q + 2] as number) + (ring[s10 + q + 2] as number)) +
         g1 * ((ring[s1 + q + 2] as number) + (ring[s9 + q + 2] as number)) +
         g2 * ((ring[s2 + q + 2] as number) + (ring[s8 + q + 2] as number)) +
         g3 * ((ring[s3 + q + 2] as number) + (ring[s7 + q + 2] as number)) +
         g4 * ((ring[s4 + q + 2] as number) + (ring[s6 + q + 2] as number)) +
         g5 * (ring[s5 + q + 2] as number);
-      const exy =
-        g0 * ((ring[s0 + q + 3] as number) + (ring[s10 + q + 3] as number)) +
-        g1 * ((ring[s1 + q + 3] as number) + (ring[s9 + q + 3] as number)) +
-        g2 * ((ring[s2 + q + 3] as number) + (ring[s8 + q + 3] as number)) +
-        g3 * ((ring[s3 + q + 3] as number) + (ring[s7 + q + 3] as number)) +
-        g4 * ((ring[s4 + q + 3] as number) + (ring[s6 + q + 3] as number)) +
-        g5 * (ring[s5 + q + 3] as number);
+      const mx = meanX[m] as number;
       const mxy = mx * my;
       const msq = mx * mx + my * my;
       // Written so that identical inputs give numerator === denominator bit for bit.
-      rowTotal += ((2 * mxy + C1) * (2 * (exy - mxy) + C2)) / ((msq + C1) * (esq - msq + C2));
+      rowTotal +=
+        ((2 * mxy + C1) * (2 * (exy - mxy) + C2)) /
+        ((msq + C1) * ((meanXX[m] as number) + eyy - msq + C2));
     }
     total += rowTotal;
   }
   return total / (ow * (height - 2 * RADIUS));
 }
 
-/** Validates an explicit factor, or picks the automatic one. */
-function requestedFactor(width: number, height: number, options: SsimOptions | undefined): number {
-  const factor = options?.factor;
-  if (factor === undefined) return analysisFactor(width, height);
-  if (!Number.isSafeInteger(factor) || factor < 1) {
-    throw new RangeError(`factor must be a positive integer, got ${factor}`);
-  }
-  return factor;
-}
-
 /**
- * One pass over both full-resolution images: fills `x` and `y` with the `factor x factor` block
- * means (edge blocks cropped) and returns the sum of squared differences over every pixel, so
- * {@link measureQuality} reads each input byte once for both SSIM and PSNR.
+ * SSIM and PSNR of the output whose full-resolution luma rows `write` produces, against
+ * `reference`: one pass over the rows fills the output's block means and sums the squared errors,
+ * then the windowed SSIM runs on the analysis plane.
  */
-function analysisPlanes(
-  a: LumaImage,
-  b: LumaImage,
-  factor: number,
-  x: Float64Array,
-  y: Float64Array,
-): number {
-  const pa = a.data;
-  const pb = b.data;
-  const width = a.width;
-  const height = a.height;
+function measureRows(reference: QualityReference, write: RowWriter): QualityMeasurement {
+  const { luma, factor, width, height } = reference;
+  const ws = workspace(reference);
+  const { row, y } = ws;
+  const ref = luma.data;
+  const croppedHeight = height * factor;
+  const w = luma.width;
   let sse = 0;
-  if (factor === 1) {
-    for (let start = 0; start < pa.length; start += INT_SSE_RUN) {
+  for (let r = 0; r < luma.height; r++) {
+    write(r, row);
+    const start = r * w;
+    for (let from = 0; from < w; from += INT_SSE_RUN) {
       let runSse = 0;
-      for (let i = start, end = Math.min(pa.length, start + INT_SSE_RUN); i < end; i++) {
-        const av = pa[i] as number;
-        const bv = pb[i] as number;
-        x[i] = av;
-        y[i] = bv;
-        const d = av - bv;
+      for (let i = from, end = Math.min(w, from + INT_SSE_RUN); i < end; i++) {
+        const d = (ref[start + i] as number) - (row[i] as number);
         runSse = (runSse + d * d) | 0;
       }
       sse += runSse;
     }
-    return sse;
+    if (r < croppedHeight) addBlockRow(row, 0, r, factor, width, y);
   }
-  const ow = Math.floor(width / factor);
-  const croppedHeight = Math.floor(height / factor) * factor;
-  const area = factor * factor;
-  // Flushing before the next block could overflow int32 (any image that fits in memory keeps
-  // factor * 255^2 far below 2^31).
-  const flushAbove = 0x7fffffff - factor * 255 * 255;
-  for (let r = 0; r < height; r++) {
-    const start = r * width;
-    const end = start + width;
-    let p = start;
-    let rowSse = 0;
-    if (r < croppedHeight) {
-      const dy = r % factor;
-      const dst = ((r - dy) / factor) * ow;
-      for (let ox = 0; ox < ow; ox++) {
-        let sa = 0;
-        let sb = 0;
-        for (let dx = 0; dx < factor; dx++, p++) {
-          const av = pa[p] as number;
-          const bv = pb[p] as number;
-          sa = (sa + av) | 0;
-          sb = (sb + bv) | 0;
-          const d = av - bv;
-          rowSse = (rowSse + d * d) | 0;
-        }
-        if (rowSse > flushAbove) {
-          sse += rowSse;
-          rowSse = 0;
-        }
-        // Block sums are exact integers; the first row starts them, the last turns them into means.
-        const i = dst + ox;
-        if (dy === 0) {
-          x[i] = sa;
-          y[i] = sb;
-        } else if (dy === factor - 1) {
-          x[i] = ((x[i] as number) + sa) / area;
-          y[i] = ((y[i] as number) + sb) / area;
-        } else {
-          x[i] = (x[i] as number) + sa;
-          y[i] = (y[i] as number) + sb;
-        }
-      }
-    }
-    sse += rowSse;
-    // The cropped right and bottom edges count for PSNR only; they are few, so a float sum is fine.
-    for (; p < end; p++) {
-      const d = (pa[p] as number) - (pb[p] as number);
-      sse += d * d;
-    }
-  }
-  return sse;
-}
-
-/** SSIM (see {@link ssim}) and the full-resolution sum of squared differences of two images. */
-function measure(
-  a: LumaImage,
-  b: LumaImage,
-  options: SsimOptions | undefined,
-): { ssim: number; sse: number } {
-  assertSameSize(a, b);
-  const requested = requestedFactor(a.width, a.height, options);
-  // Never reduce below the window: the largest factor that keeps 11 pixels, at least 1.
-  const fit = Math.floor(Math.min(a.width, a.height) / SSIM_WINDOW);
-  const factor = Math.max(1, Math.min(requested, fit));
-  const width = Math.floor(a.width / factor);
-  const height = Math.floor(a.height / factor);
-  const ws = workspace(width, height);
-  const sse = analysisPlanes(a, b, factor, ws.x, ws.y);
   const value =
     width < SSIM_WINDOW || height < SSIM_WINDOW
-      ? wholeImageSsim(ws.x, ws.y, width * height)
-      : windowedSsim(ws.x, ws.y, width, height, ws);
-  // Rounding can push a mean of values within [-1, 1] an ulp outside it.
-  return { ssim: Math.min(1, Math.max(-1, value)), sse };
+      ? wholeImageSsim(reference.x, y, width * height)
+      : windowedSsim(reference, y, ws);
+  return {
+    // Rounding can push a mean of values within [-1, 1] an ulp outside it.
+    ssim: Math.min(1, Math.max(-1, value)),
+    psnrDb: psnrFromSse(sse, luma.width * luma.height),
+  };
+}
+
+/** Throws a RangeError when an output of `width x height` is larger than the reference. */
+function assertFits(reference: QualityReference, width: number, height: number): void {
+  const { luma } = reference;
+  if (width > luma.width || height > luma.height) {
+    throw new RangeError(
+      `output ${width}x${height} is larger than the reference ${luma.width}x${luma.height}`,
+    );
+  }
+}
+
+/**
+ * SSIM and PSNR of a decoded output's luma against a prepared reference, at the reference's
+ * resolution: a smaller output (a downscaled encode) is upscaled bilinearly, as the receiver would
+ * display it, row by row as it is measured.
+ *
+ * @throws RangeError when the output is malformed or larger than the reference in either dimension.
+ */
+export function measureAgainst(reference: QualityReference, output: LumaImage): QualityMeasurement {
+  assertLumaImage(output);
+  assertFits(reference, output.width, output.height);
+  const { luma } = reference;
+  if (output.width === luma.width && output.height === luma.height) {
+    const data = output.data;
+    const w = output.width;
+    return measureRows(reference, (r, out) => out.set(data.subarray(r * w, (r + 1) * w)));
+  }
+  return measureRows(reference, bilinearRows(output, luma.width, luma.height));
+}
+
+/**
+ * {@link measureAgainst} for a decoded output as interleaved 8-bit pixels (sharp's `raw()`): a
+ * full-size output's luma is computed row by row as it is measured, never stored whole.
+ *
+ * @throws RangeError when the pixels do not match the size, or the output is larger than the
+ *   reference in either dimension.
+ */
+export function measurePixels(
+  reference: QualityReference,
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: 1 | 2 | 3 | 4,
+): QualityMeasurement {
+  assertFits(reference, width, height);
+  const { luma } = reference;
+  if (width === luma.width && height === luma.height) {
+    return measureRows(reference, lumaRows(pixels, width, height, channels));
+  }
+  return measureAgainst(reference, lumaFromPixels(pixels, width, height, channels));
 }
 
 /**
@@ -408,7 +517,8 @@ function measure(
  * @throws RangeError when the images differ in size or are malformed, or the factor is invalid.
  */
 export function ssim(a: LumaImage, b: LumaImage, options?: SsimOptions): number {
-  return measure(a, b, options).ssim;
+  assertSameSize(a, b);
+  return measureAgainst(prepareReference(a, options), b).ssim;
 }
 
 /** PSNR in dB from a sum of squared 8-bit differences over `n` pixels, capped. */
@@ -443,7 +553,8 @@ export function psnr(a: LumaImage, b: LumaImage): number {
 /**
  * SSIM and PSNR of a decoded output frame against the decoded input, at the input's resolution:
  * an output smaller than the input (a downscaled encode) is first upscaled bilinearly, as the
- * receiver would display it.
+ * receiver would display it. To measure several outputs of one input, prepare it once with
+ * {@link prepareReference} and use {@link measureAgainst}.
  *
  * @throws RangeError when the output is larger than the reference in either dimension, either
  *   image is malformed, or the factor is invalid.
@@ -453,17 +564,7 @@ export function measureQuality(
   output: LumaImage,
   options?: SsimOptions,
 ): QualityMeasurement {
-  assertLumaImage(reference);
   assertLumaImage(output);
-  if (output.width > reference.width || output.height > reference.height) {
-    throw new RangeError(
-      `output ${output.width}x${output.height} is larger than the reference ${reference.width}x${reference.height}`,
-    );
-  }
-  const shown =
-    output.width === reference.width && output.height === reference.height
-      ? output
-      : resizeBilinear(output, reference.width, reference.height);
-  const { ssim, sse } = measure(reference, shown, options);
-  return { ssim, psnrDb: psnrFromSse(sse, reference.width * reference.height) };
+  const prepared = prepareReference(reference, options);
+  return measureAgainst(prepared, output);
 }

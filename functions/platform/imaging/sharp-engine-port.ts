@@ -1,16 +1,16 @@
 import sharp, { type Sharp } from 'sharp';
 import type { Candidate } from '../../core/engine/candidates.ts';
 import type { Encoded, EnginePort, Measurement } from '../../core/engine/port.ts';
-import { type LumaImage, lumaFromPixels } from '../../core/quality/luma.ts';
-import { measureQuality } from '../../core/quality/ssim.ts';
+import { lumaFromPixels } from '../../core/quality/luma.ts';
+import { measurePixels, prepareReference, type QualityReference } from '../../core/quality/ssim.ts';
 import type { DecodedFrame } from './frame-decoder.ts';
 
 /** The engine port on sharp for one frame, plus access to the encoded buffers it keeps. */
 export interface SharpEnginePort extends EnginePort {
   /** The encoded bytes of an encoding this port produced. */
   output(encoded: Encoded): Buffer;
-  /** The input's luma, computed once per frame for every measurement. */
-  readonly reference: LumaImage;
+  /** The input's side of every measurement, prepared once per frame (see `prepareReference`). */
+  reference(): QualityReference;
 }
 
 // Frames are seen once; libvips' operation cache would only hold memory.
@@ -40,9 +40,18 @@ function encoder(image: Sharp, candidate: Candidate): Sharp {
  * bilinear-class kernel for speed), keeps the outputs by id, and measures an output by decoding it
  * and comparing its BT.601 luma with the input's (upscaled back to the input size first when it was
  * downscaled).
+ *
+ * The input's side of the measurement is prepared while the frame's first encode runs on libuv's
+ * thread pool, so a frame that takes one encode pays for it in time the encode takes anyway.
  */
 export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
-  const reference = lumaFromPixels(frame.pixels, frame.width, frame.height, frame.channels);
+  let prepared: QualityReference | undefined;
+  const reference = (): QualityReference => {
+    prepared ??= prepareReference(
+      lumaFromPixels(frame.pixels, frame.width, frame.height, frame.channels),
+    );
+    return prepared;
+  };
   const outputs = new Map<number, Buffer>();
   let nextId = 1;
   const raw = { width: frame.width, height: frame.height, channels: frame.channels };
@@ -60,7 +69,11 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
       if (candidate.width !== frame.width || candidate.height !== frame.height) {
         image = image.resize(candidate.width, candidate.height, { fit: 'fill', kernel: 'linear' });
       }
-      const { data, info } = await encoder(image, candidate).toBuffer({ resolveWithObject: true });
+      const encoding = encoder(image, candidate).toBuffer({ resolveWithObject: true });
+      // Synchronous work while sharp encodes off the main thread; the promise is awaited right
+      // after, so a failed encode is still handled here.
+      reference();
+      const { data, info } = await encoding;
       const id = nextId++;
       outputs.set(id, data);
       return {
@@ -81,8 +94,7 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
         .raw()
         .toBuffer({ resolveWithObject: true });
       const channels = info.channels === 1 ? 1 : 3;
-      const shown = lumaFromPixels(data, info.width, info.height, channels);
-      const { ssim, psnrDb } = measureQuality(reference, shown);
+      const { ssim, psnrDb } = measurePixels(reference(), data, info.width, info.height, channels);
       return { ssim, psnrDb, measureMs: performance.now() - started };
     },
   };

@@ -1,11 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LumaImage } from '../../../../functions/core/quality/luma.ts';
-import { resizeBilinear } from '../../../../functions/core/quality/luma.ts';
+import { lumaFromPixels, resizeBilinear } from '../../../../functions/core/quality/luma.ts';
 import {
   analysisFactor,
+  measureAgainst,
+  measurePixels,
   measureQuality,
   PSNR_CAP_DB,
+  prepareReference,
   psnr,
   ssim,
 } from '../../../../functions/core/quality/ssim.ts';
@@ -309,5 +312,56 @@ describe('measureQuality', () => {
   it('rejects an output larger than the reference', () => {
     expect(() => measureQuality(constant(20, 20, 0), constant(21, 20, 0))).toThrow(RangeError);
     expect(() => measureQuality(constant(20, 20, 0), constant(20, 21, 0))).toThrow(RangeError);
+  });
+});
+
+describe('prepareReference', () => {
+  it('gives every output measured against it the figures of measureQuality', () => {
+    const a = strokes(210, 130);
+    const reference = prepareReference(a);
+    for (const [seed, sigma] of [
+      [3, 2],
+      [5, 12],
+      [7, 40],
+    ] as const) {
+      const b = withNoise(a, sigma, seed);
+      expect(measureAgainst(reference, b)).toEqual(measureQuality(a, b));
+      const small = resizeBilinear(b, 105, 65);
+      expect(measureAgainst(reference, small)).toEqual(measureQuality(a, small));
+    }
+  });
+
+  it('measures interleaved pixels exactly as their luma, at full size and downscaled', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 12, max: 60 }),
+        fc.integer({ min: 12, max: 60 }),
+        fc.constantFrom(1, 2, 3, 4),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer(),
+        (width, height, channels, shrink, seed) => {
+          const next = random(seed);
+          const pixels = (w: number, h: number) =>
+            Uint8Array.from({ length: w * h * channels }, () => Math.floor(next() * 256));
+          const input = lumaFromPixels(pixels(width, height), width, height, channels);
+          const reference = prepareReference(input);
+          const w = Math.ceil(width / shrink);
+          const h = Math.ceil(height / shrink);
+          const output = pixels(w, h);
+          expect(measurePixels(reference, output, w, h, channels)).toEqual(
+            measureQuality(input, lumaFromPixels(output, w, h, channels)),
+          );
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('rejects pixels that do not match their size and outputs larger than the reference', () => {
+    const reference = prepareReference(constant(20, 20, 0));
+    expect(() => measurePixels(reference, new Uint8Array(10), 20, 20, 3)).toThrow(RangeError);
+    expect(() => measurePixels(reference, new Uint8Array(21 * 20 * 3), 21, 20, 3)).toThrow(
+      RangeError,
+    );
   });
 });
