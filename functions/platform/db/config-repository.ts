@@ -10,7 +10,8 @@ import type {
 } from '../../core/contracts/config.ts';
 import type { Sql } from './database.ts';
 
-interface ConfigRow {
+/** A `compression_configs` row as the repositories read it. */
+export interface ConfigRow {
   enabled: boolean;
   mode: CompressionMode;
   target_compression_ratio: number;
@@ -75,7 +76,8 @@ export async function putConfig(
   return toStoredConfig(row);
 }
 
-function toStoredConfig(row: ConfigRow): StoredConfig {
+/** The API's view of a stored row. */
+export function toStoredConfig(row: ConfigRow): StoredConfig {
   return {
     enabled: row.enabled,
     mode: row.mode,

@@ -3,6 +3,8 @@
  * statement is parameterised and filtered by the owner.
  */
 import type { NetworkConditions } from '../../core/contracts/compress.ts';
+import type { StoredConfig } from '../../core/contracts/config.ts';
+import { type ConfigRow, toStoredConfig } from './config-repository.ts';
 import type { Sql } from './database.ts';
 import { retryLostRaces } from './retry-conflicts.ts';
 
@@ -15,17 +17,23 @@ export interface NetworkSampleRecord {
   networkCondition: number;
 }
 
-/** Ids of a stored sample and of the session's newest sample before it. */
+/** Ids of a stored sample and of the session's newest sample before it, and the owner's policy. */
 export interface InsertedSample {
   id: number;
   /** Newest sample committed before this statement began; null for the session's first. */
   previousId: number | null;
+  /** The owner's stored compression policy, read by the same statement; null when none. */
+  config: StoredConfig | null;
 }
+
+type InsertedRow = { id: number; previous_id: number | null; has_config: boolean } & ConfigRow;
 
 /**
  * Stores one update, creating the session for its owner on first use (or touching its
  * `last_seen_at`), in one statement: the sample and the claim commit together. Returns the new
- * row's id, or null (and writes nothing) when the session belongs to another user.
+ * row's id, or null (and writes nothing) when the session belongs to another user. The same
+ * statement reads the owner's stored policy, which the answer's recommendation needs, so an
+ * update costs one round trip to Postgres.
  *
  * Concurrent updates of one session serialise on the session row's lock and each adds its own row.
  */
@@ -35,7 +43,7 @@ export async function insertNetworkSample(
 ): Promise<InsertedSample | null> {
   const c = record.conditions;
   const [row] = await retryLostRaces(
-    () => sql<{ id: number; previous_id: number | null }[]>`
+    () => sql<InsertedRow[]>`
     with claimed as (
       insert into sessions (session_id, user_id) values (${record.sessionId}, ${record.userId})
       on conflict (session_id) do update set last_seen_at = now()
@@ -44,20 +52,32 @@ export async function insertNetworkSample(
     ), previous as (
       select max(id) as id from network_samples
       where session_id = ${record.sessionId} and user_id = ${record.userId}
+    ), inserted as (
+      insert into network_samples (
+        session_id, user_id, available_bandwidth_kbps, rtt_ms, packet_loss_percent, jitter_ms, fps,
+        connection_type, estimated_bandwidth_kbps, network_condition
+      )
+      select
+        claimed.session_id, claimed.user_id, ${c.available_bandwidth_kbps}, ${c.rtt_ms},
+        ${c.packet_loss_percent}, ${c.jitter_ms}, ${c.fps}, ${c.connection_type ?? null},
+        ${record.estimatedBandwidthKbps}, ${record.networkCondition}
+      from claimed
+      returning id, user_id
     )
-    insert into network_samples (
-      session_id, user_id, available_bandwidth_kbps, rtt_ms, packet_loss_percent, jitter_ms, fps,
-      connection_type, estimated_bandwidth_kbps, network_condition
-    )
-    select
-      claimed.session_id, claimed.user_id, ${c.available_bandwidth_kbps}, ${c.rtt_ms},
-      ${c.packet_loss_percent}, ${c.jitter_ms}, ${c.fps}, ${c.connection_type ?? null},
-      ${record.estimatedBandwidthKbps}, ${record.networkCondition}
-    from claimed
-    returning id, (select id from previous) as previous_id
+    select inserted.id, (select id from previous) as previous_id,
+      config.user_id is not null as has_config, config.enabled, config.mode,
+      config.target_compression_ratio, config.max_latency_ms, config.min_quality_score,
+      config.allowed_formats, config.enable_predictive_compression,
+      config.enable_perceptual_optimization, config.opt_out, config.updated_at
+    from inserted left join compression_configs config on config.user_id = inserted.user_id
   `,
   );
-  return row ? { id: row.id, previousId: row.previous_id } : null;
+  if (!row) return null;
+  return {
+    id: row.id,
+    previousId: row.previous_id,
+    config: row.has_config ? toStoredConfig(row) : null,
+  };
 }
 
 /** The latest samples of a session, oldest first, and how many it has in all. */

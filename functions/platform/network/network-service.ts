@@ -93,10 +93,7 @@ export async function recordNetworkUpdate(
   command: NetworkUpdateCommand,
 ): Promise<NetworkResult<NetworkEstimateResponse>> {
   const { sql } = runtime.db;
-  const [live, stored] = await Promise.all([
-    readLiveState(runtime, command.sessionId, true),
-    getConfig(sql, command.userId),
-  ]);
+  const live = await readLiveState(runtime, command.sessionId, true);
   let base: NetworkEstimatorState | undefined = live.state;
   let baseId: number | null = live.state ? Number(live.seq) : null;
   if (base === undefined) {
@@ -117,7 +114,7 @@ export async function recordNetworkUpdate(
   // A base that missed a stored sample (a cache write lost to a Redis failure) is dropped, not kept.
   const expectedSeq = inserted.previousId === baseId ? live.seq : null;
   const [recommendation, cached] = await Promise.all([
-    recommendationFor(stored, estimate, live.model),
+    recommendationFor(inserted.config, estimate, live.model),
     writeLiveState(runtime, command.sessionId, expectedSeq, state, inserted.id),
   ]);
   metrics.addMetric('NetworkUpdates', MetricUnit.Count, 1);
