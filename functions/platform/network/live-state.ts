@@ -19,6 +19,7 @@ import {
 import { modelKey, parseModel } from '../compression/session-model.ts';
 import type { Sql } from '../db/database.ts';
 import { recentNetworkSamples } from '../db/network-repository.ts';
+import { redisScript, runScript } from '../redis/script.ts';
 import type { Runtime } from '../runtime.ts';
 
 /** How long a session's live network state stays in Redis after its last write. */
@@ -36,7 +37,7 @@ export const networkStateKey = (sessionId: string) => `network:${sessionId}`;
 const NEVER_MATCHES = 'none';
 
 // KEYS[1] the state hash; ARGV: expected seq ('' = absent), state JSON, new seq, TTL seconds.
-const COMPARE_AND_SET = `
+const COMPARE_AND_SET = redisScript(`
 local current = redis.call('HGET', KEYS[1], 'seq')
 if current == false then current = '' end
 if current ~= ARGV[1] then
@@ -46,7 +47,7 @@ end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'seq', ARGV[3])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
 return 1
-`;
+`);
 
 /** What a read of the live state found. */
 export interface LiveRead {
@@ -108,14 +109,16 @@ export async function writeLiveState(
   newSeq: number,
 ): Promise<boolean> {
   const result = await runtime.redis?.run((redis) =>
-    redis.eval(
+    runScript(
+      redis,
       COMPARE_AND_SET,
-      1,
-      networkStateKey(sessionId),
-      expectedSeq ?? NEVER_MATCHES,
-      JSON.stringify(state),
-      String(newSeq),
-      NETWORK_STATE_TTL_SECONDS,
+      [networkStateKey(sessionId)],
+      [
+        expectedSeq ?? NEVER_MATCHES,
+        JSON.stringify(state),
+        String(newSeq),
+        NETWORK_STATE_TTL_SECONDS,
+      ],
     ),
   );
   return result?.ok === true;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { LimitPlan } from '../../core/rate-limit/policy.ts';
 import {
@@ -8,9 +7,9 @@ import {
 } from '../../core/rate-limit/sliding-window.ts';
 import type { GuardedRedis, GuardedResult } from './guarded-redis.ts';
 import { RATE_LIMIT_LUA } from './rate-limit-script.ts';
+import { redisScript, runScript } from './script.ts';
 
-/** SHA-1 of the script, as Redis names it in its script cache. */
-export const RATE_LIMIT_SHA = createHash('sha1').update(RATE_LIMIT_LUA).digest('hex');
+const RATE_LIMIT_SCRIPT = redisScript(RATE_LIMIT_LUA);
 
 /** Namespace of limiter keys under the client's `keyPrefix`. */
 export const RATE_LIMIT_KEY_NAMESPACE = 'rl:';
@@ -25,10 +24,6 @@ export function rateLimitKeys(plan: LimitPlan): string[] {
   const tag = `{${kind}:${encodeURIComponent(plan.identity.value)}}`;
   const scope = encodeURIComponent(plan.scope);
   return plan.windows.map((w) => `${RATE_LIMIT_KEY_NAMESPACE}${tag}:${scope}:${w.seconds}s`);
-}
-
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
 function toDecision(plan: LimitPlan, reply: unknown): LimitDecision {
@@ -50,8 +45,7 @@ function toDecision(plan: LimitPlan, reply: unknown): LimitDecision {
 }
 
 /**
- * Runs the limiter script for one request on a plain client: EVALSHA, and on NOSCRIPT (a fresh or
- * restarted server) EVAL, which also puts the script back into the server's cache. Throws on any
+ * Runs the limiter script for one request on a plain client ({@link runScript}). Throws on any
  * Redis failure; {@link checkRateLimit} is the fail-open wrapper.
  */
 export async function evalRateLimit(
@@ -62,13 +56,7 @@ export async function evalRateLimit(
   const keys = rateLimitKeys(plan);
   const args: (string | number)[] = [cost, SUB_BUCKETS];
   for (const window of plan.windows) args.push(window.limit, window.seconds * 1000);
-  let reply: unknown;
-  try {
-    reply = await redis.evalsha(RATE_LIMIT_SHA, keys.length, ...keys, ...args);
-  } catch (error) {
-    if (!isNoScript(error)) throw error;
-    reply = await redis.eval(RATE_LIMIT_LUA, keys.length, ...keys, ...args);
-  }
+  const reply = await runScript(redis, RATE_LIMIT_SCRIPT, keys, args);
   return toDecision(plan, reply);
 }
 
