@@ -114,10 +114,51 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+/** Tokens remembered as verified, per settings object. */
+export const VERIFIED_TOKENS_MAX = 1000;
+/** The longest a token is trusted without checking its signature again (a JWKS key may go away). */
+export const VERIFIED_TOKEN_MAX_AGE_MS = 10 * 60_000;
+
+interface VerifiedToken {
+  claims: JwtClaims;
+  /** Until when the token is accepted without a new check: its `exp`, at most the max age. */
+  untilMs: number;
+}
+
+// A client sends the same token with every request; the signature check (a WebCrypto job) was the
+// costliest step of a small request. Keyed by the whole token, signature included, so a changed
+// token is a miss; least recently used first.
+const verifiedTokens = new WeakMap<JwtSettings, Map<string, VerifiedToken>>();
+
+function rememberedClaims(token: string, settings: JwtSettings): JwtClaims | undefined {
+  const cache = verifiedTokens.get(settings);
+  const entry = cache?.get(token);
+  if (!cache || !entry) return undefined;
+  cache.delete(token);
+  if (Date.now() >= entry.untilMs) return undefined;
+  cache.set(token, entry);
+  return { ...entry.claims };
+}
+
+function remember(token: string, settings: JwtSettings, claims: JwtClaims): void {
+  let cache = verifiedTokens.get(settings);
+  if (!cache) {
+    cache = new Map();
+    verifiedTokens.set(settings, cache);
+  }
+  // jose accepts a token while its `exp` is after the current second.
+  const untilMs = Math.min(Number(claims.exp) * 1000, Date.now() + VERIFIED_TOKEN_MAX_AGE_MS);
+  cache.set(token, { claims: { ...claims }, untilMs });
+  if (cache.size > VERIFIED_TOKENS_MAX) cache.delete(cache.keys().next().value as string);
+}
+
 /**
  * Verifies a bearer token (signature, `alg`, issuer, audience, `exp`, `nbf`) and returns its claims:
  * RS256/ES256 against the issuer's JWKS when {@link JwtSettings.jwksUrl} is set, else HS256.
  * Every failure is the same {@link UnauthorizedError}: the reason is logged, never told to callers.
+ * A token that passed is remembered (the last {@link VERIFIED_TOKENS_MAX} per settings object) and
+ * accepted again without a signature check until its `exp`, for at most
+ * {@link VERIFIED_TOKEN_MAX_AGE_MS}.
  *
  * @throws DependencyUnavailableError('jwks') when the issuer's keys cannot be fetched.
  */
@@ -126,11 +167,14 @@ export async function verifyToken(
   settings: JwtSettings,
 ): Promise<JwtClaims> {
   if (!token) throw new UnauthorizedError();
+  const remembered = rememberedClaims(token, settings);
+  if (remembered) return remembered;
   try {
     const payload = await verifySignature(token, settings);
     if (!hasAcceptedAudience(payload, settings) || !isUsableSubject(payload.sub)) {
       throw new UnauthorizedError();
     }
+    remember(token, settings, payload as JwtClaims);
     return payload as JwtClaims;
   } catch (error) {
     if (error instanceof UnauthorizedError) throw error;
