@@ -34,16 +34,19 @@ const LIST_HEADERS = new Set(['x-aic-degraded', 'vary']);
 export function addResponseHeaders(request: HttpRequest, headers: Record<string, string>): void {
   const response = request.response ?? { statusCode: 200 };
   const merged: Record<string, string | number | boolean> = { ...response.headers };
+  // Lower-cased name -> the name as stored: one lookup per added header, not a scan of all.
+  const stored = new Map<string, string>();
+  for (const key of Object.keys(merged)) stored.set(key.toLowerCase(), key);
   for (const [name, value] of Object.entries(headers)) {
-    const existingName = Object.keys(merged).find(
-      (key) => key.toLowerCase() === name.toLowerCase(),
-    );
+    const lower = name.toLowerCase();
+    const existingName = stored.get(lower);
     const existing = existingName === undefined ? undefined : String(merged[existingName]);
     if (existingName !== undefined) delete merged[existingName];
     merged[name] =
-      existing !== undefined && LIST_HEADERS.has(name.toLowerCase())
+      existing !== undefined && LIST_HEADERS.has(lower)
         ? [...new Set([...existing.split(/,\s*/), ...value.split(/,\s*/)])].join(', ')
         : value;
+    stored.set(lower, name);
   }
   response.headers = merged;
   request.response = response;
