@@ -16,6 +16,8 @@
  *    every remaining candidate less than {@link GIVE_UP_PROBABILITY}. `screen` frames run this on
  *    scale 1 first and on every scale only when scale 1 cannot succeed. Once something meets the
  *    floor, further over-budget encodings are left unmeasured: they only matter if nothing fits.
+ *    A candidate that is the last encode the time allows must be sure of the budget by
+ *    {@link SINGLE_SHOT_Z} rather than {@link CONFIDENCE_Z}.
  * 2. After a fit that used well under the budget (a cold or surprised model): one try of a
  *    candidate the updated model expects to be clearly better.
  * 3. When nothing fits: measure the left-over encodings smallest first until one meets the floor;
@@ -57,6 +59,13 @@ export const DEFAULT_MAX_ATTEMPTS = 6;
 
 /** Safety margin, in predicted standard deviations, before a candidate counts as a sure fit. */
 export const CONFIDENCE_Z = 1;
+
+/**
+ * Margin on the byte budget, in predicted standard deviations, for a candidate that is the last
+ * encode the latency budget allows: a miss cannot be corrected, so it aims at about 98 %
+ * confidence instead of {@link CONFIDENCE_Z}'s 84 %.
+ */
+export const SINGLE_SHOT_Z = 2;
 
 /** A first fit smaller than this share of the budget earns one try of a better candidate. */
 export const IMPROVE_BELOW_BUDGET_SHARE = 0.75;
@@ -238,8 +247,9 @@ function highestPredictedSsim(pool: readonly Scored[]): Scored | undefined {
   );
 }
 
-function isSure(s: Scored): boolean {
-  return s.zBytes >= CONFIDENCE_Z && s.zFloor >= CONFIDENCE_Z;
+/** Predicted time to encode and measure a candidate, in ms. */
+function costOf(s: Scored): number {
+  return s.prediction.encodeMs + s.prediction.measureMs;
 }
 
 /** The smallest candidate sure to meet the floor, else the one most likely to meet it. */
@@ -338,21 +348,31 @@ class FrameSearch {
    * would miss the byte budget by far more than one quick encode misses the latency budget.
    */
   affordable(scored: readonly Scored[]): Scored[] {
-    const cost = (s: Scored) => s.prediction.encodeMs + s.prediction.measureMs;
     const remaining = this.remainingMs();
-    const inTime = scored.filter((s) => cost(s) <= remaining);
+    const inTime = scored.filter((s) => costOf(s) <= remaining);
     if (inTime.length > 0 || this.attempts > 0 || scored.length === 0) return inTime;
     // Quick but hopeless candidates would only waste the one encode: prefer those predicted to meet
     // the floor.
     const likelyValid = scored.filter((s) => s.zFloor >= 0);
     const base = likelyValid.length > 0 ? likelyValid : scored;
-    const quickest = Math.min(...base.map(cost));
-    return base.filter((s) => cost(s) <= quickest * FASTEST_SHARE);
+    const quickest = Math.min(...base.map(costOf));
+    return base.filter((s) => costOf(s) <= quickest * FASTEST_SHARE);
+  }
+
+  /**
+   * Sure to fit and meet the floor: by {@link CONFIDENCE_Z}, or by {@link SINGLE_SHOT_Z} on the
+   * budget when no other candidate of `pool` would fit in the time left after this one's encode
+   * (a miss is known once encoded, so the retry would start then).
+   */
+  isSure(s: Scored, pool: readonly Scored[]): boolean {
+    const cheapest = Math.min(...pool.map(costOf));
+    const lastTry = this.remainingMs() - s.prediction.encodeMs < cheapest;
+    return s.zBytes >= (lastTry ? SINGLE_SHOT_Z : CONFIDENCE_Z) && s.zFloor >= CONFIDENCE_Z;
   }
 
   /** The budget phase's pick (see the module comment, step 1). */
   pickForBudget(pool: readonly Scored[]): Scored | undefined {
-    const sure = pool.filter(isSure);
+    const sure = pool.filter((s) => this.isSure(s, pool));
     if (sure.length > 0) return highestPredictedSsim(sure);
     const likeliest = argmax(pool, (s) => s.success);
     if (likeliest === undefined || likeliest.success >= EXPLORE_PROBABILITY || this.hasValid()) {
@@ -368,8 +388,7 @@ class FrameSearch {
    * {@link CALIBRATED_OBSERVATIONS}), so that encode goes to the smallest valid candidate.
    */
   budgetOutOfReach(pool: readonly Scored[]): boolean {
-    const cost = (s: Scored) => s.prediction.encodeMs + s.prediction.measureMs;
-    const singleShot = pool.length > 0 && this.remainingMs() < 2 * Math.min(...pool.map(cost));
+    const singleShot = pool.length > 0 && this.remainingMs() < 2 * Math.min(...pool.map(costOf));
     const calibrated =
       this.overBudget.length > 0 ||
       (singleShot && (this.input.model?.observations ?? 0) >= CALIBRATED_OBSERVATIONS);
@@ -432,7 +451,8 @@ class FrameSearch {
     if (trial.encoded.bytes > this.rules.budgetBytes) {
       this.overBudget.push(candidate);
       // Until something meets the floor, an over-budget encoding may be the answer, and its SSIM
-      // calibrates the model on this frame; after that it can wait (see measureUnmeasured).
+      // calibrates the model on this frame (skipping it costs more encodes than it saves); after
+      // that it can wait (see measureUnmeasured).
       if (!measureOverBudget && this.hasValid()) {
         this.unmeasured.push(trial);
         return;
@@ -570,7 +590,9 @@ export async function compressFrame(input: CompressFrameInput): Promise<Compress
       await search.tryOnce(
         (c) => inTier(c) && search.mayFit(c) && search.mayMeetFloor(c),
         (pool) =>
-          highestPredictedSsim(pool.filter((s) => isSure(s) && s.prediction.ssim >= target)),
+          highestPredictedSsim(
+            pool.filter((s) => search.isSure(s, pool) && s.prediction.ssim >= target),
+          ),
         false,
       );
     }

@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import type { OutputFormat } from '../../../../functions/core/contracts/config.ts';
 import type { FrameType } from '../../../../functions/core/engine/candidates.ts';
 import {
+  CONFIDENCE_Z,
   type CompressionDecision,
   compressFrame,
   DEFAULT_MAX_ATTEMPTS,
   type EnginePolicy,
+  SINGLE_SHOT_Z,
 } from '../../../../functions/core/engine/engine.ts';
-import type { EngineModel } from '../../../../functions/core/engine/model.ts';
+import { type EngineModel, predict, startFrame } from '../../../../functions/core/engine/model.ts';
 import { exhaustiveSearch } from '../../../../functions/core/engine/oracle.ts';
 import { createFakePort, type FakeContent, fakeClock } from './fake-port.ts';
 
@@ -334,6 +336,52 @@ describe('compression engine limits and failures', () => {
     expect(decision.trials[0]?.candidate.format).toBe('avif');
     if (decision.status === 'fallback')
       expect(decision.fallbackReason).toBe('latency_budget_exhausted');
+  });
+
+  it('aims two deviations under the budget when the time left allows a single encode', async () => {
+    const size = { width: 1280, height: 720 };
+    const frame = { ...size, originalBytes: 1_000_000, frameType: 'video' as const };
+    const content = { complexity: 0.3, detail: 0.2, scaleLoss: 1, seed: 5 };
+    const policy = (maxLatencyMs: number): EnginePolicy => ({
+      mode: 'adaptive',
+      targetCompressionRatio: 0.8,
+      minQualityScore: 0.85,
+      maxLatencyMs,
+      allowedFormats: ['jpeg'],
+    });
+    const budget = { budgetBytes: 21_000 };
+    const run = async (model: EngineModel | undefined, frameIndex: number, latencyMs: number) => {
+      const clock = fakeClock();
+      const port = createFakePort({ frame: size, content, frameIndex, clock });
+      return compressFrame({
+        frame,
+        policy: policy(latencyMs),
+        budget,
+        model,
+        port,
+        now: clock.now,
+      });
+    };
+    let model: EngineModel | undefined;
+    for (let i = 0; i < 12; i++) model = (await run(model, i, 100)).model;
+    const warmed = startFrame(model as EngineModel);
+    const zBytes = (decision: CompressionDecision) => {
+      const candidate = decision.trials[0]?.candidate;
+      if (candidate === undefined) throw new Error('no encode');
+      const p = predict(warmed, candidate, size);
+      return (Math.log(budget.budgetBytes) - p.logBytes) / p.logBytesSd;
+    };
+    const roomy = await run(model, 12, 100);
+    // Just the time for the candidate the roomy search tried first: no second encode would fit.
+    const first = roomy.trials[0]?.candidate;
+    if (first === undefined) throw new Error('no encode');
+    const p = predict(warmed, first, size);
+    const single = await run(model, 12, 1.02 * (p.encodeMs + p.measureMs));
+    expect(zBytes(roomy)).toBeGreaterThanOrEqual(CONFIDENCE_Z);
+    expect(zBytes(roomy)).toBeLessThan(SINGLE_SHOT_Z);
+    expect(zBytes(single)).toBeGreaterThanOrEqual(SINGLE_SHOT_Z);
+    expect(single.encodeAttempts).toBe(1);
+    expect(single.withinBudget).toBe(true);
   });
 
   it('falls back with quality_floor_unreachable when the floor is out of reach', async () => {
