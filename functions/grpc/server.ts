@@ -31,6 +31,7 @@ import { recordNetworkUpdate } from '../platform/network/network-service.ts';
 import { logger } from '../platform/observability.ts';
 import { checkReadiness } from '../platform/readiness.ts';
 import { getRuntime, type Runtime } from '../platform/runtime.ts';
+import { compressPhases, STREAM_PIPELINE_DEPTH, StreamCompressor } from './compress-stream.ts';
 import { HealthService, type ReadinessMonitor, startReadinessMonitor } from './health.ts';
 import {
   toCompressCommand,
@@ -118,6 +119,12 @@ interface CallContext {
   /** Aborted when the client cancels or the deadline passes. */
   signal: AbortSignal;
   frames: number;
+}
+
+/** What a frame of a stream is answered with, and the rate-limit fields its check returned. */
+interface FrameOutcome {
+  message: CompressStreamResponseMessage;
+  limits: Record<string, string>;
 }
 
 function statusName(code: number): string {
@@ -306,14 +313,22 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       ? grpc.status.DEADLINE_EXCEEDED
       : grpc.status.CANCELLED;
 
-  /** Compresses one frame of a stream; the frame's own problems become its `error`. */
+  /**
+   * One frame of a stream: its rate-limit check runs beside its work, which is stored once the
+   * frame is admitted and `previous` (the frame before it) is settled. The frame's own problems
+   * become its `error`; anything else ends the stream.
+   */
   const streamFrame = async (
     ctx: CallContext,
     rt: Runtime,
+    frames: StreamCompressor,
     request: CompressStreamRequestMessage,
-  ): Promise<CompressStreamResponseMessage> => {
-    const bytesIn = request.frame?.frame_data?.length ?? 0;
-    registry.bytesIn.inc({}, bytesIn);
+    previous: Promise<unknown>,
+  ): Promise<FrameOutcome> => {
+    registry.bytesIn.inc({}, request.frame?.frame_data?.length ?? 0);
+    const admitted = limit(ctx, rt);
+    // Awaited below on every path; this only keeps an early rejection from counting as unhandled.
+    admitted.catch(() => undefined);
     try {
       if (!request.frame) {
         throw new ValidationError('The request is invalid', [
@@ -321,38 +336,49 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         ]);
       }
       const command = toCompressCommand(request.frame, ctx.userId ?? '');
-      const result = await compress(rt, { ...command, signal: ctx.signal }, MAX_FRAME_BYTES_GRPC);
-      const message = toCompressFrameResponse(result);
-      registry.frames.inc({ outcome: result.status });
-      registry.frameSeconds.observe({ status: result.status }, result.latency_ms.total / 1000);
+      const frame = await frames.compress({ ...command, signal: ctx.signal }, () =>
+        Promise.all([admitted, previous]),
+      );
+      const message = toCompressFrameResponse(frame.response);
+      registry.frames.inc({ outcome: frame.response.status });
+      registry.frameSeconds.observe(
+        { status: frame.response.status },
+        frame.response.latency_ms.total / 1000,
+      );
       registry.bytesOut.inc({}, message.compressed_data.length);
-      return { result: message };
+      return { message: { result: message }, limits: await admitted };
     } catch (error) {
       const aic = asAicError(error);
       if (ctx.signal.aborted || !FRAME_ERRORS.has(aic.code)) throw error;
+      const limits = await admitted;
       registry.frames.inc({ outcome: aic.code });
       return {
-        error: {
-          code: aic.code,
-          message: aic.message,
-          details: (aic.details ?? []).map((d) => ({ ...d, code: d.code ?? '' })),
-          grpc_status_code: aic.grpcStatus,
+        message: {
+          error: {
+            code: aic.code,
+            message: aic.message,
+            details: (aic.details ?? []).map((d) => ({ ...d, code: d.code ?? '' })),
+            grpc_status_code: aic.grpcStatus,
+          },
         },
+        limits,
       };
     }
   };
 
   /**
-   * `CompressStream`: one frame at a time, in order. The next request is read only after the
-   * previous response was handed to HTTP/2 (or, when the client reads slowly, after the write
-   * buffer drained), so a slow reader slows the server's reading instead of growing its memory.
+   * `CompressStream`: frames are read, compressed and answered in order, up to
+   * {@link STREAM_PIPELINE_DEPTH} of them in the work at once (see compress-stream.ts). A frame's
+   * place is freed only once its response was handed to HTTP/2 (or, when the client reads slowly,
+   * once the write buffer drained), so a slow reader slows the server's reading instead of growing
+   * its memory.
    */
   const compressStream = (
     call: grpc.ServerDuplexStream<CompressStreamRequestMessage, CompressStreamResponseMessage>,
   ) => {
     const ctx = begin(call as grpc.ServerDuplexStream<unknown, unknown>, 'CompressStream');
     limitBuffering(call);
-    // Resolves when the server stops this stream (drain) or the call is gone.
+    // Resolves when the server stops this stream (drain), the call is gone or the stream failed.
     let stop: () => void = () => undefined;
     const stopped = new Promise<'stop'>((resolve) => {
       stop = () => resolve('stop');
@@ -368,6 +394,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         call.on('drain', done);
         void stopped.then(done);
       });
+    const shuttingDown = () => new DependencyUnavailableError('server (shutting down; reconnect)');
 
     const run = async () => {
       if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -377,20 +404,81 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         CompressStreamRequestMessage,
         undefined
       >;
-      let limits: Record<string, string> = {};
-      for (;;) {
-        if (draining) throw new DependencyUnavailableError('server (shutting down; reconnect)');
-        const next = await Promise.race([iterator.next(), stopped]);
-        if (ctx.signal.aborted) throw ctx.signal.reason;
-        if (next === 'stop') {
-          throw new DependencyUnavailableError('server (shutting down; reconnect)');
+      const frames = new StreamCompressor(compressPhases(rt, MAX_FRAME_BYTES_GRPC));
+      // Frames read and not yet answered, in stream order; the reader wakes the writer and back.
+      const pending: Promise<FrameOutcome>[] = [];
+      let free = STREAM_PIPELINE_DEPTH;
+      let readEnd: { error?: unknown } | undefined;
+      let wakeWriter: () => void = () => undefined;
+      let wakeReader: () => void = () => undefined;
+
+      const read = async () => {
+        let previous: Promise<unknown> = Promise.resolve();
+        for (;;) {
+          if (free === 0) {
+            const woke = await Promise.race([
+              new Promise<'slot'>((resolve) => {
+                wakeReader = () => resolve('slot');
+              }),
+              stopped,
+            ]);
+            if (ctx.signal.aborted) throw ctx.signal.reason;
+            if (woke === 'stop') throw shuttingDown();
+            continue;
+          }
+          if (draining) throw shuttingDown();
+          const next = await Promise.race([iterator.next(), stopped]);
+          if (ctx.signal.aborted) throw ctx.signal.reason;
+          if (next === 'stop') throw shuttingDown();
+          if (next.done) return;
+          free -= 1;
+          const outcome = streamFrame(ctx, rt, frames, next.value, previous);
+          // The writer takes its outcome; after a failure nobody does, and that is fine.
+          outcome.catch(() => undefined);
+          previous = outcome;
+          pending.push(outcome);
+          wakeWriter();
         }
-        if (next.done) return limits;
-        limits = await limit(ctx, rt);
-        const outcome = await streamFrame(ctx, rt, next.value);
-        ctx.frames += 1;
-        if (ctx.signal.aborted) throw ctx.signal.reason;
-        if (!call.write(outcome)) await writable();
+      };
+
+      const write = async () => {
+        let limits: Record<string, string> = {};
+        for (;;) {
+          const head = pending.shift();
+          if (head === undefined) {
+            if (readEnd) {
+              if ('error' in readEnd) throw readEnd.error;
+              return limits;
+            }
+            await new Promise<void>((resolve) => (wakeWriter = resolve));
+            continue;
+          }
+          const outcome = await head;
+          limits = outcome.limits;
+          ctx.frames += 1;
+          if (ctx.signal.aborted) throw ctx.signal.reason;
+          if (!call.write(outcome.message)) await writable();
+          free += 1;
+          wakeReader();
+        }
+      };
+
+      void read().then(
+        () => {
+          readEnd = {};
+          wakeWriter();
+        },
+        (error: unknown) => {
+          readEnd = { error };
+          wakeWriter();
+        },
+      );
+      try {
+        return await write();
+      } finally {
+        // Frees a reader still waiting for a place or a frame, then caches the stored frames' models.
+        stop();
+        await frames.flush();
       }
     };
     run()

@@ -86,6 +86,15 @@ async function stream(requests: object[], user: string | null = 'alice') {
   return { responses, status: await status };
 }
 
+/** A promise with its resolve at hand. */
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((res) => {
+    resolve = res;
+  });
+  return { promise, resolve };
+}
+
 function details(error: grpc.ServiceError | undefined) {
   const text = error?.metadata.get('aic-error-details')[0];
   return typeof text === 'string' ? (JSON.parse(text) as { field: string; code: string }[]) : [];
@@ -257,6 +266,78 @@ describe('CompressStream', () => {
     expect((responses[3] as { error: { grpc_status_code: number } }).error.grpc_status_code).toBe(
       grpc.status.NOT_FOUND,
     );
+  });
+
+  it('keeps the order and carries each session its model when frames of two sessions are in flight together', async () => {
+    // A large frame of one session, then a small one of the other: the small one can leave its
+    // engine first, yet must be answered second.
+    const large = await panningSequence(6, { width: 1280, height: 720, step: 8 });
+    const small = await panningSequence(6, { width: 320, height: 180, step: 4 });
+    const [a, b] = [randomUUID(), randomUUID()];
+    const requests = large.flatMap((frame, i) => [
+      { frame: { session_id: a, frame_data: frame, metadata: { frame_number: 2 * i } } },
+      {
+        frame: {
+          session_id: b,
+          frame_data: small[i] as Buffer,
+          metadata: { frame_number: 2 * i + 1 },
+        },
+      },
+    ]);
+    const { responses, status } = await stream(requests);
+    expect(status.code).toBe(grpc.status.OK);
+    expect(responses.map((r) => r.result?.frame_number)).toEqual(requests.map((_, i) => i));
+    // Each frame learned from the one before it in its session: the cached model counts all six,
+    // and it is in Redis by the time the stream has ended.
+    const { Redis } = await import('ioredis');
+    const redis = new Redis('redis://127.0.0.1:6379');
+    try {
+      for (const session of [a, b]) {
+        const model = JSON.parse((await redis.get(`${PREFIX}model:${session}`)) ?? '{}');
+        expect(model.frames).toBe(6);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('answers no frame before its metrics are stored', async () => {
+    const frames = await panningSequence(3, { width: 320, height: 180, step: 4 });
+    const sessionId = randomUUID();
+    // Inserts into frame_metrics wait while the test holds this lock; reads do not.
+    const locked = deferred();
+    const release = deferred();
+    const holder = db.sql.begin(async (tx) => {
+      await tx`lock table frame_metrics in share mode`;
+      locked.resolve();
+      await release.promise;
+    });
+    await locked.promise;
+    const call = (
+      client.CompressStream as (
+        m: grpc.Metadata,
+      ) => grpc.ClientDuplexStream<object, CompressStreamResponseMessage>
+    )(await callMetadata('alice'));
+    const received: number[] = [];
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+    call.on('data', (response: CompressStreamResponseMessage) =>
+      received.push(response.result?.frame_number ?? -1),
+    );
+    for (const [i, frame] of frames.entries()) {
+      call.write({
+        frame: { session_id: sessionId, frame_data: frame, metadata: { frame_number: i } },
+      });
+    }
+    call.end();
+    await sleep(1500);
+    expect(received).toEqual([]);
+    release.resolve();
+    await holder;
+    expect((await status).code).toBe(grpc.status.OK);
+    expect(received).toEqual([0, 1, 2]);
+    const [row] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from frame_metrics where session_id = ${sessionId}`;
+    expect(row?.n).toBe(3);
   });
 
   it('ends the stream with UNAUTHENTICATED before reading a frame when the token is missing', async () => {

@@ -1,0 +1,158 @@
+/**
+ * The frames of one `CompressStream`, overlapped: while frame N is being stored, frame N+1 is
+ * decoded and compressed. What the one-at-a-time stream guaranteed still holds:
+ * - a frame is stored only after the frames before it were (rows in stream order), only once it
+ *   was admitted by the rate limiter, and never after an earlier frame ended the stream;
+ * - a session's frame runs the engine with the model its previous frame left, handed over in
+ *   memory (a stream may interleave sessions: each has its own chain); the first frame of a session
+ *   in the stream reads the cached model from Redis;
+ * - the model cache in Redis is written behind the responses, only the latest model of each session,
+ *   and flushed before the stream ends, so the next stream or request of the session finds it.
+ */
+import type { EngineModel } from '../core/engine/model.ts';
+import {
+  type CompressCommand,
+  type CompressedFrame,
+  emitFrameMetrics,
+  type PreparedFrame,
+  prepareFrame,
+  runEngine,
+  type SessionKnowledge,
+  storeFrame,
+} from '../platform/compression/compress-service.ts';
+import { saveModel } from '../platform/compression/session-model.ts';
+import { loadLiveSession } from '../platform/network/network-service.ts';
+import { logger } from '../platform/observability.ts';
+import type { Runtime } from '../platform/runtime.ts';
+
+/**
+ * Frames of a stream in the work at once (read and not yet answered). Two let frame N+1 run its
+ * engine while frame N is stored; a client that stops reading holds the server at two frames.
+ */
+export const STREAM_PIPELINE_DEPTH = 2;
+
+/** The phases of a frame as a stream runs them (the compress service's; tests substitute theirs). */
+export interface StreamPhases {
+  prepare(command: CompressCommand, known: SessionKnowledge): Promise<PreparedFrame>;
+  engine(prepared: PreparedFrame, model: EngineModel | undefined): Promise<CompressedFrame>;
+  /** Stores the frame's metrics (and emits them); rejects when nothing was stored. */
+  store(frame: CompressedFrame): Promise<void>;
+  /** The session's model as cached in Redis. */
+  cachedModel(sessionId: string, userId: string): Promise<EngineModel | undefined>;
+  /** Caches the session's model; a cache, so a failure only costs a later frame a cold start. */
+  saveModel(sessionId: string, model: EngineModel): Promise<void>;
+}
+
+/** The compress service's phases over `runtime`, with the frame cap `maxFrameBytes`. */
+export function compressPhases(runtime: Runtime, maxFrameBytes: number): StreamPhases {
+  return {
+    prepare: (command, known) => prepareFrame(runtime, command, maxFrameBytes, known),
+    engine: runEngine,
+    store: async (frame) => {
+      await storeFrame(runtime, frame);
+      emitFrameMetrics(frame);
+    },
+    cachedModel: async (sessionId, userId) =>
+      (await loadLiveSession(runtime, sessionId, userId, false)).model,
+    saveModel: (sessionId, model) => saveModel(runtime, sessionId, model),
+  };
+}
+
+/** Writes the latest model of each session behind the stream; one write per session at a time. */
+class ModelWriteBehind {
+  private readonly latest = new Map<string, EngineModel>();
+  private writing: Promise<void> | undefined;
+
+  constructor(private readonly write: StreamPhases['saveModel']) {}
+
+  save(sessionId: string, model: EngineModel): void {
+    this.latest.set(sessionId, model);
+    this.writing ??= this.drain();
+  }
+
+  /** Resolves once every model handed to {@link save} so far is written (or failed to be). */
+  flush(): Promise<void> {
+    return this.writing ?? Promise.resolve();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.latest.size > 0) {
+      const batch = [...this.latest];
+      this.latest.clear();
+      await Promise.all(
+        batch.map(([sessionId, model]) =>
+          this.write(sessionId, model).catch((error: unknown) =>
+            logger.warn('could not cache a session model', { error }),
+          ),
+        ),
+      );
+    }
+    this.writing = undefined;
+  }
+}
+
+/** The per-stream state that carries from frame to frame. */
+export class StreamCompressor {
+  /** Per session, the model after its latest frame started in this stream (undefined: none). */
+  private readonly models = new Map<string, Promise<EngineModel | undefined>>();
+  /** Sessions a frame of this stream was stored for: they are the caller's for good. */
+  private readonly owned = new Set<string>();
+  private readonly cache: ModelWriteBehind;
+
+  constructor(private readonly phases: StreamPhases) {
+    this.cache = new ModelWriteBehind(phases.saveModel);
+  }
+
+  /**
+   * Compresses and stores one frame; call in stream order. `ready` resolves when the frame may be
+   * stored (it was admitted and the frames before it are settled) and rejects when it must not
+   * be. Resolves once the frame is stored; rejects with the frame's error, or when `command.signal`
+   * aborts (nothing is stored then).
+   */
+  async compress(
+    command: CompressCommand,
+    ready: () => Promise<unknown>,
+  ): Promise<CompressedFrame> {
+    const { sessionId, userId } = command;
+    const prior = this.models.get(sessionId);
+    let handOver: (model: EngineModel | undefined | Promise<EngineModel | undefined>) => void =
+      () => undefined;
+    this.models.set(
+      sessionId,
+      new Promise((resolve) => {
+        handOver = resolve;
+      }),
+    );
+    let handedOver = false;
+    try {
+      const prepared = await this.phases.prepare(command, {
+        owned: this.owned.has(sessionId),
+        modelInHand: prior !== undefined,
+      });
+      // The session's previous frame in this stream may still be in its engine: wait for its model.
+      const model = prior
+        ? ((await prior) ?? (await this.phases.cachedModel(sessionId, userId)))
+        : prepared.live.model;
+      command.signal?.throwIfAborted();
+      const frame = await this.phases.engine(prepared, model);
+      // Handed over before this frame is stored: if its store fails, so does the next frame's (the
+      // session is someone else's, or the stream ends), so no frame is stored with an unsaved model.
+      handOver(frame.model);
+      handedOver = true;
+      await ready();
+      command.signal?.throwIfAborted();
+      await this.phases.store(frame);
+      this.owned.add(sessionId);
+      this.cache.save(sessionId, frame.model);
+      return frame;
+    } finally {
+      // A frame that never reached its engine leaves the session's model as it found it.
+      if (!handedOver) handOver(prior ?? undefined);
+    }
+  }
+
+  /** Resolves once the models of every stored frame are cached. */
+  flush(): Promise<void> {
+    return this.cache.flush();
+  }
+}
