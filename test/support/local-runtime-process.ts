@@ -20,13 +20,17 @@ const ROOT = join(import.meta.dirname, '..', '..');
 
 /**
  * Starts the local runtime with `env` over the current environment (free ports unless `PORT` /
- * `GRPC_PORT` are given) and resolves once its start-up banner says it serves.
+ * `GRPC_PORT` are given) and resolves once its start-up banner says it serves. `preload` names
+ * modules (paths from the repository root) imported before the runtime, after tsx, such as
+ * `test/support/runtime-probe.ts`.
  */
 export async function spawnLocalRuntime(
   env: Record<string, string | undefined>,
   timeoutMs = 60_000,
+  preload: readonly string[] = [],
 ): Promise<LocalRuntimeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'functions/local/main.ts'], {
+  const imports = ['tsx', ...preload.map((path) => `./${path}`)].flatMap((m) => ['--import', m]);
+  const child = spawn(process.execPath, [...imports, 'functions/local/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', GRPC_PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
