@@ -343,14 +343,17 @@ class FrameSearch {
 
   /**
    * The candidates predicted to finish (encode and measure) in the time left. Before the frame's
-   * first encode, when none is, the fastest ones instead (within {@link FASTEST_SHARE} of the
-   * quickest, among those predicted to meet the floor when there are any): returning the original
-   * would miss the byte budget by far more than one quick encode misses the latency budget.
+   * first encode, when none of those is predicted to meet the floor, the fastest ones instead
+   * (within {@link FASTEST_SHARE} of the quickest, among those predicted to meet the floor when
+   * there are any): returning the original would miss the byte budget by far more than one quick
+   * encode misses the latency budget, and an encode below the floor is discarded.
    */
   affordable(scored: readonly Scored[]): Scored[] {
     const remaining = this.remainingMs();
     const inTime = scored.filter((s) => costOf(s) <= remaining);
-    if (inTime.length > 0 || this.attempts > 0 || scored.length === 0) return inTime;
+    if (this.attempts > 0 || scored.length === 0 || inTime.some((s) => s.zFloor >= 0)) {
+      return inTime;
+    }
     // Quick but hopeless candidates would only waste the one encode: prefer those predicted to meet
     // the floor.
     const likelyValid = scored.filter((s) => s.zFloor >= 0);
@@ -365,9 +368,13 @@ class FrameSearch {
    * (a miss is known once encoded, so the retry would start then).
    */
   isSure(s: Scored, pool: readonly Scored[]): boolean {
-    const cheapest = Math.min(...pool.map(costOf));
-    const lastTry = this.remainingMs() - s.prediction.encodeMs < cheapest;
-    return s.zBytes >= (lastTry ? SINGLE_SHOT_Z : CONFIDENCE_Z) && s.zFloor >= CONFIDENCE_Z;
+    const margin = this.isLastTry(s, pool) ? SINGLE_SHOT_Z : CONFIDENCE_Z;
+    return s.zBytes >= margin && s.zFloor >= CONFIDENCE_Z;
+  }
+
+  /** Whether no candidate of `pool` is predicted to fit in the time left after encoding `s`. */
+  isLastTry(s: Scored, pool: readonly Scored[]): boolean {
+    return this.remainingMs() - s.prediction.encodeMs < Math.min(...pool.map(costOf));
   }
 
   /** The budget phase's pick (see the module comment, step 1). */
@@ -375,6 +382,14 @@ class FrameSearch {
     const sure = pool.filter((s) => this.isSure(s, pool));
     if (sure.length > 0) return highestPredictedSsim(sure);
     const likeliest = argmax(pool, (s) => s.success);
+    if (likeliest !== undefined && this.isLastTry(likeliest, pool) && !this.hasValid()) {
+      // Missing the floor on the last try sends the original; missing the budget only sends a
+      // larger encoding. So the last try must be sure of the floor, and then likeliest to fit.
+      const sureOfFloor = pool.filter((s) => s.zFloor >= CONFIDENCE_Z);
+      if (likeliest.zFloor < CONFIDENCE_Z && sureOfFloor.length > 0) {
+        return argmax(sureOfFloor, (s) => s.zBytes);
+      }
+    }
     if (likeliest === undefined || likeliest.success >= EXPLORE_PROBABILITY || this.hasValid()) {
       return likeliest;
     }

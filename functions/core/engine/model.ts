@@ -40,8 +40,13 @@ const MIN_NOISE_VARIANCE = 0.03 ** 2;
 const MAX_NOISE_VARIANCE = 0.5 ** 2;
 const NOISE_LEARNING_RATE = 0.1;
 const TIME_LEARNING_RATE = 0.3;
-/** Smallest distortion `1 - SSIM` modelled; keeps the logarithm finite for identical outputs. */
-const MIN_DISTORTION = 1e-6;
+/**
+ * Smallest distortion `1 - SSIM` modelled (SSIM 0.999); smaller measurements count as this. Near-
+ * lossless outputs of flat content (a screen page at high quality reaches 1 - SSIM = 1e-4) sit far
+ * off the log-linear curve: taken as measured, one of them reads as a scene cut and drags every
+ * prediction, including those near the floor where the decisions are made.
+ */
+const MIN_DISTORTION = 1e-3;
 
 interface FormatPrior {
   /** ln(bytes per output pixel) at quality 0 and scale 1, before the quality curve. */
