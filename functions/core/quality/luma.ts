@@ -1,9 +1,11 @@
 /**
  * Luma planes: the one-byte-per-pixel images that quality is measured on (DESIGN.md section 4).
  *
- * Pure and allocation-light: every function takes typed arrays and returns a new plane; nothing
- * here decodes images (the caller hands over sharp's raw pixels).
+ * Pure: every function takes typed arrays and returns a new plane; nothing here decodes images
+ * (the caller hands over sharp's raw pixels). Luma and the bilinear resize run in WebAssembly
+ * (wasm/quality.c, see wasm/kernels.ts).
  */
+import { lumaOf, resize } from './wasm/kernels.ts';
 
 /** A greyscale image, one byte per pixel, rows top to bottom, no padding between rows. */
 export interface LumaImage {
@@ -34,23 +36,18 @@ export function assertLumaImage(img: LumaImage): void {
   }
 }
 
-/** Writes row `y` of an image into `out` (`width` bytes); some writers need rows top to bottom. */
-export type RowWriter = (y: number, out: Uint8Array) => void;
-
 /**
- * Luma of interleaved 8-bit pixels (sharp's `raw()` output), one row at a time; see
- * {@link lumaFromPixels}. The quality measurement streams over the rows of a decoded output with it
- * instead of holding a second full-size plane.
+ * Checks interleaved 8-bit pixels: a positive integer size, 1 to 4 channels and exactly
+ * `width * height * channels` bytes.
  *
- * @throws RangeError when the size is not positive or `raw` does not hold exactly
- *   `width * height * channels` bytes.
+ * @throws RangeError when they do not.
  */
-export function lumaRows(
+export function assertPixels(
   raw: Uint8Array,
   width: number,
   height: number,
   channels: 1 | 2 | 3 | 4,
-): RowWriter {
+): void {
   checkSize(width, height);
   if (channels !== 1 && channels !== 2 && channels !== 3 && channels !== 4) {
     throw new RangeError(`channels must be 1, 2, 3 or 4, got ${channels}`);
@@ -59,23 +56,6 @@ export function lumaRows(
   if (raw.length !== n * channels) {
     throw new RangeError(`expected ${n * channels} bytes of pixels, got ${raw.length}`);
   }
-  const stride = width * channels;
-  if (channels === 1) return (y, out) => out.set(raw.subarray(y * stride, (y + 1) * stride));
-  if (channels === 2) {
-    return (y, out) => {
-      for (let i = 0, p = y * stride; i < width; i++, p += 2) out[i] = raw[p] as number;
-    };
-  }
-  return (y, out) => {
-    for (let i = 0, p = y * stride; i < width; i++, p += channels) {
-      const v =
-        0.299 * (raw[p] as number) +
-        0.587 * (raw[p + 1] as number) +
-        0.114 * (raw[p + 2] as number);
-      // v is in [0, 255], so truncating v + 0.5 rounds half up like Math.round, without the call.
-      out[i] = (v + 0.5) | 0;
-    }
-  };
 }
 
 /**
@@ -94,91 +74,8 @@ export function lumaFromPixels(
   height: number,
   channels: 1 | 2 | 3 | 4,
 ): LumaImage {
-  const write = lumaRows(raw, width, height, channels);
-  const data = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) write(y, data.subarray(y * width, (y + 1) * width));
-  return { width, height, data };
-}
-
-/**
- * Source sample positions for one axis of a pixel-centre aligned resize (OpenCV INTER_LINEAR,
- * libvips `reduce`/`enlarge` with a linear kernel): destination pixel `d` reads source position
- * `(d + 0.5) * src / dst - 0.5`, clamped to the first and last source pixel.
- */
-function axisTaps(src: number, dst: number): { lo: Int32Array; hi: Int32Array; t: Float64Array } {
-  const lo = new Int32Array(dst);
-  const hi = new Int32Array(dst);
-  const t = new Float64Array(dst);
-  const scale = src / dst;
-  for (let d = 0; d < dst; d++) {
-    const s = Math.min(src - 1, Math.max(0, (d + 0.5) * scale - 0.5));
-    const i = Math.floor(s);
-    lo[d] = i;
-    hi[d] = Math.min(src - 1, i + 1);
-    t[d] = s - i;
-  }
-  return { lo, hi, t };
-}
-
-/** One source row (starting at `start`), linearly interpolated at the columns of `cols`. */
-function interpolateRow(
-  src: Uint8Array,
-  start: number,
-  cols: { lo: Int32Array; hi: Int32Array; t: Float64Array },
-  out: Float64Array,
-): void {
-  const { lo, hi, t } = cols;
-  for (let x = 0; x < out.length; x++) {
-    const l = src[start + (lo[x] as number)] as number;
-    out[x] = l + (t[x] as number) * ((src[start + (hi[x] as number)] as number) - l);
-  }
-}
-
-/**
- * Bilinear resize with pixel-centre alignment, one output row at a time, rounded to the nearest
- * integer; see {@link resizeBilinear}. Callers that only stream over the rows (the quality
- * measurement) never hold the whole resized image.
- *
- * @throws RangeError when `img` is malformed or the target size is not positive integers.
- */
-export function bilinearRows(img: LumaImage, width: number, height: number): RowWriter {
-  assertLumaImage(img);
-  checkSize(width, height);
-  const src = img.data;
-  const sw = img.width;
-  const cols = axisTaps(sw, width);
-  const rows = axisTaps(img.height, height);
-  // Horizontally interpolated source rows, kept while consecutive output rows share them (an
-  // upscale reads each source row for several output rows).
-  let upper = new Float64Array(width);
-  let lower = new Float64Array(width);
-  let upperRow = -1;
-  let lowerRow = -1;
-  return (y, out) => {
-    const lo = rows.lo[y] as number;
-    const hi = rows.hi[y] as number;
-    if (lo === lowerRow) {
-      const swap = upper;
-      upper = lower;
-      lower = swap;
-      upperRow = lo;
-      lowerRow = -1;
-    }
-    if (lo !== upperRow) {
-      interpolateRow(src, lo * sw, cols, upper);
-      upperRow = lo;
-    }
-    if (hi !== lowerRow) {
-      interpolateRow(src, hi * sw, cols, lower);
-      lowerRow = hi;
-    }
-    const ty = rows.t[y] as number;
-    for (let x = 0; x < width; x++) {
-      const a = upper[x] as number;
-      // The value is in [0, 255]: truncating v + 0.5 rounds half up.
-      out[x] = (a + ty * ((lower[x] as number) - a) + 0.5) | 0;
-    }
-  };
+  assertPixels(raw, width, height, channels);
+  return { width, height, data: lumaOf(raw, width * height, channels) };
 }
 
 /**
@@ -193,10 +90,7 @@ export function resizeBilinear(img: LumaImage, width: number, height: number): L
   checkSize(width, height);
   if (width === img.width && height === img.height)
     return { width, height, data: img.data.slice() };
-  const write = bilinearRows(img, width, height);
-  const data = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) write(y, data.subarray(y * width, (y + 1) * width));
-  return { width, height, data };
+  return { width, height, data: resize(img.data, img.width, img.height, width, height) };
 }
 
 /**

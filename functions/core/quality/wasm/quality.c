@@ -1,0 +1,486 @@
+/*
+ * Quality kernels (functions/core/quality/ssim.ts and luma.ts), compiled to WebAssembly with SIMD:
+ * `npm run build:wasm` turns this file into quality-wasm.ts. No libc: the host (JS) owns the
+ * memory layout and passes every buffer as a pointer into this module's linear memory.
+ *
+ * Arithmetic contract, relied on by the tests:
+ * - luma: Y = round-half-up(0.299 R + 0.587 G + 0.114 B) evaluated in float64 exactly as the JS
+ *   expression was; the integer SIMD path is exact except at ties, which are redone in float64.
+ * - every float64 expression keeps the operation order of the former JS code (no reassociation, no
+ *   fused multiply-add: wasm has none), so identical inputs give SSIM exactly 1 and ssim(a, b) equals
+ *   ssim(b, a) bit for bit.
+ */
+#include <wasm_simd128.h>
+
+typedef unsigned char u8;
+typedef unsigned int u32;
+typedef int i32;
+typedef unsigned long long u64;
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+#define WINDOW 11
+#define RADIUS 5
+
+/*
+ * The normalised 11-tap Gaussian followed by SSIM's C1 and C2, written by the host at start-up
+ * (it owns exp() and pow(), so both sides use the very same constants).
+ */
+static double constants[WINDOW + 2];
+#define taps constants
+#define C1 constants[WINDOW]
+#define C2 constants[WINDOW + 1]
+
+EXPORT(constants) double *constants_pointer(void) { return constants; }
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Luma */
+
+static inline u8 luma_scalar(const u8 *p) {
+  const double v = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+  return (u8)(i32)(v + 0.5);
+}
+
+/*
+ * 3 or 4 channels, 16 pixels per step. Each group of 4 pixels becomes one i32x4 of packed R,G,B,x
+ * bytes; T = 299 R + 587 G + 114 B + 500 and Y = floor(T / 1000) = ((T >> 3) * 33555) >> 22 (exact
+ * for T < 2^18). When T is a multiple of 1000 the float64 formula sits on a tie whose rounding
+ * depends on its representation error, so such a step is redone with the float64 formula.
+ */
+static void luma_rgb(const u8 *src, u32 n, u32 ch, u8 *dst) {
+  const v128_t mask = wasm_i32x4_splat(255);
+  const v128_t kr = wasm_i32x4_splat(299);
+  const v128_t kg = wasm_i32x4_splat(587);
+  const v128_t kb = wasm_i32x4_splat(114);
+  const v128_t half = wasm_i32x4_splat(500);
+  const v128_t magic = wasm_i32x4_splat(33555);
+  const v128_t thousand = wasm_i32x4_splat(1000);
+  const v128_t zero = wasm_i32x4_splat(0);
+  const v128_t spread = wasm_i8x16_make(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1);
+  const u32 bytes = n * ch;
+  u32 i = 0;
+  /* A 3-channel group loads 16 bytes of which it uses 12: stay 4 bytes clear of the end. */
+  for (; i + 16 <= n && (i + 16) * ch + (ch == 3 ? 4 : 0) <= bytes; i += 16) {
+    v128_t q[4];
+    v128_t ties = zero;
+    for (u32 k = 0; k < 4; k++) {
+      v128_t v = wasm_v128_load(src + (i + 4 * k) * ch);
+      if (ch == 3) v = wasm_i8x16_swizzle(v, spread);
+      const v128_t r = wasm_v128_and(v, mask);
+      const v128_t g = wasm_v128_and(wasm_u32x4_shr(v, 8), mask);
+      const v128_t b = wasm_v128_and(wasm_u32x4_shr(v, 16), mask);
+      const v128_t t = wasm_i32x4_add(
+          wasm_i32x4_add(wasm_i32x4_mul(r, kr), wasm_i32x4_mul(g, kg)),
+          wasm_i32x4_add(wasm_i32x4_mul(b, kb), half));
+      const v128_t y = wasm_u32x4_shr(wasm_i32x4_mul(wasm_u32x4_shr(t, 3), magic), 22);
+      ties = wasm_v128_or(ties, wasm_i32x4_eq(wasm_i32x4_sub(t, wasm_i32x4_mul(y, thousand)), zero));
+      q[k] = y;
+    }
+    const v128_t lo = wasm_u16x8_narrow_i32x4(q[0], q[1]);
+    const v128_t hi = wasm_u16x8_narrow_i32x4(q[2], q[3]);
+    wasm_v128_store(dst + i, wasm_u8x16_narrow_i16x8(lo, hi));
+    if (wasm_v128_any_true(ties)) {
+      for (u32 k = 0; k < 16; k++) dst[i + k] = luma_scalar(src + (i + k) * ch);
+    }
+  }
+  for (; i < n; i++) dst[i] = luma_scalar(src + i * ch);
+}
+
+/* Grey + alpha: the grey bytes. */
+static void luma_grey_alpha(const u8 *src, u32 n, u8 *dst) {
+  u32 i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const v128_t a = wasm_v128_load(src + 2 * i);
+    const v128_t b = wasm_v128_load(src + 2 * i + 16);
+    wasm_v128_store(dst + i, wasm_i8x16_shuffle(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22,
+                                                24, 26, 28, 30));
+  }
+  for (; i < n; i++) dst[i] = src[2 * i];
+}
+
+static void luma_any(const u8 *src, u32 n, u32 ch, u8 *dst) {
+  if (ch == 1) {
+    __builtin_memcpy(dst, src, n);
+  } else if (ch == 2) {
+    luma_grey_alpha(src, n, dst);
+  } else {
+    luma_rgb(src, n, ch, dst);
+  }
+}
+
+/** Luma of `n` interleaved pixels of `ch` (1..4) channels into `dst`. */
+EXPORT(luma) void luma(const u8 *src, u32 n, u32 ch, u8 *dst) { luma_any(src, n, ch, dst); }
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Full-resolution pass: squared errors and block means */
+
+/* Sum of squared differences of two byte rows; exact. */
+static u64 sse_row(const u8 *a, const u8 *b, u32 w) {
+  u64 total = 0;
+  u32 i = 0;
+  while (i + 16 <= w) {
+    /* Each lane gains at most 4 * 255^2 per step: 4096 pixels per i32 accumulator is safe. */
+    v128_t acc = wasm_i32x4_splat(0);
+    const u32 end = (w - i) / 16 > 256 ? i + 4096 : i + (w - i) / 16 * 16;
+    for (; i < end; i += 16) {
+      const v128_t x = wasm_v128_load(a + i);
+      const v128_t y = wasm_v128_load(b + i);
+      const v128_t dl = wasm_i16x8_sub(wasm_u16x8_extend_low_u8x16(x), wasm_u16x8_extend_low_u8x16(y));
+      const v128_t dh =
+          wasm_i16x8_sub(wasm_u16x8_extend_high_u8x16(x), wasm_u16x8_extend_high_u8x16(y));
+      acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(dl, dl));
+      acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(dh, dh));
+    }
+    total += (u64)(u32)wasm_i32x4_extract_lane(acc, 0) + (u32)wasm_i32x4_extract_lane(acc, 1) +
+             (u32)wasm_i32x4_extract_lane(acc, 2) + (u32)wasm_i32x4_extract_lane(acc, 3);
+  }
+  for (; i < w; i++) {
+    const i32 d = (i32)a[i] - (i32)b[i];
+    total += (u32)(d * d);
+  }
+  return total;
+}
+
+/** Sum of squared differences of two n-byte planes (exact below 2^53). */
+EXPORT(sse) double sse(const u8 *a, const u8 *b, u32 n) { return (double)sse_row(a, b, n); }
+
+/*
+ * Adds full-resolution row `r` to the block sums of analysis row floor(r / f): column sums of the
+ * block's rows accumulate in `cols` (aw * f of them), and the block's last row turns each run of f
+ * columns into a mean in `dst`. Sums are exact integers, so the means are the same float64 values
+ * as a sum of row sums divided by f * f.
+ */
+static void block_row(const u8 *src, u32 r, u32 f, u32 aw, u32 *cols, double *means) {
+  double *dst = means + (r / f) * aw;
+  if (f == 1) {
+    for (u32 i = 0; i < aw; i++) dst[i] = src[i];
+    return;
+  }
+  const u32 dy = r % f;
+  const u32 cw = aw * f;
+  u32 i = 0;
+  if (dy == 0) {
+    for (; i + 16 <= cw; i += 16) {
+      const v128_t v = wasm_v128_load(src + i);
+      const v128_t l = wasm_u16x8_extend_low_u8x16(v);
+      const v128_t h = wasm_u16x8_extend_high_u8x16(v);
+      wasm_v128_store(cols + i, wasm_u32x4_extend_low_u16x8(l));
+      wasm_v128_store(cols + i + 4, wasm_u32x4_extend_high_u16x8(l));
+      wasm_v128_store(cols + i + 8, wasm_u32x4_extend_low_u16x8(h));
+      wasm_v128_store(cols + i + 12, wasm_u32x4_extend_high_u16x8(h));
+    }
+    for (; i < cw; i++) cols[i] = src[i];
+  } else {
+    for (; i + 16 <= cw; i += 16) {
+      const v128_t v = wasm_v128_load(src + i);
+      const v128_t l = wasm_u16x8_extend_low_u8x16(v);
+      const v128_t h = wasm_u16x8_extend_high_u8x16(v);
+      wasm_v128_store(cols + i, wasm_i32x4_add(wasm_v128_load(cols + i), wasm_u32x4_extend_low_u16x8(l)));
+      wasm_v128_store(cols + i + 4,
+                      wasm_i32x4_add(wasm_v128_load(cols + i + 4), wasm_u32x4_extend_high_u16x8(l)));
+      wasm_v128_store(cols + i + 8,
+                      wasm_i32x4_add(wasm_v128_load(cols + i + 8), wasm_u32x4_extend_low_u16x8(h)));
+      wasm_v128_store(cols + i + 12,
+                      wasm_i32x4_add(wasm_v128_load(cols + i + 12), wasm_u32x4_extend_high_u16x8(h)));
+    }
+    for (; i < cw; i++) cols[i] += src[i];
+  }
+  if (dy != f - 1) return;
+  const double area = (double)f * f;
+  for (u32 ox = 0, p = 0; ox < aw; ox++) {
+    u32 sum = 0;
+    for (u32 k = 0; k < f; k++, p++) sum += cols[p];
+    dst[ox] = (double)sum / area;
+  }
+}
+
+/**
+ * Block means of a `w x h` luma plane into `means` (aw x ah, aw = floor(w / f), ah = floor(h / f));
+ * `cols` holds aw * f u32.
+ */
+EXPORT(block_means)
+void block_means(const u8 *plane, u32 w, u32 f, u32 aw, u32 ah, u32 *cols, double *means) {
+  for (u32 r = 0; r < ah * f; r++) block_row(plane + r * w, r, f, aw, cols, means);
+}
+
+/**
+ * The output side's full-resolution pass, one row at a time: luma of the decoded pixels (`ch`
+ * channels, 1 = already luma), squared errors against the reference luma `ref`, and block means
+ * into `means`. `row` holds w bytes, `cols` aw * f u32. Returns the sum of squared errors.
+ */
+EXPORT(measure_rows)
+double measure_rows(const u8 *ref, const u8 *pixels, u32 w, u32 h, u32 ch, u32 f, u32 aw, u32 ah,
+                    u8 *row, u32 *cols, double *means) {
+  u64 sse = 0;
+  const u32 cropped = ah * f;
+  for (u32 r = 0; r < h; r++) {
+    const u8 *luma_row = pixels + r * w;
+    if (ch != 1) {
+      luma_any(pixels + r * w * ch, w, ch, row);
+      luma_row = row;
+    }
+    sse += sse_row(ref + r * w, luma_row, w);
+    if (r < cropped) block_row(luma_row, r, f, aw, cols, means);
+  }
+  return (double)sse;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Bilinear resize (pixel-centre aligned, OpenCV INTER_LINEAR / libvips linear) */
+
+/* Source taps of one axis: dst d reads (d + 0.5) * src / dst - 0.5, clamped to [0, src - 1]. */
+static void axis_taps(u32 src, u32 dst, u32 *lo, u32 *hi, double *t) {
+  const double scale = (double)src / dst;
+  const double last = src - 1;
+  for (u32 d = 0; d < dst; d++) {
+    double s = (d + 0.5) * scale - 0.5;
+    if (!(s > 0)) s = 0;
+    if (s > last) s = last;
+    const u32 i = (u32)s; /* s >= 0: truncation is floor */
+    lo[d] = i;
+    hi[d] = i + 1 < src ? i + 1 : src - 1;
+    t[d] = s - i;
+  }
+}
+
+static void interpolate_row(const u8 *src, const u32 *lo, const u32 *hi, const double *t, u32 w,
+                            double *out) {
+  for (u32 x = 0; x < w; x++) {
+    const double l = src[lo[x]];
+    out[x] = l + t[x] * (src[hi[x]] - l);
+  }
+}
+
+/**
+ * Bilinear resize of `src` (sw x sh) to `dst` (w x h), rounded half up. `scratch` holds
+ * 2 * (w + h) u32 and 2 * w + w + h float64 (see the host's sizing), 8-byte aligned.
+ */
+EXPORT(resize_bilinear)
+void resize_bilinear(const u8 *src, u32 sw, u32 sh, u8 *dst, u32 w, u32 h, void *scratch) {
+  double *upper = (double *)scratch;
+  double *lower = upper + w;
+  double *col_t = lower + w;
+  double *row_t = col_t + w;
+  u32 *col_lo = (u32 *)(row_t + h);
+  u32 *col_hi = col_lo + w;
+  u32 *row_lo = col_hi + w;
+  u32 *row_hi = row_lo + h;
+  axis_taps(sw, w, col_lo, col_hi, col_t);
+  axis_taps(sh, h, row_lo, row_hi, row_t);
+  i32 upper_row = -1;
+  i32 lower_row = -1;
+  for (u32 y = 0; y < h; y++) {
+    const i32 lo = (i32)row_lo[y];
+    const i32 hi = (i32)row_hi[y];
+    if (lo == lower_row) {
+      double *swap = upper;
+      upper = lower;
+      lower = swap;
+      upper_row = lo;
+      lower_row = -1;
+    }
+    if (lo != upper_row) {
+      interpolate_row(src + lo * sw, col_lo, col_hi, col_t, w, upper);
+      upper_row = lo;
+    }
+    if (hi != lower_row) {
+      interpolate_row(src + hi * sw, col_lo, col_hi, col_t, w, lower);
+      lower_row = hi;
+    }
+    const double ty = row_t[y];
+    u8 *out = dst + y * w;
+    const v128_t vty = wasm_f64x2_splat(ty);
+    const v128_t vhalf = wasm_f64x2_splat(0.5);
+    u32 x = 0;
+    for (; x + 2 <= w; x += 2) {
+      const v128_t a = wasm_v128_load(upper + x);
+      const v128_t b = wasm_v128_load(lower + x);
+      const v128_t v = wasm_f64x2_add(wasm_f64x2_add(a, wasm_f64x2_mul(vty, wasm_f64x2_sub(b, a))), vhalf);
+      const v128_t q = wasm_i32x4_trunc_sat_f64x2_zero(v);
+      out[x] = (u8)wasm_i32x4_extract_lane(q, 0);
+      out[x + 1] = (u8)wasm_i32x4_extract_lane(q, 1);
+    }
+    for (; x < w; x++) {
+      const double a = upper[x];
+      out[x] = (u8)(i32)(a + ty * (lower[x] - a) + 0.5);
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Gaussian filters and the SSIM map (float64, two lanes) */
+
+/* Horizontal 11-tap pass: `count` outputs from src[0 ..]; mirrored pairs are added first. */
+static void filter_row(const double *src, u32 count, double *out) {
+  const double g0 = taps[0], g1 = taps[1], g2 = taps[2], g3 = taps[3], g4 = taps[4], g5 = taps[5];
+  const v128_t v0 = wasm_f64x2_splat(g0), v1 = wasm_f64x2_splat(g1), v2 = wasm_f64x2_splat(g2);
+  const v128_t v3 = wasm_f64x2_splat(g3), v4 = wasm_f64x2_splat(g4), v5 = wasm_f64x2_splat(g5);
+  u32 j = 0;
+  for (; j + 2 <= count; j += 2) {
+    const double *p = src + j;
+#define L(k) wasm_v128_load(p + (k))
+    v128_t s = wasm_f64x2_mul(v0, wasm_f64x2_add(L(0), L(10)));
+    s = wasm_f64x2_add(s, wasm_f64x2_mul(v1, wasm_f64x2_add(L(1), L(9))));
+    s = wasm_f64x2_add(s, wasm_f64x2_mul(v2, wasm_f64x2_add(L(2), L(8))));
+    s = wasm_f64x2_add(s, wasm_f64x2_mul(v3, wasm_f64x2_add(L(3), L(7))));
+    s = wasm_f64x2_add(s, wasm_f64x2_mul(v4, wasm_f64x2_add(L(4), L(6))));
+    s = wasm_f64x2_add(s, wasm_f64x2_mul(v5, L(5)));
+#undef L
+    wasm_v128_store(out + j, s);
+  }
+  for (; j < count; j++) {
+    const double *p = src + j;
+    out[j] = g0 * (p[0] + p[10]) + g1 * (p[1] + p[9]) + g2 * (p[2] + p[8]) + g3 * (p[3] + p[7]) +
+             g4 * (p[4] + p[6]) + g5 * p[5];
+  }
+}
+
+/* Vertical 11-tap pass at columns j, j + 1 over the ring rows s[0..10] (oldest first). */
+static inline v128_t vertical2(double *const *s, u32 j) {
+#define R(k) wasm_v128_load(s[k] + j)
+  v128_t v = wasm_f64x2_mul(wasm_f64x2_splat(taps[0]), wasm_f64x2_add(R(0), R(10)));
+  v = wasm_f64x2_add(v, wasm_f64x2_mul(wasm_f64x2_splat(taps[1]), wasm_f64x2_add(R(1), R(9))));
+  v = wasm_f64x2_add(v, wasm_f64x2_mul(wasm_f64x2_splat(taps[2]), wasm_f64x2_add(R(2), R(8))));
+  v = wasm_f64x2_add(v, wasm_f64x2_mul(wasm_f64x2_splat(taps[3]), wasm_f64x2_add(R(3), R(7))));
+  v = wasm_f64x2_add(v, wasm_f64x2_mul(wasm_f64x2_splat(taps[4]), wasm_f64x2_add(R(4), R(6))));
+  v = wasm_f64x2_add(v, wasm_f64x2_mul(wasm_f64x2_splat(taps[5]), R(5)));
+#undef R
+  return v;
+}
+
+static inline double vertical1(double *const *s, u32 j) {
+  return taps[0] * (s[0][j] + s[10][j]) + taps[1] * (s[1][j] + s[9][j]) +
+         taps[2] * (s[2][j] + s[8][j]) + taps[3] * (s[3][j] + s[7][j]) +
+         taps[4] * (s[4][j] + s[6][j]) + taps[5] * s[5][j];
+}
+
+/* The 11 ring rows of statistic `stat` holding analysis rows top .. top + 10, oldest first. */
+static void ring_rows(double *ring, u32 stat, u32 top, u32 ow, double **s) {
+  for (u32 k = 0; k < WINDOW; k++) s[k] = ring + (stat * WINDOW + (top + k) % WINDOW) * ow;
+}
+
+/**
+ * The reference side: Gaussian-filtered x and x^2 of the aw x ah plane `x` (aw, ah >= 11) into
+ * meanX and meanXX, (aw - 10) x (ah - 10) each. `ring` holds 2 * 11 * (aw - 10) float64,
+ * `squares` aw.
+ */
+EXPORT(filter_reference)
+void filter_reference(const double *x, u32 aw, u32 ah, double *mean_x, double *mean_xx,
+                      double *ring, double *squares) {
+  const u32 ow = aw - 2 * RADIUS;
+  double *sx[WINDOW];
+  double *sxx[WINDOW];
+  for (u32 r = 0; r < ah; r++) {
+    const double *row = x + r * aw;
+    for (u32 i = 0; i < aw; i++) squares[i] = row[i] * row[i];
+    const u32 slot = r % WINDOW;
+    filter_row(row, ow, ring + slot * ow);
+    filter_row(squares, ow, ring + (WINDOW + slot) * ow);
+    if (r < WINDOW - 1) continue;
+    const u32 top = r - (WINDOW - 1);
+    ring_rows(ring, 0, top, ow, sx);
+    ring_rows(ring, 1, top, ow, sxx);
+    double *mx = mean_x + top * ow;
+    double *mxx = mean_xx + top * ow;
+    u32 j = 0;
+    for (; j + 2 <= ow; j += 2) {
+      wasm_v128_store(mx + j, vertical2(sx, j));
+      wasm_v128_store(mxx + j, vertical2(sxx, j));
+    }
+    for (; j < ow; j++) {
+      mx[j] = vertical1(sx, j);
+      mxx[j] = vertical1(sxx, j);
+    }
+  }
+}
+
+/**
+ * Mean SSIM over the valid region of the output's block means `y` against the reference (`x` and
+ * its filtered meanX, meanXX), aw, ah >= 11. `ring` holds 3 * 11 * (aw - 10) float64, `squares`
+ * and `products` aw each.
+ */
+EXPORT(ssim_map)
+double ssim_map(const double *x, const double *y, const double *mean_x, const double *mean_xx,
+                u32 aw, u32 ah, double *ring, double *squares, double *products) {
+  const u32 ow = aw - 2 * RADIUS;
+  double *sy[WINDOW];
+  double *syy[WINDOW];
+  double *sxy[WINDOW];
+  const v128_t c1 = wasm_f64x2_splat(C1);
+  const v128_t c2 = wasm_f64x2_splat(C2);
+  const v128_t two = wasm_f64x2_splat(2);
+  double total = 0;
+  for (u32 r = 0; r < ah; r++) {
+    const double *yr = y + r * aw;
+    const double *xr = x + r * aw;
+    for (u32 i = 0; i < aw; i++) {
+      squares[i] = yr[i] * yr[i];
+      products[i] = xr[i] * yr[i];
+    }
+    const u32 slot = r % WINDOW;
+    filter_row(yr, ow, ring + slot * ow);
+    filter_row(squares, ow, ring + (WINDOW + slot) * ow);
+    filter_row(products, ow, ring + (2 * WINDOW + slot) * ow);
+    if (r < WINDOW - 1) continue;
+    const u32 top = r - (WINDOW - 1);
+    ring_rows(ring, 0, top, ow, sy);
+    ring_rows(ring, 1, top, ow, syy);
+    ring_rows(ring, 2, top, ow, sxy);
+    const double *mxr = mean_x + top * ow;
+    const double *mxxr = mean_xx + top * ow;
+    v128_t acc = wasm_f64x2_splat(0);
+    u32 j = 0;
+    for (; j + 2 <= ow; j += 2) {
+      const v128_t my = vertical2(sy, j);
+      const v128_t eyy = vertical2(syy, j);
+      const v128_t exy = vertical2(sxy, j);
+      const v128_t mx = wasm_v128_load(mxr + j);
+      const v128_t mxy = wasm_f64x2_mul(mx, my);
+      const v128_t msq = wasm_f64x2_add(wasm_f64x2_mul(mx, mx), wasm_f64x2_mul(my, my));
+      const v128_t num =
+          wasm_f64x2_mul(wasm_f64x2_add(wasm_f64x2_mul(two, mxy), c1),
+                         wasm_f64x2_add(wasm_f64x2_mul(two, wasm_f64x2_sub(exy, mxy)), c2));
+      const v128_t den = wasm_f64x2_mul(
+          wasm_f64x2_add(msq, c1),
+          wasm_f64x2_add(wasm_f64x2_sub(wasm_f64x2_add(wasm_v128_load(mxxr + j), eyy), msq), c2));
+      acc = wasm_f64x2_add(acc, wasm_f64x2_div(num, den));
+    }
+    double row_total = wasm_f64x2_extract_lane(acc, 0) + wasm_f64x2_extract_lane(acc, 1);
+    for (; j < ow; j++) {
+      const double my = vertical1(sy, j);
+      const double eyy = vertical1(syy, j);
+      const double exy = vertical1(sxy, j);
+      const double mx = mxr[j];
+      const double mxy = mx * my;
+      const double msq = mx * mx + my * my;
+      /* Written so that identical inputs give numerator == denominator bit for bit. */
+      row_total += ((2 * mxy + C1) * (2 * (exy - mxy) + C2)) / ((msq + C1) * (mxxr[j] + eyy - msq + C2));
+    }
+    total += row_total;
+  }
+  return total / ((double)ow * (ah - 2 * RADIUS));
+}
+
+/** SSIM of planes smaller than the window: one uniformly weighted window over all n values. */
+EXPORT(whole_ssim)
+double whole_ssim(const double *x, const double *y, u32 n) {
+  double sx = 0, sy = 0;
+  for (u32 i = 0; i < n; i++) {
+    sx += x[i];
+    sy += y[i];
+  }
+  const double mx = sx / n;
+  const double my = sy / n;
+  double vx = 0, vy = 0, cxy = 0;
+  for (u32 i = 0; i < n; i++) {
+    const double dx = x[i] - mx;
+    const double dy = y[i] - my;
+    vx += dx * dx;
+    vy += dy * dy;
+    cxy += dx * dy;
+  }
+  vx /= n;
+  vy /= n;
+  cxy /= n;
+  const double mxy = mx * my;
+  return ((2 * mxy + C1) * (2 * cxy + C2)) / ((mx * mx + my * my + C1) * (vx + vy + C2));
+}
