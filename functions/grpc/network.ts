@@ -4,7 +4,7 @@
  * numbers are those of `PUT`/`GET .../network` and of /compress.
  */
 import type { NetworkConditions } from '../core/contracts/compress.ts';
-import { DEFAULT_RECOMMENDATION_FRAME, recommendEncoding } from '../core/engine/recommend.ts';
+import { recommendEncoding } from '../core/engine/recommend.ts';
 import { NotFoundError } from '../core/errors.ts';
 import { describeEstimate, type NetworkEstimate } from '../core/network/estimator.ts';
 import { resolvePolicy } from '../core/policy.ts';
@@ -56,7 +56,7 @@ export async function compressionHints(
     policy,
     model: policy.predictive ? live.model : undefined,
     budgetBytes: estimate?.budgetBytesPerFrame ?? Number.MAX_SAFE_INTEGER,
-    frame: { ...DEFAULT_RECOMMENDATION_FRAME, frameType: input.frameType },
+    frameType: input.frameType,
   });
   return {
     session_id: input.sessionId,

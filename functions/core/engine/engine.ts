@@ -281,7 +281,11 @@ class FrameSearch {
     private readonly deadline: number,
     private readonly maxAttempts: number,
   ) {
-    this.model = startFrame(input.model ?? initialModel());
+    const { width, height, frameType, originalBytes } = input.frame;
+    this.model = {
+      ...startFrame(input.model ?? initialModel()),
+      frame: { width, height, frameType, originalBytes },
+    };
     this.logBudget = rules.budgetBytes > 0 ? Math.log(rules.budgetBytes) : Number.NEGATIVE_INFINITY;
     this.logMaxDistortion = Math.log(Math.max(MIN_DISTORTION, 1 - rules.minQualityScore));
   }

@@ -112,6 +112,19 @@ export const engineModelSchema = z
     distortion: regressionSchema,
     encodeMsPerMp: z.object({ jpeg: positive, webp: positive, avif: positive }).strict(),
     measureMsPerMp: positive,
+    /**
+     * The session's latest frame, so that a plan made between frames (the network route's
+     * recommendation) assumes the frame the session really sends.
+     */
+    frame: z
+      .object({
+        width: z.number().int().positive(),
+        height: z.number().int().positive(),
+        frameType: z.enum(['video', 'screen']),
+        originalBytes: z.number().int().positive(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -5,6 +5,7 @@
  * no second copy of the selection rules to drift from the engine's.
  */
 import type { CompressionMode, OutputFormat } from '../contracts/config.ts';
+import { frameBudget } from '../network/budget.ts';
 import type { FrameSize, FrameType } from './candidates.ts';
 import { compressFrame, type EnginePolicy } from './engine.ts';
 import type { EngineModel } from './model.ts';
@@ -34,8 +35,14 @@ export interface RecommendationInput {
   readonly model: EngineModel | undefined;
   /** The frame's byte budget. */
   readonly budgetBytes: number;
-  /** Default {@link DEFAULT_RECOMMENDATION_FRAME}. */
+  /**
+   * The frame to plan for. Default: the session's latest frame from the model (its size, type and
+   * original size, whose ratio cap then limits the budget as /compress does), else
+   * {@link DEFAULT_RECOMMENDATION_FRAME}.
+   */
   readonly frame?: FrameSize & { readonly frameType: FrameType };
+  /** Overrides the frame type of whichever frame is planned for. */
+  readonly frameType?: FrameType;
 }
 
 const refuse = () => Promise.reject(new Error('planning only: nothing is encoded'));
@@ -50,12 +57,24 @@ const planningPort: EnginePort = { encode: refuse, measure: refuse };
  * the microsecond.
  */
 export async function recommendEncoding(input: RecommendationInput): Promise<Recommendation> {
-  const frame = input.frame ?? DEFAULT_RECOMMENDATION_FRAME;
+  const latest = input.frame === undefined ? input.model?.frame : undefined;
+  const frame = input.frame ?? latest ?? DEFAULT_RECOMMENDATION_FRAME;
+  // With the latest frame's size known, the budget is capped by the target ratio as /compress caps
+  // it; unknown, no passthrough fits and only the network share counts.
+  const originalBytes = latest?.originalBytes ?? Number.POSITIVE_INFINITY;
+  const budgetBytes = latest
+    ? Math.min(
+        input.budgetBytes,
+        frameBudget({
+          originalBytes: latest.originalBytes,
+          targetCompressionRatio: input.policy.targetCompressionRatio,
+        }).budgetBytes,
+      )
+    : input.budgetBytes;
   const decision = await compressFrame({
-    // The original's size only decides whether a passthrough fits; unknown here, so it never does.
-    frame: { ...frame, originalBytes: Number.POSITIVE_INFINITY },
+    frame: { ...frame, frameType: input.frameType ?? frame.frameType, originalBytes },
     policy: input.policy,
-    budget: { budgetBytes: input.budgetBytes },
+    budget: { budgetBytes },
     model: input.model,
     port: planningPort,
     now: () => 0,

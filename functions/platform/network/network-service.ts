@@ -43,8 +43,8 @@ const sessionNotFound = () => new NotFoundError('Session not found');
 /**
  * What /compress would try first for the session's next frame under `estimate`: the caller's
  * stored policy with no per-request overrides, the session's model when the policy is predictive
- * (as compress-service loads it), and the estimate's network budget. The frame is assumed to be
- * 720p video whose own size does not cap the budget (`original x (1 - target ratio)` above it).
+ * (as compress-service loads it), and the estimate's network budget. The frame is the session's
+ * latest, which the model carries (720p video before the first frame).
  */
 function recommendationFor(
   stored: StoredConfig | null,

@@ -30,8 +30,7 @@ afterAll(async () => {
   await deleteKeysWithPrefix(PREFIX);
 });
 
-const WIDTH = 1280;
-const HEIGHT = 720;
+const HD = { width: 1280, height: 720 };
 
 const json = (method: string, body: unknown, user: string): RequestInit & { user: string } => ({
   method,
@@ -57,7 +56,7 @@ async function update(session: string, user: string, kbps: number, loss: number)
 }
 
 /**
- * Compresses a 720p frame for the session with no policy override. The network sent is the
+ * Compresses a frame (720p unless said otherwise) for the session with no policy override. The network sent is the
  * session's live estimate (smoothed bandwidth, last loss and frame rate), which is what /compress
  * budgets a frame with when its request carries none.
  */
@@ -67,8 +66,9 @@ async function compress(
   estimate: NetworkEstimateResponse,
   loss: number,
   offsetX: number,
+  size = HD,
 ) {
-  const frame = await encodeFrame('scene', { width: WIDTH, height: HEIGHT, offsetX });
+  const frame = await encodeFrame('scene', { ...size, offsetX });
   const network = {
     available_bandwidth_kbps: estimate.smoothed_bandwidth_kbps,
     rtt_ms: 30,
@@ -94,13 +94,14 @@ function expectSameCandidate(
     height: number;
     encode_attempts: number;
   },
+  size = HD,
 ) {
   // One encode: the response's encoding is the engine's first trial.
   expect(result.encode_attempts).toBe(1);
   expect(result.format).toBe(recommendation.format);
   expect(result.quality).toBe(recommendation.quality);
-  expect(result.width).toBe(Math.round(WIDTH * recommendation.scale));
-  expect(result.height).toBe(Math.round(HEIGHT * recommendation.scale));
+  expect(result.width).toBe(Math.round(size.width * recommendation.scale));
+  expect(result.height).toBe(Math.round(size.height * recommendation.scale));
 }
 
 const policy = (fields: Record<string, unknown>) => ({
@@ -161,6 +162,20 @@ describe('the recommendation of a network update', () => {
       }
     },
   );
+
+  it('plans for the frame size the session really sends once it has sent one', async () => {
+    const session = randomUUID();
+    const user = `agree-size-${randomUUID()}`;
+    await storePolicy(user, {});
+    const small = { width: 640, height: 360 };
+    const first = await update(session, user, 400, 1);
+    await compress(session, user, first.estimate, 1, 0, small);
+    for (const offsetX of [8, 16]) {
+      const next = await update(session, user, 400, 1);
+      const result = await compress(session, user, next.estimate, 1, offsetX, small);
+      expectSameCandidate(next.estimate.recommendation, result, small);
+    }
+  });
 
   it('recommends sending the original when the stored policy is off', async () => {
     const user = `agree-off-${randomUUID()}`;
