@@ -148,13 +148,15 @@ export class GuardedRedis {
   }
 
   #attempt<T>(op: (redis: Redis) => Promise<T>): Promise<GuardedResult<T>> {
-    const deadline = new AbortController();
+    // Only a call that may wait for a connection needs a signal to stop waiting; on a ready
+    // connection (every call of a warm container) it is not built.
+    const deadline = this.#redis.status === 'ready' ? undefined : new AbortController();
     return new Promise<GuardedResult<T>>((resolve) => {
       const timer = setTimeout(() => {
-        deadline.abort();
+        deadline?.abort();
         resolve({ ok: false, reason: 'timeout', error: new Error(TIMEOUT_MESSAGE) });
       }, this.#timeoutMs);
-      this.#whenConnected(deadline.signal)
+      (deadline ? this.#whenConnected(deadline.signal) : Promise.resolve())
         .then(() => op(this.#redis))
         .then(
           (value) => {
