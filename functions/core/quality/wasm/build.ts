@@ -53,7 +53,7 @@ function main(): void {
       `// clang ${CLANG_FLAGS.join(' ')}`,
       '',
       '/** SHA-256 of the quality.c this module was compiled from. */',
-      `export const QUALITY_WASM_SOURCE_SHA256 = '${sha256}';`,
+      `export const QUALITY_WASM_SOURCE_SHA256 =\n  '${sha256}';`,
       '',
       `/** The compiled module (${wasm.length} bytes), base64. */`,
       `export const QUALITY_WASM_BASE64 =\n  '${wasm.toString('base64')}';`,

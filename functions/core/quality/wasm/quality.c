@@ -41,21 +41,26 @@ static inline u8 luma_scalar(const u8 *p) {
 }
 
 /*
- * 3 or 4 channels, 16 pixels per step. Each group of 4 pixels becomes one i32x4 of packed R,G,B,x
- * bytes; T = 299 R + 587 G + 114 B + 500 and Y = floor(T / 1000) = ((T >> 3) * 33555) >> 22 (exact
- * for T < 2^18). When T is a multiple of 1000 the float64 formula sits on a tie whose rounding
- * depends on its representation error, so such a step is redone with the float64 formula.
+ * 3 or 4 channels, 16 pixels per step. Each pair of pixels is spread into i16 lanes
+ * (R, G, B, 0, R', G', B', 0), and one i32x4.dot with (299, 587, 114, 0) gives 299 R + 587 G and
+ * 114 B of both; pairwise sums make T = 299 R + 587 G + 114 B + 500 for 4 pixels, and
+ * Y = floor(T / 1000) = ((T >> 3) * 33555) >> 22 (exact for T < 2^18). When T is a multiple of 1000
+ * the float64 formula sits on a tie whose rounding depends on its representation error, so such a
+ * step is redone with the float64 formula.
  */
 static void luma_rgb(const u8 *src, u32 n, u32 ch, u8 *dst) {
-  const v128_t mask = wasm_i32x4_splat(255);
-  const v128_t kr = wasm_i32x4_splat(299);
-  const v128_t kg = wasm_i32x4_splat(587);
-  const v128_t kb = wasm_i32x4_splat(114);
+  const v128_t coefficients = wasm_i16x8_make(299, 587, 114, 0, 299, 587, 114, 0);
   const v128_t half = wasm_i32x4_splat(500);
   const v128_t magic = wasm_i32x4_splat(33555);
   const v128_t thousand = wasm_i32x4_splat(1000);
   const v128_t zero = wasm_i32x4_splat(0);
-  const v128_t spread = wasm_i8x16_make(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1);
+  /* Byte indices of pixels 0, 1 (lo) and 2, 3 (hi) of a group, -1 for a zero byte. */
+  const v128_t lo3 = wasm_i8x16_make(0, -1, 1, -1, 2, -1, -1, -1, 3, -1, 4, -1, 5, -1, -1, -1);
+  const v128_t hi3 = wasm_i8x16_make(6, -1, 7, -1, 8, -1, -1, -1, 9, -1, 10, -1, 11, -1, -1, -1);
+  const v128_t lo4 = wasm_i8x16_make(0, -1, 1, -1, 2, -1, -1, -1, 4, -1, 5, -1, 6, -1, -1, -1);
+  const v128_t hi4 = wasm_i8x16_make(8, -1, 9, -1, 10, -1, -1, -1, 12, -1, 13, -1, 14, -1, -1, -1);
+  const v128_t lo_index = ch == 3 ? lo3 : lo4;
+  const v128_t hi_index = ch == 3 ? hi3 : hi4;
   const u32 bytes = n * ch;
   u32 i = 0;
   /* A 3-channel group loads 16 bytes of which it uses 12: stay 4 bytes clear of the end. */
@@ -63,14 +68,12 @@ static void luma_rgb(const u8 *src, u32 n, u32 ch, u8 *dst) {
     v128_t q[4];
     v128_t ties = zero;
     for (u32 k = 0; k < 4; k++) {
-      v128_t v = wasm_v128_load(src + (i + 4 * k) * ch);
-      if (ch == 3) v = wasm_i8x16_swizzle(v, spread);
-      const v128_t r = wasm_v128_and(v, mask);
-      const v128_t g = wasm_v128_and(wasm_u32x4_shr(v, 8), mask);
-      const v128_t b = wasm_v128_and(wasm_u32x4_shr(v, 16), mask);
-      const v128_t t = wasm_i32x4_add(
-          wasm_i32x4_add(wasm_i32x4_mul(r, kr), wasm_i32x4_mul(g, kg)),
-          wasm_i32x4_add(wasm_i32x4_mul(b, kb), half));
+      const v128_t v = wasm_v128_load(src + (i + 4 * k) * ch);
+      const v128_t a = wasm_i32x4_dot_i16x8(wasm_i8x16_swizzle(v, lo_index), coefficients);
+      const v128_t b = wasm_i32x4_dot_i16x8(wasm_i8x16_swizzle(v, hi_index), coefficients);
+      const v128_t t = wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 2, 4, 6),
+                                                     wasm_i32x4_shuffle(a, b, 1, 3, 5, 7)),
+                                      half);
       const v128_t y = wasm_u32x4_shr(wasm_i32x4_mul(wasm_u32x4_shr(t, 3), magic), 22);
       ties = wasm_v128_or(ties, wasm_i32x4_eq(wasm_i32x4_sub(t, wasm_i32x4_mul(y, thousand)), zero));
       q[k] = y;
@@ -244,9 +247,54 @@ static void axis_taps(u32 src, u32 dst, u32 *lo, u32 *hi, double *t) {
 
 static void interpolate_row(const u8 *src, const u32 *lo, const u32 *hi, const double *t, u32 w,
                             double *out) {
-  for (u32 x = 0; x < w; x++) {
+  u32 x = 0;
+  for (; x + 2 <= w; x += 2) {
+    const v128_t l = wasm_f64x2_make(src[lo[x]], src[lo[x + 1]]);
+    const v128_t h = wasm_f64x2_make(src[hi[x]], src[hi[x + 1]]);
+    wasm_v128_store(out + x, wasm_f64x2_add(l, wasm_f64x2_mul(wasm_v128_load(t + x), wasm_f64x2_sub(h, l))));
+  }
+  for (; x < w; x++) {
     const double l = src[lo[x]];
     out[x] = l + t[x] * (src[hi[x]] - l);
+  }
+}
+
+/*
+ * floor(v) of 2 doubles in [0, 2^31) as the low bytes of the two 64-bit lanes: adding 2^52 puts an
+ * integer's bits at the bottom of the mantissa (exactly: the sum is representable).
+ */
+static inline v128_t floor_bits(v128_t v) {
+  return wasm_f64x2_add(wasm_f64x2_floor(v), wasm_f64x2_splat(4503599627370496.0));
+}
+
+static inline v128_t blend2(const double *upper, const double *lower, v128_t ty, u32 x) {
+  const v128_t a = wasm_v128_load(upper + x);
+  const v128_t b = wasm_v128_load(lower + x);
+  const v128_t v = wasm_f64x2_add(wasm_f64x2_add(a, wasm_f64x2_mul(ty, wasm_f64x2_sub(b, a))),
+                                  wasm_f64x2_splat(0.5));
+  return floor_bits(v);
+}
+
+/* One output row: a + ty (b - a) between two interpolated rows, rounded half up (v >= 0.5). */
+static void blend_rows(const double *upper, const double *lower, double ty, u32 w, u8 *out) {
+  const v128_t vty = wasm_f64x2_splat(ty);
+  u32 x = 0;
+  for (; x + 16 <= w; x += 16) {
+    v128_t q[8];
+    for (u32 k = 0; k < 8; k++) q[k] = blend2(upper, lower, vty, x + 2 * k);
+    /* The low byte of each 64-bit lane, 16 of them, in order. */
+    const v128_t p0 = wasm_i8x16_shuffle(q[0], q[1], 0, 8, 16, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    const v128_t p1 = wasm_i8x16_shuffle(q[2], q[3], 0, 8, 16, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    const v128_t p2 = wasm_i8x16_shuffle(q[4], q[5], 0, 8, 16, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    const v128_t p3 = wasm_i8x16_shuffle(q[6], q[7], 0, 8, 16, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    const v128_t h0 = wasm_i8x16_shuffle(p0, p1, 0, 1, 2, 3, 16, 17, 18, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+    const v128_t h1 = wasm_i8x16_shuffle(p2, p3, 0, 1, 2, 3, 16, 17, 18, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+    wasm_v128_store(out + x, wasm_i8x16_shuffle(h0, h1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20,
+                                                21, 22, 23));
+  }
+  for (; x < w; x++) {
+    const double a = upper[x];
+    out[x] = (u8)(i32)(a + ty * (lower[x] - a) + 0.5);
   }
 }
 
@@ -286,23 +334,7 @@ void resize_bilinear(const u8 *src, u32 sw, u32 sh, u8 *dst, u32 w, u32 h, void 
       interpolate_row(src + hi * sw, col_lo, col_hi, col_t, w, lower);
       lower_row = hi;
     }
-    const double ty = row_t[y];
-    u8 *out = dst + y * w;
-    const v128_t vty = wasm_f64x2_splat(ty);
-    const v128_t vhalf = wasm_f64x2_splat(0.5);
-    u32 x = 0;
-    for (; x + 2 <= w; x += 2) {
-      const v128_t a = wasm_v128_load(upper + x);
-      const v128_t b = wasm_v128_load(lower + x);
-      const v128_t v = wasm_f64x2_add(wasm_f64x2_add(a, wasm_f64x2_mul(vty, wasm_f64x2_sub(b, a))), vhalf);
-      const v128_t q = wasm_i32x4_trunc_sat_f64x2_zero(v);
-      out[x] = (u8)wasm_i32x4_extract_lane(q, 0);
-      out[x + 1] = (u8)wasm_i32x4_extract_lane(q, 1);
-    }
-    for (; x < w; x++) {
-      const double a = upper[x];
-      out[x] = (u8)(i32)(a + ty * (lower[x] - a) + 0.5);
-    }
+    blend_rows(upper, lower, row_t[y], w, dst + y * w);
   }
 }
 
