@@ -310,7 +310,7 @@ export function measure(
   if (!windowed(g)) return { sse, ssim: wasm.whole_ssim(x, y, aw * ah) };
   const meanX = copyDoublesIn(planes.meanX);
   const meanXX = copyDoublesIn(planes.meanXX);
-  const ring = alloc(3 * WINDOW * (aw - 2 * RADIUS) * 8);
+  const ring = alloc(3 * (WINDOW + 1) * (aw - 2 * RADIUS) * 8);
   const squares = alloc(aw * 8);
   const products = alloc(aw * 8);
   return { sse, ssim: wasm.ssim_map(x, y, meanX, meanXX, aw, ah, ring, squares, products) };

@@ -188,12 +188,20 @@ static void block_row(const u8 *src, u32 r, u32 f, u32 aw, u32 *cols, double *me
     for (; i < cw; i++) cols[i] += src[i];
   }
   if (dy != f - 1) return;
-  const double area = (double)f * f;
+  /* Block sums in place (block ox reads columns from ox * f on, so nothing is overwritten early). */
   for (u32 ox = 0, p = 0; ox < aw; ox++) {
     u32 sum = 0;
     for (u32 k = 0; k < f; k++, p++) sum += cols[p];
-    dst[ox] = (double)sum / area;
+    cols[ox] = sum;
   }
+  const double area = (double)f * f;
+  const v128_t varea = wasm_f64x2_splat(area);
+  u32 ox = 0;
+  for (; ox + 2 <= aw; ox += 2) {
+    const v128_t sums = wasm_v128_load64_zero(cols + ox);
+    wasm_v128_store(dst + ox, wasm_f64x2_div(wasm_f64x2_convert_low_u32x4(sums), varea));
+  }
+  for (; ox < aw; ox++) dst[ox] = (double)cols[ox] / area;
 }
 
 /**
@@ -390,6 +398,13 @@ static void ring_rows(double *ring, u32 stat, u32 top, u32 ow, double **s) {
   for (u32 k = 0; k < WINDOW; k++) s[k] = ring + (stat * WINDOW + (top + k) % WINDOW) * ow;
 }
 
+/* Vertical pass over the 11 ring rows s[0..10] into `out` (count values). */
+static void vertical_row(double *const *s, u32 count, double *out) {
+  u32 j = 0;
+  for (; j + 2 <= count; j += 2) wasm_v128_store(out + j, vertical2(s, j));
+  for (; j < count; j++) out[j] = vertical1(s, j);
+}
+
 /**
  * The reference side: Gaussian-filtered x and x^2 of the aw x ah plane `x` (aw, ah >= 11) into
  * meanX and meanXX, (aw - 10) x (ah - 10) each. `ring` holds 2 * 11 * (aw - 10) float64,
@@ -411,24 +426,15 @@ void filter_reference(const double *x, u32 aw, u32 ah, double *mean_x, double *m
     const u32 top = r - (WINDOW - 1);
     ring_rows(ring, 0, top, ow, sx);
     ring_rows(ring, 1, top, ow, sxx);
-    double *mx = mean_x + top * ow;
-    double *mxx = mean_xx + top * ow;
-    u32 j = 0;
-    for (; j + 2 <= ow; j += 2) {
-      wasm_v128_store(mx + j, vertical2(sx, j));
-      wasm_v128_store(mxx + j, vertical2(sxx, j));
-    }
-    for (; j < ow; j++) {
-      mx[j] = vertical1(sx, j);
-      mxx[j] = vertical1(sxx, j);
-    }
+    vertical_row(sx, ow, mean_x + top * ow);
+    vertical_row(sxx, ow, mean_xx + top * ow);
   }
 }
 
 /**
  * Mean SSIM over the valid region of the output's block means `y` against the reference (`x` and
- * its filtered meanX, meanXX), aw, ah >= 11. `ring` holds 3 * 11 * (aw - 10) float64, `squares`
- * and `products` aw each.
+ * its filtered meanX, meanXX), aw, ah >= 11. `ring` holds 3 * 11 * (aw - 10) float64 and then
+ * 3 * (aw - 10) more for one row of the vertical passes, `squares` and `products` aw each.
  */
 EXPORT(ssim_map)
 double ssim_map(const double *x, const double *y, const double *mean_x, const double *mean_xx,
@@ -459,12 +465,18 @@ double ssim_map(const double *x, const double *y, const double *mean_x, const do
     ring_rows(ring, 2, top, ow, sxy);
     const double *mxr = mean_x + top * ow;
     const double *mxxr = mean_xx + top * ow;
+    double *my_row = ring + 3 * WINDOW * ow;
+    double *eyy_row = my_row + ow;
+    double *exy_row = eyy_row + ow;
+    vertical_row(sy, ow, my_row);
+    vertical_row(syy, ow, eyy_row);
+    vertical_row(sxy, ow, exy_row);
     v128_t acc = wasm_f64x2_splat(0);
     u32 j = 0;
     for (; j + 2 <= ow; j += 2) {
-      const v128_t my = vertical2(sy, j);
-      const v128_t eyy = vertical2(syy, j);
-      const v128_t exy = vertical2(sxy, j);
+      const v128_t my = wasm_v128_load(my_row + j);
+      const v128_t eyy = wasm_v128_load(eyy_row + j);
+      const v128_t exy = wasm_v128_load(exy_row + j);
       const v128_t mx = wasm_v128_load(mxr + j);
       const v128_t mxy = wasm_f64x2_mul(mx, my);
       const v128_t msq = wasm_f64x2_add(wasm_f64x2_mul(mx, mx), wasm_f64x2_mul(my, my));
@@ -478,9 +490,9 @@ double ssim_map(const double *x, const double *y, const double *mean_x, const do
     }
     double row_total = wasm_f64x2_extract_lane(acc, 0) + wasm_f64x2_extract_lane(acc, 1);
     for (; j < ow; j++) {
-      const double my = vertical1(sy, j);
-      const double eyy = vertical1(syy, j);
-      const double exy = vertical1(sxy, j);
+      const double my = my_row[j];
+      const double eyy = eyy_row[j];
+      const double exy = exy_row[j];
       const double mx = mxr[j];
       const double mxy = mx * my;
       const double msq = mx * mx + my * my;
