@@ -9,7 +9,7 @@
  * - the model cache in Redis is written behind the responses, only the latest model of each session,
  *   and flushed before the stream ends, so the next stream or request of the session finds it.
  */
-import type { EngineModel } from '../core/engine/model.ts';
+import { type EngineModel, restoreModel } from '../core/engine/model.ts';
 import {
   type CompressCommand,
   type CompressedFrame,
@@ -47,7 +47,9 @@ export interface StreamPhases {
 export function compressPhases(runtime: Runtime, maxFrameBytes: number): StreamPhases {
   return {
     prepare: (command, known) => prepareFrame(runtime, command, maxFrameBytes, known),
-    engine: runEngine,
+    // A model handed over in memory passes the check a model read from Redis passes (one out of
+    // range starts the session from the priors again), so both transports learn alike.
+    engine: (prepared, model) => runEngine(prepared, model && restoreModel(model).model),
     store: async (frame) => {
       await storeFrame(runtime, frame);
       emitFrameMetrics(frame);
