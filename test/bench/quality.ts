@@ -1,12 +1,26 @@
 /**
- * Benchmark: measured frame quality (SSIM + PSNR of the output against the input) with
- * `measureQuality`, at three frame sizes, with the automatic analysis factor and at full
- * resolution, each against the naive reference implementation (test/support/reference-ssim.ts)
- * timed in the same run on the same images.
+ * Benchmark (`npm run bench:quality`): measured frame quality (SSIM + PSNR of the output against
+ * the input).
+ *
+ * 1. The WebAssembly kernels against the pure-JS implementation they replaced (kept below as
+ *    `jsBaseline`, only here), per call as the product makes them: the input side (luma of the
+ *    decoded RGB frame + `prepareReference`), and `measurePixels` of a full-size and of a
+ *    half-size (downscaled) RGB output, at 640x360, 1280x720 and 1920x1080 with the automatic
+ *    factor. Timed in CPU time (`process.cpuUsage`) over interleaved rounds, the best round of
+ *    each side reported, so that other load on the machine hurts both sides alike.
+ * 2. `measureQuality` at three frame sizes, with the automatic analysis factor and at full
+ *    resolution, each against the naive reference implementation (test/support/reference-ssim.ts)
+ *    timed in the same run on the same images.
  */
 import type { LumaImage } from '../../functions/core/quality/luma.ts';
-import { resizeBilinear } from '../../functions/core/quality/luma.ts';
-import { analysisFactor, measureQuality, PSNR_CAP_DB } from '../../functions/core/quality/ssim.ts';
+import { lumaFromPixels, resizeBilinear } from '../../functions/core/quality/luma.ts';
+import {
+  analysisFactor,
+  measurePixels,
+  measureQuality,
+  PSNR_CAP_DB,
+  prepareReference,
+} from '../../functions/core/quality/ssim.ts';
 import { referencePsnr, referenceSsim } from '../support/reference-ssim.ts';
 import { ms, summarise } from './stats.ts';
 
@@ -70,8 +84,510 @@ interface Case {
   factor: number | undefined;
 }
 
-/** Runs the benchmark and prints its table. */
+/**
+ * The pure-JS kernels that functions/core/quality used before the WebAssembly ones (git 5d69145),
+ * copied as they were, less their argument checks and the under-11-pixel case: the baseline of the
+ * kernel table and nothing else.
+ */
+namespace jsBaseline {
+  const SSIM_WINDOW = 11;
+  const RADIUS = 5;
+  const SIGMA = 1.5;
+  const C1 = (0.01 * 255) ** 2;
+  const C2 = (0.03 * 255) ** 2;
+  const INT_SSE_RUN = 32_768;
+  const STATS = 3;
+  type RowWriter = (y: number, out: Uint8Array) => void;
+
+  const TAPS: Float64Array = (() => {
+    const taps = new Float64Array(SSIM_WINDOW);
+    let sum = 0;
+    for (let k = 0; k < SSIM_WINDOW; k++) {
+      const d = k - RADIUS;
+      taps[k] = Math.exp(-(d * d) / (2 * SIGMA * SIGMA));
+      sum += taps[k] as number;
+    }
+    for (let k = 0; k < SSIM_WINDOW; k++) taps[k] = (taps[k] as number) / sum;
+    return taps;
+  })();
+
+  function lumaRows(
+    raw: Uint8Array,
+    width: number,
+    height: number,
+    channels: 1 | 2 | 3 | 4,
+  ): RowWriter {
+    if (channels !== 1 && channels !== 2 && channels !== 3 && channels !== 4) {
+      throw new RangeError(`channels must be 1, 2, 3 or 4, got ${channels}`);
+    }
+    const n = width * height;
+    if (raw.length !== n * channels) {
+      throw new RangeError(`expected ${n * channels} bytes of pixels, got ${raw.length}`);
+    }
+    const stride = width * channels;
+    if (channels === 1) return (y, out) => out.set(raw.subarray(y * stride, (y + 1) * stride));
+    if (channels === 2) {
+      return (y, out) => {
+        for (let i = 0, p = y * stride; i < width; i++, p += 2) out[i] = raw[p] as number;
+      };
+    }
+    return (y, out) => {
+      for (let i = 0, p = y * stride; i < width; i++, p += channels) {
+        const v =
+          0.299 * (raw[p] as number) +
+          0.587 * (raw[p + 1] as number) +
+          0.114 * (raw[p + 2] as number);
+        out[i] = (v + 0.5) | 0;
+      }
+    };
+  }
+
+  export function lumaFromPixels(
+    raw: Uint8Array,
+    width: number,
+    height: number,
+    channels: 1 | 2 | 3 | 4,
+  ): LumaImage {
+    const write = lumaRows(raw, width, height, channels);
+    const data = new Uint8Array(width * height);
+    for (let y = 0; y < height; y++) write(y, data.subarray(y * width, (y + 1) * width));
+    return { width, height, data };
+  }
+
+  function axisTaps(src: number, dst: number): { lo: Int32Array; hi: Int32Array; t: Float64Array } {
+    const lo = new Int32Array(dst);
+    const hi = new Int32Array(dst);
+    const t = new Float64Array(dst);
+    const scale = src / dst;
+    for (let d = 0; d < dst; d++) {
+      const s = Math.min(src - 1, Math.max(0, (d + 0.5) * scale - 0.5));
+      const i = Math.floor(s);
+      lo[d] = i;
+      hi[d] = Math.min(src - 1, i + 1);
+      t[d] = s - i;
+    }
+    return { lo, hi, t };
+  }
+
+  function interpolateRow(
+    src: Uint8Array,
+    start: number,
+    cols: { lo: Int32Array; hi: Int32Array; t: Float64Array },
+    out: Float64Array,
+  ): void {
+    const { lo, hi, t } = cols;
+    for (let x = 0; x < out.length; x++) {
+      const l = src[start + (lo[x] as number)] as number;
+      out[x] = l + (t[x] as number) * ((src[start + (hi[x] as number)] as number) - l);
+    }
+  }
+
+  function bilinearRows(img: LumaImage, width: number, height: number): RowWriter {
+    const src = img.data;
+    const sw = img.width;
+    const cols = axisTaps(sw, width);
+    const rows = axisTaps(img.height, height);
+    let upper = new Float64Array(width);
+    let lower = new Float64Array(width);
+    let upperRow = -1;
+    let lowerRow = -1;
+    return (y, out) => {
+      const lo = rows.lo[y] as number;
+      const hi = rows.hi[y] as number;
+      if (lo === lowerRow) {
+        const swap = upper;
+        upper = lower;
+        lower = swap;
+        upperRow = lo;
+        lowerRow = -1;
+      }
+      if (lo !== upperRow) {
+        interpolateRow(src, lo * sw, cols, upper);
+        upperRow = lo;
+      }
+      if (hi !== lowerRow) {
+        interpolateRow(src, hi * sw, cols, lower);
+        lowerRow = hi;
+      }
+      const ty = rows.t[y] as number;
+      for (let x = 0; x < width; x++) {
+        const a = upper[x] as number;
+        out[x] = (a + ty * ((lower[x] as number) - a) + 0.5) | 0;
+      }
+    };
+  }
+
+  interface Workspace {
+    readonly row: Uint8Array;
+    readonly y: Float64Array;
+    readonly ring: Float64Array;
+    readonly squares: Float64Array;
+    readonly products: Float64Array;
+  }
+
+  const MAX_CACHED_SIZES = 4;
+  const MAX_CACHED_PIXELS = 1 << 21;
+  const workspaces = new Map<string, Workspace>();
+
+  export interface Reference {
+    readonly luma: LumaImage;
+    readonly factor: number;
+    readonly width: number;
+    readonly height: number;
+    readonly x: Float64Array;
+    readonly meanX: Float64Array;
+    readonly meanXX: Float64Array;
+  }
+
+  function workspace(reference: Reference): Workspace {
+    const { luma, factor, width, height } = reference;
+    const key = `${luma.width}x${luma.height}/${factor}`;
+    const cached = workspaces.get(key);
+    if (cached) return cached;
+    const created: Workspace = {
+      row: new Uint8Array(luma.width),
+      y: new Float64Array(width * height),
+      ring: new Float64Array(SSIM_WINDOW * STATS * Math.max(0, width - 2 * RADIUS)),
+      squares: new Float64Array(width),
+      products: new Float64Array(width),
+    };
+    if (width * height > MAX_CACHED_PIXELS) return created;
+    if (workspaces.size >= MAX_CACHED_SIZES) {
+      const oldest = workspaces.keys().next().value;
+      if (oldest !== undefined) workspaces.delete(oldest);
+    }
+    workspaces.set(key, created);
+    return created;
+  }
+
+  function filterRow(
+    src: Float64Array,
+    start: number,
+    count: number,
+    out: Float64Array,
+    offset: number,
+    stride: number,
+  ): void {
+    const g0 = TAPS[0] as number;
+    const g1 = TAPS[1] as number;
+    const g2 = TAPS[2] as number;
+    const g3 = TAPS[3] as number;
+    const g4 = TAPS[4] as number;
+    const g5 = TAPS[5] as number;
+    for (let j = 0, p = start, o = offset; j < count; j++, p++, o += stride) {
+      out[o] =
+        g0 * ((src[p] as number) + (src[p + 10] as number)) +
+        g1 * ((src[p + 1] as number) + (src[p + 9] as number)) +
+        g2 * ((src[p + 2] as number) + (src[p + 8] as number)) +
+        g3 * ((src[p + 3] as number) + (src[p + 7] as number)) +
+        g4 * ((src[p + 4] as number) + (src[p + 6] as number)) +
+        g5 * (src[p + 5] as number);
+    }
+  }
+
+  function slot(top: number, k: number, stride: number): number {
+    return ((top + k) % SSIM_WINDOW) * stride;
+  }
+
+  function addBlockRow(
+    src: Uint8Array,
+    start: number,
+    r: number,
+    factor: number,
+    ow: number,
+    dst: Float64Array,
+  ): void {
+    const dy = r % factor;
+    const base = ((r - dy) / factor) * ow;
+    if (factor === 1) {
+      for (let i = 0; i < ow; i++) dst[base + i] = src[start + i] as number;
+      return;
+    }
+    const area = factor * factor;
+    for (let ox = 0, p = start; ox < ow; ox++) {
+      let sum = 0;
+      for (let dx = 0; dx < factor; dx++, p++) sum = (sum + (src[p] as number)) | 0;
+      const i = base + ox;
+      if (dy === 0) dst[i] = sum;
+      else dst[i] = (dst[i] as number) + sum;
+      if (dy === factor - 1) dst[i] = (dst[i] as number) / area;
+    }
+  }
+
+  export function prepareReference(reference: LumaImage): Reference {
+    const factor = analysisFactor(reference.width, reference.height);
+    const width = Math.floor(reference.width / factor);
+    const height = Math.floor(reference.height / factor);
+    const x = new Float64Array(width * height);
+    for (let r = 0; r < height * factor; r++) {
+      addBlockRow(reference.data, r * reference.width, r, factor, width, x);
+    }
+    const prepared = { luma: reference, factor, width, height, x };
+    if (width < SSIM_WINDOW || height < SSIM_WINDOW) {
+      return { ...prepared, meanX: new Float64Array(0), meanXX: new Float64Array(0) };
+    }
+    const ow = width - 2 * RADIUS;
+    const meanX = new Float64Array(ow * (height - 2 * RADIUS));
+    const meanXX = new Float64Array(meanX.length);
+    const stride = 2 * ow;
+    const ring = new Float64Array(SSIM_WINDOW * stride);
+    const squares = new Float64Array(width);
+    const g0 = TAPS[0] as number;
+    const g1 = TAPS[1] as number;
+    const g2 = TAPS[2] as number;
+    const g3 = TAPS[3] as number;
+    const g4 = TAPS[4] as number;
+    const g5 = TAPS[5] as number;
+    for (let r = 0; r < height; r++) {
+      const row = r * width;
+      for (let i = 0; i < width; i++) squares[i] = (x[row + i] as number) * (x[row + i] as number);
+      const o = (r % SSIM_WINDOW) * stride;
+      filterRow(x, row, ow, ring, o, 2);
+      filterRow(squares, 0, ow, ring, o + 1, 2);
+      if (r < SSIM_WINDOW - 1) continue;
+      const top = r - (SSIM_WINDOW - 1);
+      const s0 = slot(top, 0, stride);
+      const s1 = slot(top, 1, stride);
+      const s2 = slot(top, 2, stride);
+      const s3 = slot(top, 3, stride);
+      const s4 = slot(top, 4, stride);
+      const s5 = slot(top, 5, stride);
+      const s6 = slot(top, 6, stride);
+      const s7 = slot(top, 7, stride);
+      const s8 = slot(top, 8, stride);
+      const s9 = slot(top, 9, stride);
+      const s10 = slot(top, 10, stride);
+      for (let q = 0, m = top * ow; q < stride; q += 2, m++) {
+        meanX[m] =
+          g0 * ((ring[s0 + q] as number) + (ring[s10 + q] as number)) +
+          g1 * ((ring[s1 + q] as number) + (ring[s9 + q] as number)) +
+          g2 * ((ring[s2 + q] as number) + (ring[s8 + q] as number)) +
+          g3 * ((ring[s3 + q] as number) + (ring[s7 + q] as number)) +
+          g4 * ((ring[s4 + q] as number) + (ring[s6 + q] as number)) +
+          g5 * (ring[s5 + q] as number);
+        meanXX[m] =
+          g0 * ((ring[s0 + q + 1] as number) + (ring[s10 + q + 1] as number)) +
+          g1 * ((ring[s1 + q + 1] as number) + (ring[s9 + q + 1] as number)) +
+          g2 * ((ring[s2 + q + 1] as number) + (ring[s8 + q + 1] as number)) +
+          g3 * ((ring[s3 + q + 1] as number) + (ring[s7 + q + 1] as number)) +
+          g4 * ((ring[s4 + q + 1] as number) + (ring[s6 + q + 1] as number)) +
+          g5 * (ring[s5 + q + 1] as number);
+      }
+    }
+    return { ...prepared, meanX, meanXX };
+  }
+
+  function windowedSsim(reference: Reference, y: Float64Array, ws: Workspace): number {
+    const { width, height, x, meanX, meanXX } = reference;
+    const { ring, squares, products } = ws;
+    const ow = width - 2 * RADIUS;
+    const stride = STATS * ow;
+    const g0 = TAPS[0] as number;
+    const g1 = TAPS[1] as number;
+    const g2 = TAPS[2] as number;
+    const g3 = TAPS[3] as number;
+    const g4 = TAPS[4] as number;
+    const g5 = TAPS[5] as number;
+    let total = 0;
+    for (let r = 0; r < height; r++) {
+      const row = r * width;
+      for (let i = 0, p = row; i < width; i++, p++) {
+        const yv = y[p] as number;
+        squares[i] = yv * yv;
+        products[i] = (x[p] as number) * yv;
+      }
+      const o = (r % SSIM_WINDOW) * stride;
+      filterRow(y, row, ow, ring, o, STATS);
+      filterRow(squares, 0, ow, ring, o + 1, STATS);
+      filterRow(products, 0, ow, ring, o + 2, STATS);
+      if (r < SSIM_WINDOW - 1) continue;
+      const top = r - (SSIM_WINDOW - 1);
+      const s0 = slot(top, 0, stride);
+      const s1 = slot(top, 1, stride);
+      const s2 = slot(top, 2, stride);
+      const s3 = slot(top, 3, stride);
+      const s4 = slot(top, 4, stride);
+      const s5 = slot(top, 5, stride);
+      const s6 = slot(top, 6, stride);
+      const s7 = slot(top, 7, stride);
+      const s8 = slot(top, 8, stride);
+      const s9 = slot(top, 9, stride);
+      const s10 = slot(top, 10, stride);
+      let rowTotal = 0;
+      for (let q = 0, m = top * ow; q < stride; q += STATS, m++) {
+        const my =
+          g0 * ((ring[s0 + q] as number) + (ring[s10 + q] as number)) +
+          g1 * ((ring[s1 + q] as number) + (ring[s9 + q] as number)) +
+          g2 * ((ring[s2 + q] as number) + (ring[s8 + q] as number)) +
+          g3 * ((ring[s3 + q] as number) + (ring[s7 + q] as number)) +
+          g4 * ((ring[s4 + q] as number) + (ring[s6 + q] as number)) +
+          g5 * (ring[s5 + q] as number);
+        const eyy =
+          g0 * ((ring[s0 + q + 1] as number) + (ring[s10 + q + 1] as number)) +
+          g1 * ((ring[s1 + q + 1] as number) + (ring[s9 + q + 1] as number)) +
+          g2 * ((ring[s2 + q + 1] as number) + (ring[s8 + q + 1] as number)) +
+          g3 * ((ring[s3 + q + 1] as number) + (ring[s7 + q + 1] as number)) +
+          g4 * ((ring[s4 + q + 1] as number) + (ring[s6 + q + 1] as number)) +
+          g5 * (ring[s5 + q + 1] as number);
+        const exy =
+          g0 * ((ring[s0 + q + 2] as number) + (ring[s10 + q + 2] as number)) +
+          g1 * ((ring[s1 + q + 2] as number) + (ring[s9 + q + 2] as number)) +
+          g2 * ((ring[s2 + q + 2] as number) + (ring[s8 + q + 2] as number)) +
+          g3 * ((ring[s3 + q + 2] as number) + (ring[s7 + q + 2] as number)) +
+          g4 * ((ring[s4 + q + 2] as number) + (ring[s6 + q + 2] as number)) +
+          g5 * (ring[s5 + q + 2] as number);
+        const mx = meanX[m] as number;
+        const mxy = mx * my;
+        const msq = mx * mx + my * my;
+        rowTotal +=
+          ((2 * mxy + C1) * (2 * (exy - mxy) + C2)) /
+          ((msq + C1) * ((meanXX[m] as number) + eyy - msq + C2));
+      }
+      total += rowTotal;
+    }
+    return total / (ow * (height - 2 * RADIUS));
+  }
+
+  function measureRows(reference: Reference, write: RowWriter): { ssim: number; psnrDb: number } {
+    const { luma, factor, width, height } = reference;
+    const ws = workspace(reference);
+    const { row, y } = ws;
+    const ref = luma.data;
+    const croppedHeight = height * factor;
+    const w = luma.width;
+    let sse = 0;
+    for (let r = 0; r < luma.height; r++) {
+      write(r, row);
+      const start = r * w;
+      for (let from = 0; from < w; from += INT_SSE_RUN) {
+        let runSse = 0;
+        for (let i = from, end = Math.min(w, from + INT_SSE_RUN); i < end; i++) {
+          const d = (ref[start + i] as number) - (row[i] as number);
+          runSse = (runSse + d * d) | 0;
+        }
+        sse += runSse;
+      }
+      if (r < croppedHeight) addBlockRow(row, 0, r, factor, width, y);
+    }
+    const value = windowedSsim(reference, y, ws);
+    return {
+      ssim: Math.min(1, Math.max(-1, value)),
+      psnrDb: psnrFromSse(sse, luma.width * luma.height),
+    };
+  }
+
+  function psnrFromSse(sse: number, n: number): number {
+    if (sse === 0) return PSNR_CAP_DB;
+    return Math.min(PSNR_CAP_DB, 10 * Math.log10((255 * 255 * n) / sse));
+  }
+
+  export function measurePixels(
+    reference: Reference,
+    pixels: Uint8Array,
+    width: number,
+    height: number,
+    channels: 1 | 2 | 3 | 4,
+  ): { ssim: number; psnrDb: number } {
+    const { luma } = reference;
+    if (width === luma.width && height === luma.height) {
+      return measureRows(reference, lumaRows(pixels, width, height, channels));
+    }
+    const output = lumaFromPixels(pixels, width, height, channels);
+    return measureRows(reference, bilinearRows(output, luma.width, luma.height));
+  }
+}
+
+/** An RGB frame built from a synthetic luma frame: each pixel a slightly coloured grey. */
+function rgbFrame(width: number, height: number, seed: number): Uint8Array {
+  const grey = frame(width, height, seed).data;
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0; i < grey.length; i++) {
+    const v = grey[i] as number;
+    rgb[3 * i] = Math.min(255, v + 12);
+    rgb[3 * i + 1] = v;
+    rgb[3 * i + 2] = Math.max(0, v - 20 + (i % 7));
+  }
+  return rgb;
+}
+
+/** CPU milliseconds per call: the best of interleaved rounds of `reps` calls of each function. */
+function cpuPerCall(fns: readonly (() => void)[], reps: number, rounds: number): number[] {
+  const best = fns.map(() => Number.POSITIVE_INFINITY);
+  for (const fn of fns) for (let i = 0; i < 3; i++) fn();
+  for (let round = 0; round < rounds; round++) {
+    for (const [k, fn] of fns.entries()) {
+      const started = process.cpuUsage();
+      for (let i = 0; i < reps; i++) fn();
+      const used = process.cpuUsage(started);
+      best[k] = Math.min(best[k] as number, (used.user + used.system) / 1000 / reps);
+    }
+  }
+  return best;
+}
+
+/** Prints the WebAssembly kernels against the pure-JS baseline, per call as the product makes them. */
+function runKernelTable(): void {
+  console.log(
+    '\nQuality kernels: WebAssembly SIMD (functions/core/quality/wasm) vs the former pure JS, RGB frames, auto factor, CPU ms per call (best of interleaved rounds)',
+  );
+  console.log('| frame | call | pure JS | wasm | speed-up | SSIM abs diff | PSNR equal |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [width, height] of [
+    [640, 360],
+    [1280, 720],
+    [1920, 1080],
+  ] as const) {
+    const input = rgbFrame(width, height, width + 1);
+    const full = degradedRgb(input, 3);
+    const sw = Math.round(width / 2);
+    const sh = Math.round(height / 2);
+    const half = degradedRgb(rgbFrame(sw, sh, width + 1), 4);
+    const jsRef = jsBaseline.prepareReference(jsBaseline.lumaFromPixels(input, width, height, 3));
+    const ref = prepareReference(lumaFromPixels(input, width, height, 3));
+    const reps = Math.max(5, Math.round(40 * ((640 * 360) / (width * height))));
+    const rows: [string, () => unknown, () => unknown][] = [
+      [
+        'input: luma + prepareReference',
+        () => jsBaseline.prepareReference(jsBaseline.lumaFromPixels(input, width, height, 3)),
+        () => prepareReference(lumaFromPixels(input, width, height, 3)),
+      ],
+      [
+        'measurePixels, full size',
+        () => jsBaseline.measurePixels(jsRef, full, width, height, 3),
+        () => measurePixels(ref, full, width, height, 3),
+      ],
+      [
+        `measurePixels, ${sw}x${sh} upscaled`,
+        () => jsBaseline.measurePixels(jsRef, half, sw, sh, 3),
+        () => measurePixels(ref, half, sw, sh, 3),
+      ],
+    ];
+    for (const [label, js, wasm] of rows) {
+      const [jsMs, wasmMs] = cpuPerCall([js, wasm], reps, 5) as [number, number];
+      const a = js() as { ssim?: number; psnrDb?: number };
+      const b = wasm() as { ssim?: number; psnrDb?: number };
+      const diff =
+        a.ssim === undefined ? '' : Math.abs(a.ssim - (b.ssim as number)).toExponential(1);
+      const psnrEqual = a.psnrDb === undefined ? '' : String(a.psnrDb === b.psnrDb);
+      console.log(
+        `| ${width}x${height} | ${label} | ${ms(jsMs)} | ${ms(wasmMs)} | ${(jsMs / wasmMs).toFixed(1)}x | ${diff} | ${psnrEqual} |`,
+      );
+    }
+  }
+}
+
+/** Interleaved RGB with deterministic coding noise of +-8 on every channel. */
+function degradedRgb(rgb: Uint8Array, seed: number): Uint8Array {
+  let state = seed >>> 0;
+  return rgb.map((v) => {
+    state = (Math.imul(state, 22_695_477) + 1) >>> 0;
+    return Math.min(255, Math.max(0, v + ((state >>> 24) % 17) - 8));
+  });
+}
+
+/** Runs the benchmark and prints its tables. */
 export async function runQualityBench(): Promise<void> {
+  runKernelTable();
   const cases: Case[] = [];
   for (const [width, height] of [
     [640, 360],
@@ -140,3 +656,5 @@ export async function runQualityBench(): Promise<void> {
     );
   }
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) await runQualityBench();
