@@ -350,7 +350,7 @@ describe('CompressStream', () => {
     expect(responses).toEqual([]);
   });
 
-  it('reads no further than the client reads: a client that does not read holds the server at one frame', async () => {
+  it('reads no further than the client reads: a client that does not read holds the server at two frames', async () => {
     // A raw HTTP/2 client that stops reading: its flow-control window is all the server may send.
     // (grpc-js clients buffer responses themselves, which would hide the server's behaviour.)
     const method = aicServiceDefinition().CompressStream as grpc.MethodDefinition<object, object>;
