@@ -113,9 +113,10 @@ export async function recordNetworkUpdate(
   if (inserted === null) throw sessionNotFound();
   // A base that missed a stored sample (a cache write lost to a Redis failure) is dropped, not kept.
   const expectedSeq = inserted.previousId === baseId ? live.seq : null;
-  const [recommendation, cached] = await Promise.all([
-    recommendationFor(inserted.config, estimate, live.model),
+  // The Redis write is sent first: its round trip runs while the engine plans on this thread.
+  const [cached, recommendation] = await Promise.all([
     writeLiveState(runtime, command.sessionId, expectedSeq, state, inserted.id),
+    recommendationFor(inserted.config, estimate, live.model),
   ]);
   metrics.addMetric('NetworkUpdates', MetricUnit.Count, 1);
   return {

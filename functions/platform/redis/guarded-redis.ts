@@ -156,18 +156,20 @@ export class GuardedRedis {
         deadline?.abort();
         resolve({ ok: false, reason: 'timeout', error: new Error(TIMEOUT_MESSAGE) });
       }, this.#timeoutMs);
-      (deadline ? this.#whenConnected(deadline.signal) : Promise.resolve())
-        .then(() => op(this.#redis))
-        .then(
-          (value) => {
-            clearTimeout(timer);
-            resolve({ ok: true, value });
-          },
-          (error: unknown) => {
-            clearTimeout(timer);
-            resolve({ ok: false, reason: isTimeout(error) ? 'timeout' : 'error', error });
-          },
-        );
+      // On a ready connection the command is sent now, before the caller's next synchronous work.
+      (deadline
+        ? this.#whenConnected(deadline.signal).then(() => op(this.#redis))
+        : started(op, this.#redis)
+      ).then(
+        (value) => {
+          clearTimeout(timer);
+          resolve({ ok: true, value });
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          resolve({ ok: false, reason: isTimeout(error) ? 'timeout' : 'error', error });
+        },
+      );
     });
   }
 
@@ -202,6 +204,15 @@ export class GuardedRedis {
       for (const event of ['ready', 'error', 'close'] as const) this.#redis.on(event, settle);
     });
     return this.#pendingConnection;
+  }
+}
+
+/** `op` called at once, a synchronous throw turned into a rejection. */
+function started<T>(op: (redis: Redis) => Promise<T>, redis: Redis): Promise<T> {
+  try {
+    return op(redis);
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 
