@@ -8,8 +8,8 @@
  * ARGV: cost, sub-buckets per window, then `limit, window_ms` for each key.
  * Reply: allowed (0/1), then per window: allowed, limit, remaining, reset_ms, retry_after_ms.
  *
- * Stale sub-buckets are deleted on every call; an admitted request sets the key's TTL to the moment
- * its newest sub-bucket leaves the window, so idle keys disappear on their own. A rejected request
+ * Stale sub-buckets are deleted on every call; the request that opens a sub-bucket sets the key's
+ * TTL to the moment that sub-bucket leaves the window, so idle keys disappear on their own. A rejected request
  * writes nothing but that pruning: it consumes no quota.
  */
 export const RATE_LIMIT_LUA = `
@@ -49,8 +49,10 @@ for i = 1, n do
   local used = s.total
   local oldest_live = s.first
   if allowed == 1 then
-    redis.call('HINCRBY', KEYS[i], s.current, cost)
-    redis.call('PEXPIRE', KEYS[i], (s.current + k + 1) * s.g - now)
+    -- The expiry only moves when a new newest sub-bucket starts; within one it is the same instant.
+    if redis.call('HINCRBY', KEYS[i], s.current, cost) == cost then
+      redis.call('PEXPIRE', KEYS[i], (s.current + k + 1) * s.g - now)
+    end
     used = used + cost
   end
   local retry = 0
