@@ -146,13 +146,16 @@ static u64 sse_row(const u8 *a, const u8 *b, u32 w) {
 /** Sum of squared differences of two n-byte planes (exact below 2^53). */
 EXPORT(sse) double sse(const u8 *a, const u8 *b, u32 n) { return (double)sse_row(a, b, n); }
 
+/* The largest factor whose column sums (f rows of bytes) fit in u16. */
+#define U16_FACTOR 257
+
 /*
  * Adds full-resolution row `r` to the block sums of analysis row floor(r / f): column sums of the
- * block's rows accumulate in `cols` (aw * f of them), and the block's last row turns each run of f
- * columns into a mean in `dst`. Sums are exact integers, so the means are the same float64 values
- * as a sum of row sums divided by f * f.
+ * block's rows accumulate in `cols` (aw * f of them; u16 up to U16_FACTOR, u32 above), and the
+ * block's last row turns each run of f columns into a mean in `dst`. Sums are exact integers, so
+ * the means are the same float64 values as a sum of row sums divided by f * f.
  */
-static void block_row(const u8 *src, u32 r, u32 f, u32 aw, u32 *cols, double *means) {
+static void block_row(const u8 *src, u32 r, u32 f, u32 aw, void *cols, double *means) {
   double *dst = means + (r / f) * aw;
   if (f == 1) {
     for (u32 i = 0; i < aw; i++) dst[i] = src[i];
@@ -160,48 +163,43 @@ static void block_row(const u8 *src, u32 r, u32 f, u32 aw, u32 *cols, double *me
   }
   const u32 dy = r % f;
   const u32 cw = aw * f;
+  const double area = (double)f * f;
+  if (f > U16_FACTOR) {
+    u32 *wide = (u32 *)cols;
+    for (u32 i = 0; i < cw; i++) wide[i] = (dy == 0 ? 0 : wide[i]) + src[i];
+    if (dy != f - 1) return;
+    for (u32 ox = 0, p = 0; ox < aw; ox++) {
+      u32 sum = 0;
+      for (u32 k = 0; k < f; k++, p++) sum += wide[p];
+      dst[ox] = (double)sum / area;
+    }
+    return;
+  }
+  unsigned short *narrow = (unsigned short *)cols;
   u32 i = 0;
   if (dy == 0) {
     for (; i + 16 <= cw; i += 16) {
       const v128_t v = wasm_v128_load(src + i);
-      const v128_t l = wasm_u16x8_extend_low_u8x16(v);
-      const v128_t h = wasm_u16x8_extend_high_u8x16(v);
-      wasm_v128_store(cols + i, wasm_u32x4_extend_low_u16x8(l));
-      wasm_v128_store(cols + i + 4, wasm_u32x4_extend_high_u16x8(l));
-      wasm_v128_store(cols + i + 8, wasm_u32x4_extend_low_u16x8(h));
-      wasm_v128_store(cols + i + 12, wasm_u32x4_extend_high_u16x8(h));
+      wasm_v128_store(narrow + i, wasm_u16x8_extend_low_u8x16(v));
+      wasm_v128_store(narrow + i + 8, wasm_u16x8_extend_high_u8x16(v));
     }
-    for (; i < cw; i++) cols[i] = src[i];
+    for (; i < cw; i++) narrow[i] = src[i];
   } else {
     for (; i + 16 <= cw; i += 16) {
       const v128_t v = wasm_v128_load(src + i);
-      const v128_t l = wasm_u16x8_extend_low_u8x16(v);
-      const v128_t h = wasm_u16x8_extend_high_u8x16(v);
-      wasm_v128_store(cols + i, wasm_i32x4_add(wasm_v128_load(cols + i), wasm_u32x4_extend_low_u16x8(l)));
-      wasm_v128_store(cols + i + 4,
-                      wasm_i32x4_add(wasm_v128_load(cols + i + 4), wasm_u32x4_extend_high_u16x8(l)));
-      wasm_v128_store(cols + i + 8,
-                      wasm_i32x4_add(wasm_v128_load(cols + i + 8), wasm_u32x4_extend_low_u16x8(h)));
-      wasm_v128_store(cols + i + 12,
-                      wasm_i32x4_add(wasm_v128_load(cols + i + 12), wasm_u32x4_extend_high_u16x8(h)));
+      wasm_v128_store(narrow + i,
+                      wasm_i16x8_add(wasm_v128_load(narrow + i), wasm_u16x8_extend_low_u8x16(v)));
+      wasm_v128_store(narrow + i + 8, wasm_i16x8_add(wasm_v128_load(narrow + i + 8),
+                                                     wasm_u16x8_extend_high_u8x16(v)));
     }
-    for (; i < cw; i++) cols[i] += src[i];
+    for (; i < cw; i++) narrow[i] += src[i];
   }
   if (dy != f - 1) return;
-  /* Block sums in place (block ox reads columns from ox * f on, so nothing is overwritten early). */
   for (u32 ox = 0, p = 0; ox < aw; ox++) {
     u32 sum = 0;
-    for (u32 k = 0; k < f; k++, p++) sum += cols[p];
-    cols[ox] = sum;
+    for (u32 k = 0; k < f; k++, p++) sum += narrow[p];
+    dst[ox] = (double)sum / area;
   }
-  const double area = (double)f * f;
-  const v128_t varea = wasm_f64x2_splat(area);
-  u32 ox = 0;
-  for (; ox + 2 <= aw; ox += 2) {
-    const v128_t sums = wasm_v128_load64_zero(cols + ox);
-    wasm_v128_store(dst + ox, wasm_f64x2_div(wasm_f64x2_convert_low_u32x4(sums), varea));
-  }
-  for (; ox < aw; ox++) dst[ox] = (double)cols[ox] / area;
 }
 
 /**
@@ -209,7 +207,7 @@ static void block_row(const u8 *src, u32 r, u32 f, u32 aw, u32 *cols, double *me
  * `cols` holds aw * f u32.
  */
 EXPORT(block_means)
-void block_means(const u8 *plane, u32 w, u32 f, u32 aw, u32 ah, u32 *cols, double *means) {
+void block_means(const u8 *plane, u32 w, u32 f, u32 aw, u32 ah, void *cols, double *means) {
   for (u32 r = 0; r < ah * f; r++) block_row(plane + r * w, r, f, aw, cols, means);
 }
 
@@ -220,7 +218,7 @@ void block_means(const u8 *plane, u32 w, u32 f, u32 aw, u32 ah, u32 *cols, doubl
  */
 EXPORT(measure_rows)
 double measure_rows(const u8 *ref, const u8 *pixels, u32 w, u32 h, u32 ch, u32 f, u32 aw, u32 ah,
-                    u8 *row, u32 *cols, double *means) {
+                    u8 *row, void *cols, double *means) {
   u64 sse = 0;
   const u32 cropped = ah * f;
   for (u32 r = 0; r < h; r++) {

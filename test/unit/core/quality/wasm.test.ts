@@ -187,6 +187,14 @@ describe('quality measurement in WebAssembly', () => {
     expect(measureQuality(small, smallOut, { factor: 1 })).toEqual(before);
   });
 
+  it('builds block means above the 16-bit column-sum limit (factor over 257)', () => {
+    const a = frame(2900, 2860, 21);
+    const b = degrade(a, 20, 22);
+    const { ssim: value } = measureQuality(a, b, { factor: 260 });
+    expect(prepareReference(a, { factor: 260 }).width).toBe(11);
+    expect(Math.abs(value - referenceSsim(a, b, 260))).toBeLessThan(1e-13);
+  });
+
   it('keeps many prepared references valid while others are prepared and measured', () => {
     const sizes = [
       [64, 40],
