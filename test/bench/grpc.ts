@@ -213,7 +213,7 @@ try {
   const ratio = median(rounds.map((r) => r.stream / r.http));
   process.stdout.write(
     [
-      `throughput, median of ${ROUNDS} rounds: HTTP ${median(rounds.map((r) => r.http)).toFixed(1)} frames/s, gRPC stream ${median(rounds.map((r) => r.stream)).toFixed(1)} frames/s, ratio ${ratio.toFixed(2)}x (goal >= 1.5x), gRPC one-at-a-time ${median(rounds.map((r) => r.pingPong)).toFixed(1)} frames/s`,
+      `throughput, median of ${ROUNDS} rounds: HTTP ${median(rounds.map((r) => r.http)).toFixed(1)} frames/s, gRPC stream ${median(rounds.map((r) => r.stream)).toFixed(1)} frames/s; gRPC/HTTP ratio (median of the rounds' ratios) ${ratio.toFixed(2)}x (goal >= 1.5x), gRPC one-at-a-time ${median(rounds.map((r) => r.pingPong)).toFixed(1)} frames/s`,
       `overhead beyond the engine, one frame at a time, p50 / p95: gRPC ${ms(grpcOverhead.p50)} / ${ms(grpcOverhead.p95)} (goal p95 <= 2 ms), HTTP ${ms(httpOverhead.p50)} / ${ms(httpOverhead.p95)}`,
       `load average at the end ${load()}`,
       '',
