@@ -181,8 +181,8 @@ function assertFits(reference: QualityReference, width: number, height: number):
 
 /**
  * SSIM and PSNR of a decoded output's luma against a prepared reference, at the reference's
- * resolution: a smaller output (a downscaled encode) is upscaled bilinearly, as the receiver would
- * display it, row by row as it is measured.
+ * resolution: a smaller output (a downscaled encode) is first upscaled bilinearly, as the receiver
+ * would display it.
  *
  * @throws RangeError when the output is malformed or larger than the reference in either dimension.
  */
