@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RateLimitError } from '../../../functions/core/errors.ts';
 import {
   aicServiceDefinition,
   type CompressFrameResponseMessage,
@@ -338,6 +339,81 @@ describe('CompressStream', () => {
     const [row] = await db.sql<{ n: number }[]>`
       select count(*)::int as n from frame_metrics where session_id = ${sessionId}`;
     expect(row?.n).toBe(3);
+  });
+
+  it('ends a stream with DEADLINE_EXCEEDED when its deadline passes and stores none of the frames in flight', async () => {
+    const frame = await encodeFrame('noise', { width: 3840, height: 2160 });
+    const sessionId = randomUUID();
+    const call = (
+      client.CompressStream as (
+        m: grpc.Metadata,
+        o: grpc.CallOptions,
+      ) => grpc.ClientDuplexStream<object, CompressStreamResponseMessage>
+    )(await callMetadata('alice'), { deadline: Date.now() + 15 });
+    const responses: CompressStreamResponseMessage[] = [];
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+    call.on('data', (response: CompressStreamResponseMessage) => responses.push(response));
+    call.on('error', () => undefined);
+    for (let i = 0; i < 3; i++) {
+      call.write({
+        frame: {
+          session_id: sessionId,
+          frame_data: frame,
+          mode: 'COMPRESSION_MODE_AGGRESSIVE',
+          metadata: { frame_number: i },
+        },
+      });
+    }
+    call.end();
+    expect((await status).code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(responses).toEqual([]);
+    await sleep(1500);
+    const [row] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from frame_metrics where session_id = ${sessionId}`;
+    expect(row?.n).toBe(0);
+    expect(server.metrics.inFlight.get()).toBe(0);
+  });
+
+  it('ends a stream at its first frame over the quota and stores nothing from that frame on', async () => {
+    // A limiter that admits two frames: the third is refused while the fourth is already in flight.
+    let admitted = 0;
+    const limited = await startGrpcServer({
+      port: 0,
+      rateLimiter: async () => {
+        admitted += 1;
+        if (admitted > 2) throw new RateLimitError(30);
+        return {};
+      },
+    });
+    const limitedClient = aicClient(`127.0.0.1:${limited.port}`);
+    try {
+      const frames = await panningSequence(4, { width: 320, height: 180, step: 4 });
+      const sessionId = randomUUID();
+      const call = (
+        limitedClient.CompressStream as (
+          m: grpc.Metadata,
+        ) => grpc.ClientDuplexStream<object, CompressStreamResponseMessage>
+      )(await callMetadata('alice'));
+      const responses: CompressStreamResponseMessage[] = [];
+      const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+      call.on('data', (response: CompressStreamResponseMessage) => responses.push(response));
+      call.on('error', () => undefined);
+      for (const [i, frame] of frames.entries()) {
+        call.write({
+          frame: { session_id: sessionId, frame_data: frame, metadata: { frame_number: i } },
+        });
+      }
+      call.end();
+      expect((await status).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(responses.map((r) => r.result?.frame_number)).toEqual([0, 1]);
+      await sleep(500);
+      const rows = await db.sql<{ frame_number: number }[]>`
+        select frame_number from frame_metrics where session_id = ${sessionId} order by frame_number`;
+      expect(rows.map((r) => r.frame_number)).toEqual([0, 1]);
+    } finally {
+      limitedClient.close();
+      await limited.shutdown(1000);
+    }
   });
 
   it('ends the stream with UNAUTHENTICATED before reading a frame when the token is missing', async () => {
