@@ -1,5 +1,5 @@
-// First: Powertools reads these defaults when its logger and metrics are created.
-import './observability-defaults.ts';
+// First: Powertools and the settings read these defaults when they are created.
+import './defaults.ts';
 import { join } from 'node:path';
 import { DEV_JWT_SECRET } from '../platform/jwt.ts';
 import { startLocalRuntime } from './local-runtime.ts';

@@ -45,7 +45,11 @@ async function initialise(): Promise<Runtime> {
     getSecretJson: (arn) => secretsLoader().getJson(arn),
     onTokenError: (error) => logger.error('Could not sign an RDS IAM auth token', { error }),
   });
-  const db = createDatabase({ ...connection, poolMax: settings.DB_POOL_MAX });
+  const db = createDatabase({
+    ...connection,
+    poolMax: settings.DB_POOL_MAX,
+    prepare: settings.DB_PREPARE,
+  });
   await connectWithRetry(
     db,
     {

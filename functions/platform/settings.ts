@@ -42,6 +42,12 @@ export const settingsSchema = z.object({
   DB_USER: z.string().min(1).optional(),
   /** Connections per container: one Lambda runs one request at a time, RDS Proxy pools the rest. */
   DB_POOL_MAX: positiveInt(2),
+  /**
+   * Named prepared statements: each statement is planned once per connection instead of on every
+   * execution. Never through RDS Proxy, where they pin the client to one backend connection; the
+   * local runtime, which talks to Postgres directly, turns it on.
+   */
+  DB_PREPARE: flag(false),
   DB_CONNECT_TRIES: positiveInt(5),
   DB_CONNECT_BASE_DELAY_MS: positiveInt(1000),
   DB_CONNECT_MAX_DELAY_MS: positiveInt(30_000),

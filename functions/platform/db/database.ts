@@ -35,6 +35,11 @@ export interface DatabaseOptions {
    * connects in plain text. When unset, the URL's `sslmode` decides.
    */
   ssl?: boolean | 'require';
+  /**
+   * Named prepared statements (planned once per connection). Default false: RDS Proxy pins a client
+   * that uses them to one backend connection, which defeats its multiplexing.
+   */
+  prepare?: boolean;
   /** `application_name` reported to the server (visible in pg_stat_activity). Default `auralink-aic`. */
   applicationName?: string;
 }
@@ -82,7 +87,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     idle_timeout: options.idleTimeoutS ?? 60,
     // Named prepared statements pin the client to one backend connection in RDS Proxy, which
     // defeats its multiplexing; unnamed statements keep every query parameterised all the same.
-    prepare: false,
+    prepare: options.prepare ?? false,
     onnotice: () => {},
     // After a failed connect postgres.js waits before the next one, up to 20 s by default: a query
     // queued behind that wait after an outage hangs long past the server's return. Short waits
