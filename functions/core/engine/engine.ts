@@ -368,25 +368,26 @@ class FrameSearch {
 
   /**
    * Sure to fit and meet the floor: by {@link CONFIDENCE_Z}, or by {@link SINGLE_SHOT_Z} on the
-   * budget when no other candidate of `pool` would fit in the time left after this one's encode
-   * (a miss is known once encoded, so the retry would start then).
+   * budget when it is the last try (see {@link FrameSearch.isLastTry}). `cheapest` is the least
+   * predicted cost (encode and measure) among the candidates in question.
    */
-  isSure(s: Scored, pool: readonly Scored[]): boolean {
-    const margin = this.isLastTry(s, pool) ? SINGLE_SHOT_Z : CONFIDENCE_Z;
+  isSure(s: Scored, cheapest: number): boolean {
+    const margin = this.isLastTry(s, cheapest) ? SINGLE_SHOT_Z : CONFIDENCE_Z;
     return s.zBytes >= margin && s.zFloor >= CONFIDENCE_Z;
   }
 
-  /** Whether no candidate of `pool` is predicted to fit in the time left after encoding `s`. */
-  isLastTry(s: Scored, pool: readonly Scored[]): boolean {
-    return this.remainingMs() - s.prediction.encodeMs < Math.min(...pool.map(costOf));
+  /** Whether no candidate costing `cheapest` or more would fit in the time left after `s`'s encode. */
+  isLastTry(s: Scored, cheapest: number): boolean {
+    return this.remainingMs() - s.prediction.encodeMs < cheapest;
   }
 
   /** The budget phase's pick (see the module comment, step 1). */
   pickForBudget(pool: readonly Scored[]): Scored | undefined {
-    const sure = pool.filter((s) => this.isSure(s, pool));
+    const cheapest = Math.min(...pool.map(costOf));
+    const sure = pool.filter((s) => this.isSure(s, cheapest));
     if (sure.length > 0) return highestPredictedSsim(sure);
     const likeliest = argmax(pool, (s) => s.success);
-    if (likeliest !== undefined && this.isLastTry(likeliest, pool) && !this.hasValid()) {
+    if (likeliest !== undefined && this.isLastTry(likeliest, cheapest) && !this.hasValid()) {
       // Missing the floor on the last try sends the original; missing the budget only sends a
       // larger encoding. So the last try must be sure of the floor, and then likeliest to fit.
       const sureOfFloor = pool.filter((s) => s.zFloor >= CONFIDENCE_Z);
@@ -608,10 +609,12 @@ export async function compressFrame(input: CompressFrameInput): Promise<Compress
       const target = first.chosen.ssim + MIN_SSIM_GAIN;
       await search.tryOnce(
         (c) => inTier(c) && search.mayFit(c) && search.mayMeetFloor(c),
-        (pool) =>
-          highestPredictedSsim(
-            pool.filter((s) => search.isSure(s, pool) && s.prediction.ssim >= target),
-          ),
+        (pool) => {
+          const cheapest = Math.min(...pool.map(costOf));
+          return highestPredictedSsim(
+            pool.filter((s) => search.isSure(s, cheapest) && s.prediction.ssim >= target),
+          );
+        },
         false,
       );
     }
