@@ -16,7 +16,7 @@
  * An innovation beyond {@link SCENE_CUT_Z} standard deviations (a scene cut) reopens the content
  * term's variance, so the next observation resets it instead of being averaged away. The noise
  * variance is learned too, so the search's safety margin matches the session's real scatter.
- * Encode and measure times are exponentially weighted averages, in ms per megapixel.
+ * Encode and measure times are exponentially weighted averages per format, in ms per megapixel.
  *
  * The model is plain JSON (about 100 numbers) so that it can live in Redis between frames;
  * {@link restoreModel} validates a cached copy with {@link engineModelSchema} and falls back to the
@@ -27,7 +27,7 @@ import type { OutputFormat } from '../contracts/config.ts';
 import type { Candidate, FrameSize } from './candidates.ts';
 
 /** Version of the serialized model; bump it when its shape or meaning changes. */
-export const ENGINE_MODEL_VERSION = 1;
+export const ENGINE_MODEL_VERSION = 2;
 
 /** Number of regression features (see the module comment). */
 export const MODEL_FEATURES = 6;
@@ -55,6 +55,11 @@ interface FormatPrior {
   readonly logDistortion: number;
   /** Cold-start encode time, ms per output megapixel (sharp on one arm64 core, low effort). */
   readonly encodeMsPerMp: number;
+  /**
+   * Cold-start measure time (decode of the output, SSIM and PSNR), ms per input megapixel. It
+   * differs by format because decoders do: libvips decodes WebP about 3x slower than JPEG.
+   */
+  readonly measureMsPerMp: number;
 }
 
 /**
@@ -63,13 +68,10 @@ interface FormatPrior {
  * order of magnitude slower to encode.
  */
 const FORMAT_PRIORS: Readonly<Record<OutputFormat, FormatPrior>> = {
-  jpeg: { logBytes: -3.7, logDistortion: -1.6, encodeMsPerMp: 8 },
-  webp: { logBytes: -3.95, logDistortion: -1.5, encodeMsPerMp: 30 },
-  avif: { logBytes: -4.3, logDistortion: -1.4, encodeMsPerMp: 120 },
+  jpeg: { logBytes: -3.7, logDistortion: -1.6, encodeMsPerMp: 8, measureMsPerMp: 8 },
+  webp: { logBytes: -3.95, logDistortion: -1.5, encodeMsPerMp: 30, measureMsPerMp: 20 },
+  avif: { logBytes: -4.3, logDistortion: -1.4, encodeMsPerMp: 120, measureMsPerMp: 30 },
 };
-
-/** Cold-start measure time (decode and SSIM of the output), ms per input megapixel. */
-const PRIOR_MEASURE_MS_PER_MP = 8;
 
 /** Prior variances of theta: a wide content term, narrow format offsets, moderate slopes. */
 const PRIOR_VARIANCE: readonly number[] = [1, 0.04, 0.04, 0.09, 1, 0.25];
@@ -111,7 +113,7 @@ export const engineModelSchema = z
     bytes: regressionSchema,
     distortion: regressionSchema,
     encodeMsPerMp: z.object({ jpeg: positive, webp: positive, avif: positive }).strict(),
-    measureMsPerMp: positive,
+    measureMsPerMp: z.object({ jpeg: positive, webp: positive, avif: positive }).strict(),
     /**
      * The session's latest frame, so that a plan made between frames (the network route's
      * recommendation) assumes the frame the session really sends.
@@ -170,7 +172,11 @@ export function initialModel(): EngineModel {
       webp: FORMAT_PRIORS.webp.encodeMsPerMp,
       avif: FORMAT_PRIORS.avif.encodeMsPerMp,
     },
-    measureMsPerMp: PRIOR_MEASURE_MS_PER_MP,
+    measureMsPerMp: {
+      jpeg: FORMAT_PRIORS.jpeg.measureMsPerMp,
+      webp: FORMAT_PRIORS.webp.measureMsPerMp,
+      avif: FORMAT_PRIORS.avif.measureMsPerMp,
+    },
   };
 }
 
@@ -329,7 +335,7 @@ export function predict(model: EngineModel, candidate: Candidate, frame: FrameSi
     logDistortionSd: Math.sqrt(distVariance + model.distortion.noiseVariance),
     ssim: 1 - Math.min(1, Math.exp(logDistortion)),
     encodeMs: model.encodeMsPerMp[candidate.format] * megapixels(candidate),
-    measureMs: model.measureMsPerMp * megapixels(frame),
+    measureMs: model.measureMsPerMp[candidate.format] * megapixels(frame),
   };
 }
 
@@ -367,9 +373,13 @@ export function observeMeasurement(
 ): EngineModel {
   if (!Number.isFinite(result.ssim)) return model;
   const y = Math.log(Math.max(MIN_DISTORTION, 1 - result.ssim));
+  const format = candidate.format;
   const measureMsPerMp =
     Number.isFinite(result.measureMs) && result.measureMs > 0
-      ? ewmaLog(model.measureMsPerMp, result.measureMs / megapixels(frame))
+      ? {
+          ...model.measureMsPerMp,
+          [format]: ewmaLog(model.measureMsPerMp[format], result.measureMs / megapixels(frame)),
+        }
       : model.measureMsPerMp;
   return {
     ...model,

@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressResponseSchema } from '../../../functions/core/contracts/compress.ts';
 import { errorEnvelopeSchema } from '../../../functions/core/contracts/errors.ts';
+import { ENGINE_MODEL_VERSION } from '../../../functions/core/engine/model.ts';
 import { analysisFactor } from '../../../functions/core/quality/ssim.ts';
 import { encodeFrame, type FrameKind, panningSequence } from '../../support/frames.ts';
 import { startTestApi, type TestApi } from '../../support/local-api.ts';
@@ -278,8 +279,10 @@ describe('predictive compression across a session', () => {
       await ok(await post(body));
       const key = `${PREFIX}model:${body.session_id}`;
       expect(await redis.ttl(key)).toBeGreaterThan(3000);
-      expect(JSON.parse((await redis.get(key)) ?? '{}')).toMatchObject({ version: 1 });
-      await redis.set(key, '{"version":1,"frames":"garbage"}', 'EX', 60);
+      expect(JSON.parse((await redis.get(key)) ?? '{}')).toMatchObject({
+        version: ENGINE_MODEL_VERSION,
+      });
+      await redis.set(key, `{"version":${ENGINE_MODEL_VERSION},"frames":"garbage"}`, 'EX', 60);
       const again = await ok(
         await post({
           ...(await frameBody('scene', { max_latency_ms: 100 })),

@@ -68,6 +68,7 @@ describe('engine model', () => {
       { ...good, distortion: { ...good.distortion, noiseVariance: 0 } },
       { ...good, encodeMsPerMp: { jpeg: 8, webp: 30 } },
       { ...good, measureMsPerMp: -1 },
+      { ...good, measureMsPerMp: { ...good.measureMsPerMp, webp: -1 } },
       { ...good, frames: 1.5 },
       { ...good, extra: true },
     ];
