@@ -247,9 +247,16 @@ function highestPredictedSsim(pool: readonly Scored[]): Scored | undefined {
   );
 }
 
-/** Predicted time to encode and measure a candidate, in ms. */
+/**
+ * Predicted times are averages; a try is planned with this much headroom (a garbage collection or a
+ * busy thread pool easily adds a quarter), so that the latency budget holds for most frames rather
+ * than for the average one.
+ */
+export const TIME_SAFETY = 1.25;
+
+/** Time to plan for encoding and measuring a candidate: its predicted time with headroom, in ms. */
 function costOf(s: Scored): number {
-  return s.prediction.encodeMs + s.prediction.measureMs;
+  return TIME_SAFETY * (s.prediction.encodeMs + s.prediction.measureMs);
 }
 
 /** The smallest candidate sure to meet the floor, else the one most likely to meet it. */
@@ -378,7 +385,7 @@ class FrameSearch {
 
   /** Whether no candidate costing `cheapest` or more would fit in the time left after `s`'s encode. */
   isLastTry(s: Scored, cheapest: number): boolean {
-    return this.remainingMs() - s.prediction.encodeMs < cheapest;
+    return this.remainingMs() - TIME_SAFETY * s.prediction.encodeMs < cheapest;
   }
 
   /** The budget phase's pick (see the module comment, step 1). */
