@@ -26,56 +26,59 @@ for i = 1, n do
   local current = math.floor(now / g)
   local oldest = current - k
   local fields = redis.call('HGETALL', KEYS[i])
-  local live, stale, total, first = {}, {}, 0, current
+  local stale, total, first = nil, 0, current
   for j = 1, #fields, 2 do
     local index = tonumber(fields[j])
     if index < oldest then
+      stale = stale or {}
       stale[#stale + 1] = fields[j]
     else
-      local count = tonumber(fields[j + 1])
-      live[#live + 1] = { index, count }
-      total = total + count
+      total = total + tonumber(fields[j + 1])
       if index < first then first = index end
     end
   end
-  if #stale > 0 then redis.call('HDEL', KEYS[i], unpack(stale)) end
+  if stale then redis.call('HDEL', KEYS[i], unpack(stale)) end
   if total + cost > limit then allowed = 0 end
-  seen[i] = { limit = limit, g = g, current = current, live = live, total = total, first = first }
+  seen[i] = { limit, g, current, oldest, fields, total, first }
 end
 local reply = { allowed }
 for i = 1, n do
-  local s = seen[i]
-  local fits = s.total + cost <= s.limit
-  local used = s.total
-  local oldest_live = s.first
+  local limit, g, current, oldest, fields, total, first = unpack(seen[i])
+  local fits = total + cost <= limit
+  local used = total
   if allowed == 1 then
     -- The expiry only moves when a new newest sub-bucket starts; within one it is the same instant.
-    if redis.call('HINCRBY', KEYS[i], s.current, cost) == cost then
-      redis.call('PEXPIRE', KEYS[i], (s.current + k + 1) * s.g - now)
+    if redis.call('HINCRBY', KEYS[i], current, cost) == cost then
+      redis.call('PEXPIRE', KEYS[i], (current + k + 1) * g - now)
     end
     used = used + cost
   end
   local retry = 0
   if not fits then
-    -- Only a rejection needs the sub-buckets in order (to find when enough quota frees up).
-    table.sort(s.live, function(a, b) return a[1] < b[1] end)
-    local needed = s.total + cost - s.limit
+    -- Only a rejection needs the live sub-buckets in order (to find when enough quota frees up).
+    local live = {}
+    for j = 1, #fields, 2 do
+      local index = tonumber(fields[j])
+      if index >= oldest then live[#live + 1] = { index, tonumber(fields[j + 1]) } end
+    end
+    table.sort(live, function(a, b) return a[1] < b[1] end)
+    local needed = total + cost - limit
     local freed = 0
-    retry = s.g * (k + 1)
-    for j = 1, #s.live do
-      freed = freed + s.live[j][2]
+    retry = g * (k + 1)
+    for j = 1, #live do
+      freed = freed + live[j][2]
       if freed >= needed then
-        retry = (s.live[j][1] + k + 1) * s.g - now
+        retry = (live[j][1] + k + 1) * g - now
         break
       end
     end
   end
-  local remaining = s.limit - used
+  local remaining = limit - used
   if remaining < 0 then remaining = 0 end
   reply[#reply + 1] = fits and 1 or 0
-  reply[#reply + 1] = s.limit
+  reply[#reply + 1] = limit
   reply[#reply + 1] = remaining
-  reply[#reply + 1] = (oldest_live + k + 1) * s.g - now
+  reply[#reply + 1] = (first + k + 1) * g - now
   reply[#reply + 1] = retry
 end
 return reply
