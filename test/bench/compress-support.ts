@@ -78,7 +78,7 @@ export async function serveFrame(
     model,
     port,
     now: () => performance.now(),
-  });
+  }).finally(() => port.finish());
   const engineMs = performance.now() - engineStarted;
   return {
     decoded,

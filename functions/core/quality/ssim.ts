@@ -32,7 +32,14 @@
  * output upscaled 14.6 -> 3.4 ms; 640x360: 3.2 -> 0.8, 4.6 -> 1.0 and 5.3 -> 1.2 ms (about 4.5x).
  */
 import { assertLumaImage, assertPixels, type LumaImage } from './luma.ts';
-import { type Geometry, measure, prepare, squaredError, WINDOW } from './wasm/kernels.ts';
+import {
+  type Geometry,
+  measure,
+  prepare,
+  releasePlanes,
+  squaredError,
+  WINDOW,
+} from './wasm/kernels.ts';
 
 /** PSNR reported for identical images (an infinite PSNR has no JSON representation). */
 export const PSNR_CAP_DB = 100;
@@ -127,6 +134,15 @@ export function prepareReference(reference: LumaImage, options?: SsimOptions): Q
   const height = Math.floor(reference.height / factor);
   const planes = prepare(reference.data, geometry(reference, factor, width, height));
   return { luma: reference, factor, width, height, ...planes };
+}
+
+/**
+ * Gives `reference`'s planes back for the next {@link prepareReference} to reuse, which keeps a
+ * frame's measurement from allocating them anew. The reference must not be measured against
+ * afterwards: its planes may already hold another frame's.
+ */
+export function releaseReference(reference: QualityReference): void {
+  releasePlanes(reference);
 }
 
 /** The kernels' view of a reference's sizes. */

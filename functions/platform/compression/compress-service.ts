@@ -149,7 +149,7 @@ export async function runEngine(
     model: policy.predictive ? model : undefined,
     port,
     now: () => performance.now(),
-  });
+  }).finally(() => port.finish());
   const encodeMs = decision.trials.reduce((sum, trial) => sum + (trial.encoded?.encodeMs ?? 0), 0);
   const metricsMs = decision.trials.reduce(
     (sum, trial) => sum + (trial.measurement?.measureMs ?? 0),

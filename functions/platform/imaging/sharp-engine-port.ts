@@ -2,7 +2,12 @@ import sharp, { type Sharp } from 'sharp';
 import type { Candidate } from '../../core/engine/candidates.ts';
 import type { Encoded, EnginePort, Measurement } from '../../core/engine/port.ts';
 import { lumaFromPixels } from '../../core/quality/luma.ts';
-import { measurePixels, prepareReference, type QualityReference } from '../../core/quality/ssim.ts';
+import {
+  measurePixels,
+  prepareReference,
+  type QualityReference,
+  releaseReference,
+} from '../../core/quality/ssim.ts';
 import type { DecodedFrame } from './frame-decoder.ts';
 
 /** The engine port on sharp for one frame, plus access to the encoded buffers it keeps. */
@@ -11,6 +16,11 @@ export interface SharpEnginePort extends EnginePort {
   output(encoded: Encoded): Buffer;
   /** The input's side of every measurement, prepared once per frame (see `prepareReference`). */
   reference(): QualityReference;
+  /**
+   * Ends the frame's measurements: the reference's buffers go back for the next frame to reuse.
+   * Encoded outputs stay available; `measure` rejects from now on.
+   */
+  finish(): void;
 }
 
 // Frames are seen once; libvips' operation cache would only hold memory.
@@ -46,7 +56,9 @@ function encoder(image: Sharp, candidate: Candidate): Sharp {
  */
 export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
   let prepared: QualityReference | undefined;
+  let finished = false;
   const reference = (): QualityReference => {
+    if (finished) throw new Error('The frame is finished: its reference was released');
     prepared ??= prepareReference(
       lumaFromPixels(frame.pixels, frame.width, frame.height, frame.channels),
     );
@@ -58,6 +70,11 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
 
   return {
     reference,
+    finish() {
+      finished = true;
+      if (prepared !== undefined) releaseReference(prepared);
+      prepared = undefined;
+    },
     output(encoded) {
       const buffer = outputs.get(encoded.id);
       if (!buffer) throw new Error(`No output for encoding ${encoded.id}`);
@@ -72,7 +89,7 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
       const encoding = encoder(image, candidate).toBuffer({ resolveWithObject: true });
       // Synchronous work while sharp encodes off the main thread; the promise is awaited right
       // after, so a failed encode is still handled here.
-      reference();
+      if (!finished) reference();
       const { data, info } = await encoding;
       const id = nextId++;
       outputs.set(id, data);

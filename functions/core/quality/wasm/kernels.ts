@@ -152,7 +152,41 @@ function copyDoublesIn(src: Float64Array): number {
 
 /** A copy of `length` float64 values at `at`. */
 function doublesOut(at: number, length: number): Float64Array {
-  return views().f64.slice(at / 8, at / 8 + length);
+  const out = spare.get(length)?.pop() ?? new Float64Array(length);
+  out.set(views().f64.subarray(at / 8, at / 8 + length));
+  return out;
+}
+
+/** Released planes kept per length, at most this many of each. */
+const MAX_SPARE_PER_LENGTH = 4;
+/** Lengths (frame sizes) with spare planes kept; the oldest is dropped beyond this. */
+const MAX_SPARE_LENGTHS = 6;
+/**
+ * Planes of released references, by length, for the next references to reuse. A reference's
+ * planes are the largest allocation of a frame's measurement (1.3 MB at 640x360), and allocations
+ * outside the JS heap are what makes V8 run full collections: reusing them keeps those rarer
+ * (`npm run bench:compress` shows them in the latency tail).
+ */
+const spare = new Map<number, Float64Array[]>();
+
+/**
+ * Gives a reference's planes back for reuse. The caller must not read them afterwards: a later
+ * {@link prepare} overwrites them.
+ */
+export function releasePlanes(planes: ReferencePlanes): void {
+  for (const plane of [planes.x, planes.meanX, planes.meanXX]) {
+    if (plane.length === 0) continue;
+    let list = spare.get(plane.length);
+    if (list === undefined) {
+      if (spare.size >= MAX_SPARE_LENGTHS) {
+        const oldest = spare.keys().next().value;
+        if (oldest !== undefined) spare.delete(oldest);
+      }
+      list = [];
+      spare.set(plane.length, list);
+    }
+    if (list.length < MAX_SPARE_PER_LENGTH && !list.includes(plane)) list.push(plane);
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   PSNR_CAP_DB,
   prepareReference,
   psnr,
+  releaseReference,
   ssim,
 } from '../../../../functions/core/quality/ssim.ts';
 import { referencePsnr, referenceSsim } from '../../../support/reference-ssim.ts';
@@ -363,5 +364,31 @@ describe('prepareReference', () => {
     expect(() => measurePixels(reference, new Uint8Array(21 * 20 * 3), 21, 20, 3)).toThrow(
       RangeError,
     );
+  });
+});
+
+describe('releaseReference', () => {
+  it('lets the next reference of the same size reuse the planes, with exact figures', () => {
+    const a = strokes(200, 120);
+    const b = withNoise(gradient(200, 120), 6, 3);
+    const first = prepareReference(a);
+    const planes = [first.x, first.meanX, first.meanXX];
+    releaseReference(first);
+    const second = prepareReference(b);
+    for (const plane of [second.x, second.meanX, second.meanXX]) {
+      expect(planes.includes(plane)).toBe(true);
+    }
+    const output = withNoise(b, 10, 4);
+    expect(measureAgainst(second, output)).toEqual(measureQuality(b, output));
+  });
+
+  it('keeps the planes of references that were not released', () => {
+    const a = strokes(200, 120);
+    const kept = prepareReference(a);
+    const other = prepareReference(gradient(200, 120));
+    releaseReference(other);
+    prepareReference(withNoise(a, 20, 5));
+    const output = withNoise(a, 8, 6);
+    expect(measureAgainst(kept, output)).toEqual(measureQuality(a, output));
   });
 });
