@@ -168,6 +168,9 @@ export class GrpcStack extends Stack {
         AIC_JWT_JWKS_URL: props.tokenIssuer.jwksUrl,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        // The task runs no X-Ray daemon and Prometheus covers it: tracing off also keeps the X-Ray
+        // SDK's async hook (it tracks every promise) out of the process.
+        POWERTOOLS_TRACE_ENABLED: 'false',
         LOG_LEVEL: config.logLevel,
       },
       portMappings: [

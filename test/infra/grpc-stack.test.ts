@@ -132,6 +132,7 @@ describe('the gRPC stack', () => {
         AIC_JWT_JWKS_URL: `${jwt?.issuer.replace(/\/$/, '')}/.well-known/jwks.json`,
         POWERTOOLS_SERVICE_NAME: 'auralink-aic',
         POWERTOOLS_METRICS_NAMESPACE: 'AuraLink/AIC',
+        POWERTOOLS_TRACE_ENABLED: 'false',
       });
       expect(variables.DB_SECRET_ARN).toBeUndefined();
       expect(variables.REDIS_AUTH_SECRET_ARN).toHaveProperty('Fn::ImportValue');
