@@ -36,12 +36,10 @@ export interface RecommendationInput {
   /** The frame's byte budget. */
   readonly budgetBytes: number;
   /**
-   * The frame to plan for. Default: the session's latest frame from the model (its size, type and
-   * original size, whose ratio cap then limits the budget as /compress does), else
-   * {@link DEFAULT_RECOMMENDATION_FRAME}.
+   * The frame type to plan for; default the type of the frame planned for. That frame is the
+   * session's latest, from the model (its size and original size, whose ratio cap then limits the
+   * budget as /compress does), else {@link DEFAULT_RECOMMENDATION_FRAME}.
    */
-  readonly frame?: FrameSize & { readonly frameType: FrameType };
-  /** Overrides the frame type of whichever frame is planned for. */
   readonly frameType?: FrameType;
 }
 
@@ -57,8 +55,8 @@ const planningPort: EnginePort = { encode: refuse, measure: refuse };
  * the microsecond.
  */
 export async function recommendEncoding(input: RecommendationInput): Promise<Recommendation> {
-  const latest = input.frame === undefined ? input.model?.frame : undefined;
-  const frame = input.frame ?? latest ?? DEFAULT_RECOMMENDATION_FRAME;
+  const latest = input.model?.frame;
+  const frame = latest ?? DEFAULT_RECOMMENDATION_FRAME;
   // With the latest frame's size known, the budget is capped by the target ratio as /compress caps
   // it; unknown, no passthrough fits and only the network share counts.
   const originalBytes = latest?.originalBytes ?? Number.POSITIVE_INFINITY;
