@@ -384,7 +384,7 @@ class FrameSearch {
     return s.zBytes >= margin && s.zFloor >= CONFIDENCE_Z;
   }
 
-  /** Whether no candidate costing `cheapest` or more would fit in the time left after `s`'s encode. */
+  /** Whether no candidate costing `cheapest` or more fits in the time left after `s`'s encode. */
   isLastTry(s: Scored, cheapest: number): boolean {
     return this.remainingMs() - TIME_SAFETY * s.prediction.encodeMs < cheapest;
   }

@@ -10,9 +10,9 @@
  * between, at any await point). The copies are cheap next to the kernels: a 720p measurement
  * copies in about 6 MB (the RGB output, the reference's luma and its three float64 planes), about
  * 0.15 ms of its 2.5 ms here, so the reference is not kept resident in linear memory, which
- * would need lifetimes tied to the garbage collector. The memory grows when a call needs more and is never shrunk: it
- * stays as large as the largest measurement so far (about 8 MB for a 720p RGB frame at the
- * automatic factor, about 300 MB for 3840x2160 at factor 1).
+ * would need lifetimes tied to the garbage collector. The memory grows when a call needs more and
+ * is never shrunk: it stays as large as the largest measurement so far (about 8 MB for a 720p RGB
+ * frame at the automatic factor, about 300 MB for 3840x2160 at factor 1).
  */
 import { QUALITY_WASM_BASE64 } from './quality-wasm.ts';
 
