@@ -233,18 +233,23 @@ function argmax<T>(items: readonly T[], value: (item: T) => number): T | undefin
 }
 
 /**
- * The highest optimistic SSIM (one standard deviation better than predicted), then the smaller
- * predicted size. Optimism makes the search try, at no extra encode, a safe candidate whose
- * quality the model is unsure of, so that it cannot stay stuck on a wrong guess about a scale or a
- * format it has never measured.
+ * Predicted SSIMs closer than this count as equal when picking a candidate: no viewer sees the
+ * difference, and the smaller candidate is the safer bet on the budget (a still shot otherwise
+ * keeps reaching for quality 95, whose size the smooth curves underestimate, for 0.001 of SSIM).
+ */
+const SSIM_RESOLUTION = 0.001;
+
+/**
+ * The highest optimistic SSIM (one standard deviation better than predicted, to
+ * {@link SSIM_RESOLUTION}), then the smaller predicted size. Optimism makes the search try, at no
+ * extra encode, a safe candidate whose quality the model is unsure of, so that it cannot stay stuck
+ * on a wrong guess about a scale or a format it has never measured.
  */
 function highestPredictedSsim(pool: readonly Scored[]): Scored | undefined {
-  return argmax(
-    pool,
-    (s) =>
-      -Math.exp(s.prediction.logDistortion - s.prediction.logDistortionSd) -
-      1e-9 * s.prediction.logBytes,
-  );
+  return argmax(pool, (s) => {
+    const optimistic = 1 - Math.exp(s.prediction.logDistortion - s.prediction.logDistortionSd);
+    return Math.floor(optimistic / SSIM_RESOLUTION) - 1e-6 * s.prediction.logBytes;
+  });
 }
 
 /**
@@ -424,6 +429,21 @@ class FrameSearch {
   }
 
   /**
+   * Whether a tier is unlikely to succeed (no candidate of `pool` reaches
+   * {@link EXPLORE_PROBABILITY}) while the wider tier `wider` offers a likelier candidate: a
+   * screen frame whose full-scale encodes the model expects to miss the budget tries a downscale
+   * rather than spend its one encode on full scale.
+   */
+  likelierElsewhere(pool: readonly Scored[], wider: (candidate: Candidate) => boolean): boolean {
+    const best = Math.max(...pool.map((s) => s.success));
+    if (best >= EXPLORE_PROBABILITY) return false;
+    const others = this.affordable(
+      this.candidates.filter((c) => this.isOpen(c) && wider(c)).map((c) => this.score(c)),
+    );
+    return others.some((s) => s.success > best);
+  }
+
+  /**
    * Encodes one candidate picked from the open, eligible, affordable ones until `done`, the pool
    * runs dry, `giveUp` says the rest is hopeless, or a limit is hit.
    */
@@ -597,14 +617,18 @@ export async function compressFrame(input: CompressFrameInput): Promise<Compress
     frame.frameType === 'screen' ? [(c: Candidate) => c.scale === 1, anyScale] : [anyScale];
   let stop: StopCause = 'exhausted';
   let tier = anyScale;
-  for (tier of tiers) {
-    const inTier = tier;
+  for (const [i, inTier] of tiers.entries()) {
+    tier = inTier;
+    const eligible = (c: Candidate) => search.mayFit(c) && search.mayMeetFloor(c);
+    const next = tiers[i + 1];
     stop = await search.run(
-      (c) => inTier(c) && search.mayFit(c) && search.mayMeetFloor(c),
+      (c) => inTier(c) && eligible(c),
       (pool) => search.pickForBudget(pool),
       () => search.hasFit(inTier),
       false,
-      (pool) => search.budgetOutOfReach(pool),
+      (pool) =>
+        search.budgetOutOfReach(pool) ||
+        (next !== undefined && search.likelierElsewhere(pool, (c) => next(c) && eligible(c))),
     );
     // A tier that ran out of time may still leave affordable (smaller) candidates in the next one.
     if (stop === 'found' || stop === 'attempts') break;

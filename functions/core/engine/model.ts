@@ -6,16 +6,26 @@
  *
  *   ln(bytes / output pixels) = priorBytes(format, q, s) + theta_b . x
  *   ln(1 - SSIM)              = priorDistortion(format, q, s) + theta_d . x
- *   x = [1, is_jpeg, is_webp, is_avif, q/100 - 0.6, ln s]
+ *   x = [1, is_jpeg, is_webp, is_avif, u, ln s, v * is_downscaled, v * is_webp]
+ *   u = q/100 - 0.6, v = q/100 - 0.2 (zero at the grid's lowest quality)
  *
  * The first feature is the content term shared by every format (complex content costs more bytes
  * in every codec), so one JPEG encode also moves the WebP prediction; the format indicators carry
- * each codec's own offset and the last two features correct the prior slopes. Each regression is a
+ * each codec's own offset and the next two features correct the prior slopes. The last two let the
+ * quality slope differ where it measurably does: on a downscaled output the distortion of the
+ * downscale dominates, so SSIM barely moves with quality (a slope of about -0.5 instead of -3 on
+ * the benchmark's scenes and screens), and WebP's slope is flatter than JPEG's. They vanish at the
+ * lowest quality, so the prior never expects a downscale to look better than full scale. Each regression is a
  * Kalman filter over theta with a random-walk drift per frame (old frames weigh less, like an
  * exponential forgetting, without covariance wind-up on directions the search never explores).
  * An innovation beyond {@link SCENE_CUT_Z} standard deviations (a scene cut) reopens the content
  * term's variance, so the next observation resets it instead of being averaged away. The noise
  * variance is learned too, so the search's safety margin matches the session's real scatter.
+ * What the regressions cannot fit (the curves' exact shape near the top of the quality scale, say)
+ * is remembered per candidate: the residual of the latest encode and measurement of the most
+ * recently seen candidates is added back to their predictions, fading by {@link RESIDUAL_DECAY}
+ * per frame and forgotten at a scene cut. A still shot then stops retrying the candidate that
+ * missed its budget by a percent because the smooth curve says it fits.
  * Encode and measure times are exponentially weighted averages per format, in ms per megapixel.
  *
  * The model is plain JSON (about 100 numbers) so that it can live in Redis between frames;
@@ -24,16 +34,22 @@
  */
 import { z } from 'zod';
 import type { OutputFormat } from '../contracts/config.ts';
-import type { Candidate, FrameSize } from './candidates.ts';
+import { type Candidate, candidateKey, type FrameSize } from './candidates.ts';
 
 /** Version of the serialized model; bump it when its shape or meaning changes. */
-export const ENGINE_MODEL_VERSION = 2;
+export const ENGINE_MODEL_VERSION = 3;
 
 /** Number of regression features (see the module comment). */
-export const MODEL_FEATURES = 6;
+export const MODEL_FEATURES = 8;
 
 /** Innovations beyond this many standard deviations are treated as a change of content. */
 export const SCENE_CUT_Z = 3;
+
+/** Candidates whose latest residuals the model remembers. */
+export const RESIDUAL_MEMORY = 12;
+
+/** Weight of a remembered residual per frame of age. */
+export const RESIDUAL_DECAY = 0.99;
 
 const QUALITY_CENTRE = 0.6;
 const MIN_NOISE_VARIANCE = 0.03 ** 2;
@@ -74,13 +90,44 @@ const FORMAT_PRIORS: Readonly<Record<OutputFormat, FormatPrior>> = {
 };
 
 /** Prior variances of theta: a wide content term, narrow format offsets, moderate slopes. */
-const PRIOR_VARIANCE: readonly number[] = [1, 0.04, 0.04, 0.09, 1, 0.25];
+const PRIOR_VARIANCE: readonly number[] = [1, 0.04, 0.04, 0.09, 1, 0.25, 1, 1];
 
 /** Drift added to the variance of theta at every frame (random walk of the content). */
-const DRIFT_VARIANCE: readonly number[] = [0.001, 0.0002, 0.0002, 0.0002, 0.0005, 0.0003];
+const DRIFT_VARIANCE: readonly number[] = [
+  0.001, 0.0002, 0.0002, 0.0002, 0.0005, 0.0003, 0.0005, 0.0005,
+];
+
+/**
+ * Prior quality-slope corrections (per unit of q/100) on a downscaled output and for WebP, from the
+ * slopes `npm run bench:compress`'s contents measure: bytes grow more slowly with quality on both,
+ * and distortion falls much more slowly.
+ */
+const SLOPE_PRIORS = {
+  bytes: { downscaled: -0.8, webp: -0.5 },
+  distortion: { downscaled: 1.8, webp: 1.2 },
+} as const;
+
+/** Quality (q/100) at which the slope interactions vanish: the lowest of the grid. */
+const SLOPE_ANCHOR = 0.2;
 
 const finite = z.number().refine(Number.isFinite, 'must be finite');
 const positive = finite.refine((value) => value > 0, 'must be positive');
+
+const residualSchema = z
+  .object({
+    /** `candidateKey` of the candidate. */
+    key: z.string().max(64),
+    /** Frame (the model's `frames`) the residuals were observed in. */
+    frame: z.number().int().nonnegative(),
+    /** ln(bytes) observed minus the regression's mean after learning from it. */
+    bytes: finite.optional(),
+    /** ln(1 - SSIM) observed minus the regression's mean after learning from it. */
+    distortion: finite.optional(),
+  })
+  .strict();
+
+/** What the regressions left unexplained at one candidate, most recent first. */
+export type Residual = z.infer<typeof residualSchema>;
 
 const regressionSchema = z
   .object({
@@ -114,6 +161,7 @@ export const engineModelSchema = z
     distortion: regressionSchema,
     encodeMsPerMp: z.object({ jpeg: positive, webp: positive, avif: positive }).strict(),
     measureMsPerMp: z.object({ jpeg: positive, webp: positive, avif: positive }).strict(),
+    residuals: z.array(residualSchema).max(RESIDUAL_MEMORY),
     /**
      * The session's latest frame, so that a plan made between frames (the network route's
      * recommendation) assumes the frame the session really sends.
@@ -177,6 +225,7 @@ export function initialModel(): EngineModel {
       webp: FORMAT_PRIORS.webp.measureMsPerMp,
       avif: FORMAT_PRIORS.avif.measureMsPerMp,
     },
+    residuals: [],
   };
 }
 
@@ -192,14 +241,30 @@ export function restoreModel(cached: unknown): { model: EngineModel; restored: b
 }
 
 function features(candidate: Pick<Candidate, 'format' | 'quality' | 'scale'>): number[] {
+  const webp = candidate.format === 'webp' ? 1 : 0;
+  const v = candidate.quality / 100 - SLOPE_ANCHOR;
   return [
     1,
     candidate.format === 'jpeg' ? 1 : 0,
-    candidate.format === 'webp' ? 1 : 0,
+    webp,
     candidate.format === 'avif' ? 1 : 0,
     candidate.quality / 100 - QUALITY_CENTRE,
     Math.log(candidate.scale),
+    candidate.scale < 1 ? v : 0,
+    webp * v,
   ];
+}
+
+/** The prior's own share of the slope features: `slopes` weighted by the interaction features. */
+function priorSlopes(
+  candidate: Pick<Candidate, 'format' | 'quality' | 'scale'>,
+  slopes: { readonly downscaled: number; readonly webp: number },
+): number {
+  const v = candidate.quality / 100 - SLOPE_ANCHOR;
+  return (
+    (candidate.scale < 1 ? slopes.downscaled * v : 0) +
+    (candidate.format === 'webp' ? slopes.webp * v : 0)
+  );
 }
 
 function priorLogBytesPerPixel(candidate: Pick<Candidate, 'format' | 'quality' | 'scale'>): number {
@@ -210,14 +275,20 @@ function priorLogBytesPerPixel(candidate: Pick<Candidate, 'format' | 'quality' |
     FORMAT_PRIORS[candidate.format].logBytes +
     0.6 * u +
     2.4 * u * u -
-    0.4 * Math.log(candidate.scale)
+    0.4 * Math.log(candidate.scale) +
+    priorSlopes(candidate, SLOPE_PRIORS.bytes)
   );
 }
 
 function priorLogDistortion(candidate: Pick<Candidate, 'format' | 'quality' | 'scale'>): number {
   const u = candidate.quality / 100;
   // Measured at the input's resolution, a downscale loses detail however good the encode is.
-  return FORMAT_PRIORS[candidate.format].logDistortion - 3.2 * u - 1.2 * Math.log(candidate.scale);
+  return (
+    FORMAT_PRIORS[candidate.format].logDistortion -
+    3.2 * u -
+    1.2 * Math.log(candidate.scale) +
+    priorSlopes(candidate, SLOPE_PRIORS.distortion)
+  );
 }
 
 function dot(a: readonly number[], b: readonly number[]): number {
@@ -243,19 +314,23 @@ function regressionMoments(regression: Regression, x: readonly number[]): [numbe
   return [dot(regression.theta, x), dot(x, covarianceTimes(regression.covariance, x))];
 }
 
-/** One Kalman update of a regression with the observation `y = offset + theta . x + noise`. */
+/**
+ * One Kalman update of a regression with the observation `y = offset + theta . x + noise`;
+ * `sceneCut` says whether the surprise was big enough to count as a change of content.
+ */
 function updateRegression(
   regression: Regression,
   x: readonly number[],
   y: number,
   offset: number,
-): Regression {
+): { regression: Regression; sceneCut: boolean } {
   const covariance = regression.covariance.slice();
   const [mean, modelVariance] = regressionMoments(regression, x);
   const innovation = y - offset - mean;
   const expectedVariance = modelVariance + regression.noiseVariance;
   const squared = innovation * innovation;
-  if (squared > SCENE_CUT_Z * SCENE_CUT_Z * expectedVariance) {
+  const sceneCut = squared > SCENE_CUT_Z * SCENE_CUT_Z * expectedVariance;
+  if (sceneCut) {
     // The content changed: let the shared content term take the whole surprise.
     covariance[0] = (covariance[0] as number) + squared;
   }
@@ -284,7 +359,37 @@ function updateRegression(
       (1 - NOISE_LEARNING_RATE) * regression.noiseVariance + NOISE_LEARNING_RATE * noiseSample,
     ),
   );
-  return { theta, covariance, noiseVariance };
+  return { regression: { theta, covariance, noiseVariance }, sceneCut };
+}
+
+/** The remembered residuals of `candidate`, weighted by their age (0 when none). */
+function residualOf(
+  model: EngineModel,
+  candidate: Pick<Candidate, 'format' | 'quality' | 'scale'>,
+): { bytes: number; distortion: number } {
+  const key = candidateKey(candidate);
+  const entry = model.residuals.find((r) => r.key === key);
+  if (entry === undefined) return { bytes: 0, distortion: 0 };
+  const weight = RESIDUAL_DECAY ** Math.max(0, model.frames - entry.frame);
+  return { bytes: weight * (entry.bytes ?? 0), distortion: weight * (entry.distortion ?? 0) };
+}
+
+/**
+ * Remembers `candidate`'s latest residual of one kind, the other kind carried over at its current
+ * weight; the most recent first, at most {@link RESIDUAL_MEMORY}. A scene cut forgets the others.
+ */
+function remember(
+  model: EngineModel,
+  candidate: Pick<Candidate, 'format' | 'quality' | 'scale'>,
+  kind: 'bytes' | 'distortion',
+  value: number,
+  sceneCut: boolean,
+): Residual[] {
+  const key = candidateKey(candidate);
+  const carried = residualOf(model, candidate);
+  const entry: Residual = { key, frame: model.frames, ...carried, [kind]: value };
+  const others = sceneCut ? [] : model.residuals.filter((r) => r.key !== key);
+  return [entry, ...others].slice(0, RESIDUAL_MEMORY);
 }
 
 function drift(regression: Regression): Regression {
@@ -326,8 +431,9 @@ export function predict(model: EngineModel, candidate: Candidate, frame: FrameSi
   const pixels = candidate.width * candidate.height;
   const [bytesMean, bytesVariance] = regressionMoments(model.bytes, x);
   const [distMean, distVariance] = regressionMoments(model.distortion, x);
-  const logBytes = Math.log(pixels) + priorLogBytesPerPixel(candidate) + bytesMean;
-  const logDistortion = priorLogDistortion(candidate) + distMean;
+  const residual = residualOf(model, candidate);
+  const logBytes = Math.log(pixels) + priorLogBytesPerPixel(candidate) + bytesMean + residual.bytes;
+  const logDistortion = priorLogDistortion(candidate) + distMean + residual.distortion;
   return {
     logBytes,
     logBytesSd: Math.sqrt(bytesVariance + model.bytes.noiseVariance),
@@ -356,11 +462,21 @@ export function observeEncode(
       result.encodeMs / megapixels(candidate),
     );
   }
+  const x = features(candidate);
+  const prior = priorLogBytesPerPixel(candidate);
+  // The regression learns what the remembered residual does not already explain.
+  const { regression, sceneCut } = updateRegression(
+    model.bytes,
+    x,
+    y,
+    prior + residualOf(model, candidate).bytes,
+  );
   return {
     ...model,
     observations: model.observations + 1,
-    bytes: updateRegression(model.bytes, features(candidate), y, priorLogBytesPerPixel(candidate)),
+    bytes: regression,
     encodeMsPerMp,
+    residuals: remember(model, candidate, 'bytes', y - prior - dot(regression.theta, x), sceneCut),
   };
 }
 
@@ -381,15 +497,25 @@ export function observeMeasurement(
           [format]: ewmaLog(model.measureMsPerMp[format], result.measureMs / megapixels(frame)),
         }
       : model.measureMsPerMp;
+  const x = features(candidate);
+  const prior = priorLogDistortion(candidate);
+  const { regression, sceneCut } = updateRegression(
+    model.distortion,
+    x,
+    y,
+    prior + residualOf(model, candidate).distortion,
+  );
   return {
     ...model,
     observations: model.observations + 1,
-    distortion: updateRegression(
-      model.distortion,
-      features(candidate),
-      y,
-      priorLogDistortion(candidate),
-    ),
+    distortion: regression,
     measureMsPerMp,
+    residuals: remember(
+      model,
+      candidate,
+      'distortion',
+      y - prior - dot(regression.theta, x),
+      sceneCut,
+    ),
   };
 }

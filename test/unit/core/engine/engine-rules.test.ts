@@ -349,7 +349,7 @@ describe('compression engine limits and failures', () => {
       maxLatencyMs,
       allowedFormats: ['jpeg'],
     });
-    const budget = { budgetBytes: 21_000 };
+    const budget = { budgetBytes: 28_000 };
     const run = async (model: EngineModel | undefined, frameIndex: number, latencyMs: number) => {
       const clock = fakeClock();
       const port = createFakePort({ frame: size, content, frameIndex, clock });

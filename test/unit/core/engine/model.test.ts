@@ -80,7 +80,9 @@ describe('engine model', () => {
   });
 
   it('predicts more bytes and a higher SSIM for a higher quality or a larger scale', () => {
-    for (const model of [initialModel(), observeMany(initialModel(), 0.8, 20)]) {
+    // The regressions are monotone; remembered residuals are per candidate and may break ties.
+    const learned = { ...observeMany(initialModel(), 0.8, 20), residuals: [] };
+    for (const model of [initialModel(), learned]) {
       for (const format of ['jpeg', 'webp', 'avif'] as const) {
         const grid = enumerateCandidates(frame, [format]);
         for (const a of grid) {
@@ -112,6 +114,22 @@ describe('engine model', () => {
     expect(predict(model, c, frame).logBytesSd).toBeLessThan(
       predict(initialModel(), c, frame).logBytesSd,
     );
+  });
+
+  it('remembers what the curves cannot fit at a candidate it has seen, and forgets it at a scene cut', () => {
+    const settled = observeMany(initialModel(), 0, 20);
+    // Quality 95 costs far more than the smooth curve through qualities 60 to 75 expects.
+    const top = candidate('jpeg', 95, 0.5);
+    const actual = 2 * Math.exp(predict(startFrame(settled), top, frame).logBytes);
+    const seen = observeEncode(startFrame(settled), top, { bytes: actual, encodeMs: 4 });
+    const later = startFrame(startFrame(seen));
+    expect(Math.abs(predict(later, top, frame).logBytes - Math.log(actual))).toBeLessThan(0.05);
+    expect(later.residuals.map((r) => r.key)).toContain('jpeg@95x0.5');
+
+    const c = candidate('jpeg', 70, 0.5);
+    const busier = c.width * c.height * Math.exp(2 - 3.9 + 3.4 * 0.7 ** 1.7);
+    const cut = observeEncode(later, c, { bytes: busier, encodeMs: 4 });
+    expect(cut.residuals.map((r) => r.key)).toEqual(['jpeg@70x0.5']);
   });
 
   it('carries what one format taught it over to the others', () => {
