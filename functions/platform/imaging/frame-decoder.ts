@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { FRAME_BOUNDS, type InputFormat } from '../../core/contracts/compress.ts';
 import { UnprocessableFrameError, UnsupportedMediaTypeError } from '../../core/errors.ts';
 
@@ -49,41 +49,44 @@ export function sniffFormat(bytes: Uint8Array): InputFormat | undefined {
 
 /**
  * Decodes a frame after checking, in order of cost: its magic bytes (415 unless JPEG, PNG or WebP),
- * its header's dimensions (422 outside 160x90..3840x2160, read without decoding pixels), then the
- * pixels themselves under libvips' pixel limit (422 when they do not decode).
+ * then the pixels under libvips' pixel limit, which refuses a header claiming more than 3840x2160
+ * pixels before any pixel memory is allocated (422 when they do not decode), and last the
+ * dimensions (422 outside 160x90..3840x2160). Reading the header in a pass of its own would cost a
+ * second trip through libvips (0.2 to 0.35 ms at 640x360) on every frame, to spare only the decode
+ * of a frame that is refused anyway.
  */
 export async function decodeFrame(original: Buffer): Promise<DecodedFrame> {
   const format = sniffFormat(original);
   if (!format) throw new UnsupportedMediaTypeError(ACCEPTED);
-  const options = { limitInputPixels: PIXEL_LIMIT, failOn: 'error' as const, sequentialRead: true };
-  let width: number | undefined;
-  let height: number | undefined;
+  let decoded: { data: Buffer; info: OutputInfo };
   try {
-    ({ width, height } = await sharp(original, options).metadata());
+    decoded = await sharp(original, {
+      limitInputPixels: PIXEL_LIMIT,
+      failOn: 'error',
+      sequentialRead: true,
+    })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
   } catch (error) {
     throw new UnprocessableFrameError('The frame cannot be decoded', { cause: error });
   }
+  const { data, info } = decoded;
   if (
-    width === undefined ||
-    height === undefined ||
-    width < FRAME_BOUNDS.minWidth ||
-    height < FRAME_BOUNDS.minHeight ||
-    width > FRAME_BOUNDS.maxWidth ||
-    height > FRAME_BOUNDS.maxHeight
+    info.width < FRAME_BOUNDS.minWidth ||
+    info.height < FRAME_BOUNDS.minHeight ||
+    info.width > FRAME_BOUNDS.maxWidth ||
+    info.height > FRAME_BOUNDS.maxHeight
   ) {
     throw new UnprocessableFrameError(
       `Frame dimensions must be between ${FRAME_BOUNDS.minWidth}x${FRAME_BOUNDS.minHeight} and ${FRAME_BOUNDS.maxWidth}x${FRAME_BOUNDS.maxHeight}`,
     );
   }
-  try {
-    const { data, info } = await sharp(original, options)
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    const channels = info.channels === 1 ? 1 : 3;
-    if (info.channels !== channels) throw new Error(`unexpected ${info.channels} channels`);
-    return { format, width: info.width, height: info.height, pixels: data, channels, original };
-  } catch (error) {
-    throw new UnprocessableFrameError('The frame cannot be decoded', { cause: error });
+  const channels = info.channels === 1 ? 1 : 3;
+  if (info.channels !== channels) {
+    throw new UnprocessableFrameError('The frame cannot be decoded', {
+      cause: new Error(`unexpected ${info.channels} channels`),
+    });
   }
+  return { format, width: info.width, height: info.height, pixels: data, channels, original };
 }
