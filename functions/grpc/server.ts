@@ -506,7 +506,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       async (ctx, request, rt) => {
         const command = toCompressCommand(request, ctx.userId ?? '');
         registry.bytesIn.inc({}, command.frame.length);
-        const result = await compress(rt, { ...command, signal: ctx.signal }, MAX_FRAME_BYTES_GRPC);
+        const { response: result } = await compress(
+          rt,
+          { ...command, signal: ctx.signal },
+          MAX_FRAME_BYTES_GRPC,
+        );
         const message = toCompressFrameResponse(result);
         registry.frames.inc({ outcome: result.status });
         registry.frameSeconds.observe({ status: result.status }, result.latency_ms.total / 1000);

@@ -1,8 +1,8 @@
-import { MAX_FRAME_BYTES_HTTP } from '../core/contracts/compress.ts';
+import { type CompressResponse, MAX_FRAME_BYTES_HTTP } from '../core/contracts/compress.ts';
 import { PayloadTooLargeError } from '../core/errors.ts';
 import { createFunctionHandler } from '../http/function-handler.ts';
 import { decodedLength } from '../http/middlewares/body-parser.ts';
-import { compress } from '../platform/compression/compress-service.ts';
+import { compress, type TrialSummary } from '../platform/compression/compress-service.ts';
 import { getRuntime } from '../platform/runtime.ts';
 
 /** Lambda entry of the compress function: `POST /api/v1/aic/compress`. */
@@ -51,14 +51,8 @@ export const handler = createFunctionHandler('compress', {
     } else {
       throw new Error('compress invoked without a validated body');
     }
-    const result = await compress(runtime, command);
-    const timing = result.latency_ms;
-    return {
-      body: result,
-      headers: {
-        'Server-Timing': `decode;dur=${timing.decode}, encode;dur=${timing.encode}, metrics;dur=${timing.metrics}, total;dur=${timing.total}`,
-      },
-    };
+    const { response, trials } = await compress(runtime, command);
+    return { body: response, headers: { 'Server-Timing': serverTiming(response, trials) } };
   },
 });
 
@@ -74,4 +68,24 @@ function pickPolicy(source: {
     max_latency_ms: source.max_latency_ms,
     min_quality_score: source.min_quality_score,
   };
+}
+
+/**
+ * The frame's phases, then every encode the engine tried in order (`try1`, `try2`, ...), e.g.
+ * `try1;dur=3.1;desc="webp q40 x0.25 3684 B"`: what a browser's network panel or a curl user sees
+ * of the search, without a field in the response body.
+ */
+function serverTiming(response: CompressResponse, trials: readonly TrialSummary[]): string {
+  const { decode, encode, metrics, total } = response.latency_ms;
+  const phases = [
+    `decode;dur=${decode}`,
+    `encode;dur=${encode}`,
+    `metrics;dur=${metrics}`,
+    `total;dur=${total}`,
+  ];
+  const tries = trials.map(
+    (t, i) =>
+      `try${i + 1};dur=${t.encodeMs.toFixed(1)};desc="${t.format} q${t.quality} x${t.scale}${t.bytes === undefined ? ' failed' : ` ${t.bytes} B`}"`,
+  );
+  return [...phases, ...tries].join(', ');
 }

@@ -43,6 +43,7 @@ import {
   type FrameType,
 } from './candidates.ts';
 import {
+  coldStartModel,
   type EngineModel,
   initialModel,
   observeEncode,
@@ -272,6 +273,11 @@ function smallestAboveFloor(pool: readonly Scored[]): Scored | undefined {
   return argmax(sure, (s) => -s.prediction.logBytes);
 }
 
+/** The model a session without one starts from: centred on the frame's activity when known. */
+function coldModel(port: EnginePort): EngineModel {
+  return coldStartModel(port.activity?.());
+}
+
 /** The mutable state of one frame's search. */
 class FrameSearch {
   model: EngineModel;
@@ -296,7 +302,7 @@ class FrameSearch {
   ) {
     const { width, height, frameType, originalBytes } = input.frame;
     this.model = {
-      ...startFrame(input.model ?? initialModel()),
+      ...startFrame(input.model ?? coldModel(input.port)),
       frame: { width, height, frameType, originalBytes },
     };
     this.logBudget = rules.budgetBytes > 0 ? Math.log(rules.budgetBytes) : Number.NEGATIVE_INFINITY;

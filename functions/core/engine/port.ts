@@ -37,4 +37,9 @@ export interface EnginePort {
   encode(candidate: Candidate): Promise<Encoded>;
   /** Measures SSIM and PSNR of an encoding from {@link EnginePort.encode}; rejects on failure. */
   measure(encoded: Encoded): Promise<Measurement>;
+  /**
+   * The frame's activity (`frameActivity`), asked for only when the session's model is cold; an
+   * adapter that cannot tell leaves it out and the engine starts from content-agnostic priors.
+   */
+  activity?(): number;
 }

@@ -4,6 +4,7 @@ import {
   MAX_FRAME_BYTES_HTTP,
   type NetworkConditions,
 } from '../../core/contracts/compress.ts';
+import type { OutputFormat } from '../../core/contracts/config.ts';
 import { compressFrame } from '../../core/engine/engine.ts';
 import type { EngineModel } from '../../core/engine/model.ts';
 import { NotFoundError, PayloadTooLargeError } from '../../core/errors.ts';
@@ -85,6 +86,19 @@ export interface CompressedFrame {
   /** The measured SSIM of the chosen encoding, unrounded; undefined when the original is sent. */
   ssim: number | undefined;
   fallbackReason: string | undefined;
+  /** The encodes the engine tried, in order (for diagnostics such as `Server-Timing`). */
+  trials: readonly TrialSummary[];
+}
+
+/** One encode the engine tried. */
+export interface TrialSummary {
+  readonly format: OutputFormat;
+  readonly quality: number;
+  readonly scale: number;
+  /** Encoded size; undefined when the encode failed. */
+  readonly bytes: number | undefined;
+  /** Encode time in ms (0 when the encode failed). */
+  readonly encodeMs: number;
 }
 
 /**
@@ -221,6 +235,13 @@ export async function runEngine(
     model: decision.model,
     ssim: chosen?.ssim,
     fallbackReason: decision.fallbackReason,
+    trials: decision.trials.map(({ candidate, encoded }) => ({
+      format: candidate.format,
+      quality: candidate.quality,
+      scale: candidate.scale,
+      bytes: encoded?.bytes,
+      encodeMs: encoded?.encodeMs ?? 0,
+    })),
   };
 }
 
@@ -258,13 +279,14 @@ export function emitFrameMetrics(frame: CompressedFrame): void {
 /**
  * Compresses one frame for its session's owner: the three phases in turn ({@link prepareFrame},
  * {@link runEngine} with the session's cached model, {@link storeFrame}), then the updated model
- * is cached and the EMF metrics are emitted. Returns the response of DESIGN.md section 2.
+ * is cached and the EMF metrics are emitted. Returns the stored frame: the response of DESIGN.md
+ * section 2 and the encodes the engine tried.
  */
 export async function compress(
   runtime: Runtime,
   command: CompressCommand,
   maxFrameBytes = MAX_FRAME_BYTES_HTTP,
-): Promise<CompressResponse> {
+): Promise<CompressedFrame> {
   const prepared = await prepareFrame(runtime, command, maxFrameBytes);
   const frame = await runEngine(prepared, prepared.live.model);
   command.signal?.throwIfAborted();
@@ -272,5 +294,5 @@ export async function compress(
   // A cache: when Redis is down the next frame starts from the priors (the breaker keeps this cheap).
   await saveModel(runtime, command.sessionId, frame.model);
   emitFrameMetrics(frame);
-  return frame.response;
+  return frame;
 }

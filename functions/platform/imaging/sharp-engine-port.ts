@@ -1,4 +1,5 @@
 import sharp, { type Sharp } from 'sharp';
+import { frameActivity } from '../../core/engine/activity.ts';
 import type { Candidate } from '../../core/engine/candidates.ts';
 import type { Encoded, EnginePort, Measurement } from '../../core/engine/port.ts';
 import { lumaFromPixels } from '../../core/quality/luma.ts';
@@ -16,6 +17,8 @@ export interface SharpEnginePort extends EnginePort {
   output(encoded: Encoded): Buffer;
   /** The input's side of every measurement, prepared once per frame (see `prepareReference`). */
   reference(): QualityReference;
+  /** The frame's activity (`frameActivity`), for the engine's cold start. */
+  activity(): number;
   /**
    * Ends the frame's measurements: the reference's buffers go back for the next frame to reuse.
    * Encoded outputs stay available; `measure` rejects from now on.
@@ -70,6 +73,7 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
 
   return {
     reference,
+    activity: () => frameActivity(frame.pixels, frame.width, frame.height, frame.channels),
     finish() {
       finished = true;
       if (prepared !== undefined) releaseReference(prepared);

@@ -108,9 +108,12 @@ describe('POST /compress', () => {
       const original = Buffer.from(body.frame_data, 'base64');
       const response = await post(body);
       const result = await ok(response);
-      expect(response.headers.get('server-timing')).toMatch(
-        /^decode;dur=[\d.]+, encode;dur=[\d.]+, metrics;dur=[\d.]+, total;dur=[\d.]+$/,
+      const timing = response.headers.get('server-timing') ?? '';
+      expect(timing).toMatch(
+        /^decode;dur=[\d.]+, encode;dur=[\d.]+, metrics;dur=[\d.]+, total;dur=[\d.]+(, try\d+;dur=[\d.]+;desc="(jpeg|webp|avif) q\d+ x[\d.]+ (\d+ B|failed)")+$/,
       );
+      // One entry per encode the engine tried, in order.
+      expect(timing.match(/try\d+;/g)).toHaveLength(result.encode_attempts);
       const output = Buffer.from(result.compressed_data, 'base64');
       expect(result.original_size_bytes).toBe(original.length);
       expect(result.compressed_size_bytes).toBe(output.length);

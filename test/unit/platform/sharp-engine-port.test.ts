@@ -33,4 +33,17 @@ describe('the sharp engine port', () => {
     const b = await fresh.measure(await fresh.encode(candidate));
     expect({ ssim: a.ssim, psnrDb: a.psnrDb }).toEqual({ ssim: b.ssim, psnrDb: b.psnrDb });
   });
+
+  it('tells a busy frame from a calm one before anything is encoded', async () => {
+    const size = { width: 320, height: 180 };
+    const activity = async (kind: 'gradient' | 'scene' | 'noise') =>
+      createSharpEnginePort(await decodeFrame(await encodeFrame(kind, size))).activity();
+    const [gradient, scene, noise] = await Promise.all([
+      activity('gradient'),
+      activity('scene'),
+      activity('noise'),
+    ]);
+    expect(gradient).toBeLessThan(scene);
+    expect(scene).toBeLessThan(noise);
+  });
 });

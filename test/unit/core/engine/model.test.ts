@@ -6,6 +6,7 @@ import {
   outputSize,
 } from '../../../../functions/core/engine/candidates.ts';
 import {
+  coldStartModel,
   ENGINE_MODEL_VERSION,
   type EngineModel,
   engineModelSchema,
@@ -130,6 +131,22 @@ describe('engine model', () => {
     const busier = c.width * c.height * Math.exp(2 - 3.9 + 3.4 * 0.7 ** 1.7);
     const cut = observeEncode(later, c, { bytes: busier, encodeMs: 4 });
     expect(cut.residuals.map((r) => r.key)).toEqual(['jpeg@70x0.5']);
+  });
+
+  it('starts a busier frame from more bytes and a lower SSIM, more surely than the bare priors', () => {
+    const c = candidate('jpeg', 60, 0.5);
+    const calm = predict(coldStartModel(0.5), c, frame);
+    const busy = predict(coldStartModel(40), c, frame);
+    expect(busy.logBytes).toBeGreaterThan(calm.logBytes + 1);
+    expect(busy.ssim).toBeLessThan(calm.ssim);
+    const bare = predict(initialModel(), c, frame);
+    expect(busy.logBytesSd).toBeLessThan(bare.logBytesSd);
+    expect(busy.logDistortionSd).toBeLessThan(bare.logDistortionSd);
+    for (const activity of [0, 0.5, 40, 255]) {
+      expect(engineModelSchema.safeParse(coldStartModel(activity)).success).toBe(true);
+    }
+    expect(coldStartModel(undefined)).toEqual(initialModel());
+    expect(coldStartModel(Number.NaN)).toEqual(initialModel());
   });
 
   it('carries what one format taught it over to the others', () => {
