@@ -1,6 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -128,8 +136,12 @@ export function sharpLayerFingerprint(manifest: SharpLayerManifest): string {
   return createHash('sha256')
     .update(JSON.stringify(manifest.packageLock))
     .update(readFileSync(fileURLToPath(import.meta.url)))
+    .update(readFileSync(NODE_FLAGS_WRAPPER_SOURCE))
     .digest('hex');
 }
+
+/** The Lambda exec wrapper the layer carries at its root (`/opt/aic-node-flags`). */
+const NODE_FLAGS_WRAPPER_SOURCE = fileURLToPath(new URL('./aic-node-flags', import.meta.url));
 
 /**
  * Installs the layer into `outputDir/nodejs` with `npm ci` for {@link SHARP_LAYER_PLATFORM} and
@@ -185,4 +197,9 @@ export function buildSharpLayer(manifest: SharpLayerManifest, outputDir: string)
         `installed ${native.length > 0 ? native.join(', ') : 'no native package'} in ${nodejsDir}`,
     );
   }
+
+  // The functions that load sharp run Node through this wrapper (see lib/config/node-flags.ts).
+  const wrapper = join(outputDir, 'aic-node-flags');
+  copyFileSync(NODE_FLAGS_WRAPPER_SOURCE, wrapper);
+  chmodSync(wrapper, 0o755);
 }

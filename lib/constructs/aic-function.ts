@@ -14,6 +14,7 @@ import {
 import { DEPLOY_FUNCTIONS, type DeployFunctionName } from '../config/deploy-functions.ts';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import { type AicFunctionName, FUNCTION_SIZING } from '../config/function-sizing.ts';
+import { NODE_FLAGS_WRAPPER, NODE_HEAP_FLAGS } from '../config/node-flags.ts';
 import { REPO_ROOT, repoPath } from '../paths.ts';
 
 /** Powertools service name shared by every function, so logs, metrics and traces line up. */
@@ -158,6 +159,13 @@ export class AicFunction extends Construct {
         CORS_ALLOWED_ORIGINS: config.corsAllowedOrigins.join(','),
         // The bundle ships a source map; this makes stack traces point at the TypeScript sources.
         NODE_OPTIONS: '--enable-source-maps',
+        // Functions that handle pixels start V8 with a larger old generation (node-flags.ts).
+        ...(sizing.needsSharp
+          ? {
+              AWS_LAMBDA_EXEC_WRAPPER: NODE_FLAGS_WRAPPER,
+              AIC_NODE_FLAGS: NODE_HEAP_FLAGS.join(' '),
+            }
+          : {}),
       },
       bundling: {
         format: OutputFormat.ESM,

@@ -24,6 +24,7 @@ import {
   loadEnvironmentConfigs,
 } from '../../lib/config/environment-config.ts';
 import { FUNCTION_SIZING } from '../../lib/config/function-sizing.ts';
+import { NODE_FLAGS_WRAPPER, NODE_HEAP_FLAGS } from '../../lib/config/node-flags.ts';
 import { repoPath } from '../../lib/paths.ts';
 import {
   cdkJsonContext,
@@ -178,6 +179,23 @@ describe('the API stack', () => {
         expect(Boolean(functionProperties(env, name).Layers), name).toBe(
           FUNCTION_SIZING[name].needsSharp,
         );
+      }
+    }
+  });
+
+  it('runs the functions that load sharp through the Node flags wrapper, and only those', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      for (const name of FUNCTION_NAMES) {
+        const { Environment } = functionProperties(env, name) as {
+          Environment?: { Variables?: Record<string, string> };
+        };
+        const variables = Environment?.Variables ?? {};
+        if (FUNCTION_SIZING[name].needsSharp) {
+          expect(variables.AWS_LAMBDA_EXEC_WRAPPER, name).toBe(NODE_FLAGS_WRAPPER);
+          expect(variables.AIC_NODE_FLAGS, name).toBe(NODE_HEAP_FLAGS.join(' '));
+        } else {
+          expect(variables.AWS_LAMBDA_EXEC_WRAPPER, name).toBeUndefined();
+        }
       }
     }
   });

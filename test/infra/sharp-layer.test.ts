@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -93,5 +93,12 @@ describe('the sharp layer with real bundling', () => {
       SHARP_LAYER_NATIVE_PACKAGES.map((name) => name.replace('@img/', '')),
     );
     expect(nativePackages.some((name) => name.includes('x64'))).toBe(false);
+
+    // The exec wrapper of lib/config/node-flags.ts, at the layer's root (/opt), executable.
+    const wrapper = join(assetDir, 'aic-node-flags');
+    expect(readFileSync(wrapper, 'utf8')).toBe(
+      readFileSync(repoPath('layers/sharp/aic-node-flags'), 'utf8'),
+    );
+    expect(statSync(wrapper).mode & 0o111).toBe(0o111);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { NODE_HEAP_FLAGS } from '../../lib/config/node-flags.ts';
 
 /** A running local runtime process. */
 export interface LocalRuntimeProcess {
@@ -30,11 +31,15 @@ export async function spawnLocalRuntime(
   preload: readonly string[] = [],
 ): Promise<LocalRuntimeProcess> {
   const imports = ['tsx', ...preload.map((path) => `./${path}`)].flatMap((m) => ['--import', m]);
-  const child = spawn(process.execPath, [...imports, 'functions/local/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0', GRPC_PORT: '0', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...NODE_HEAP_FLAGS, ...imports, 'functions/local/main.ts'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, PORT: '0', GRPC_PORT: '0', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let banner = '';
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
