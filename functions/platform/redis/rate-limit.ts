@@ -15,15 +15,13 @@ const RATE_LIMIT_SCRIPT = redisScript(RATE_LIMIT_LUA);
 export const RATE_LIMIT_KEY_NAMESPACE = 'rl:';
 
 /**
- * The Redis keys of a plan, one per window: `rl:{<u|ip>:<identity>}:<scope>:<seconds>s`. The
- * identity is URI-encoded, so a `sub` cannot inject `{`, `}` or `:`; the braces make it the hash
- * tag, so all windows of one request live in one Cluster slot.
+ * The Redis key of a plan, holding all its windows: `rl:{<u|ip>:<identity>}:<scope>`. The identity
+ * is URI-encoded, so a `sub` cannot inject `{`, `}` or `:`; the braces make it the hash tag, so
+ * the key lives in the identity's Redis Cluster slot.
  */
-export function rateLimitKeys(plan: LimitPlan): string[] {
+export function rateLimitKey(plan: LimitPlan): string {
   const kind = plan.identity.kind === 'user' ? 'u' : 'ip';
-  const tag = `{${kind}:${encodeURIComponent(plan.identity.value)}}`;
-  const scope = encodeURIComponent(plan.scope);
-  return plan.windows.map((w) => `${RATE_LIMIT_KEY_NAMESPACE}${tag}:${scope}:${w.seconds}s`);
+  return `${RATE_LIMIT_KEY_NAMESPACE}{${kind}:${encodeURIComponent(plan.identity.value)}}:${encodeURIComponent(plan.scope)}`;
 }
 
 function toDecision(plan: LimitPlan, reply: unknown): LimitDecision {
@@ -53,10 +51,9 @@ export async function evalRateLimit(
   plan: LimitPlan,
   cost = 1,
 ): Promise<LimitDecision> {
-  const keys = rateLimitKeys(plan);
   const args: (string | number)[] = [cost, SUB_BUCKETS];
   for (const window of plan.windows) args.push(window.limit, window.seconds * 1000);
-  const reply = await runScript(redis, RATE_LIMIT_SCRIPT, keys, args);
+  const reply = await runScript(redis, RATE_LIMIT_SCRIPT, [rateLimitKey(plan)], args);
   return toDecision(plan, reply);
 }
 

@@ -12,7 +12,7 @@ import {
   createGuardedRedis,
   type GuardedRedis,
 } from '../../../functions/platform/redis/guarded-redis.ts';
-import { checkRateLimit, rateLimitKeys } from '../../../functions/platform/redis/rate-limit.ts';
+import { checkRateLimit, rateLimitKey } from '../../../functions/platform/redis/rate-limit.ts';
 
 // The shared server: only keys under this prefix are ever written or deleted.
 const PREFIX = `aic-test-rl-${process.pid}-${randomBytes(3).toString('hex')}:`;
@@ -45,6 +45,24 @@ function plan(windows: readonly RateWindow[], scope = '*'): LimitPlan {
   return { identity: { kind: 'user', value: `user-${users}` }, scope, windows };
 }
 
+/**
+ * The counters of a plan as stored: per window `[window_ms, index, count, index, count, ...]`,
+ * unpacked by Redis' own MessagePack, so the test reads exactly what the script wrote.
+ */
+async function stored(p: LimitPlan): Promise<number[][]> {
+  const unpacked = await admin.eval(
+    "local raw = redis.call('GET', KEYS[1]) if not raw then return {} end return cmsgpack.unpack(raw)",
+    1,
+    `${PREFIX}${rateLimitKey(p)}`,
+  );
+  return unpacked as number[][];
+}
+
+/** The requests a stored window counts, over all its sub-buckets. */
+function counted(window: readonly number[]): number {
+  return window.filter((_, i) => i >= 2 && i % 2 === 0).reduce((a, b) => a + b, 0);
+}
+
 async function check(p: LimitPlan): Promise<LimitDecision> {
   const result = await checkRateLimit(guarded, p);
   if (!result.ok) throw new Error(`limiter call failed: ${result.reason}`);
@@ -64,9 +82,9 @@ describe('the rate-limit Lua script on the real Redis', () => {
       Array.from({ length: 37 }, (_, i) => i),
     );
     // Rejected requests were not recorded: the hour window holds the admitted ones only.
-    const [, hourKey] = rateLimitKeys(p);
-    const counts = await admin.hvals(`${PREFIX}${hourKey}`);
-    expect(counts.map(Number).reduce((a, b) => a + b, 0)).toBe(37);
+    const [, hour] = await stored(p);
+    expect(hour?.[0]).toBe(3_600_000);
+    expect(counted(hour ?? [])).toBe(37);
   });
 
   it('slides: quota comes back once the counted requests leave the window', async () => {
@@ -122,21 +140,43 @@ describe('the rate-limit Lua script on the real Redis', () => {
     expect(byMinute.windows[1]?.retryAfterMs).toBeGreaterThan(55_000);
   });
 
-  it('keeps its keys under the prefix, bounded and expiring', async () => {
+  it('keeps its key under the prefix, bounded and expiring', async () => {
     const p = plan([
       { name: 'minute', seconds: 60, limit: 1000 },
       { name: 'day', seconds: 86_400, limit: 1000 },
     ]);
     for (let i = 0; i < 30; i++) await check(p);
-    for (const [i, key] of rateLimitKeys(p).entries()) {
-      expect(key).toMatch(/^rl:\{u:user-\d+\}:\*:\d+s$/);
-      const full = `${PREFIX}${key}`;
-      const windowMs = (p.windows[i] as RateWindow).seconds * 1000;
-      const ttl = await admin.pttl(full);
-      expect(ttl).toBeGreaterThan(windowMs - 1_000);
-      expect(ttl).toBeLessThanOrEqual(windowMs + windowMs / SUB_BUCKETS);
-      expect(await admin.hlen(full)).toBeLessThanOrEqual(SUB_BUCKETS + 1);
+    const key = rateLimitKey(p);
+    expect(key).toMatch(/^rl:\{u:user-\d+\}:\*$/);
+    expect(await admin.keys(`${PREFIX}${key}*`)).toEqual([`${PREFIX}${key}`]);
+    // It expires once the newest sub-bucket of the longest window has left it.
+    const dayMs = 86_400_000;
+    const ttl = await admin.pttl(`${PREFIX}${key}`);
+    expect(ttl).toBeGreaterThan(dayMs - 1_000);
+    expect(ttl).toBeLessThanOrEqual(dayMs + dayMs / SUB_BUCKETS);
+    const windows = await stored(p);
+    expect(windows.map((w) => w[0])).toEqual([60_000, dayMs]);
+    for (const window of windows) {
+      expect(counted(window)).toBe(30);
+      expect((window.length - 1) / 2).toBeLessThanOrEqual(SUB_BUCKETS + 1);
     }
+  });
+
+  it('starts a window afresh when its length changes, and keeps the others', async () => {
+    const p = plan([
+      { name: 'minute', seconds: 60, limit: 3 },
+      { name: 'hour', seconds: 3600, limit: 100 },
+    ]);
+    for (let i = 0; i < 3; i++) expect((await check(p)).allowed).toBe(true);
+    expect((await check(p)).allowed).toBe(false);
+    // Same identity and scope, the first window now two minutes long: its old count is not its own.
+    const changed: LimitPlan = {
+      ...p,
+      windows: [{ name: 'two-minutes', seconds: 120, limit: 3 }, p.windows[1] as RateWindow],
+    };
+    const decision = await check(changed);
+    expect(decision.allowed).toBe(true);
+    expect(decision.windows.map((w) => w.remaining)).toEqual([2, 96]);
   });
 
   it('keeps identities apart even when a sub looks like a key', async () => {
