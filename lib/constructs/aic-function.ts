@@ -14,7 +14,7 @@ import {
 import { DEPLOY_FUNCTIONS, type DeployFunctionName } from '../config/deploy-functions.ts';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import { type AicFunctionName, FUNCTION_SIZING } from '../config/function-sizing.ts';
-import { NODE_FLAGS_WRAPPER, NODE_HEAP_FLAGS } from '../config/node-flags.ts';
+import { NODE_FLAGS_WRAPPER, NODE_HEAP_FLAGS, PIXEL_PROCESS_ENV } from '../config/node-flags.ts';
 import { REPO_ROOT, repoPath } from '../paths.ts';
 
 /** Powertools service name shared by every function, so logs, metrics and traces line up. */
@@ -164,6 +164,7 @@ export class AicFunction extends Construct {
           ? {
               AWS_LAMBDA_EXEC_WRAPPER: NODE_FLAGS_WRAPPER,
               AIC_NODE_FLAGS: NODE_HEAP_FLAGS.join(' '),
+              ...PIXEL_PROCESS_ENV,
             }
           : {}),
       },

@@ -24,7 +24,11 @@ import {
   loadEnvironmentConfigs,
 } from '../../lib/config/environment-config.ts';
 import { FUNCTION_SIZING } from '../../lib/config/function-sizing.ts';
-import { NODE_FLAGS_WRAPPER, NODE_HEAP_FLAGS } from '../../lib/config/node-flags.ts';
+import {
+  NODE_FLAGS_WRAPPER,
+  NODE_HEAP_FLAGS,
+  PIXEL_PROCESS_ENV,
+} from '../../lib/config/node-flags.ts';
 import { repoPath } from '../../lib/paths.ts';
 import {
   cdkJsonContext,
@@ -193,6 +197,7 @@ describe('the API stack', () => {
         if (FUNCTION_SIZING[name].needsSharp) {
           expect(variables.AWS_LAMBDA_EXEC_WRAPPER, name).toBe(NODE_FLAGS_WRAPPER);
           expect(variables.AIC_NODE_FLAGS, name).toBe(NODE_HEAP_FLAGS.join(' '));
+          expect(variables, name).toMatchObject(PIXEL_PROCESS_ENV);
         } else {
           expect(variables.AWS_LAMBDA_EXEC_WRAPPER, name).toBeUndefined();
         }

@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NODE_HEAP_FLAGS } from '../../lib/config/node-flags.ts';
+import { NODE_HEAP_FLAGS, PIXEL_PROCESS_ENV } from '../../lib/config/node-flags.ts';
 import { repoPath } from '../../lib/paths.ts';
 
 describe('the Node flags of the processes that handle pixels', () => {
-  it('are the same on the gRPC task, npm start and the benchmarks that measure them', () => {
+  it('are the same, with the malloc setting, on the gRPC task, npm start and the benchmarks', () => {
     const dockerfile = readFileSync(repoPath('functions/grpc/Dockerfile'), 'utf8');
     const cmd = /^CMD \[(.*)\]$/m.exec(dockerfile)?.[1] ?? '';
     expect(JSON.parse(`[${cmd}]`)).toEqual([
@@ -18,8 +18,14 @@ describe('the Node flags of the processes that handle pixels', () => {
     const { scripts } = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
+    const env = Object.entries(PIXEL_PROCESS_ENV).map(([name, value]) => `${name}=${value}`);
     for (const name of ['start', 'start:grpc', 'bench:compress']) {
-      expect(scripts[name], name).toMatch(new RegExp(`^tsx ${NODE_HEAP_FLAGS.join(' ')} \\S+$`));
+      expect(scripts[name], name).toMatch(
+        new RegExp(`^${env.join(' ')} tsx ${NODE_HEAP_FLAGS.join(' ')} \\S+$`),
+      );
+    }
+    for (const [name, value] of Object.entries(PIXEL_PROCESS_ENV)) {
+      expect(dockerfile).toMatch(new RegExp(`^\\s+${name}=${value} \\\\$`, 'm'));
     }
   });
 

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { NODE_HEAP_FLAGS } from '../../lib/config/node-flags.ts';
+import { NODE_HEAP_FLAGS, PIXEL_PROCESS_ENV } from '../../lib/config/node-flags.ts';
 
 /** A running local runtime process. */
 export interface LocalRuntimeProcess {
@@ -36,7 +36,7 @@ export async function spawnLocalRuntime(
     [...NODE_HEAP_FLAGS, ...imports, 'functions/local/main.ts'],
     {
       cwd: ROOT,
-      env: { ...process.env, PORT: '0', GRPC_PORT: '0', ...env },
+      env: { ...process.env, ...PIXEL_PROCESS_ENV, PORT: '0', GRPC_PORT: '0', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
