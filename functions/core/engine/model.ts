@@ -15,12 +15,16 @@
  * quality slope differ where it measurably does: on a downscaled output the distortion of the
  * downscale dominates, so SSIM barely moves with quality (a slope of about -0.5 instead of -3 on
  * the benchmark's scenes and screens), and WebP's slope is flatter than JPEG's. They vanish at the
- * lowest quality, so the prior never expects a downscale to look better than full scale. Each regression is a
- * Kalman filter over theta with a random-walk drift per frame (old frames weigh less, like an
- * exponential forgetting, without covariance wind-up on directions the search never explores).
- * An innovation beyond {@link SCENE_CUT_Z} standard deviations (a scene cut) reopens the content
- * term's variance, so the next observation resets it instead of being averaged away. The noise
- * variance is learned too, so the search's safety margin matches the session's real scatter.
+ * lowest quality, so the prior never expects a downscale to look better than full scale.
+ *
+ * Each regression is a Kalman filter over theta with a random-walk drift per frame (old frames
+ * weigh less, like an exponential forgetting, without covariance wind-up on directions the search
+ * never explores). An innovation beyond {@link SCENE_CUT_Z} standard deviations (a scene cut)
+ * reopens the content term's variance, so the next observation resets it instead of being averaged
+ * away. The noise variance is learned too, so the search's safety margin matches the session's
+ * real scatter. A session's cold start is centred on its first frame's activity
+ * ({@link coldStartModel}).
+ *
  * What the regressions cannot fit (the curves' exact shape near the top of the quality scale, say)
  * is remembered per candidate: the residual of the latest encode and measurement of the most
  * recently seen candidates is added back to their predictions, fading by {@link RESIDUAL_DECAY}
@@ -28,7 +32,7 @@
  * missed its budget by a percent because the smooth curve says it fits.
  * Encode and measure times are exponentially weighted averages per format, in ms per megapixel.
  *
- * The model is plain JSON (about 100 numbers) so that it can live in Redis between frames;
+ * The model is plain JSON (about 150 numbers) so that it can live in Redis between frames;
  * {@link restoreModel} validates a cached copy with {@link engineModelSchema} and falls back to the
  * cold-start prior when it is corrupt or from another version.
  */
@@ -229,18 +233,19 @@ export function initialModel(): EngineModel {
   };
 }
 
-/**
- * The content term's prior from the frame's activity (`frameActivity`), fitted on the benchmark's
- * contents (camera scenes, screens, gradients and noise at 640x360 and 1280x720, against the
- * priors above): ln(bytes) and ln(1 - SSIM) move by 0.42 and 0.62 per unit of ln(activity), and
- * what is left has a standard deviation of 0.21 and 0.37 instead of 0.86 and 2.0.
- */
+/** A content term's prior as a linear function of ln(activity), and its variance. */
 interface ActivityPrior {
   readonly intercept: number;
   readonly slope: number;
   readonly variance: number;
 }
 
+/**
+ * The content terms' priors from the frame's activity (`frameActivity`), fitted on the benchmark's
+ * contents (camera scenes, screens, gradients and noise at 640x360 and 1280x720, against the
+ * priors above): ln(bytes) and ln(1 - SSIM) move by 0.42 and 0.62 per unit of ln(activity), and
+ * what is left has a standard deviation of 0.21 and 0.37 instead of 0.86 and 2.0.
+ */
 const ACTIVITY_PRIOR: Readonly<Record<'bytes' | 'distortion', ActivityPrior>> = {
   bytes: { intercept: -0.47, slope: 0.42, variance: 0.1 },
   distortion: { intercept: -2.41, slope: 0.62, variance: 0.2 },
