@@ -429,25 +429,34 @@ class FrameSearch {
   }
 
   /**
-   * Whether the calibrated model sees no way to fit. Calibrated by an over-budget encode of this
-   * frame; or, when the time left allows a single encode, by the session's earlier frames (see
-   * {@link CALIBRATED_OBSERVATIONS}), so that encode goes to the smallest valid candidate.
+   * Whether the calibrated model sees no way to fit. Calibrated by the session's earlier frames
+   * (see {@link CALIBRATED_OBSERVATIONS}), and then either by an over-budget encode of this frame
+   * or, when the time left allows a single encode, by those frames alone, so that encode goes to
+   * the smallest valid candidate. A session's first frame never gives up: one encode of it teaches
+   * the content's level, not how its quality falls with scale, and a cold model sure of the latter
+   * would miss an in-budget encoding that exists.
    */
   budgetOutOfReach(pool: readonly Scored[]): boolean {
-    const singleShot = pool.length > 0 && this.remainingMs() < 2 * Math.min(...pool.map(costOf));
     const calibrated =
-      this.overBudget.length > 0 ||
-      (singleShot && (this.input.model?.observations ?? 0) >= CALIBRATED_OBSERVATIONS);
+      (this.input.model?.observations ?? 0) >= CALIBRATED_OBSERVATIONS &&
+      (this.overBudget.length > 0 || this.isSingleShot(pool));
     return calibrated && pool.every((s) => s.success < GIVE_UP_PROBABILITY);
   }
 
+  /** Whether the time left allows a single encode of the cheapest candidate of `pool`. */
+  isSingleShot(pool: readonly Scored[]): boolean {
+    return pool.length > 0 && this.remainingMs() < 2 * Math.min(...pool.map(costOf));
+  }
+
   /**
-   * Whether a tier is unlikely to succeed (no candidate of `pool` reaches
-   * {@link EXPLORE_PROBABILITY}) while the wider tier `wider` offers a likelier candidate: a
-   * screen frame whose full-scale encodes the model expects to miss the budget tries a downscale
-   * rather than spend its one encode on full scale.
+   * Whether, with time for a single encode, a tier is unlikely to succeed (no candidate of `pool`
+   * reaches {@link EXPLORE_PROBABILITY}) while the wider tier `wider` offers a likelier candidate:
+   * a screen frame whose full-scale encodes the model expects to miss the budget spends its one
+   * encode on a downscale instead. With time for more, the tier is searched until it cannot
+   * succeed, as the screen rule says.
    */
   likelierElsewhere(pool: readonly Scored[], wider: (candidate: Candidate) => boolean): boolean {
+    if (!this.isSingleShot(pool)) return false;
     const best = Math.max(...pool.map((s) => s.success));
     if (best >= EXPLORE_PROBABILITY) return false;
     const others = this.affordable(
