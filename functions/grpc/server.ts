@@ -53,7 +53,12 @@ import {
   loadReflectedDefinition,
   type NetworkRequestMessage,
 } from './proto.ts';
-import { createGrpcRateLimiter, type GrpcRateLimiter, RPC_ROUTES } from './rate-limit.ts';
+import {
+  createGrpcRateLimiter,
+  type GrpcRateLimiter,
+  type RateLimitMetadata,
+  RPC_ROUTES,
+} from './rate-limit.ts';
 
 /** Room for the other fields of a request next to a frame at the cap. */
 export const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
@@ -326,9 +331,17 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     previous: Promise<unknown>,
   ): Promise<FrameOutcome> => {
     registry.bytesIn.inc({}, request.frame?.frame_data?.length ?? 0);
-    const admitted = limit(ctx, rt);
-    // Awaited below on every path; this only keeps an early rejection from counting as unhandled.
-    admitted.catch(() => undefined);
+    // Every frame is checked exactly once, on every path. The check starts right after the frame's
+    // work, so that its own CPU time (building the script call) runs while sharp decodes.
+    let admitted: Promise<RateLimitMetadata> | undefined;
+    const admit = () => {
+      if (admitted === undefined) {
+        admitted = limit(ctx, rt);
+        // Awaited on every path; this only keeps an early rejection from counting as unhandled.
+        admitted.catch(() => undefined);
+      }
+      return admitted;
+    };
     try {
       if (!request.frame) {
         throw new ValidationError('The request is invalid', [
@@ -336,9 +349,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         ]);
       }
       const command = toCompressCommand(request.frame, ctx.userId ?? '');
-      const frame = await frames.compress({ ...command, signal: ctx.signal }, () =>
-        Promise.all([admitted, previous]),
+      const work = frames.compress({ ...command, signal: ctx.signal }, () =>
+        Promise.all([admit(), previous]),
       );
+      admit();
+      const frame = await work;
       const message = toCompressFrameResponse(frame.response);
       registry.frames.inc({ outcome: frame.response.status });
       registry.frameSeconds.observe(
@@ -346,11 +361,12 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         frame.response.latency_ms.total / 1000,
       );
       registry.bytesOut.inc({}, message.compressed_data.length);
-      return { message: { result: message }, limits: await admitted };
+      return { message: { result: message }, limits: await admit() };
     } catch (error) {
+      const checked = admit();
       const aic = asAicError(error);
       if (ctx.signal.aborted || !FRAME_ERRORS.has(aic.code)) throw error;
-      const limits = await admitted;
+      const limits = await checked;
       registry.frames.inc({ outcome: aic.code });
       return {
         message: {

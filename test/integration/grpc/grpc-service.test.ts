@@ -416,6 +416,47 @@ describe('CompressStream', () => {
     }
   });
 
+  it('checks every frame of a stream against the rate limiter once, the frames it refuses too', async () => {
+    const checks: string[] = [];
+    const counted = await startGrpcServer({
+      port: 0,
+      rateLimiter: async (routeId) => {
+        checks.push(routeId);
+        return {};
+      },
+    });
+    const countedClient = aicClient(`127.0.0.1:${counted.port}`);
+    try {
+      const [frame] = await panningSequence(1, { width: 320, height: 180, step: 4 });
+      const sessionId = randomUUID();
+      const call = (
+        countedClient.CompressStream as (
+          m: grpc.Metadata,
+        ) => grpc.ClientDuplexStream<object, CompressStreamResponseMessage>
+      )(await callMetadata('alice'));
+      const responses: CompressStreamResponseMessage[] = [];
+      const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+      call.on('data', (response: CompressStreamResponseMessage) => responses.push(response));
+      // A valid frame, one that fails validation, one that does not decode, a valid one.
+      call.write({ frame: { session_id: sessionId, frame_data: frame } });
+      call.write({ frame: { session_id: 'not-a-uuid', frame_data: frame } });
+      call.write({ frame: { session_id: sessionId, frame_data: Buffer.from('not an image') } });
+      call.write({ frame: { session_id: sessionId, frame_data: frame } });
+      call.end();
+      expect((await status).code).toBe(grpc.status.OK);
+      expect(responses.map((r) => (r.result ? 'result' : r.error?.code))).toEqual([
+        'result',
+        'VALIDATION_FAILED',
+        'UNSUPPORTED_MEDIA_TYPE',
+        'result',
+      ]);
+      expect(checks).toEqual(['compress', 'compress', 'compress', 'compress']);
+    } finally {
+      countedClient.close();
+      await counted.shutdown(1000);
+    }
+  });
+
   it('ends the stream with UNAUTHENTICATED before reading a frame when the token is missing', async () => {
     const frame = await encodeFrame('gradient', { width: 320, height: 180 });
     const { responses, status } = await stream(
