@@ -5,6 +5,7 @@
  * in-flight calls finish within GRPC_DRAIN_TIMEOUT_MS, then the rest are cancelled, the
  * connections closed and the process exits 0.
  */
+import { warmUpImaging } from '../platform/imaging/warm-up.ts';
 import { logger, metrics } from '../platform/observability.ts';
 import { closeRuntime, getRuntime } from '../platform/runtime.ts';
 import { startMetricsServer } from './metrics-server.ts';
@@ -17,6 +18,10 @@ const METRICS_FLUSH_MS = 60_000;
 const settings = loadGrpcSettings();
 // Start connecting now: the health service reports NOT_SERVING until this succeeds.
 getRuntime().catch((error: unknown) => logger.error('runtime initialisation failed', { error }));
+// Before serving, so that no stream's first frame pays for it (see warmUpImaging).
+await warmUpImaging().catch((error: unknown) =>
+  logger.warn('imaging warm-up failed; the first frame will be slower', { error }),
+);
 const grpcServer = await startGrpcServer({
   port: settings.GRPC_PORT,
   host: settings.GRPC_HOST,

@@ -1,11 +1,16 @@
 // First: Powertools and the settings read these defaults when they are created.
 import './defaults.ts';
 import { join } from 'node:path';
+import { warmUpImaging } from '../platform/imaging/warm-up.ts';
 import { DEV_JWT_SECRET } from '../platform/jwt.ts';
 import { startLocalRuntime } from './local-runtime.ts';
 
 const log = (line: string) => process.stderr.write(`[aic] ${line}\n`);
 
+// Before serving, so that no caller's first frame pays for it (see warmUpImaging).
+await warmUpImaging().catch((error: unknown) =>
+  log(`imaging warm-up failed; the first frame will be slower: ${String(error)}`),
+);
 const runtime = await startLocalRuntime({
   port: Number(process.env.PORT ?? 3000),
   host: process.env.HOST ?? '127.0.0.1',
