@@ -331,8 +331,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     previous: Promise<unknown>,
   ): Promise<FrameOutcome> => {
     registry.bytesIn.inc({}, request.frame?.frame_data?.length ?? 0);
-    // Every frame is checked exactly once, on every path. The check starts right after the frame's
-    // work, so that its own CPU time (building the script call) runs while sharp decodes.
+    // Every frame is checked exactly once, on every path. The check begins just after the frame's
+    // work has, so that its own CPU time (building the script call) runs while sharp decodes.
     let admitted: Promise<RateLimitMetadata> | undefined;
     const admit = () => {
       if (admitted === undefined) {
@@ -352,7 +352,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       const work = frames.compress({ ...command, signal: ctx.signal }, () =>
         Promise.all([admit(), previous]),
       );
-      admit();
+      admit(); // now that the work is under way
       const frame = await work;
       const message = toCompressFrameResponse(frame.response);
       registry.frames.inc({ outcome: frame.response.status });

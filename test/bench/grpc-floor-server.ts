@@ -1,7 +1,7 @@
 /**
  * The transport floor of `bench:grpc`: a grpc-js server in its own process that serves
  * `CompressStream` from the repository's proto and does no work at all. Each frame is held for
- * `FLOOR_IDLE_MS` with a busy core (the engine's time in the real server) and answered with a canned result of `FLOOR_RESULT_BYTES`, whose
+ * `FLOOR_HOLD_MS` with a busy core (the engine's time in the real server) and answered with a canned result of `FLOOR_RESULT_BYTES`, whose
  * `latency_ms.total` is the time it was held. What a client measures beyond that total is grpc-js,
  * protobuf and loopback alone: the least any server of this contract can add to a frame here.
  * Prints `listening <port>` once it serves.
@@ -14,7 +14,7 @@ import {
 } from '../../functions/grpc/proto.ts';
 import { busyFor } from './busy-for.ts';
 
-const idleMs = Number(process.env.FLOOR_IDLE_MS ?? 10);
+const holdMs = Number(process.env.FLOOR_HOLD_MS ?? 10);
 const compressed = Buffer.alloc(Number(process.env.FLOOR_RESULT_BYTES ?? 8000), 0x5a);
 
 function cannedResult(
@@ -55,7 +55,7 @@ server.addService(aicServiceDefinition(), {
   ) => {
     call.on('data', (request: CompressStreamRequestMessage) => {
       const received = performance.now();
-      busyFor(idleMs);
+      busyFor(holdMs);
       call.write(cannedResult(request, performance.now() - received));
     });
     call.on('end', () => call.end());

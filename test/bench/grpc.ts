@@ -39,10 +39,10 @@ interface Sample {
 }
 
 /**
- * The floor server (grpc-floor-server.ts) in its own process, holding each frame `idleMs` and
+ * The floor server (grpc-floor-server.ts) in its own process, holding each frame `holdMs` with a busy core and
  * answering with `resultBytes` of compressed data.
  */
-async function startFloorServer(idleMs: number, resultBytes: number) {
+async function startFloorServer(holdMs: number, resultBytes: number) {
   const child = spawn(
     process.execPath,
     [...NODE_HEAP_FLAGS, '--import', 'tsx', join(ROOT, 'test', 'bench', 'grpc-floor-server.ts')],
@@ -50,7 +50,7 @@ async function startFloorServer(idleMs: number, resultBytes: number) {
       cwd: ROOT,
       env: {
         ...process.env,
-        FLOOR_IDLE_MS: String(idleMs),
+        FLOOR_HOLD_MS: String(holdMs),
         FLOOR_RESULT_BYTES: String(resultBytes),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -75,9 +75,9 @@ async function startFloorServer(idleMs: number, resultBytes: number) {
 
 /**
  * The durable commit alone: the statement that stores a frame (recordFrame), one frame at a
- * time after `idleMs` of busy core, as the server runs it after each engine. Milliseconds each.
+ * time after `holdMs` of busy core, as the server runs it after each engine. Milliseconds each.
  */
-async function commitFloor(databaseUrl: string, idleMs: number, frames: number) {
+async function commitFloor(databaseUrl: string, holdMs: number, frames: number) {
   const db = createDatabase({ url: databaseUrl, poolMax: 1 });
   const sessionId = randomUUID();
   const record = (frameNumber: number): FrameMetricRecord => ({
@@ -101,14 +101,14 @@ async function commitFloor(databaseUrl: string, idleMs: number, frames: number) 
     decodeMs: 2,
     encodeMs: 6,
     metricsMs: 2,
-    totalMs: idleMs,
+    totalMs: holdMs,
     fallback: false,
     fallbackReason: null,
   });
   const samples: number[] = [];
   try {
     for (let i = 0; i < frames; i++) {
-      busyFor(idleMs);
+      busyFor(holdMs);
       const started = performance.now();
       await recordFrame(db.sql, record(i));
       samples.push(performance.now() - started);
@@ -277,9 +277,9 @@ try {
   // The floors hold each frame for the engine's median time on the later warm-up frames (the first
   // ones start cold) and answer with its median output, so they work and move bytes as the real
   // path does.
-  const idleMs = Math.round(median(warm.slice(WARMUP / 2).map((s) => s.engineMs)));
+  const holdMs = Math.round(median(warm.slice(WARMUP / 2).map((s) => s.engineMs)));
   const resultBytes = Math.round(median(warm.map((s) => s.bytes)));
-  const floorServer = await startFloorServer(idleMs, resultBytes);
+  const floorServer = await startFloorServer(holdMs, resultBytes);
   const floorClient = new Client(floorServer.address, grpc.credentials.createInsecure());
   await grpcPingPong(floorClient, token, warmup);
 
@@ -309,7 +309,7 @@ try {
         } else if (pass === 'floor') {
           floorSamples.push(...(await grpcPingPong(floorClient, token, frames)));
         } else {
-          commitSamples.push(...(await commitFloor(db.url, idleMs, FRAMES)));
+          commitSamples.push(...(await commitFloor(db.url, holdMs, FRAMES)));
         }
       }
       rounds.push(fps);
@@ -334,10 +334,10 @@ try {
   const ratio = median(rounds.map((r) => r.stream / r.http));
   process.stdout.write(
     [
-      `durable commit of a frame alone (recordFrame, after ${idleMs} ms of work): p50 ${ms(commit.p50)} p95 ${ms(commit.p95)} p99 ${ms(commit.p99)}`,
+      `durable commit of a frame alone (recordFrame, after ${holdMs} ms of work): p50 ${ms(commit.p50)} p95 ${ms(commit.p95)} p99 ${ms(commit.p99)}`,
       `throughput, median of ${ROUNDS} rounds: HTTP ${median(rounds.map((r) => r.http)).toFixed(1)} frames/s, gRPC stream ${median(rounds.map((r) => r.stream)).toFixed(1)} frames/s; gRPC/HTTP ratio (median of the rounds' ratios) ${ratio.toFixed(2)}x (goal >= 1.5x), gRPC one-at-a-time ${median(rounds.map((r) => r.pingPong)).toFixed(1)} frames/s`,
       `overhead beyond the engine, one frame at a time, p50 / p95: gRPC ${ms(grpcOverhead.p50)} / ${ms(grpcOverhead.p95)} (goal p95 <= 2 ms), HTTP ${ms(httpOverhead.p50)} / ${ms(httpOverhead.p95)}`,
-      `floor in the same run, p50 / p95: grpc-js transport alone ${ms(floorOverhead.p50)} / ${ms(floorOverhead.p95)}; transport + durable commit ${ms(floorWithCommit.p50)} / ${ms(floorWithCommit.p95)} (frames held ${idleMs} ms, answers of ${resultBytes} B)`,
+      `floor in the same run, p50 / p95: grpc-js transport alone ${ms(floorOverhead.p50)} / ${ms(floorOverhead.p95)}; transport + durable commit ${ms(floorWithCommit.p50)} / ${ms(floorWithCommit.p95)} (frames held ${holdMs} ms, answers of ${resultBytes} B)`,
       `load average at the end ${load()}`,
       '',
     ].join('\n'),
