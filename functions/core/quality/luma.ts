@@ -79,8 +79,9 @@ export function lumaFromPixels(
 }
 
 /**
- * Bilinear resize with pixel-centre alignment, rounded to the nearest integer. Used to upscale a
- * downscaled output back to the input's size, as the receiver displays it. (Downscaling works too
+ * Bilinear resize with pixel-centre alignment, its weights in 1/256ths (as libyuv and GPU texture
+ * filtering), rounded to the nearest integer. Used to upscale a downscaled output back to the
+ * input's size, as the receiver displays it. (Downscaling works too
  * but only looks at the two nearest source pixels per axis; use {@link downsampleBox} for that.)
  *
  * @throws RangeError when `img` is malformed or the target size is not positive integers.

@@ -227,7 +227,7 @@ export function squaredError(a: Uint8Array, b: Uint8Array): number {
 
 /** Bytes of `resize_bilinear`'s scratch for a `width x height` target. */
 function resizeScratch(width: number, height: number): number {
-  return (3 * width + height) * 8 + 2 * (width + height) * 4;
+  return 2 * (width + height) * 4 + (3 * width + height) * 2;
 }
 
 /** Pixel-centre aligned bilinear resize of `src` (`sw x sh`, checked) to `width x height`. */

@@ -234,10 +234,17 @@ double measure_rows(const u8 *ref, const u8 *pixels, u32 w, u32 h, u32 ch, u32 f
 }
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Bilinear resize (pixel-centre aligned, OpenCV INTER_LINEAR / libvips linear) */
+/* Bilinear resize (pixel-centre aligned, as OpenCV INTER_LINEAR and libvips linear), 8-bit weights */
 
-/* Source taps of one axis: dst d reads (d + 0.5) * src / dst - 0.5, clamped to [0, src - 1]. */
-static void axis_taps(u32 src, u32 dst, u32 *lo, u32 *hi, double *t) {
+typedef unsigned short u16;
+
+/*
+ * Source taps of one axis: dst d reads (d + 0.5) * src / dst - 0.5, clamped to [0, src - 1], with
+ * the fraction as a weight in 1/256ths (rounded to nearest), as libyuv, which WebRTC receivers
+ * scale with, and GPU texture filtering do. Fixed point keeps the whole resize in integers: exact,
+ * and four to eight pixels per SIMD step instead of two float64.
+ */
+static void axis_taps(u32 src, u32 dst, u32 *lo, u32 *hi, u16 *weight) {
   const double scale = (double)src / dst;
   const double last = src - 1;
   for (u32 d = 0; d < dst; d++) {
@@ -247,100 +254,88 @@ static void axis_taps(u32 src, u32 dst, u32 *lo, u32 *hi, double *t) {
     const u32 i = (u32)s; /* s >= 0: truncation is floor */
     lo[d] = i;
     hi[d] = i + 1 < src ? i + 1 : src - 1;
-    t[d] = s - i;
+    weight[d] = (u16)(u32)((s - i) * 256 + 0.5);
   }
 }
 
-static void interpolate_row(const u8 *src, const u32 *lo, const u32 *hi, const double *t, u32 w,
-                            double *out) {
-  u32 x = 0;
-  for (; x + 2 <= w; x += 2) {
-    const v128_t l = wasm_f64x2_make(src[lo[x]], src[lo[x + 1]]);
-    const v128_t h = wasm_f64x2_make(src[hi[x]], src[hi[x + 1]]);
-    wasm_v128_store(out + x, wasm_f64x2_add(l, wasm_f64x2_mul(wasm_v128_load(t + x), wasm_f64x2_sub(h, l))));
-  }
-  for (; x < w; x++) {
-    const double l = src[lo[x]];
-    out[x] = l + t[x] * (src[hi[x]] - l);
+/* One source row across: 256 * a + w * (b - a), in 1/256ths (at most 65280: fits 16 bits). */
+static void interpolate_row(const u8 *src, const u32 *lo, const u32 *hi, const u16 *weight, u32 w,
+                            u16 *out) {
+  for (u32 x = 0; x < w; x++) {
+    const u32 a = src[lo[x]];
+    const u32 b = src[hi[x]];
+    out[x] = (u16)(a * (256 - weight[x]) + b * weight[x]);
   }
 }
 
-/*
- * floor(v) of 2 doubles in [0, 2^31) as the low bytes of the two 64-bit lanes: adding 2^52 puts an
- * integer's bits at the bottom of the mantissa (exactly: the sum is representable).
- */
-static inline v128_t floor_bits(v128_t v) {
-  return wasm_f64x2_add(wasm_f64x2_floor(v), wasm_f64x2_splat(4503599627370496.0));
+/* (256 - wy) * upper + wy * lower, rounded half up from 1/65536ths, of four u32 lanes. */
+static inline v128_t blend4(v128_t upper, v128_t lower, v128_t wu, v128_t wl) {
+  const v128_t sum = wasm_i32x4_add(wasm_i32x4_mul(upper, wu), wasm_i32x4_mul(lower, wl));
+  return wasm_u32x4_shr(wasm_i32x4_add(sum, wasm_i32x4_splat(32768)), 16);
 }
 
-static inline v128_t blend2(const double *upper, const double *lower, v128_t ty, u32 x) {
-  const v128_t a = wasm_v128_load(upper + x);
-  const v128_t b = wasm_v128_load(lower + x);
-  const v128_t v = wasm_f64x2_add(wasm_f64x2_add(a, wasm_f64x2_mul(ty, wasm_f64x2_sub(b, a))),
-                                  wasm_f64x2_splat(0.5));
-  return floor_bits(v);
-}
-
-/* One output row: a + ty (b - a) between two interpolated rows, rounded half up (v >= 0.5). */
-static void blend_rows(const double *upper, const double *lower, double ty, u32 w, u8 *out) {
-  const v128_t vty = wasm_f64x2_splat(ty);
+/* One output row between two interpolated rows, 16 pixels per step. */
+static void blend_rows(const u16 *upper, const u16 *lower, u32 wy, u32 w, u8 *out) {
+  const v128_t wu = wasm_i32x4_splat((i32)(256 - wy));
+  const v128_t wl = wasm_i32x4_splat((i32)wy);
   u32 x = 0;
   for (; x + 16 <= w; x += 16) {
-    v128_t q[8];
-    for (u32 k = 0; k < 8; k++) q[k] = blend2(upper, lower, vty, x + 2 * k);
-    /* The low byte of each 64-bit lane, 16 of them, in order. */
-    const v128_t p0 = wasm_i8x16_shuffle(q[0], q[1], 0, 8, 16, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-    const v128_t p1 = wasm_i8x16_shuffle(q[2], q[3], 0, 8, 16, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-    const v128_t p2 = wasm_i8x16_shuffle(q[4], q[5], 0, 8, 16, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-    const v128_t p3 = wasm_i8x16_shuffle(q[6], q[7], 0, 8, 16, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-    const v128_t h0 = wasm_i8x16_shuffle(p0, p1, 0, 1, 2, 3, 16, 17, 18, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-    const v128_t h1 = wasm_i8x16_shuffle(p2, p3, 0, 1, 2, 3, 16, 17, 18, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-    wasm_v128_store(out + x, wasm_i8x16_shuffle(h0, h1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20,
-                                                21, 22, 23));
+    v128_t q[4];
+    for (u32 k = 0; k < 2; k++) {
+      const v128_t a = wasm_v128_load(upper + x + 8 * k);
+      const v128_t b = wasm_v128_load(lower + x + 8 * k);
+      q[2 * k] = blend4(wasm_u32x4_extend_low_u16x8(a), wasm_u32x4_extend_low_u16x8(b), wu, wl);
+      q[2 * k + 1] =
+          blend4(wasm_u32x4_extend_high_u16x8(a), wasm_u32x4_extend_high_u16x8(b), wu, wl);
+    }
+    const v128_t lo = wasm_u16x8_narrow_i32x4(q[0], q[1]);
+    const v128_t hi = wasm_u16x8_narrow_i32x4(q[2], q[3]);
+    wasm_v128_store(out + x, wasm_u8x16_narrow_i16x8(lo, hi));
   }
   for (; x < w; x++) {
-    const double a = upper[x];
-    out[x] = (u8)(i32)(a + ty * (lower[x] - a) + 0.5);
+    out[x] = (u8)((upper[x] * (256 - wy) + lower[x] * wy + 32768) >> 16);
   }
 }
 
 /**
- * Bilinear resize of `src` (sw x sh) to `dst` (w x h), rounded half up. `scratch` holds
- * 2 * (w + h) u32 and 2 * w + w + h float64 (see the host's sizing), 8-byte aligned.
+ * Bilinear resize of `src` (sw x sh) to `dst` (w x h): each output pixel is
+ * ((256 - wy) * ((256 - wx) * a + wx * b) + wy * ((256 - wx) * c + wx * d) + 32768) >> 16 for its
+ * four source pixels and its 8-bit weights. `scratch` holds 2 * (w + h) u32, then 2 * w + w + h
+ * u16 (see the host's sizing), 4-byte aligned.
  */
 EXPORT(resize_bilinear)
 void resize_bilinear(const u8 *src, u32 sw, u32 sh, u8 *dst, u32 w, u32 h, void *scratch) {
-  double *upper = (double *)scratch;
-  double *lower = upper + w;
-  double *col_t = lower + w;
-  double *row_t = col_t + w;
-  u32 *col_lo = (u32 *)(row_t + h);
+  u32 *col_lo = (u32 *)scratch;
   u32 *col_hi = col_lo + w;
   u32 *row_lo = col_hi + w;
   u32 *row_hi = row_lo + h;
-  axis_taps(sw, w, col_lo, col_hi, col_t);
-  axis_taps(sh, h, row_lo, row_hi, row_t);
+  u16 *upper = (u16 *)(row_hi + h);
+  u16 *lower = upper + w;
+  u16 *col_w = lower + w;
+  u16 *row_w = col_w + w;
+  axis_taps(sw, w, col_lo, col_hi, col_w);
+  axis_taps(sh, h, row_lo, row_hi, row_w);
   i32 upper_row = -1;
   i32 lower_row = -1;
   for (u32 y = 0; y < h; y++) {
     const i32 lo = (i32)row_lo[y];
     const i32 hi = (i32)row_hi[y];
     if (lo == lower_row) {
-      double *swap = upper;
+      u16 *swap = upper;
       upper = lower;
       lower = swap;
       upper_row = lo;
       lower_row = -1;
     }
     if (lo != upper_row) {
-      interpolate_row(src + lo * sw, col_lo, col_hi, col_t, w, upper);
+      interpolate_row(src + lo * sw, col_lo, col_hi, col_w, w, upper);
       upper_row = lo;
     }
     if (hi != lower_row) {
-      interpolate_row(src + hi * sw, col_lo, col_hi, col_t, w, lower);
+      interpolate_row(src + hi * sw, col_lo, col_hi, col_w, w, lower);
       lower_row = hi;
     }
-    blend_rows(upper, lower, row_t[y], w, dst + y * w);
+    blend_rows(upper, lower, row_w[y], w, dst + y * w);
   }
 }
 

@@ -126,12 +126,15 @@ describe('luma in WebAssembly', () => {
 });
 
 describe('bilinear resize in WebAssembly', () => {
-  /** Straight from the definition, one pixel at a time (pixel-centre aligned, clamped). */
+  /**
+   * Straight from the definition, one pixel at a time: pixel-centre aligned, clamped, with the
+   * fractions as weights in 1/256ths and the result rounded half up from 1/65536ths.
+   */
   function naiveBilinear(img: LumaImage, width: number, height: number): Uint8Array {
     const tap = (d: number, src: number, dst: number) => {
       const s = Math.min(src - 1, Math.max(0, (d + 0.5) * (src / dst) - 0.5));
       const i = Math.floor(s);
-      return { lo: i, hi: Math.min(src - 1, i + 1), t: s - i };
+      return { lo: i, hi: Math.min(src - 1, i + 1), w: Math.floor((s - i) * 256 + 0.5) };
     };
     const out = new Uint8Array(width * height);
     const at = (x: number, y: number) => img.data[y * img.width + x] as number;
@@ -139,9 +142,9 @@ describe('bilinear resize in WebAssembly', () => {
       const r = tap(y, img.height, height);
       for (let x = 0; x < width; x++) {
         const c = tap(x, img.width, width);
-        const upper = at(c.lo, r.lo) + c.t * (at(c.hi, r.lo) - at(c.lo, r.lo));
-        const lower = at(c.lo, r.hi) + c.t * (at(c.hi, r.hi) - at(c.lo, r.hi));
-        out[y * width + x] = Math.floor(upper + r.t * (lower - upper) + 0.5);
+        const upper = (256 - c.w) * at(c.lo, r.lo) + c.w * at(c.hi, r.lo);
+        const lower = (256 - c.w) * at(c.lo, r.hi) + c.w * at(c.hi, r.hi);
+        out[y * width + x] = Math.floor(((256 - r.w) * upper + r.w * lower + 32768) / 65536);
       }
     }
     return out;
