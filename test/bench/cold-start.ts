@@ -5,12 +5,12 @@
  * policy and the 5 Mbps / 30 fps profile. Pairs alternate which kind starts first, so that load
  * that comes and goes falls on both; the baseline (no warm-up) is measured in the same run.
  */
-import { fork } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { NODE_HEAP_FLAGS, PIXEL_PROCESS_ENV } from '../../lib/config/node-flags.ts';
 import { encodeFrame } from '../support/frames.ts';
+import { childReport } from './child-report.ts';
 import type { ColdStartReport } from './cold-start-child.ts';
 import { summarise } from './stats.ts';
 
@@ -18,20 +18,9 @@ const PAIRS = Number(process.env.BENCH_PAIRS ?? 8);
 const CHILD = join(import.meta.dirname, 'cold-start-child.ts');
 
 function serveInFreshProcess(framePath: string, warm: boolean): Promise<ColdStartReport> {
-  return new Promise((resolve, reject) => {
-    const child = fork(CHILD, [framePath, warm ? 'warm' : 'cold'], {
-      execArgv: [...NODE_HEAP_FLAGS, '--import', 'tsx'],
-      env: { ...process.env, ...PIXEL_PROCESS_ENV },
-    });
-    let report: ColdStartReport | undefined;
-    child.on('message', (message) => {
-      report = message as ColdStartReport;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (report && code === 0) resolve(report);
-      else reject(new Error(`cold-start-child.ts exited with ${code} and no report`));
-    });
+  return childReport<ColdStartReport>(CHILD, [framePath, warm ? 'warm' : 'cold'], {
+    execArgv: [...NODE_HEAP_FLAGS, '--import', 'tsx'],
+    env: { ...process.env, ...PIXEL_PROCESS_ENV },
   });
 }
 

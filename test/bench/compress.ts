@@ -16,7 +16,6 @@
  * `docs/img/bytes-vs-ssim.png`. `BENCH_QUICK=1` runs short sessions and writes to the OS temp
  * directory instead, so a smoke run never replaces the published figures.
  */
-import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -34,6 +33,7 @@ import {
 import { decodeFrame } from '../../functions/platform/imaging/frame-decoder.ts';
 import { createSharpEnginePort } from '../../functions/platform/imaging/sharp-engine-port.ts';
 import { encodeFrame, type FrameKind, type FrameOptions } from '../support/frames.ts';
+import { childReport } from './child-report.ts';
 import { formatBytes, type PlotProfile, renderBytesVsSsimPng } from './compress-plot.ts';
 import type { RssReport } from './compress-rss.ts';
 import { POLICY, PROFILES, serveFrame } from './compress-support.ts';
@@ -325,18 +325,7 @@ async function runRss(): Promise<RssReport> {
       await writeFile(join(dir, `${String(i).padStart(3, '0')}.jpg`), frame);
     }
     log(`peak RSS child: ${UHD_FRAMES} frames of ${sizeLabel(UHD)}`);
-    return await new Promise<RssReport>((resolve, reject) => {
-      const child = fork(join(here, 'compress-rss.ts'), [dir]);
-      let report: RssReport | undefined;
-      child.on('message', (message) => {
-        report = message as RssReport;
-      });
-      child.on('error', reject);
-      child.on('exit', (code) => {
-        if (report && code === 0) resolve(report);
-        else reject(new Error(`compress-rss.ts exited with ${code} and no report`));
-      });
-    });
+    return await childReport<RssReport>(join(here, 'compress-rss.ts'), [dir]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

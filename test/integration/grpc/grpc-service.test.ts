@@ -71,10 +71,13 @@ async function compressFrame(request: object, user: string | null = 'alice', ext
   );
 }
 
-/** Sends `requests` on one CompressStream and collects every response and the final status. */
-async function stream(requests: object[], user: string | null = 'alice') {
+/**
+ * Sends `requests` on one CompressStream (of `via`, the suite's server by default) and collects
+ * every response and the final status.
+ */
+async function stream(requests: object[], user: string | null = 'alice', via = client) {
   const call = (
-    client.CompressStream as (
+    via.CompressStream as (
       m: grpc.Metadata,
     ) => grpc.ClientDuplexStream<object, CompressStreamResponseMessage>
   )(await callMetadata(user ?? undefined));
@@ -389,22 +392,14 @@ describe('CompressStream', () => {
     try {
       const frames = await panningSequence(4, { width: 320, height: 180, step: 4 });
       const sessionId = randomUUID();
-      const call = (
-        limitedClient.CompressStream as (
-          m: grpc.Metadata,
-        ) => grpc.ClientDuplexStream<object, CompressStreamResponseMessage>
-      )(await callMetadata('alice'));
-      const responses: CompressStreamResponseMessage[] = [];
-      const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
-      call.on('data', (response: CompressStreamResponseMessage) => responses.push(response));
-      call.on('error', () => undefined);
-      for (const [i, frame] of frames.entries()) {
-        call.write({
+      const { responses, status } = await stream(
+        frames.map((frame, i) => ({
           frame: { session_id: sessionId, frame_data: frame, metadata: { frame_number: i } },
-        });
-      }
-      call.end();
-      expect((await status).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+        })),
+        'alice',
+        limitedClient,
+      );
+      expect(status.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
       expect(responses.map((r) => r.result?.frame_number)).toEqual([0, 1]);
       await sleep(500);
       const rows = await db.sql<{ frame_number: number }[]>`
@@ -429,21 +424,18 @@ describe('CompressStream', () => {
     try {
       const [frame] = await panningSequence(1, { width: 320, height: 180, step: 4 });
       const sessionId = randomUUID();
-      const call = (
-        countedClient.CompressStream as (
-          m: grpc.Metadata,
-        ) => grpc.ClientDuplexStream<object, CompressStreamResponseMessage>
-      )(await callMetadata('alice'));
-      const responses: CompressStreamResponseMessage[] = [];
-      const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
-      call.on('data', (response: CompressStreamResponseMessage) => responses.push(response));
       // A valid frame, one that fails validation, one that does not decode, a valid one.
-      call.write({ frame: { session_id: sessionId, frame_data: frame } });
-      call.write({ frame: { session_id: 'not-a-uuid', frame_data: frame } });
-      call.write({ frame: { session_id: sessionId, frame_data: Buffer.from('not an image') } });
-      call.write({ frame: { session_id: sessionId, frame_data: frame } });
-      call.end();
-      expect((await status).code).toBe(grpc.status.OK);
+      const { responses, status } = await stream(
+        [
+          { frame: { session_id: sessionId, frame_data: frame } },
+          { frame: { session_id: 'not-a-uuid', frame_data: frame } },
+          { frame: { session_id: sessionId, frame_data: Buffer.from('not an image') } },
+          { frame: { session_id: sessionId, frame_data: frame } },
+        ],
+        'alice',
+        countedClient,
+      );
+      expect(status.code).toBe(grpc.status.OK);
       expect(responses.map((r) => (r.result ? 'result' : r.error?.code))).toEqual([
         'result',
         'VALIDATION_FAILED',
