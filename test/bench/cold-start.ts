@@ -1,8 +1,9 @@
 /**
  * `npm run bench:cold`: what a process's first frame costs, with and without the imaging warm-up
- * that the gRPC task and `npm start` run before they serve (`warmUpImaging`). Each sample is a fresh Node process (the production flags) that serves one
- * 1280x720 scene frame as a session's first frame and then again as its second, under the default
- * policy and the 5 Mbps / 30 fps profile. Pairs alternate which kind starts first, so that load
+ * that the gRPC task and `npm start` run before they serve (`warmUpImaging`). Each sample is a
+ * fresh Node process (the production flags) that serves one 1280x720 scene frame as a session's
+ * first frame and then again as its second, under the default policy and the 5 Mbps / 30 fps
+ * profile. Pairs alternate which kind starts first, so that load
  * that comes and goes falls on both; the baseline (no warm-up) is measured in the same run.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

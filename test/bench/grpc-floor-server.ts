@@ -1,10 +1,10 @@
 /**
  * The transport floor of `bench:grpc`: a grpc-js server in its own process that serves
  * `CompressStream` from the repository's proto and does no work at all. Each frame is held for
- * `FLOOR_HOLD_MS` with a busy core (the engine's time in the real server) and answered with a canned result of `FLOOR_RESULT_BYTES`, whose
- * `latency_ms.total` is the time it was held. What a client measures beyond that total is grpc-js,
- * protobuf and loopback alone: the least any server of this contract can add to a frame here.
- * Prints `listening <port>` once it serves.
+ * `FLOOR_HOLD_MS` with a busy core (the engine's time in the real server) and answered with a
+ * canned result of `FLOOR_RESULT_BYTES`, whose `latency_ms.total` is the time it was held. What a
+ * client measures beyond that total is grpc-js, protobuf and loopback alone: the least any server
+ * of this contract can add to a frame here. Prints `listening <port>` once it serves.
  */
 import * as grpc from '@grpc/grpc-js';
 import {
@@ -24,7 +24,7 @@ function cannedResult(
   const frame = request.frame;
   return {
     result: {
-      status: 'COMPRESSION_STATUS_COMPRESSED',
+      status: 'COMPRESSION_STATUS_SUCCESS',
       session_id: frame?.session_id ?? '',
       frame_number: frame?.metadata?.frame_number,
       compressed_data: compressed,
