@@ -4,7 +4,7 @@
 
 /** SHA-256 of the quality.c this module was compiled from. */
 export const QUALITY_WASM_SOURCE_SHA256 =
-  '1922291b983adeda80b7c5ed48fe6d180ce2520aa7d3ee272a0e3ebf5a5367c8';
+  'ca73cca4fa3270e24d9cb5c096b43d4e4f95cff28b86a6d0d392a377abbe2cae';
 
 /** The compiled module (24898 bytes), base64. */
 export const QUALITY_WASM_BASE64 =
