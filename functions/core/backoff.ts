@@ -12,7 +12,7 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-/** Start-up retry of a dependency (DESIGN.md section 5): 5 tries, 1 s doubling, capped at 30 s. */
+/** Start-up retry of a dependency (docs/design.md section 5): 5 tries, 1 s doubling, capped at 30 s. */
 export const DEFAULT_CONNECT_RETRY: Readonly<RetryPolicy> = Object.freeze({
   tries: 5,
   baseDelayMs: 1000,

@@ -1,5 +1,5 @@
 /**
- * Circuit breaker as a pure state machine (DESIGN.md section 2, rate limits).
+ * Circuit breaker as a pure state machine (docs/design.md section 2, rate limits).
  *
  * No timers and no I/O: every function takes the current state and the time `now` (ms) and returns
  * a new state, so the same machine guards Redis in a Lambda container, the gRPC task and the tests.
@@ -30,7 +30,7 @@ export interface BreakerConfig {
   readonly successThreshold: number;
 }
 
-/** Defaults from DESIGN.md section 2: 5 failures, 60 s open, a few trials, 2 successes close. */
+/** Defaults from docs/design.md section 2: 5 failures, 60 s open, a few trials, 2 successes close. */
 export const DEFAULT_BREAKER_CONFIG: Readonly<BreakerConfig> = Object.freeze({
   failureThreshold: 5,
   openMs: 60_000,

@@ -6,6 +6,8 @@
  * lives), so the HTTP error handler and the gRPC server can never disagree.
  */
 
+import type { z } from 'zod';
+
 /** gRPC status codes used by the service (numeric values of `grpc.status`). */
 export const GrpcStatus = {
   INVALID_ARGUMENT: 3,
@@ -20,7 +22,7 @@ export const GrpcStatus = {
   UNAUTHENTICATED: 16,
 } as const;
 
-/** Stable error codes of the public contract (DESIGN.md section 2). */
+/** Stable error codes of the public contract (docs/design.md section 2). */
 export type ErrorCode =
   | 'VALIDATION_FAILED'
   | 'MALFORMED_JSON'
@@ -213,4 +215,16 @@ export class DependencyUnavailableError extends AicError {
 export function toAicError(error: unknown): AicError {
   if (error instanceof AicError) return error;
   return new AicError('INTERNAL_ERROR', 'Internal server error', { cause: error });
+}
+
+/** One error detail per failing field, prefixed with where it came from (`body`, `query`, `path`). */
+export function issuesToDetails(
+  source: string,
+  issues: readonly z.core.$ZodIssue[],
+): ErrorDetail[] {
+  return issues.map((issue) => ({
+    field: [source, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+    code: issue.code,
+  }));
 }

@@ -9,7 +9,7 @@
  * - the model cache in Redis is written behind the responses, only the latest model of each session,
  *   and flushed before the stream ends, so the next stream or request of the session finds it.
  */
-import { type EngineModel, restoreModel } from '../core/engine/model.ts';
+
 import {
   type CompressCommand,
   type CompressedFrame,
@@ -19,10 +19,11 @@ import {
   runEngine,
   type SessionKnowledge,
   storeFrame,
-} from '../platform/compression/compress-service.ts';
-import { saveModel } from '../platform/compression/session-model.ts';
-import { loadLiveSession } from '../platform/network/network-service.ts';
+} from '../app/compress-service.ts';
+import { loadLiveSession } from '../app/network-service.ts';
+import { type EngineModel, restoreModel } from '../core/engine/model.ts';
 import { logger } from '../platform/observability.ts';
+import { saveModel } from '../platform/redis/session-model.ts';
 import type { Runtime } from '../platform/runtime.ts';
 
 /**

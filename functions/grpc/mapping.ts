@@ -5,6 +5,7 @@
  * values follow the proto's rule: prefix + JSON value in upper case, `*_UNSPECIFIED` = not sent.
  */
 import { z } from 'zod';
+import type { CompressCommand } from '../app/compress-service.ts';
 import {
   type CompressResponse,
   compressJsonRequestSchema,
@@ -14,9 +15,7 @@ import {
 } from '../core/contracts/compress.ts';
 import type { NetworkEstimateResponse } from '../core/contracts/network.ts';
 import type { Recommendation } from '../core/engine/recommend.ts';
-import { ValidationError } from '../core/errors.ts';
-import { issuesToDetails } from '../http/middlewares/validator.ts';
-import type { CompressCommand } from '../platform/compression/compress-service.ts';
+import { issuesToDetails, ValidationError } from '../core/errors.ts';
 import type {
   CompressFrameRequestMessage,
   CompressFrameResponseMessage,

@@ -3,6 +3,12 @@
  * in Redis, samples in Postgres, the estimator and the engine's own recommendation), so their
  * numbers are those of `PUT`/`GET .../network` and of /compress.
  */
+
+import {
+  getNetworkEstimate,
+  loadNetworkEstimate,
+  previewNetworkUpdate,
+} from '../app/network-service.ts';
 import type { NetworkConditions } from '../core/contracts/compress.ts';
 import { recommendEncoding } from '../core/engine/recommend.ts';
 import { NotFoundError } from '../core/errors.ts';
@@ -11,11 +17,6 @@ import { resolvePolicy } from '../core/policy.ts';
 import { getConfig } from '../platform/db/config-repository.ts';
 import { sessionUsableBy } from '../platform/db/session-repository.ts';
 import { readLiveState } from '../platform/network/live-state.ts';
-import {
-  getNetworkEstimate,
-  loadNetworkEstimate,
-  previewNetworkUpdate,
-} from '../platform/network/network-service.ts';
 import type { Runtime } from '../platform/runtime.ts';
 import {
   type HintsInput,

@@ -5,11 +5,11 @@
  * one `compress` request, so switching transports neither gains nor loses quota.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { routeList } from '../core/contracts/routes.ts';
 import { RateLimitError } from '../core/errors.ts';
 import { FallbackLimiter } from '../core/rate-limit/fallback-limiter.ts';
 import { rateLimitHeaders, retryAfterSeconds } from '../core/rate-limit/headers.ts';
 import { buildRateLimitPolicy, planFor } from '../core/rate-limit/policy.ts';
-import { routeList } from '../http/routes.ts';
 import { metrics } from '../platform/observability.ts';
 import type { GuardedRedis } from '../platform/redis/guarded-redis.ts';
 import { checkRateLimit } from '../platform/redis/rate-limit.ts';

@@ -1,5 +1,5 @@
 /**
- * The gRPC server of the Fargate task (DESIGN.md section 3): `AICCompressionService` over the same
+ * The gRPC server of the Fargate task (docs/design.md section 3): `AICCompressionService` over the same
  * core and platform as the Lambdas, the standard health service tied to readiness, server
  * reflection (v1 and v1alpha), and a bounded graceful drain.
  *
@@ -13,6 +13,8 @@
 import type { Readable, Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
+import { compress } from '../app/compress-service.ts';
+import { recordNetworkUpdate } from '../app/network-service.ts';
 import { MAX_FRAME_BYTES_GRPC } from '../core/contracts/compress.ts';
 import type { ReadinessResponse } from '../core/contracts/health.ts';
 import {
@@ -23,11 +25,9 @@ import {
   toAicError,
   ValidationError,
 } from '../core/errors.ts';
-import { resolveRequestId } from '../http/request-id.ts';
-import { compress } from '../platform/compression/compress-service.ts';
+import { resolveRequestId } from '../core/request-id.ts';
 import { classifyDependencyError } from '../platform/dependency-errors.ts';
 import { bearerToken, type JwtSettings, jwtSettingsFromEnv, verifyToken } from '../platform/jwt.ts';
-import { recordNetworkUpdate } from '../platform/network/network-service.ts';
 import { logger } from '../platform/observability.ts';
 import { checkReadiness } from '../platform/readiness.ts';
 import { getRuntime, type Runtime } from '../platform/runtime.ts';

@@ -4,10 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
-import {
-  type AlertEvaluationResult,
-  runAlertEvaluation,
-} from '../platform/alerts/alert-evaluator.ts';
+import { type AlertEvaluationResult, runAlertEvaluation } from '../app/alert-evaluator.ts';
 import { logger, metrics, tracer } from '../platform/observability.ts';
 import { getRuntime } from '../platform/runtime.ts';
 

@@ -1,8 +1,8 @@
+import { compress, type TrialSummary } from '../app/compress-service.ts';
 import { type CompressResponse, MAX_FRAME_BYTES_HTTP } from '../core/contracts/compress.ts';
 import { PayloadTooLargeError } from '../core/errors.ts';
 import { createFunctionHandler } from '../http/function-handler.ts';
 import { decodedLength } from '../http/middlewares/body-parser.ts';
-import { compress, type TrialSummary } from '../platform/compression/compress-service.ts';
 import { getRuntime } from '../platform/runtime.ts';
 
 /** Lambda entry of the compress function: `POST /api/v1/aic/compress`. */

@@ -1,10 +1,10 @@
-import { createFunctionHandler } from '../http/function-handler.ts';
 import {
   getNetworkEstimate,
   getSessionStatistics,
   type NetworkResult,
   recordNetworkUpdate,
-} from '../platform/network/network-service.ts';
+} from '../app/network-service.ts';
+import { createFunctionHandler } from '../http/function-handler.ts';
 import { getRuntime } from '../platform/runtime.ts';
 
 /** The body, marked degraded when the live state in Redis could not be read or written. */

@@ -1,7 +1,7 @@
+import type { RouteSpec } from '../core/contracts/routes.ts';
 import { MethodNotAllowedError, NotFoundError } from '../core/errors.ts';
 import type { RouteImplementation, RouteResponse } from './function-handler.ts';
 import { createRouteMatcher } from './route-matcher.ts';
-import type { RouteSpec } from './routes.ts';
 
 const match = createRouteMatcher();
 

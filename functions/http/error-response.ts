@@ -2,7 +2,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ErrorEnvelope } from '../core/contracts/errors.ts';
 import type { AicError } from '../core/errors.ts';
 
-/** The JSON envelope of DESIGN.md section 2 for an error. Exposes only the client-safe message. */
+/** The JSON envelope of docs/design.md section 2 for an error. Exposes only the client-safe message. */
 export function errorEnvelope(error: AicError, requestId: string): ErrorEnvelope {
   return {
     error: {

@@ -4,6 +4,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import httpCors, { type Options as CorsOptions } from '@middy/http-cors';
 import type { z } from 'zod';
+import { type FunctionName, type RouteSpec, routeKey, routes } from '../core/contracts/routes.ts';
 import { NotFoundError } from '../core/errors.ts';
 import { logger, metrics, tracer } from '../platform/observability.ts';
 import { loadSettings } from '../platform/settings.ts';
@@ -18,7 +19,6 @@ import { securityHeadersMiddleware } from './middlewares/security-headers.ts';
 import type { HttpEvent, HttpMiddleware, HttpResult } from './middlewares/types.ts';
 import { validatorMiddleware } from './middlewares/validator.ts';
 import type { AicContext } from './request-context.ts';
-import { type FunctionName, type RouteSpec, routeKey, routes } from './routes.ts';
 
 type Routes = typeof routes;
 type RouteId = keyof Routes;

@@ -1,4 +1,4 @@
-import type { RouteId } from './routes.ts';
+import type { RouteId } from '../core/contracts/routes.ts';
 
 /**
  * Examples shown in the OpenAPI document, by route id. Query and path values are given as they

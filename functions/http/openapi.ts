@@ -6,10 +6,10 @@
  */
 import { z } from 'zod';
 import { errorEnvelopeSchema } from '../core/contracts/errors.ts';
+import { type RouteSpec, routeList } from '../core/contracts/routes.ts';
 import { ERROR_STATUS, type ErrorCode } from '../core/errors.ts';
 import { BUILT_IN_RULES } from '../core/rate-limit/policy.ts';
 import { ROUTE_EXAMPLES, type RouteExamples } from './openapi-examples.ts';
-import { type RouteSpec, routeList } from './routes.ts';
 
 type JsonSchema = Record<string, unknown>;
 type Operation = Record<string, unknown>;

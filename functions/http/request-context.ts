@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import type { RouteSpec } from './routes.ts';
+import type { RouteSpec } from '../core/contracts/routes.ts';
 
 /** What the middleware chain learns about a request, for the next middleware and the handler. */
 export interface RequestState {

@@ -1,4 +1,4 @@
-import { type HttpMethod, type RouteSpec, routeList } from './routes.ts';
+import { type HttpMethod, type RouteSpec, routeList } from '../core/contracts/routes.ts';
 
 /** A request path matched against the route table. */
 export type RouteMatch =

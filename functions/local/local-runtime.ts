@@ -1,7 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FUNCTION_ENTRIES, type FunctionName } from '../core/contracts/routes.ts';
 import { type GrpcServer, startGrpcServer } from '../grpc/server.ts';
-import { FUNCTION_ENTRIES, type FunctionName } from '../http/routes.ts';
 import { createDatabase } from '../platform/db/database.ts';
 import { migrate } from '../platform/db/migrate.ts';
 import { jwtSettingsFromEnv } from '../platform/jwt.ts';

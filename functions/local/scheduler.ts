@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
-import { SCHEDULED_FUNCTIONS, type ScheduledFunctionName } from '../http/routes.ts';
+import { SCHEDULED_FUNCTIONS, type ScheduledFunctionName } from '../core/contracts/routes.ts';
 import { lambdaContext } from './api-gateway-event.ts';
 
 type ScheduledHandler = (event: Record<string, unknown>, context: Context) => Promise<unknown>;

@@ -6,17 +6,17 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { type AicError, PayloadTooLargeError, toAicError } from '../core/errors.ts';
-import { errorResult } from '../http/error-response.ts';
-import { SECURITY_HEADERS } from '../http/middlewares/security-headers.ts';
-import { resolveRequestId } from '../http/request-id.ts';
-import { createRouteMatcher } from '../http/route-matcher.ts';
 import {
   DEFAULT_ROUTE_FUNCTION,
   DEFAULT_ROUTE_KEY,
   type FunctionName,
   routeKey,
-} from '../http/routes.ts';
+} from '../core/contracts/routes.ts';
+import { type AicError, PayloadTooLargeError, toAicError } from '../core/errors.ts';
+import { resolveRequestId } from '../core/request-id.ts';
+import { errorResult } from '../http/error-response.ts';
+import { SECURITY_HEADERS } from '../http/middlewares/security-headers.ts';
+import { createRouteMatcher } from '../http/route-matcher.ts';
 import { bearerToken, type JwtSettings, verifyToken } from '../platform/jwt.ts';
 import { lambdaContext, toApiGatewayEvent } from './api-gateway-event.ts';
 

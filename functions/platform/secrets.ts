@@ -1,6 +1,6 @@
 /**
  * Secrets Manager loader: reads a secret once and serves it from memory until its next rotation
- * (DESIGN.md section 5), so a warm Lambda container does not call Secrets Manager per request.
+ * (docs/design.md section 5), so a warm Lambda container does not call Secrets Manager per request.
  */
 import {
   DescribeSecretCommand,

@@ -35,7 +35,7 @@ export const settingsSchema = z.object({
   DB_NAME: z.string().min(1).optional(),
   /**
    * Authenticate to RDS Proxy with a fresh IAM auth token per connection instead of the secret's
-   * password (DESIGN.md section 6). Needs DB_HOST and DB_USER (or DB_SECRET_ARN for the username).
+   * password (docs/design.md section 6). Needs DB_HOST and DB_USER (or DB_SECRET_ARN for the username).
    */
   DB_IAM_AUTH: flag(false),
   /** Database user of IAM authentication; default the username in DB_SECRET_ARN's secret. */

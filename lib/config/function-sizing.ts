@@ -1,4 +1,4 @@
-import type { FunctionName, ScheduledFunctionName } from '../../functions/http/routes.ts';
+import type { FunctionName, ScheduledFunctionName } from '../../functions/core/contracts/routes.ts';
 import type { DeployFunctionName } from './deploy-functions.ts';
 
 /** Memory, timeout and native dependencies of one Lambda function. */

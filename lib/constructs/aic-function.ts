@@ -10,7 +10,7 @@ import {
   type FunctionName,
   SCHEDULED_FUNCTIONS,
   type ScheduledFunctionName,
-} from '../../functions/http/routes.ts';
+} from '../../functions/core/contracts/routes.ts';
 import { DEPLOY_FUNCTIONS, type DeployFunctionName } from '../config/deploy-functions.ts';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import { type AicFunctionName, FUNCTION_SIZING } from '../config/function-sizing.ts';
@@ -199,13 +199,13 @@ export class AicFunction extends Construct {
       {
         id: 'AwsSolutions-L1',
         reason:
-          'Node.js 22 is the runtime fixed by the design (DESIGN.md section 6); moving to a newer ' +
+          'Node.js 22 is the runtime fixed by the design (docs/design.md section 6); moving to a newer ' +
           'runtime is a deliberate, tested upgrade, not a silent one.',
       },
       {
         id: 'Serverless-LambdaLatestVersion',
         reason:
-          'Node.js 22 is the runtime fixed by the design (DESIGN.md section 6); moving to a newer ' +
+          'Node.js 22 is the runtime fixed by the design (docs/design.md section 6); moving to a newer ' +
           'runtime is a deliberate, tested upgrade, not a silent one.',
       },
       { id: 'Serverless-LambdaDLQ', reason: NO_DLQ_REASON[kind] },

@@ -19,14 +19,14 @@ import {
   type FunctionName,
   type RouteSpec,
   routeKey,
-} from '../../functions/http/routes.ts';
+} from '../../functions/core/contracts/routes.ts';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import type { TokenIssuer } from './token-issuer.ts';
 
 /** Request headers browsers may send cross-origin. */
 const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'x-request-id'];
 
-/** Response headers browsers may read cross-origin (DESIGN.md section 2). */
+/** Response headers browsers may read cross-origin (docs/design.md section 2). */
 const CORS_EXPOSE_HEADERS = [
   'x-request-id',
   'x-ratelimit-limit',
@@ -64,7 +64,7 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 
 /** Properties of {@link RouteTableApi}. */
 export interface RouteTableApiProps {
-  /** The routes to expose, normally `routeList` from functions/http/routes.ts. */
+  /** The routes to expose, normally `routeList` from functions/core/contracts/routes.ts. */
   readonly routes: readonly RouteSpec[];
   /** The Lambda function behind each {@link FunctionName}. */
   readonly functions: Readonly<Record<FunctionName, IFunction>>;
@@ -161,7 +161,7 @@ export class RouteTableApi extends Construct {
       if (!spec.auth) {
         Validations.of(route).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: `${key} is public by contract (DESIGN.md section 2: health, liveness, readiness and openapi need no token).`,
+          reason: `${key} is public by contract (docs/design.md section 2: health, liveness, readiness and openapi need no token).`,
         });
       }
       routes.set(key, route);

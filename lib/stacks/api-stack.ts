@@ -9,7 +9,7 @@ import {
   routeList,
   SCHEDULED_FUNCTIONS,
   type ScheduledFunctionName,
-} from '../../functions/http/routes.ts';
+} from '../../functions/core/contracts/routes.ts';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import { FUNCTION_SIZING } from '../config/function-sizing.ts';
 import { AicFunction } from '../constructs/aic-function.ts';

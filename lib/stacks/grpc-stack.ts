@@ -275,7 +275,7 @@ export class GrpcStack extends Stack {
     Validations.of(loadBalancerSecurityGroup).acknowledge({
       id: 'AwsSolutions-EC23',
       reason:
-        'The gRPC endpoint is public by design (DESIGN.md section 1: gRPC clients -> NLB); every ' +
+        'The gRPC endpoint is public by design (docs/design.md section 1: gRPC clients -> NLB); every ' +
         'call needs a bearer token, and only the listener port is open.',
     });
     for (const [port, description] of [

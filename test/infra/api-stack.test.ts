@@ -15,7 +15,7 @@ import {
   routeList,
   SCHEDULED_FUNCTIONS,
   type ScheduledFunctionName,
-} from '../../functions/http/routes.ts';
+} from '../../functions/core/contracts/routes.ts';
 import { MIGRATIONS } from '../../functions/platform/db/migrations/index.ts';
 import { buildAicApp } from '../../lib/aic-app.ts';
 import {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorEnvelopeSchema } from '../../functions/core/contracts/errors.ts';
+import { routes } from '../../functions/core/contracts/routes.ts';
 import { handler } from '../../functions/handlers/dashboard.ts';
 import type { AicContext } from '../../functions/http/request-context.ts';
-import { routes } from '../../functions/http/routes.ts';
 import { lambdaContext, toApiGatewayEvent } from '../../functions/local/api-gateway-event.ts';
 import { signToken } from '../../functions/platform/jwt.ts';
 import { startTestApi, type TestApi } from '../support/local-api.ts';

@@ -3,7 +3,7 @@
  * with the environment a test chooses (its own database, its own Redis key prefix).
  */
 import { join } from 'node:path';
-import { FUNCTION_ENTRIES, type FunctionName } from '../../functions/http/routes.ts';
+import { FUNCTION_ENTRIES, type FunctionName } from '../../functions/core/contracts/routes.ts';
 import {
   type LambdaHandler,
   type LocalServer,

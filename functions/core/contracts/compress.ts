@@ -13,7 +13,7 @@ export const MAX_FRAME_BYTES_HTTP = 4_500_000;
 /** Largest decoded frame accepted over gRPC (the server's receive limit). */
 export const MAX_FRAME_BYTES_GRPC = 10 * 1024 * 1024;
 
-/** Frame dimensions the engine accepts (DESIGN.md section 2). */
+/** Frame dimensions the engine accepts (docs/design.md section 2). */
 export const FRAME_BOUNDS = {
   minWidth: 160,
   minHeight: 90,
@@ -25,7 +25,7 @@ export const FRAME_BOUNDS = {
 export const inputFormatSchema = z.enum(['jpeg', 'png', 'webp']);
 export type InputFormat = z.infer<typeof inputFormatSchema>;
 
-/** Session ids are UUID v4 (DESIGN.md terms). */
+/** Session ids are UUID v4 (docs/design.md, terms). */
 export const sessionIdSchema = z.uuid({ version: 'v4', error: 'must be a UUID v4' });
 
 const networkFields = {
@@ -118,7 +118,7 @@ export const compressLatencySchema = z.object({
   total: z.number(),
 });
 
-/** `POST /compress` response (DESIGN.md section 2). */
+/** `POST /compress` response (docs/design.md section 2). */
 export const compressResponseSchema = z.object({
   status: z.enum(['success', 'fallback']),
   session_id: z.string(),

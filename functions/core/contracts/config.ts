@@ -10,7 +10,7 @@ export type CompressionMode = z.infer<typeof compressionModeSchema>;
 export const outputFormatSchema = z.enum(['jpeg', 'webp', 'avif']);
 export type OutputFormat = z.infer<typeof outputFormatSchema>;
 
-/** Per-mode defaults (DESIGN.md section 2): target ratio, SSIM floor, latency budget. */
+/** Per-mode defaults (docs/design.md section 2): target ratio, SSIM floor, latency budget. */
 export const MODE_DEFAULTS: Readonly<
   Record<
     Exclude<CompressionMode, 'off'>,

@@ -3,7 +3,7 @@ import { sessionIdSchema } from './compress.ts';
 import { compressionModeSchema } from './config.ts';
 
 /**
- * Contracts of the dashboard routes (DESIGN.md section 2): recent metrics, the performance
+ * Contracts of the dashboard routes (docs/design.md section 2): recent metrics, the performance
  * summary, bandwidth savings, the quality distribution and alerts. Every byte figure is derived
  * from stored byte counts, never from rates.
  */

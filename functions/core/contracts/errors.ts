@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The error envelope every non-2xx response carries (DESIGN.md section 2). */
+/** The error envelope every non-2xx response carries (docs/design.md section 2). */
 export const errorEnvelopeSchema = z.object({
   error: z.object({
     code: z.string().describe('Stable machine-readable code, e.g. VALIDATION_FAILED.'),

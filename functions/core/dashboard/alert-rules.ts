@@ -1,7 +1,7 @@
 import type { AlertSeverity, AlertType } from '../contracts/dashboard.ts';
 
 /**
- * Threshold alert rules (DESIGN.md section 2): p95 latency above the user's latency budget, mean
+ * Threshold alert rules (docs/design.md section 2): p95 latency above the user's latency budget, mean
  * SSIM under the user's quality floor, fallback rate above 5 %. Pure: the caller supplies one
  * user's recent figures and policy, the rules say which alerts that user should have open.
  */

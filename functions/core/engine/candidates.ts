@@ -1,5 +1,5 @@
 /**
- * The candidate space of the engine (DESIGN.md section 4): format x quality x scale.
+ * The candidate space of the engine (docs/design.md section 4): format x quality x scale.
  */
 import type { OutputFormat } from '../contracts/config.ts';
 

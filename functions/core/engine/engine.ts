@@ -1,5 +1,5 @@
 /**
- * The compression engine (DESIGN.md section 4): chooses, for one frame, the encoding with the best
+ * The compression engine (docs/design.md section 4): chooses, for one frame, the encoding with the best
  * measured quality that fits the byte budget, using the session's {@link EngineModel} to guess the
  * right candidate first instead of searching the grid.
  *
@@ -115,7 +115,7 @@ export interface EngineFrame extends FrameSize {
   readonly frameType: FrameType;
 }
 
-/** The policy fields the engine reads (DESIGN.md section 2, config). */
+/** The policy fields the engine reads (docs/design.md section 2, config). */
 export interface EnginePolicy {
   readonly mode: CompressionMode;
   /** Informational here: the ratio cap is already part of the byte budget (see `frameBudget`). */
@@ -586,7 +586,7 @@ function validateInput(input: CompressFrameInput, maxAttempts: number): void {
 }
 
 /**
- * Compresses one frame under the policy and budget (DESIGN.md section 4), through `port`.
+ * Compresses one frame under the policy and budget (docs/design.md section 4), through `port`.
  *
  * - `mode: off`: passthrough, nothing encoded, the model unchanged.
  * - Otherwise the search described in this module's comment; the decision carries the model

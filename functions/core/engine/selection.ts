@@ -1,5 +1,5 @@
 /**
- * The decision rule of DESIGN.md section 4, applied to encodings whose quality is measured. The
+ * The decision rule of docs/design.md section 4, applied to encodings whose quality is measured. The
  * engine and the exhaustive oracle both choose with it, so they can only differ in what they tried.
  */
 import type { FrameType } from './candidates.ts';

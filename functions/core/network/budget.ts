@@ -1,5 +1,5 @@
 /**
- * Per-frame byte budget (DESIGN.md section 4).
+ * Per-frame byte budget (docs/design.md section 4).
  *
  * usable bandwidth = estimate x (1 - loss) x {@link BANDWIDTH_SAFETY_FACTOR}; one frame gets
  * usable / fps of it, and never more than `original x (1 - target_compression_ratio)`.
@@ -8,7 +8,7 @@
 /** Share of the estimated bandwidth a frame may use; the rest absorbs estimate error and jitter. */
 export const BANDWIDTH_SAFETY_FACTOR = 0.85;
 
-/** Frames per second assumed when a network sample carries none (DESIGN.md section 2). */
+/** Frames per second assumed when a network sample carries none (docs/design.md section 2). */
 export const DEFAULT_FPS = 30;
 
 /** What the session knows about its network, in the units of the public contract. */

@@ -1,5 +1,5 @@
 /**
- * The per-session network estimator (DESIGN.md section 2, network update), in the spirit of the
+ * The per-session network estimator (docs/design.md section 2, network update), in the spirit of the
  * loss-based half of WebRTC's send-side congestion control.
  *
  * Each update carries the client's measured available bandwidth `B`, its packet loss `p` (a
@@ -57,7 +57,7 @@ export const HISTORY_SIZE = 10;
 /** How many updates ahead the predicted bandwidth looks. */
 export const PREDICTION_HORIZON_UPDATES = 3;
 
-/** Lower bounds (exclusive for excellent) of the quality classes, kbps (DESIGN.md section 2). */
+/** Lower bounds (exclusive for excellent) of the quality classes, kbps (docs/design.md section 2). */
 export const QUALITY_THRESHOLDS_KBPS = { excellent: 10_000, good: 5_000, fair: 1_000 } as const;
 
 /** Class of the smoothed estimate. */

@@ -1,5 +1,5 @@
 /**
- * Luma planes: the one-byte-per-pixel images that quality is measured on (DESIGN.md section 4).
+ * Luma planes: the one-byte-per-pixel images that quality is measured on (docs/design.md section 4).
  *
  * Pure: every function takes typed arrays and returns a new plane; nothing here decodes images
  * (the caller hands over sharp's raw pixels). Luma and the bilinear resize run in WebAssembly

@@ -1,5 +1,5 @@
 /**
- * Measured image quality: SSIM and PSNR on luma (DESIGN.md section 4: measured, never estimated).
+ * Measured image quality: SSIM and PSNR on luma (docs/design.md section 4: measured, never estimated).
  *
  * SSIM follows Wang, Bovik, Sheikh and Simoncelli, "Image quality assessment: from error visibility
  * to structural similarity" (IEEE TIP, 2004) and their reference `ssim.m`: an 11x11 Gaussian window

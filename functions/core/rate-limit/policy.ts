@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { RateWindow } from './sliding-window.ts';
 
 /**
- * Rate-limit policy (DESIGN.md section 2): which windows apply to a request, given its route and
+ * Rate-limit policy (docs/design.md section 2): which windows apply to a request, given its route and
  * caller. Limits are per identity: the JWT `sub` on authenticated routes, else the source IP of the
  * request context. Routes share one default quota per identity unless they have a rule of their own
  * (built in, or from `RATE_LIMIT_ROUTE_OVERRIDES`), in which case they count separately.
@@ -56,14 +56,14 @@ export const NAMED_WINDOWS: Readonly<Record<string, number>> = {
 /** Longest window accepted: a week (keys live at most this long plus one sub-bucket). */
 export const MAX_WINDOW_SECONDS = 7 * 86_400;
 
-/** Per user, DESIGN.md: 60/min, 3600/h, 86400/day. */
+/** Per user, docs/design.md section 2: 60/min, 3600/h, 86400/day. */
 export const DEFAULT_USER_WINDOWS: readonly RateWindow[] = [
   { name: 'minute', seconds: 60, limit: 60 },
   { name: 'hour', seconds: 3600, limit: 3600 },
   { name: 'day', seconds: 86_400, limit: 86_400 },
 ];
 
-/** Per source IP on unauthenticated routes, DESIGN.md: 30/min, 900/h. */
+/** Per source IP on unauthenticated routes, docs/design.md section 2: 30/min, 900/h. */
 export const DEFAULT_IP_WINDOWS: readonly RateWindow[] = [
   { name: 'minute', seconds: 60, limit: 30 },
   { name: 'hour', seconds: 3600, limit: 900 },

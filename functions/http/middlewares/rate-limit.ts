@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { routeList } from '../../core/contracts/routes.ts';
 import { RateLimitError } from '../../core/errors.ts';
 import { FallbackLimiter } from '../../core/rate-limit/fallback-limiter.ts';
 import { rateLimitHeaders, retryAfterSeconds } from '../../core/rate-limit/headers.ts';
@@ -14,7 +15,6 @@ import type { GuardedFailureReason, GuardedRedis } from '../../platform/redis/gu
 import { checkRateLimit } from '../../platform/redis/rate-limit.ts';
 import { getRuntime } from '../../platform/runtime.ts';
 import { loadSettings, type Settings } from '../../platform/settings.ts';
-import { routeList } from '../routes.ts';
 import type { HttpMiddleware } from './types.ts';
 
 /** Marks a response whose rate limit was decided without Redis. */
@@ -60,7 +60,7 @@ function noteMode(reason: DegradedReason | undefined): void {
 }
 
 /**
- * Rate limiting of every route (DESIGN.md section 2), after authentication and before the body is
+ * Rate limiting of every route (docs/design.md section 2), after authentication and before the body is
  * read. One Lua call checks and records all windows of the request's plan in Redis; on allow the
  * rate-limit fields are added to the response, on reject it throws {@link RateLimitError} (429
  * with `Retry-After`, the same fields, the error envelope). The fields go through

@@ -1,5 +1,5 @@
+import { resolveRequestId } from '../../core/request-id.ts';
 import { logger } from '../../platform/observability.ts';
-import { resolveRequestId } from '../request-id.ts';
 import { addResponseHeaders, type HttpMiddleware, type HttpRequest, header } from './types.ts';
 
 /**

@@ -1,5 +1,5 @@
+import { type RouteSpec, routeKey } from '../../core/contracts/routes.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import { type RouteSpec, routeKey } from '../routes.ts';
 import type { HttpMiddleware } from './types.ts';
 
 /** Finds the route of the event's API Gateway route key among the routes this function serves. */

@@ -1,18 +1,6 @@
 import type { z } from 'zod';
-import { type ErrorDetail, ValidationError } from '../../core/errors.ts';
+import { type ErrorDetail, issuesToDetails, ValidationError } from '../../core/errors.ts';
 import type { HttpMiddleware } from './types.ts';
-
-/** One error detail per failing field, prefixed with where it came from (`body`, `query`, `path`). */
-export function issuesToDetails(
-  source: string,
-  issues: readonly z.core.$ZodIssue[],
-): ErrorDetail[] {
-  return issues.map((issue) => ({
-    field: [source, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-    code: issue.code,
-  }));
-}
 
 /**
  * Validates path parameters, query string and JSON body against the route's zod schemas and

@@ -1,6 +1,6 @@
 /**
  * How the runtime reaches Postgres: a full URL (local runtime, tests), the RDS secret's password,
- * or, with `DB_IAM_AUTH`, an RDS IAM auth token signed for every new connection (DESIGN.md
+ * or, with `DB_IAM_AUTH`, an RDS IAM auth token signed for every new connection (docs/design.md
  * section 6: RDS Proxy with TLS required and IAM auth).
  */
 import { Signer } from '@aws-sdk/rds-signer';

@@ -140,7 +140,7 @@ export interface ConnectWithRetryOptions {
 
 /**
  * Pings the database until it answers, waiting per the backoff schedule between tries
- * (DESIGN.md section 5: 5 tries, 1 s doubling, capped at 30 s).
+ * (docs/design.md section 5: 5 tries, 1 s doubling, capped at 30 s).
  *
  * @throws DependencyUnavailableError('postgres') with the last failure as `cause` after the last try.
  */

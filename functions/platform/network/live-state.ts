@@ -16,10 +16,10 @@ import {
   replayEstimator,
   restoreEstimator,
 } from '../../core/network/estimator.ts';
-import { modelKey, parseModel } from '../compression/session-model.ts';
 import type { Sql } from '../db/database.ts';
 import { recentNetworkSamples } from '../db/network-repository.ts';
 import { redisScript, runScript } from '../redis/script.ts';
+import { modelKey, parseModel } from '../redis/session-model.ts';
 import type { Runtime } from '../runtime.ts';
 
 /** How long a session's live network state stays in Redis after its last write. */

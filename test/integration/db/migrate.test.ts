@@ -129,7 +129,7 @@ describe('migrate', () => {
 
   describe('npm run migrate', () => {
     const cli = (env: Record<string, string | undefined>) =>
-      run(process.execPath, ['--import', 'tsx', 'functions/platform/db/migrate-cli.ts'], {
+      run(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
         env: { ...process.env, ...env },
         cwd: process.cwd(),
       });

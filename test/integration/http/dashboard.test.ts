@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAlertEvaluation } from '../../../functions/app/alert-evaluator.ts';
 import {
   type CompressResponse,
   compressResponseSchema,
@@ -19,7 +20,6 @@ import {
   qualityDistributionSchema,
 } from '../../../functions/core/contracts/dashboard.ts';
 import { errorEnvelopeSchema } from '../../../functions/core/contracts/errors.ts';
-import { runAlertEvaluation } from '../../../functions/platform/alerts/alert-evaluator.ts';
 import { insertFrames } from '../../support/dashboard-seed.ts';
 import { encodeFrame } from '../../support/frames.ts';
 import { startTestApi, type TestApi } from '../../support/local-api.ts';
@@ -327,7 +327,7 @@ describe('alerts', () => {
 describe('npm run alerts', () => {
   const run = promisify(execFile);
   const cli = (env: Record<string, string>) =>
-    run(process.execPath, ['--import', 'tsx', 'functions/local/alerts.ts'], {
+    run(process.execPath, ['--import', 'tsx', 'scripts/alerts.ts'], {
       cwd: process.cwd(),
       env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', ...env },
     });

@@ -1,9 +1,9 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import { type RouteSpec, routeList } from '../../../functions/core/contracts/routes.ts';
 import { BUILT_IN_RULES } from '../../../functions/core/rate-limit/policy.ts';
 import { openApiDocument } from '../../../functions/http/openapi.ts';
-import { type RouteSpec, routeList } from '../../../functions/http/routes.ts';
 import { startTestApi, type TestApi } from '../../support/local-api.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 

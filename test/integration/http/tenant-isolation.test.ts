@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAlertEvaluation } from '../../../functions/app/alert-evaluator.ts';
 import { DEFAULT_CONFIG } from '../../../functions/core/contracts/config.ts';
+import { type RouteSpec, routeList } from '../../../functions/core/contracts/routes.ts';
 import { ROUTE_EXAMPLES } from '../../../functions/http/openapi-examples.ts';
-import { type RouteSpec, routeList } from '../../../functions/http/routes.ts';
-import { runAlertEvaluation } from '../../../functions/platform/alerts/alert-evaluator.ts';
 import { insertFrames } from '../../support/dashboard-seed.ts';
 import { encodeFrame } from '../../support/frames.ts';
 import { startTestApi, type TestApi } from '../../support/local-api.ts';

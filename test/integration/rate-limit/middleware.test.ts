@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { routes } from '../../../functions/core/contracts/routes.ts';
 import { AicError, RateLimitError } from '../../../functions/core/errors.ts';
 import { FallbackLimiter } from '../../../functions/core/rate-limit/fallback-limiter.ts';
 import { buildRateLimitPolicy } from '../../../functions/core/rate-limit/policy.ts';
 import { rateLimitMiddleware } from '../../../functions/http/middlewares/rate-limit.ts';
 import type { HttpRequest } from '../../../functions/http/middlewares/types.ts';
-import { routes } from '../../../functions/http/routes.ts';
 import { metrics } from '../../../functions/platform/observability.ts';
 import {
   createGuardedRedis,

@@ -6,8 +6,8 @@
  */
 import fc from 'fast-check';
 import { z } from 'zod';
+import type { RouteId, RouteSpec } from '../../../functions/core/contracts/routes.ts';
 import { ROUTE_EXAMPLES } from '../../../functions/http/openapi-examples.ts';
-import type { RouteId, RouteSpec } from '../../../functions/http/routes.ts';
 import type { FuzzRequest } from './http-client.ts';
 
 /** Cases per route: `FUZZ_RUNS` (the dedicated `npm run test:fuzz` sets 10,000), else `fallback`. */

@@ -6,7 +6,7 @@
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import sharp from 'sharp';
-import type { RouteSpec } from '../../../functions/http/routes.ts';
+import type { RouteSpec } from '../../../functions/core/contracts/routes.ts';
 import { encodeFrame, framePixels } from '../../support/frames.ts';
 import {
   authorizationHeader,

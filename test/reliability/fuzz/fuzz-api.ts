@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { routeList } from '../../../functions/http/routes.ts';
+import { routeList } from '../../../functions/core/contracts/routes.ts';
 import { signToken } from '../../../functions/platform/jwt.ts';
 import { startTestApi, type TestApi } from '../../support/local-api.ts';
 import { createTestDatabase } from '../../support/test-database.ts';

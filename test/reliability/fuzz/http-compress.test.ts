@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { routes } from '../../../functions/http/routes.ts';
+import { routes } from '../../../functions/core/contracts/routes.ts';
 import { fuzzRuns, fuzzSeed } from './arbitraries.ts';
 import { buildFramePool, compressRequest, type FramePool } from './frame-arbitraries.ts';
 import { type FuzzApi, startFuzzApi } from './fuzz-api.ts';

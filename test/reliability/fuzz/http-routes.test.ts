@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { routeList } from '../../../functions/http/routes.ts';
+import { routeList } from '../../../functions/core/contracts/routes.ts';
 import { fuzzRuns, fuzzSeed, routeRequest, strayRequest } from './arbitraries.ts';
 import { type FuzzApi, startFuzzApi } from './fuzz-api.ts';
 import { send } from './http-client.ts';

@@ -6,8 +6,8 @@
  */
 import { expect } from 'vitest';
 import { errorEnvelopeSchema } from '../../../functions/core/contracts/errors.ts';
+import type { RouteSpec } from '../../../functions/core/contracts/routes.ts';
 import { SECURITY_HEADERS } from '../../../functions/http/middlewares/security-headers.ts';
-import type { RouteSpec } from '../../../functions/http/routes.ts';
 import type { FuzzRequest, FuzzResponse } from './http-client.ts';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;

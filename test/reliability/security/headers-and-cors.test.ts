@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type RouteId,
+  type RouteSpec,
+  routeList,
+} from '../../../functions/core/contracts/routes.ts';
 import { SECURITY_HEADERS } from '../../../functions/http/middlewares/security-headers.ts';
 import { ROUTE_EXAMPLES } from '../../../functions/http/openapi-examples.ts';
-import { type RouteId, type RouteSpec, routeList } from '../../../functions/http/routes.ts';
 import { encodeFrame } from '../../support/frames.ts';
 import { startTestApi, type TestApi } from '../../support/local-api.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { EngineModel } from '../../../functions/core/engine/model.ts';
-import { StreamCompressor, type StreamPhases } from '../../../functions/grpc/compress-stream.ts';
 import type {
   CompressCommand,
   CompressedFrame,
   PreparedFrame,
-} from '../../../functions/platform/compression/compress-service.ts';
+} from '../../../functions/app/compress-service.ts';
+import type { EngineModel } from '../../../functions/core/engine/model.ts';
+import { StreamCompressor, type StreamPhases } from '../../../functions/grpc/compress-stream.ts';
 
 /** A promise with its resolve and reject at hand. */
 function deferred<T = void>() {

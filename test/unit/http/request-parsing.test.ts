@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { type RouteSpec, routeList } from '../../../functions/core/contracts/routes.ts';
+import { resolveRequestId } from '../../../functions/core/request-id.ts';
 import { decodedLength, mediaType } from '../../../functions/http/middlewares/body-parser.ts';
-import { resolveRequestId } from '../../../functions/http/request-id.ts';
 import { createRouteMatcher } from '../../../functions/http/route-matcher.ts';
-import { type RouteSpec, routeList } from '../../../functions/http/routes.ts';
 
 describe('decoded body length', () => {
   it('equals the real decoded size for any bytes, base64 or not', () => {

@@ -1,7 +1,7 @@
 import type { Migration } from './index.ts';
 
 /**
- * The first schema (DESIGN.md section 5). Every table carries its owner (`user_id`) so each query
+ * The first schema (docs/design.md section 5). Every table carries its owner (`user_id`) so each query
  * can filter by it, and the hot dashboard reads are served by `(owner or session, time desc)`
  * indexes over millions of frame rows.
  *

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { routeList } from '../../../../functions/core/contracts/routes.ts';
 import {
   buildRateLimitPolicy,
   DEFAULT_SCOPE,
   planFor,
   type RouteLimits,
 } from '../../../../functions/core/rate-limit/policy.ts';
-import { routeList } from '../../../../functions/http/routes.ts';
 import { loadSettings } from '../../../../functions/platform/settings.ts';
 
 const ROUTE_IDS = routeList.map((route) => route.id);

@@ -11,7 +11,7 @@ import {
   aicServiceDefinition,
   type CompressStreamRequestMessage,
   type CompressStreamResponseMessage,
-} from '../../functions/grpc/proto.ts';
+} from '../functions/grpc/proto.ts';
 import { busyFor } from './busy-for.ts';
 
 const holdMs = Number(process.env.FLOOR_HOLD_MS ?? 10);

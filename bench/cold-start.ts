@@ -9,8 +9,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { NODE_HEAP_FLAGS, PIXEL_PROCESS_ENV } from '../../lib/config/node-flags.ts';
-import { encodeFrame } from '../support/frames.ts';
+import { NODE_HEAP_FLAGS, PIXEL_PROCESS_ENV } from '../lib/config/node-flags.ts';
+import { encodeFrame } from '../test/support/frames.ts';
 import { childReport } from './child-report.ts';
 import type { ColdStartReport } from './cold-start-child.ts';
 import { summarise } from './stats.ts';

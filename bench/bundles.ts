@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+const ROOT = join(import.meta.dirname, '..');
 const CDK_OUT = join(ROOT, 'cdk.out');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const STAGE = 'dev';

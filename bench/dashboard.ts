@@ -11,9 +11,9 @@ import postgres from 'postgres';
 import {
   windowLatencyHistogram,
   windowTotals,
-} from '../../functions/platform/db/dashboard-repository.ts';
-import { rollupInserts } from '../support/dashboard-seed.ts';
-import { createTestDatabase } from '../support/test-database.ts';
+} from '../functions/platform/db/dashboard-repository.ts';
+import { rollupInserts } from '../test/support/dashboard-seed.ts';
+import { createTestDatabase } from '../test/support/test-database.ts';
 import { ms, summarise } from './stats.ts';
 
 const ROWS = Number(process.env.BENCH_DASHBOARD_ROWS ?? 1_000_000);
@@ -31,7 +31,7 @@ const TYPICAL = 'bench-user-042';
 process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
-const { startTestApi } = await import('../support/local-api.ts');
+const { startTestApi } = await import('../test/support/local-api.ts');
 
 const db = await createTestDatabase({ migrate: true });
 const log = (line: string) => process.stdout.write(`${line}\n`);

@@ -12,14 +12,14 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { jwtSettingsFromEnv, signToken } from '../platform/jwt.ts';
-import { toProtoEnum } from './mapping.ts';
+import { toProtoEnum } from '../functions/grpc/mapping.ts';
 import {
   aicClientConstructor,
   type CompressStreamRequestMessage,
   type CompressStreamResponseMessage,
-} from './proto.ts';
-import { MAX_RECEIVE_MESSAGE_BYTES } from './server.ts';
+} from '../functions/grpc/proto.ts';
+import { MAX_RECEIVE_MESSAGE_BYTES } from '../functions/grpc/server.ts';
+import { jwtSettingsFromEnv, signToken } from '../functions/platform/jwt.ts';
 
 const FRAME_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
 const OUTPUT_EXTENSIONS: Record<string, string> = {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { jwtSettingsFromEnv, signToken } from '../platform/jwt.ts';
+import { jwtSettingsFromEnv, signToken } from '../functions/platform/jwt.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

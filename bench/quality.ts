@@ -12,16 +12,16 @@
  *    resolution, each against the naive reference implementation (test/support/reference-ssim.ts)
  *    timed in the same run on the same images.
  */
-import type { LumaImage } from '../../functions/core/quality/luma.ts';
-import { lumaFromPixels, resizeBilinear } from '../../functions/core/quality/luma.ts';
+import type { LumaImage } from '../functions/core/quality/luma.ts';
+import { lumaFromPixels, resizeBilinear } from '../functions/core/quality/luma.ts';
 import {
   analysisFactor,
   measurePixels,
   measureQuality,
   PSNR_CAP_DB,
   prepareReference,
-} from '../../functions/core/quality/ssim.ts';
-import { referencePsnr, referenceSsim } from '../support/reference-ssim.ts';
+} from '../functions/core/quality/ssim.ts';
+import { referencePsnr, referenceSsim } from '../test/support/reference-ssim.ts';
 import { ms, summarise } from './stats.ts';
 
 /** Time spent per case, in ms, unless the minimum iterations take longer. */

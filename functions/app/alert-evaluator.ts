@@ -1,7 +1,7 @@
-import { DEFAULT_CONFIG } from '../../core/contracts/config.ts';
-import { type AlertCandidate, evaluateAlertRules } from '../../core/dashboard/alert-rules.ts';
-import { openAlerts, recentStatsByUser } from '../db/alerts-repository.ts';
-import type { Sql } from '../db/database.ts';
+import { DEFAULT_CONFIG } from '../core/contracts/config.ts';
+import { type AlertCandidate, evaluateAlertRules } from '../core/dashboard/alert-rules.ts';
+import { openAlerts, recentStatsByUser } from '../platform/db/alerts-repository.ts';
+import type { Sql } from '../platform/db/database.ts';
 
 /** Options of {@link runAlertEvaluation}. */
 export interface AlertEvaluationOptions {

@@ -3,23 +3,23 @@ import {
   type CompressResponse,
   MAX_FRAME_BYTES_HTTP,
   type NetworkConditions,
-} from '../../core/contracts/compress.ts';
-import type { OutputFormat } from '../../core/contracts/config.ts';
-import { compressFrame } from '../../core/engine/engine.ts';
-import type { EngineModel } from '../../core/engine/model.ts';
-import { NotFoundError, PayloadTooLargeError } from '../../core/errors.ts';
-import { frameBudget, type NetworkSample } from '../../core/network/budget.ts';
-import { conditionToBandwidthKbps } from '../../core/network/condition.ts';
-import { type PolicyOverrides, resolvePolicy } from '../../core/policy.ts';
-import { getConfig } from '../db/config-repository.ts';
-import { type FrameMetricRecord, recordFrame } from '../db/frame-metrics-repository.ts';
-import { sessionUsableBy } from '../db/session-repository.ts';
-import { decodeFrame } from '../imaging/frame-decoder.ts';
-import { createSharpEnginePort } from '../imaging/sharp-engine-port.ts';
-import { type LiveSession, loadLiveSession } from '../network/network-service.ts';
-import { logger, metrics } from '../observability.ts';
-import type { Runtime } from '../runtime.ts';
-import { saveModel } from './session-model.ts';
+} from '../core/contracts/compress.ts';
+import type { OutputFormat } from '../core/contracts/config.ts';
+import { compressFrame } from '../core/engine/engine.ts';
+import type { EngineModel } from '../core/engine/model.ts';
+import { NotFoundError, PayloadTooLargeError } from '../core/errors.ts';
+import { frameBudget, type NetworkSample } from '../core/network/budget.ts';
+import { conditionToBandwidthKbps } from '../core/network/condition.ts';
+import { type PolicyOverrides, resolvePolicy } from '../core/policy.ts';
+import { getConfig } from '../platform/db/config-repository.ts';
+import { type FrameMetricRecord, recordFrame } from '../platform/db/frame-metrics-repository.ts';
+import { sessionUsableBy } from '../platform/db/session-repository.ts';
+import { decodeFrame } from '../platform/imaging/frame-decoder.ts';
+import { createSharpEnginePort } from '../platform/imaging/sharp-engine-port.ts';
+import { logger, metrics } from '../platform/observability.ts';
+import { saveModel } from '../platform/redis/session-model.ts';
+import type { Runtime } from '../platform/runtime.ts';
+import { type LiveSession, loadLiveSession } from './network-service.ts';
 
 /** One frame to compress, whichever transport it came over. */
 export interface CompressCommand extends PolicyOverrides {
@@ -279,7 +279,7 @@ export function emitFrameMetrics(frame: CompressedFrame): void {
 /**
  * Compresses one frame for its session's owner: the three phases in turn ({@link prepareFrame},
  * {@link runEngine} with the session's cached model, {@link storeFrame}), then the updated model
- * is cached and the EMF metrics are emitted. Returns the stored frame: the response of DESIGN.md
+ * is cached and the EMF metrics are emitted. Returns the stored frame: the response of docs/design.md
  * section 2 and the encodes the engine tried.
  */
 export async function compress(

@@ -8,10 +8,10 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { DEFAULT_CONFIG } from '../../functions/core/contracts/config.ts';
-import { createFunctionHandler } from '../../functions/http/function-handler.ts';
-import { routeKey, routes } from '../../functions/http/routes.ts';
-import { lambdaContext, toApiGatewayEvent } from '../../functions/local/api-gateway-event.ts';
+import { DEFAULT_CONFIG } from '../functions/core/contracts/config.ts';
+import { routeKey, routes } from '../functions/core/contracts/routes.ts';
+import { createFunctionHandler } from '../functions/http/function-handler.ts';
+import { lambdaContext, toApiGatewayEvent } from '../functions/local/api-gateway-event.ts';
 import { ms, summarise } from './stats.ts';
 
 const WARMUP = 2_000;

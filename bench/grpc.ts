@@ -3,26 +3,26 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { CompressResponse } from '../../functions/core/contracts/compress.ts';
+import type { CompressResponse } from '../functions/core/contracts/compress.ts';
 import {
   aicClientConstructor,
   type CompressStreamResponseMessage,
-} from '../../functions/grpc/proto.ts';
-import { createDatabase } from '../../functions/platform/db/database.ts';
+} from '../functions/grpc/proto.ts';
+import { createDatabase } from '../functions/platform/db/database.ts';
 import {
   type FrameMetricRecord,
   recordFrame,
-} from '../../functions/platform/db/frame-metrics-repository.ts';
-import { jwtSettingsFromEnv, signToken } from '../../functions/platform/jwt.ts';
-import { NODE_HEAP_FLAGS } from '../../lib/config/node-flags.ts';
-import { panningSequence } from '../support/frames.ts';
-import { spawnLocalRuntime } from '../support/local-runtime-process.ts';
-import { deleteKeysWithPrefix } from '../support/redis-keys.ts';
-import { createTestDatabase } from '../support/test-database.ts';
+} from '../functions/platform/db/frame-metrics-repository.ts';
+import { jwtSettingsFromEnv, signToken } from '../functions/platform/jwt.ts';
+import { NODE_HEAP_FLAGS } from '../lib/config/node-flags.ts';
+import { panningSequence } from '../test/support/frames.ts';
+import { spawnLocalRuntime } from '../test/support/local-runtime-process.ts';
+import { deleteKeysWithPrefix } from '../test/support/redis-keys.ts';
+import { createTestDatabase } from '../test/support/test-database.ts';
 import { busyFor } from './busy-for.ts';
 import { ms, summarise } from './stats.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+const ROOT = join(import.meta.dirname, '..');
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 150);
 const WARMUP = 10;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -45,7 +45,7 @@ interface Sample {
 async function startFloorServer(holdMs: number, resultBytes: number) {
   const child = spawn(
     process.execPath,
-    [...NODE_HEAP_FLAGS, '--import', 'tsx', join(ROOT, 'test', 'bench', 'grpc-floor-server.ts')],
+    [...NODE_HEAP_FLAGS, '--import', 'tsx', join(ROOT, 'bench', 'grpc-floor-server.ts')],
     {
       cwd: ROOT,
       env: {

@@ -8,7 +8,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EngineModel } from '../../functions/core/engine/model.ts';
+import type { EngineModel } from '../functions/core/engine/model.ts';
 import { PROFILES, serveFrame } from './compress-support.ts';
 
 /** What the child measured. */

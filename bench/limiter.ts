@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterUnion } from 'rate-limiter-flexible';
-import { DEFAULT_USER_WINDOWS, type LimitPlan } from '../../functions/core/rate-limit/policy.ts';
-import { createGuardedRedis } from '../../functions/platform/redis/guarded-redis.ts';
-import { checkRateLimit } from '../../functions/platform/redis/rate-limit.ts';
+import { DEFAULT_USER_WINDOWS, type LimitPlan } from '../functions/core/rate-limit/policy.ts';
+import { createGuardedRedis } from '../functions/platform/redis/guarded-redis.ts';
+import { checkRateLimit } from '../functions/platform/redis/rate-limit.ts';
 import { ms, summarise } from './stats.ts';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';

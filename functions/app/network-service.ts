@@ -1,27 +1,31 @@
 /**
- * Network updates, estimates and session statistics (DESIGN.md section 2): the orchestration
+ * Network updates, estimates and session statistics (docs/design.md section 2): the orchestration
  * behind the `network` function's routes, and {@link loadLiveSession} for /compress.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { NetworkConditions } from '../../core/contracts/compress.ts';
-import type { StoredConfig } from '../../core/contracts/config.ts';
-import type { NetworkEstimateResponse, SessionStatistics } from '../../core/contracts/network.ts';
-import type { EngineModel } from '../../core/engine/model.ts';
-import { type Recommendation, recommendEncoding } from '../../core/engine/recommend.ts';
-import { NotFoundError } from '../../core/errors.ts';
+import type { NetworkConditions } from '../core/contracts/compress.ts';
+import type { StoredConfig } from '../core/contracts/config.ts';
+import type { NetworkEstimateResponse, SessionStatistics } from '../core/contracts/network.ts';
+import type { EngineModel } from '../core/engine/model.ts';
+import { type Recommendation, recommendEncoding } from '../core/engine/recommend.ts';
+import { NotFoundError } from '../core/errors.ts';
 import {
   describeEstimate,
   type NetworkEstimate,
   type NetworkEstimatorState,
   updateEstimator,
-} from '../../core/network/estimator.ts';
-import { resolvePolicy } from '../../core/policy.ts';
-import { getConfig } from '../db/config-repository.ts';
-import { insertNetworkSample } from '../db/network-repository.ts';
-import { sessionOwnedBy, sessionTotals, sessionUsableBy } from '../db/session-repository.ts';
-import { metrics } from '../observability.ts';
-import type { Runtime } from '../runtime.ts';
-import { readLiveState, rebuildState, writeLiveState } from './live-state.ts';
+} from '../core/network/estimator.ts';
+import { resolvePolicy } from '../core/policy.ts';
+import { getConfig } from '../platform/db/config-repository.ts';
+import { insertNetworkSample } from '../platform/db/network-repository.ts';
+import {
+  sessionOwnedBy,
+  sessionTotals,
+  sessionUsableBy,
+} from '../platform/db/session-repository.ts';
+import { readLiveState, rebuildState, writeLiveState } from '../platform/network/live-state.ts';
+import { metrics } from '../platform/observability.ts';
+import type { Runtime } from '../platform/runtime.ts';
 
 /** A route's answer: the body, and whether Redis failed along the way (`X-AIC-Degraded`). */
 export interface NetworkResult<T> {

@@ -1,8 +1,8 @@
 /**
  * `npm run migrate`: applies the schema migrations to the database named by DATABASE_URL.
  */
-import { createDatabase } from './database.ts';
-import { migrate } from './migrate.ts';
+import { createDatabase } from '../functions/platform/db/database.ts';
+import { migrate } from '../functions/platform/db/migrate.ts';
 
 async function main(): Promise<number> {
   const url = process.env.DATABASE_URL;

@@ -4,7 +4,7 @@
  * second frame, and sends the timings to its parent.
  */
 import { readFile } from 'node:fs/promises';
-import { warmUpImaging } from '../../functions/platform/imaging/warm-up.ts';
+import { warmUpImaging } from '../functions/platform/imaging/warm-up.ts';
 import { PROFILES, serveFrame } from './compress-support.ts';
 
 /** What a child reports. */

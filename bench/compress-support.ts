@@ -4,16 +4,16 @@
  * the latency budget minus the decode time, the sharp port, the engine, the model carried through
  * its JSON form as Redis holds it).
  */
-import type { FrameType } from '../../functions/core/engine/candidates.ts';
-import { type CompressionDecision, compressFrame } from '../../functions/core/engine/engine.ts';
-import { type EngineModel, restoreModel } from '../../functions/core/engine/model.ts';
-import { frameBudget, type NetworkSample } from '../../functions/core/network/budget.ts';
-import { type ResolvedPolicy, resolvePolicy } from '../../functions/core/policy.ts';
-import { type DecodedFrame, decodeFrame } from '../../functions/platform/imaging/frame-decoder.ts';
+import type { FrameType } from '../functions/core/engine/candidates.ts';
+import { type CompressionDecision, compressFrame } from '../functions/core/engine/engine.ts';
+import { type EngineModel, restoreModel } from '../functions/core/engine/model.ts';
+import { frameBudget, type NetworkSample } from '../functions/core/network/budget.ts';
+import { type ResolvedPolicy, resolvePolicy } from '../functions/core/policy.ts';
+import { type DecodedFrame, decodeFrame } from '../functions/platform/imaging/frame-decoder.ts';
 import {
   createSharpEnginePort,
   type SharpEnginePort,
-} from '../../functions/platform/imaging/sharp-engine-port.ts';
+} from '../functions/platform/imaging/sharp-engine-port.ts';
 
 /** The policy of a caller with no stored config: adaptive defaults, JPEG and WebP. */
 export const POLICY: ResolvedPolicy = resolvePolicy({}, null);

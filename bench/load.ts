@@ -10,12 +10,12 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { jwtSettingsFromEnv, signToken } from '../../../functions/platform/jwt.ts';
-import { summarise } from '../../bench/stats.ts';
-import { type AutocannonRequest, autocannon } from '../../support/autocannon.ts';
-import { encodeFrame } from '../../support/frames.ts';
-import { spawnLocalRuntime } from '../../support/local-runtime-process.ts';
-import { createTestDatabase } from '../../support/test-database.ts';
+import { jwtSettingsFromEnv, signToken } from '../functions/platform/jwt.ts';
+import { type AutocannonRequest, autocannon } from '../test/support/autocannon.ts';
+import { encodeFrame } from '../test/support/frames.ts';
+import { spawnLocalRuntime } from '../test/support/local-runtime-process.ts';
+import { createTestDatabase } from '../test/support/test-database.ts';
+import { summarise } from './stats.ts';
 
 const DURATION_S = Number(process.env.LOAD_DURATION_S ?? 60);
 const WARM_UP_S = Number(process.env.LOAD_WARM_UP_S ?? Math.max(10, Math.round(DURATION_S / 4)));

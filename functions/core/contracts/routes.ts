@@ -3,8 +3,8 @@ import {
   compressJsonRequestSchema,
   compressQuerySchema,
   compressResponseSchema,
-} from '../core/contracts/compress.ts';
-import { compressionConfigSchema, storedConfigSchema } from '../core/contracts/config.ts';
+} from './compress.ts';
+import { compressionConfigSchema, storedConfigSchema } from './config.ts';
 import {
   alertListSchema,
   alertPathSchema,
@@ -18,15 +18,15 @@ import {
   qualityDistributionSchema,
   qualityQuerySchema,
   summaryQuerySchema,
-} from '../core/contracts/dashboard.ts';
-import { livenessResponseSchema, readinessResponseSchema } from '../core/contracts/health.ts';
+} from './dashboard.ts';
+import { livenessResponseSchema, readinessResponseSchema } from './health.ts';
 import {
   networkEstimateResponseSchema,
   networkUpdateSchema,
   sessionPathSchema,
   sessionStatisticsSchema,
-} from '../core/contracts/network.ts';
-import { openApiDocumentSchema } from '../core/contracts/openapi.ts';
+} from './network.ts';
+import { openApiDocumentSchema } from './openapi.ts';
 
 /**
  * The route table: the single source for the CDK HTTP API, the local runtime, the Lambda
@@ -39,7 +39,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** The Lambda functions of the API; each serves one group of routes. */
 export type FunctionName = 'health' | 'compress' | 'network' | 'dashboard';
 
-/** The public API's path prefix (DESIGN.md section 2). */
+/** The public API's path prefix (docs/design.md section 2). */
 export const API_PREFIX = '/api/v1/aic';
 
 /** JSON bodies are small; frames travel on their own routes with their own cap. */

@@ -5,8 +5,8 @@
  * (dashed) with the engine's pick (star) and the exhaustive oracle's (ring).
  */
 import sharp from 'sharp';
-import { type Candidate, SCALE_LADDER } from '../../functions/core/engine/candidates.ts';
-import type { MeasuredEncoding } from '../../functions/core/engine/selection.ts';
+import { type Candidate, SCALE_LADDER } from '../functions/core/engine/candidates.ts';
+import type { MeasuredEncoding } from '../functions/core/engine/selection.ts';
 
 /** A point of the plot: an encoding's size and SSIM. */
 export interface PlotPoint {

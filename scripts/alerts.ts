@@ -8,14 +8,13 @@ import { join } from 'node:path';
 // One invocation, like a single Lambda container: the handler's Powertools singletons must not
 // expect the multi-concurrency invoke store of the local server (an inherited setting).
 delete process.env.AWS_LAMBDA_MAX_CONCURRENCY;
-const { closeRuntime } = await import('../platform/runtime.ts');
-const { localDatabaseUrlFile } = await import('./local-state.ts');
-const { invokeScheduled } = await import('./scheduler.ts');
+const { closeRuntime } = await import('../functions/platform/runtime.ts');
+const { localDatabaseUrlFile } = await import('../functions/local/local-state.ts');
+const { invokeScheduled } = await import('../functions/local/scheduler.ts');
 
 async function databaseUrl(): Promise<string | undefined> {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  const stateDir =
-    process.env.AIC_LOCAL_STATE_DIR ?? join(import.meta.dirname, '..', '..', '.aic-local');
+  const stateDir = process.env.AIC_LOCAL_STATE_DIR ?? join(import.meta.dirname, '..', '.aic-local');
   return readFile(localDatabaseUrlFile(stateDir), 'utf8').catch(() => undefined);
 }
 
