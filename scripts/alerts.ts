@@ -11,10 +11,12 @@ delete process.env.AWS_LAMBDA_MAX_CONCURRENCY;
 const { closeRuntime } = await import('../functions/platform/runtime.ts');
 const { localDatabaseUrlFile } = await import('../functions/local/local-state.ts');
 const { invokeScheduled } = await import('../functions/local/scheduler.ts');
+const { loadSettings } = await import('../functions/platform/settings.ts');
 
 async function databaseUrl(): Promise<string | undefined> {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  const stateDir = process.env.AIC_LOCAL_STATE_DIR ?? join(import.meta.dirname, '..', '.aic-local');
+  const settings = loadSettings();
+  if (settings.DATABASE_URL) return settings.DATABASE_URL;
+  const stateDir = settings.AIC_LOCAL_STATE_DIR ?? join(import.meta.dirname, '..', '.aic-local');
   return readFile(localDatabaseUrlFile(stateDir), 'utf8').catch(() => undefined);
 }
 

@@ -3,9 +3,10 @@
  */
 import { createDatabase } from '../functions/platform/db/database.ts';
 import { migrate } from '../functions/platform/db/migrate.ts';
+import { loadSettings } from '../functions/platform/settings.ts';
 
 async function main(): Promise<number> {
-  const url = process.env.DATABASE_URL;
+  const url = loadSettings().DATABASE_URL;
   if (!url) {
     console.error(
       'DATABASE_URL is not set. Set it to the target database, for example:\n' +

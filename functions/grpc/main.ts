@@ -5,17 +5,18 @@
  * in-flight calls finish within GRPC_DRAIN_TIMEOUT_MS, then the rest are cancelled, the
  * connections closed and the process exits 0.
  */
+
 import { warmUpImaging } from '../platform/imaging/warm-up.ts';
 import { logger, metrics } from '../platform/observability.ts';
 import { closeRuntime, getRuntime } from '../platform/runtime.ts';
+import { loadSettings } from '../platform/settings.ts';
 import { startMetricsServer } from './metrics-server.ts';
 import { startGrpcServer } from './server.ts';
-import { loadGrpcSettings } from './settings.ts';
 
 /** EMF metrics of the shared code are flushed on this period (Lambda flushes per invocation). */
 const METRICS_FLUSH_MS = 60_000;
 
-const settings = loadGrpcSettings();
+const settings = loadSettings();
 // Start connecting now: the health service reports NOT_SERVING until this succeeds.
 getRuntime().catch((error: unknown) => logger.error('runtime initialisation failed', { error }));
 // Before serving, so that no stream's first frame pays for it (see warmUpImaging).

@@ -3,6 +3,7 @@ import './defaults.ts';
 import { join } from 'node:path';
 import { warmUpImaging } from '../platform/imaging/warm-up.ts';
 import { DEV_JWT_SECRET } from '../platform/jwt.ts';
+import { loadSettings } from '../platform/settings.ts';
 import { startLocalRuntime } from './local-runtime.ts';
 
 const log = (line: string) => process.stderr.write(`[aic] ${line}\n`);
@@ -11,22 +12,23 @@ const log = (line: string) => process.stderr.write(`[aic] ${line}\n`);
 await warmUpImaging().catch((error: unknown) =>
   log(`imaging warm-up failed; the first frame will be slower: ${String(error)}`),
 );
+const settings = loadSettings();
 const runtime = await startLocalRuntime({
-  port: Number(process.env.PORT ?? 3000),
-  host: process.env.HOST ?? '127.0.0.1',
-  stateDir: process.env.AIC_LOCAL_STATE_DIR ?? join(import.meta.dirname, '..', '..', '.aic-local'),
+  port: settings.PORT,
+  host: settings.HOST,
+  stateDir: settings.AIC_LOCAL_STATE_DIR ?? join(import.meta.dirname, '..', '..', '.aic-local'),
   log,
-  grpcPort: Number(process.env.GRPC_PORT ?? 50051),
+  grpcPort: settings.GRPC_PORT,
 });
 
 log(`HTTP API   ${runtime.api.url}  (try ${runtime.api.url}/readiness)`);
 log(
-  `gRPC       ${process.env.HOST ?? '127.0.0.1'}:${runtime.grpc.port}  (send frames: npm run grpc:send -- <file-or-folder>)`,
+  `gRPC       ${settings.HOST}:${runtime.grpc.port}  (send frames: npm run grpc:send -- <file-or-folder>)`,
 );
 log(`Postgres   ${runtime.uses.postgres}`);
 log(`Redis      ${runtime.uses.redis}`);
 log('Alerts     evaluated every minute (npm run alerts runs the evaluator once)');
-if (!process.env.AIC_JWT_SECRET) {
+if (!settings.AIC_JWT_SECRET) {
   log(
     `JWT        development signing key (${DEV_JWT_SECRET.slice(0, 12)}...); get a token: npm run token -- <user>`,
   );

@@ -8,6 +8,7 @@ import {
 } from 'jose';
 import { DependencyUnavailableError, UnauthorizedError } from '../core/errors.ts';
 import { isUsableSubject } from '../core/subject.ts';
+import { loadSettings, type Settings } from './settings.ts';
 
 /** Signing key used when AIC_JWT_SECRET is unset: for the local runtime only, never on AWS. */
 export const DEV_JWT_SECRET = 'auralink-aic-local-development-signing-key';
@@ -38,31 +39,35 @@ export function issuerJwksUrl(issuer: string): string {
 }
 
 /**
- * Reads JWT settings from the environment, falling back to the local development defaults:
- * `AIC_JWT_ISSUER`, `AIC_JWT_AUDIENCE` (comma-separated), and either `AIC_JWT_JWKS_URL` (or
- * `AIC_JWT_VERIFY=jwks`, which derives it from the issuer) or the HS256 `AIC_JWT_SECRET`.
+ * The token check of the settings (`AIC_JWT_*`, docs/design.md section 7): the issuer, every
+ * accepted audience, and either the issuer's JWKS (`AIC_JWT_JWKS_URL`, or `AIC_JWT_VERIFY=jwks`,
+ * which derives it from the issuer) or the HS256 `AIC_JWT_SECRET` (the development key when unset).
  *
- * @throws Error when `AIC_JWT_VERIFY` is unknown, or `jwks` without an https URL to fetch.
+ * @throws Error when `jwks` is asked for without an http(s) URL to fetch.
  */
-export function jwtSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JwtSettings {
-  const issuer = env.AIC_JWT_ISSUER ?? 'auralink-aic-local';
-  const audiences = (env.AIC_JWT_AUDIENCE ?? 'auralink-aic')
-    .split(',')
-    .map((audience) => audience.trim())
-    .filter((audience) => audience !== '');
-  const settings: JwtSettings = {
-    secret: env.AIC_JWT_SECRET ?? DEV_JWT_SECRET,
-    issuer,
+export function jwtSettings(settings: Settings): JwtSettings {
+  const audiences = settings.AIC_JWT_AUDIENCE;
+  const base: JwtSettings = {
+    secret: settings.AIC_JWT_SECRET ?? DEV_JWT_SECRET,
+    issuer: settings.AIC_JWT_ISSUER,
     audience: audiences.length === 1 ? (audiences[0] as string) : audiences,
   };
-  const verify = env.AIC_JWT_VERIFY ?? (env.AIC_JWT_JWKS_URL ? 'jwks' : 'hs256');
-  if (verify === 'hs256') return settings;
-  if (verify !== 'jwks') throw new Error('AIC_JWT_VERIFY: must be "jwks" or "hs256"');
-  const jwksUrl = env.AIC_JWT_JWKS_URL ?? issuerJwksUrl(issuer);
+  const verify = settings.AIC_JWT_VERIFY ?? (settings.AIC_JWT_JWKS_URL ? 'jwks' : 'hs256');
+  if (verify === 'hs256') return base;
+  const jwksUrl = settings.AIC_JWT_JWKS_URL ?? issuerJwksUrl(base.issuer);
   if (!/^https?:\/\//.test(jwksUrl)) {
     throw new Error('AIC_JWT_VERIFY=jwks needs AIC_JWT_JWKS_URL or an https AIC_JWT_ISSUER');
   }
-  return { ...settings, jwksUrl };
+  return { ...base, jwksUrl };
+}
+
+/**
+ * {@link jwtSettings} of the environment.
+ *
+ * @throws Error naming the variable when an `AIC_JWT_*` value (or any other setting) is invalid.
+ */
+export function jwtSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JwtSettings {
+  return jwtSettings(loadSettings(env));
 }
 
 // One key set per URL for the life of the process: jose caches the keys and refetches on an

@@ -1,3 +1,11 @@
+/**
+ * The one settings schema: every environment variable the service, the gRPC task, the local
+ * runtime and the CLIs read, with its default and its check (docs/design.md section 7). The
+ * README's environment table lists exactly these variables (a test holds the two together), and
+ * nothing else in `functions/` or `scripts/` reads `process.env` for its own configuration.
+ * Variables the platform sets for itself (`AWS_*`, `NODE_OPTIONS`, the Lambda runtime's) are not
+ * ours and are not listed.
+ */
 import { z } from 'zod';
 import { DEFAULT_COST_PER_GB_USD } from '../core/contracts/dashboard.ts';
 import { rateLimitOverridesSchema } from '../core/rate-limit/policy.ts';
@@ -11,6 +19,8 @@ const csv = z.string().transform((value) =>
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
 // `z.coerce.boolean()` would read the text "false" as true: accept exactly "true" or "false".
 const flag = (fallback: boolean) =>
   z
@@ -18,13 +28,22 @@ const flag = (fallback: boolean) =>
     .default(fallback ? 'true' : 'false')
     .transform((value) => value === 'true');
 
-/**
- * Every environment variable the service reads, with its default. The README's table is written
- * from this schema; keep them together.
- */
-export const settingsSchema = z.object({
-  /** Comma-separated origins allowed by CORS; no wildcard fallback for others. */
-  CORS_ALLOWED_ORIGINS: csv.default(['http://localhost:3000']),
+const optionalFlag = z
+  .enum(['true', 'false'])
+  .transform((value) => value === 'true')
+  .optional();
+
+const jsonText = z.string().transform((text, ctx) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+    return z.NEVER;
+  }
+});
+
+/** Postgres: where it is and how the pool behaves (docs/design.md section 5). */
+const databaseShape = {
   /** Full Postgres URL. Unset on AWS, where DB_HOST + DB_IAM_AUTH (or DB_SECRET_ARN) are used. */
   DATABASE_URL: z.string().min(1).optional(),
   /** Secrets Manager ARN of the RDS credentials (username, password, host, port, dbname). */
@@ -35,7 +54,8 @@ export const settingsSchema = z.object({
   DB_NAME: z.string().min(1).optional(),
   /**
    * Authenticate to RDS Proxy with a fresh IAM auth token per connection instead of the secret's
-   * password (docs/design.md section 6). Needs DB_HOST and DB_USER (or DB_SECRET_ARN for the username).
+   * password (docs/design.md section 6). Needs DB_HOST and DB_USER (or DB_SECRET_ARN for the
+   * username).
    */
   DB_IAM_AUTH: flag(false),
   /** Database user of IAM authentication; default the username in DB_SECRET_ARN's secret. */
@@ -51,6 +71,10 @@ export const settingsSchema = z.object({
   DB_CONNECT_TRIES: positiveInt(5),
   DB_CONNECT_BASE_DELAY_MS: positiveInt(1000),
   DB_CONNECT_MAX_DELAY_MS: positiveInt(30_000),
+};
+
+/** Redis and the circuit breaker in front of it. */
+const redisShape = {
   /** Redis URL (`redis://` or `rediss://`). Unset: rate limiting runs in its degraded mode. */
   REDIS_URL: z.string().min(1).optional(),
   /** Secrets Manager ARN of the Redis AUTH token. */
@@ -61,22 +85,17 @@ export const settingsSchema = z.object({
   BREAKER_OPEN_MS: positiveInt(60_000),
   BREAKER_HALF_OPEN_TRIALS: positiveInt(3),
   BREAKER_SUCCESS_THRESHOLD: positiveInt(2),
+};
+
+/** The HTTP edge: CORS, rate limits, and what the dashboard and alerts compute with. */
+const apiShape = {
+  /** Comma-separated origins allowed by CORS; no wildcard fallback for others. */
+  CORS_ALLOWED_ORIGINS: csv.default(['http://localhost:3000']),
   /**
    * JSON of per-route rate-limit rules keyed by route id (`*`: the default rule), e.g.
    * `{"compress":{"user":{"minute":6000}}}`; see `core/rate-limit/policy.ts`. Unset: built-in rules.
    */
-  RATE_LIMIT_ROUTE_OVERRIDES: z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(rateLimitOverridesSchema)
-    .optional(),
+  RATE_LIMIT_ROUTE_OVERRIDES: jsonText.pipe(rateLimitOverridesSchema).optional(),
   /** Identities one container tracks in the in-memory limiter used while Redis is unavailable. */
   RATE_LIMIT_FALLBACK_MAX_IDENTITIES: positiveInt(10_000),
   /** Egress price per GB (10^9 bytes) behind the bandwidth-savings cost estimate. */
@@ -85,14 +104,108 @@ export const settingsSchema = z.object({
   ALERT_WINDOW_MINUTES: positiveInt(5),
   /** Fewer frames than this in the alert window raise no alert (too little evidence). */
   ALERT_MIN_FRAMES: positiveInt(20),
+  /** The service version reported by the health checks; a deployment sets it. */
+  AIC_VERSION: z.string().min(1).default('0.1.0'),
+};
+
+/**
+ * Bearer tokens where no API Gateway authorizer checks them (the gRPC task, the local runtime):
+ * read into a `JwtSettings` by `jwtSettings` in `jwt.ts`.
+ */
+const jwtShape = {
+  /** HS256 signing key of the local runtime, `npm run token` and tests; never used on AWS. */
+  AIC_JWT_SECRET: z.string().min(1).optional(),
+  /** Required `iss`. */
+  AIC_JWT_ISSUER: z.string().min(1).default('auralink-aic-local'),
+  /** Accepted audiences: a token's `aud` or `client_id` must be one (as API Gateway checks). */
+  AIC_JWT_AUDIENCE: csv.default(['auralink-aic']),
+  /** The issuer's keys: when set, RS256/ES256 tokens are verified against it instead of HS256. */
+  AIC_JWT_JWKS_URL: z.string().min(1).optional(),
+  /** `jwks` or `hs256`; default `jwks` when AIC_JWT_JWKS_URL is set. */
+  AIC_JWT_VERIFY: z.enum(['jwks', 'hs256']).optional(),
+};
+
+/** The gRPC service (the Fargate task, and `npm start`). */
+const grpcShape = {
+  /** Port of the gRPC service (`0` picks a free one). */
+  GRPC_PORT: port(50051),
+  /** Address the Fargate task's gRPC and metrics servers bind. */
+  GRPC_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Port of `/metrics` (Prometheus), `/health` and `/readiness` on the Fargate task. */
+  METRICS_PORT: port(9464),
+  /** How long a SIGTERM drain waits for in-flight calls before cancelling them (ECS waits 30 s). */
+  GRPC_DRAIN_TIMEOUT_MS: positiveInt(20_000),
+  /** How often readiness is re-checked for the health service. */
+  GRPC_HEALTH_INTERVAL_MS: positiveInt(5_000),
+  /** Where the `.proto` files are; unset: `proto/` of the repository (the container sets it). */
+  AIC_PROTO_DIR: z.string().min(1).optional(),
+};
+
+/** The local runtime (`npm start`) and the command-line tools. */
+const localShape = {
+  /** HTTP port of the local runtime (`0` picks a free one). */
+  PORT: port(3000),
+  /** Address the local runtime listens on. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Where embedded Postgres keeps its data; unset: `.aic-local/` of the repository. */
+  AIC_LOCAL_STATE_DIR: z.string().min(1).optional(),
+  /** `npm run grpc:send`: the server's address; unset: `127.0.0.1:<GRPC_PORT>`. */
+  AIC_GRPC_ADDRESS: z.string().min(1).optional(),
+  /** `npm run grpc:send`: the bearer token; unset: a development token is signed. */
+  AIC_TOKEN: z.string().min(1).optional(),
+};
+
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+const logLevel = z
+  .string()
+  .transform((value) => value.toUpperCase())
+  .pipe(z.enum(LOG_LEVELS))
+  .optional();
+
+/**
+ * Powertools' own variables: Powertools reads them itself; they are checked here so that a bad
+ * value fails at start, naming the variable, instead of being ignored.
+ */
+const observabilityShape = {
+  /** Log level; the deployment sets `LOG_LEVEL`, which Powertools reads when this is unset. */
+  POWERTOOLS_LOG_LEVEL: logLevel,
+  /** Log level as the deployment sets it (Powertools' fallback for POWERTOOLS_LOG_LEVEL). */
+  LOG_LEVEL: logLevel,
+  /** Share of requests logged at DEBUG whatever the level. */
+  POWERTOOLS_LOGGER_SAMPLE_RATE: z.coerce.number().min(0).max(1).optional(),
+  /** `true`: no EMF metrics are written. */
+  POWERTOOLS_METRICS_DISABLED: optionalFlag,
+  /** Service name in logs, metrics and traces; unset: `auralink-aic`. */
+  POWERTOOLS_SERVICE_NAME: z.string().min(1).optional(),
+  /** CloudWatch namespace of the EMF metrics; unset: `AuraLink/AIC`. */
+  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).optional(),
+  /** `false` turns X-Ray tracing off (the gRPC task, which has no X-Ray daemon). */
+  POWERTOOLS_TRACE_ENABLED: optionalFlag,
+  /** `true` pretty-prints logs and disables metrics (development). */
+  POWERTOOLS_DEV: optionalFlag,
+};
+
+/** Every environment variable of AuraLink AIC, grouped by what reads it. */
+export const settingsSchema = z.object({
+  ...databaseShape,
+  ...redisShape,
+  ...apiShape,
+  ...jwtShape,
+  ...grpcShape,
+  ...localShape,
+  ...observabilityShape,
 });
 
-/** The service's parsed configuration. */
+/** The parsed configuration. */
 export type Settings = z.infer<typeof settingsSchema>;
 
-/** Parses the environment; a bad value fails loudly at cold start, naming the variable. */
+/**
+ * Parses the environment; a bad value fails loudly at start, naming the variable. An empty value
+ * counts as unset (`DATABASE_URL= npm run alerts`), as shells and container definitions mean it.
+ */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const parsed = settingsSchema.safeParse(env);
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = settingsSchema.safeParse(set);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (issue) => `${issue.path.join('.')}: ${issue.message}`,

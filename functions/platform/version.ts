@@ -1,2 +1,4 @@
-/** The service version reported by health checks; the build replaces it through the environment. */
-export const SERVICE_VERSION = process.env.AIC_VERSION ?? '0.1.0';
+import { loadSettings } from './settings.ts';
+
+/** The service version reported by health checks (`AIC_VERSION`, set by the deployment). */
+export const SERVICE_VERSION = loadSettings().AIC_VERSION;

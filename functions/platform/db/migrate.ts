@@ -1,6 +1,6 @@
 /**
- * Applies the schema migrations. Safe to run from many places at once (every Lambda cold start,
- * the deploy step, the local runtime): a transaction-scoped advisory lock serialises the runners
+ * Applies the schema migrations. Safe to run from many places at once (the deploy step's
+ * trigger, `npm run migrate`, the local runtime): a transaction-scoped advisory lock serialises the runners
  * and each migration is recorded in `schema_migrations` in the same transaction that applies it.
  */
 import type { Sql } from './database.ts';

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEV_JWT_SECRET } from '../../../functions/platform/jwt.ts';
-import { synthAicApp } from '../../infra/app-fixture.ts';
+import { DEV_JWT_SECRET } from '../../functions/platform/jwt.ts';
+import { synthAicApp } from './app-fixture.ts';
 
 /**
  * Synthesizes the whole app (every environment, bundling skipped) and searches every template for
