@@ -19,7 +19,8 @@ import {
   type CompressStreamResponseMessage,
 } from '../functions/grpc/proto.ts';
 import { MAX_RECEIVE_MESSAGE_BYTES } from '../functions/grpc/server.ts';
-import { jwtSettingsFromEnv, signToken } from '../functions/platform/jwt.ts';
+import { jwtSettings, signToken } from '../functions/platform/jwt.ts';
+import { loadSettings } from '../functions/platform/settings.ts';
 
 const FRAME_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
 const OUTPUT_EXTENSIONS: Record<string, string> = {
@@ -65,7 +66,18 @@ function describe(file: string, response: CompressStreamResponseMessage): string
     .join(' ');
 }
 
-async function main(): Promise<number> {
+/** What the command line asks for. */
+interface SendOptions {
+  files: string[];
+  address: string;
+  token: string;
+  sessionId: string;
+  mode: string | undefined;
+  out: string | undefined;
+}
+
+/** The options of the command line, or the exit code when there is nothing to send. */
+async function readOptions(): Promise<SendOptions | number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
     options: {
@@ -87,15 +99,27 @@ async function main(): Promise<number> {
     process.stderr.write(`no JPEG, PNG or WebP frames in ${target}\n`);
     return 2;
   }
-  const address =
-    values.address ?? process.env.AIC_GRPC_ADDRESS ?? `127.0.0.1:${process.env.GRPC_PORT ?? 50051}`;
-  const token =
-    values.token ??
-    process.env.AIC_TOKEN ??
-    (await signToken(values.user ?? 'grpc-cli', jwtSettingsFromEnv(), 3600));
-  const sessionId = values.session ?? randomUUID();
-  if (values.out) await mkdir(values.out, { recursive: true });
+  const settings = loadSettings();
+  return {
+    files,
+    address: values.address ?? settings.AIC_GRPC_ADDRESS ?? `127.0.0.1:${settings.GRPC_PORT}`,
+    token:
+      values.token ??
+      settings.AIC_TOKEN ??
+      (await signToken(values.user ?? 'grpc-cli', jwtSettings(settings), 3600)),
+    sessionId: values.session ?? randomUUID(),
+    mode: values.mode,
+    out: values.out,
+  };
+}
 
+type StreamCall = grpc.ClientDuplexStream<
+  CompressStreamRequestMessage,
+  CompressStreamResponseMessage
+>;
+
+/** A client of `address` and its `CompressStream`, authorised with `token`. */
+function openStream(address: string, token: string): { client: grpc.Client; call: StreamCall } {
   const Client = aicClientConstructor();
   const client = new Client(address, grpc.credentials.createInsecure(), {
     'grpc.max_send_message_length': MAX_RECEIVE_MESSAGE_BYTES,
@@ -103,50 +127,71 @@ async function main(): Promise<number> {
   });
   const metadata = new grpc.Metadata();
   metadata.set('authorization', `Bearer ${token}`);
-  const call = (
-    client.CompressStream as (
-      metadata: grpc.Metadata,
-    ) => grpc.ClientDuplexStream<CompressStreamRequestMessage, CompressStreamResponseMessage>
-  )(metadata);
+  const call = (client.CompressStream as (metadata: grpc.Metadata) => StreamCall)(metadata);
+  return { client, call };
+}
 
-  let index = 0;
-  let failed = 0;
-  const writes: Promise<void>[] = [];
+/** What came back of a stream so far. */
+interface Answers {
+  count: number;
+  failed: number;
+  /** The saves of compressed frames (`--out`). */
+  writes: Promise<void>[];
+}
+
+/** Prints each response as it arrives (responses come in frame order) and saves it with `--out`. */
+function collectAnswers(call: StreamCall, options: SendOptions): Answers {
+  const answers: Answers = { count: 0, failed: 0, writes: [] };
   call.on('data', (response: CompressStreamResponseMessage) => {
-    const file = files[index++] ?? '?';
-    if (response.error) failed++;
+    const file = options.files[answers.count++] ?? '?';
+    if (response.error) answers.failed++;
     process.stdout.write(`${describe(file, response)}\n`);
-    if (values.out && response.result) {
+    if (options.out && response.result) {
       const out = join(
-        values.out,
+        options.out,
         `${basename(file, extname(file))}${OUTPUT_EXTENSIONS[response.result.format] ?? '.bin'}`,
       );
-      writes.push(writeFile(out, response.result.compressed_data));
+      answers.writes.push(writeFile(out, response.result.compressed_data));
     }
   });
-  const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
-  call.on('error', () => undefined);
+  return answers;
+}
 
+/** Sends every frame, then ends the stream. */
+async function sendFrames(call: StreamCall, options: SendOptions): Promise<void> {
   // One frame in the send buffer at a time: a folder of 4K frames never sits in memory at once.
-  for (const [number, file] of files.entries()) {
+  for (const [number, file] of options.files.entries()) {
     const frame: CompressStreamRequestMessage['frame'] = {
-      session_id: sessionId,
+      session_id: options.sessionId,
       frame_data: await readFile(file),
       metadata: { frame_number: number, frame_type: 'FRAME_TYPE_UNSPECIFIED' },
-      mode: toProtoEnum('COMPRESSION_MODE', values.mode),
+      mode: toProtoEnum('COMPRESSION_MODE', options.mode),
     };
     if (!call.write({ frame })) await new Promise((resolve) => call.once('drain', resolve));
   }
   call.end();
+}
+
+async function main(): Promise<number> {
+  const options = await readOptions();
+  if (typeof options === 'number') return options;
+  if (options.out) await mkdir(options.out, { recursive: true });
+  const { client, call } = openStream(options.address, options.token);
+  const answers = collectAnswers(call, options);
+  const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+  call.on('error', () => undefined);
+  await sendFrames(call, options);
   const final = await status;
-  await Promise.all(writes);
+  await Promise.all(answers.writes);
   client.close();
-  process.stderr.write(`session ${sessionId}: ${index} of ${files.length} frames answered\n`);
+  process.stderr.write(
+    `session ${options.sessionId}: ${answers.count} of ${options.files.length} frames answered\n`,
+  );
   if (final.code !== grpc.status.OK) {
     process.stderr.write(`stream ended with ${grpc.status[final.code]}: ${final.details}\n`);
     return 1;
   }
-  return failed > 0 ? 1 : 0;
+  return answers.failed > 0 ? 1 : 0;
 }
 
 process.exitCode = await main();

@@ -1,61 +1,26 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import {
-  type CompressResponse,
-  MAX_FRAME_BYTES_HTTP,
-  type NetworkConditions,
-} from '../core/contracts/compress.ts';
+import { type CompressResponse, MAX_FRAME_BYTES_HTTP } from '../core/contracts/compress.ts';
 import type { OutputFormat } from '../core/contracts/config.ts';
-import { compressFrame } from '../core/engine/engine.ts';
+import { type CompressionDecision, compressFrame } from '../core/engine/engine.ts';
 import type { EngineModel } from '../core/engine/model.ts';
 import { NotFoundError, PayloadTooLargeError } from '../core/errors.ts';
-import { frameBudget, type NetworkSample } from '../core/network/budget.ts';
-import { conditionToBandwidthKbps } from '../core/network/condition.ts';
-import { type PolicyOverrides, resolvePolicy } from '../core/policy.ts';
+import { type FrameBudget, frameBudget } from '../core/network/budget.ts';
+import { type ResolvedPolicy, resolvePolicy } from '../core/policy.ts';
 import { getConfig } from '../platform/db/config-repository.ts';
 import { type FrameMetricRecord, recordFrame } from '../platform/db/frame-metrics-repository.ts';
 import { sessionUsableBy } from '../platform/db/session-repository.ts';
 import { decodeFrame } from '../platform/imaging/frame-decoder.ts';
-import { createSharpEnginePort } from '../platform/imaging/sharp-engine-port.ts';
+import {
+  createSharpEnginePort,
+  type SharpEnginePort,
+} from '../platform/imaging/sharp-engine-port.ts';
 import { logger, metrics } from '../platform/observability.ts';
 import { saveModel } from '../platform/redis/session-model.ts';
 import type { Runtime } from '../platform/runtime.ts';
+import type { CompressCommand } from './compress-command.ts';
 import { type LiveSession, loadLiveSession } from './network-service.ts';
 
-/** One frame to compress, whichever transport it came over. */
-export interface CompressCommand extends PolicyOverrides {
-  userId: string;
-  sessionId: string;
-  /** The encoded frame as received (already base64-decoded). */
-  frame: Buffer;
-  frameNumber?: number;
-  frameType: 'video' | 'screen';
-  network?: NetworkConditions;
-  networkCondition?: number;
-  /**
-   * Aborted when the caller is gone (gRPC cancellation or deadline): the work stops at the next
-   * phase boundary with the signal's reason, and nothing is stored for the frame.
-   */
-  signal?: AbortSignal;
-}
-
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
-
-function networkSample(command: CompressCommand): NetworkSample | undefined {
-  if (command.network) {
-    return {
-      bandwidthKbps: command.network.available_bandwidth_kbps,
-      packetLossPercent: command.network.packet_loss_percent,
-      fps: command.network.fps,
-    };
-  }
-  if (command.networkCondition !== undefined) {
-    return {
-      bandwidthKbps: conditionToBandwidthKbps(command.networkCondition),
-      packetLossPercent: 0,
-    };
-  }
-  return undefined;
-}
 
 /** What a caller already knows about a frame's session, so {@link prepareFrame} need not ask. */
 export interface SessionKnowledge {
@@ -115,7 +80,7 @@ export async function prepareFrame(
   const started = performance.now();
   if (command.frame.length > maxFrameBytes) throw new PayloadTooLargeError(maxFrameBytes);
   const { sql } = runtime.db;
-  const withEstimate = !command.network && command.networkCondition === undefined;
+  const withEstimate = !command.network;
 
   // The three lookups and the decode are independent: run them side by side.
   const decodeStarted = performance.now();
@@ -142,13 +107,42 @@ export async function runEngine(
   prepared: PreparedFrame,
   model: EngineModel | undefined,
 ): Promise<CompressedFrame> {
-  const { command, decoded, decodeMs, started } = prepared;
-  const policy = resolvePolicy(command, prepared.stored);
+  const { command } = prepared;
+  const policy = resolvePolicy(command.policy, prepared.stored);
   const budget = frameBudget({
     originalBytes: command.frame.length,
     targetCompressionRatio: policy.targetCompressionRatio,
-    network: networkSample(command) ?? prepared.live.estimate?.sample,
+    network: command.network ?? prepared.live.estimate?.sample,
   });
+  const { decision, port } = await searchEncoding(prepared, policy, budget, model);
+  const output = decision.chosen ? port.output(decision.chosen) : command.frame;
+  const outcome: EngineOutcome = {
+    decision,
+    budget,
+    output,
+    ratio: 1 - output.length / command.frame.length,
+    // Taken once the output is in hand: `total` covers everything the frame cost so far.
+    times: frameTimes(prepared, decision),
+  };
+  const response = toResponse(prepared, outcome);
+  return {
+    response,
+    record: toRecord(command, policy.mode, response, outcome),
+    model: decision.model,
+    ssim: decision.chosen?.ssim,
+    fallbackReason: decision.fallbackReason,
+    trials: trialSummaries(decision),
+  };
+}
+
+/** The engine's search for the frame's encoding, under the frame's whole latency budget. */
+async function searchEncoding(
+  prepared: PreparedFrame,
+  policy: ResolvedPolicy,
+  budget: FrameBudget,
+  model: EngineModel | undefined,
+): Promise<{ decision: CompressionDecision; port: SharpEnginePort }> {
+  const { command, decoded, decodeMs } = prepared;
   const port = createSharpEnginePort(decoded);
   const decision = await compressFrame({
     frame: {
@@ -164,18 +158,45 @@ export async function runEngine(
     port,
     now: () => performance.now(),
   }).finally(() => port.finish());
+  return { decision, port };
+}
+
+/** Per-phase times of one frame, in ms. */
+interface FrameTimes {
+  decodeMs: number;
+  encodeMs: number;
+  metricsMs: number;
+  totalMs: number;
+}
+
+/** What the engine made of a frame: the bytes to send and how they were reached. */
+interface EngineOutcome {
+  decision: CompressionDecision;
+  budget: FrameBudget;
+  /** The compressed frame, or the original on passthrough and fallback. */
+  output: Buffer;
+  /** 1 - output/original, unrounded. */
+  ratio: number;
+  times: FrameTimes;
+}
+
+function frameTimes(prepared: PreparedFrame, decision: CompressionDecision): FrameTimes {
   const encodeMs = decision.trials.reduce((sum, trial) => sum + (trial.encoded?.encodeMs ?? 0), 0);
   const metricsMs = decision.trials.reduce(
     (sum, trial) => sum + (trial.measurement?.measureMs ?? 0),
     0,
   );
+  const totalMs = performance.now() - prepared.started;
+  return { decodeMs: prepared.decodeMs, encodeMs, metricsMs, totalMs };
+}
 
-  const chosen = decision.chosen;
-  const output = chosen ? port.output(chosen) : command.frame;
+/** The response of docs/design.md section 2. */
+function toResponse(prepared: PreparedFrame, outcome: EngineOutcome): CompressResponse {
+  const { command, decoded } = prepared;
+  const { decision, budget, output, ratio, times } = outcome;
+  const { chosen } = decision;
   const originalBytes = command.frame.length;
-  const ratio = 1 - output.length / originalBytes;
-  const totalMs = performance.now() - started;
-  const response: CompressResponse = {
+  return {
     status: decision.status,
     session_id: command.sessionId,
     frame_number: command.frameNumber ?? null,
@@ -196,53 +217,59 @@ export async function runEngine(
     quality_score: chosen ? round(chosen.ssim, 5) : 1,
     encode_attempts: decision.encodeAttempts,
     latency_ms: {
-      decode: round(decodeMs),
-      encode: round(encodeMs),
-      metrics: round(metricsMs),
-      total: round(totalMs),
+      decode: round(times.decodeMs),
+      encode: round(times.encodeMs),
+      metrics: round(times.metricsMs),
+      total: round(times.totalMs),
     },
     fallback_used: decision.status === 'fallback',
     fallback_reason: decision.fallbackReason ?? null,
   };
-  const record: FrameMetricRecord = {
+}
+
+/** The frame's row in the metrics store. */
+function toRecord(
+  command: CompressCommand,
+  mode: ResolvedPolicy['mode'],
+  response: CompressResponse,
+  outcome: EngineOutcome,
+): FrameMetricRecord {
+  const { times } = outcome;
+  return {
     sessionId: command.sessionId,
     userId: command.userId,
     frameNumber: command.frameNumber ?? null,
     frameType: command.frameType,
-    mode: policy.mode,
+    mode,
     format: response.format,
     quality: response.quality,
     width: response.width,
     height: response.height,
-    originalBytes,
-    compressedBytes: output.length,
-    compressionRatio: ratio,
+    originalBytes: command.frame.length,
+    compressedBytes: outcome.output.length,
+    compressionRatio: outcome.ratio,
     ssim: response.ssim,
     psnrDb: response.psnr_db,
-    budgetBytes: budget.budgetBytes,
+    budgetBytes: outcome.budget.budgetBytes,
     withinBudget: response.within_budget,
-    encodeAttempts: decision.encodeAttempts,
-    decodeMs,
-    encodeMs,
-    metricsMs,
-    totalMs,
+    encodeAttempts: outcome.decision.encodeAttempts,
+    decodeMs: times.decodeMs,
+    encodeMs: times.encodeMs,
+    metricsMs: times.metricsMs,
+    totalMs: times.totalMs,
     fallback: response.fallback_used,
     fallbackReason: response.fallback_reason,
   };
-  return {
-    response,
-    record,
-    model: decision.model,
-    ssim: chosen?.ssim,
-    fallbackReason: decision.fallbackReason,
-    trials: decision.trials.map(({ candidate, encoded }) => ({
-      format: candidate.format,
-      quality: candidate.quality,
-      scale: candidate.scale,
-      bytes: encoded?.bytes,
-      encodeMs: encoded?.encodeMs ?? 0,
-    })),
-  };
+}
+
+function trialSummaries(decision: CompressionDecision): TrialSummary[] {
+  return decision.trials.map(({ candidate, encoded }) => ({
+    format: candidate.format,
+    quality: candidate.quality,
+    scale: candidate.scale,
+    bytes: encoded?.bytes,
+    encodeMs: encoded?.encodeMs ?? 0,
+  }));
 }
 
 /**

@@ -19,9 +19,9 @@ export interface ResolvedPolicy {
 /** Policy fields a request may set for one frame. */
 export interface PolicyOverrides {
   mode?: CompressionMode;
-  target_compression_ratio?: number;
-  max_latency_ms?: number;
-  min_quality_score?: number;
+  targetCompressionRatio?: number;
+  maxLatencyMs?: number;
+  minQualityScore?: number;
 }
 
 /**
@@ -56,9 +56,9 @@ export function resolvePolicy(
     mode,
     ...numbers({
       target_compression_ratio:
-        overrides.target_compression_ratio ?? fallback.target_compression_ratio,
-      max_latency_ms: overrides.max_latency_ms ?? fallback.max_latency_ms,
-      min_quality_score: overrides.min_quality_score ?? fallback.min_quality_score,
+        overrides.targetCompressionRatio ?? fallback.target_compression_ratio,
+      max_latency_ms: overrides.maxLatencyMs ?? fallback.max_latency_ms,
+      min_quality_score: overrides.minQualityScore ?? fallback.min_quality_score,
     }),
   };
 }

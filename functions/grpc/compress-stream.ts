@@ -1,6 +1,6 @@
 /**
  * The frames of one `CompressStream`, overlapped: while frame N is being stored, frame N+1 is
- * decoded and compressed. What the one-at-a-time stream guaranteed still holds:
+ * decoded and compressed. The overlap keeps the guarantees of frames taken one at a time:
  * - a frame is stored only after the frames before it were (rows in stream order), only once it
  *   was admitted by the rate limiter, and never after an earlier frame ended the stream;
  * - a session's frame runs the engine with the model its previous frame left, handed over in
@@ -10,8 +10,8 @@
  *   and flushed before the stream ends, so the next stream or request of the session finds it.
  */
 
+import type { CompressCommand } from '../app/compress-command.ts';
 import {
-  type CompressCommand,
   type CompressedFrame,
   emitFrameMetrics,
   type PreparedFrame,
@@ -79,7 +79,7 @@ class ModelWriteBehind {
   }
 
   private async drain(): Promise<void> {
-    // Serialising a model and sending it takes about 0.2 ms: let the frame's answer go out first.
+    // Serialising and sending a model costs CPU time: let the frame's answer go out first.
     await new Promise((resolve) => setImmediate(resolve));
     while (this.latest.size > 0) {
       const batch = [...this.latest];

@@ -5,7 +5,7 @@
  * values follow the proto's rule: prefix + JSON value in upper case, `*_UNSPECIFIED` = not sent.
  */
 import { z } from 'zod';
-import type { CompressCommand } from '../app/compress-service.ts';
+import { type CompressCommand, toCompressCommand } from '../app/compress-command.ts';
 import {
   type CompressResponse,
   compressJsonRequestSchema,
@@ -106,16 +106,16 @@ function defined<T extends Record<string, unknown>>(value: T): Partial<T> {
 
 /**
  * Validates a `CompressFrameRequest` with the HTTP rules and turns it into the command the compress
- * service runs, exactly as the HTTP handler does for a JSON body.
+ * service runs, by the same mapping as the HTTP handler.
  *
  * @throws ValidationError listing every failing field by its proto path (`metadata.frame_number`).
  */
-export function toCompressCommand(
+export function fromCompressFrameRequest(
   message: CompressFrameRequestMessage,
   userId: string,
 ): CompressCommand {
   const network = message.network_hint === 'network' ? networkInput(message.network) : undefined;
-  const input = validate(
+  const { frame_data, ...input } = validate(
     compressFrameSchema,
     defined({
       session_id: message.session_id,
@@ -132,19 +132,8 @@ export function toCompressCommand(
         message.network_hint === 'network_condition' ? message.network_condition : undefined,
     }),
   );
-  return {
-    mode: input.mode,
-    target_compression_ratio: input.target_compression_ratio,
-    max_latency_ms: input.max_latency_ms,
-    min_quality_score: input.min_quality_score,
-    userId,
-    sessionId: input.session_id,
-    frame: Buffer.isBuffer(input.frame_data) ? input.frame_data : Buffer.from(input.frame_data),
-    frameNumber: input.frame_number,
-    frameType: input.frame_type,
-    network: input.network,
-    networkCondition: input.network_condition,
-  };
+  const frame = Buffer.isBuffer(frame_data) ? frame_data : Buffer.from(frame_data);
+  return toCompressCommand(input, frame, userId);
 }
 
 /** A validated `GetCompressionHintsRequest`. */

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { loadSettings } from '../platform/settings.ts';
 
 /** Directory of the repository's `.proto` files (`AIC_PROTO_DIR` overrides it in a bundle). */
 export const PROTO_DIR =
-  process.env.AIC_PROTO_DIR ?? join(import.meta.dirname, '..', '..', 'proto');
+  loadSettings().AIC_PROTO_DIR ?? join(import.meta.dirname, '..', '..', 'proto');
 
 /** The proto file of the service, relative to {@link PROTO_DIR}. */
 export const AIC_PROTO_FILE = 'auralink/aic/v1/aic.proto';

@@ -1,5 +1,15 @@
+import {
+  type CompressCommand,
+  compressInputFromQuery,
+  toCompressCommand,
+} from '../app/compress-command.ts';
 import { compress, type TrialSummary } from '../app/compress-service.ts';
-import { type CompressResponse, MAX_FRAME_BYTES_HTTP } from '../core/contracts/compress.ts';
+import {
+  type CompressJsonRequest,
+  type CompressQuery,
+  type CompressResponse,
+  MAX_FRAME_BYTES_HTTP,
+} from '../core/contracts/compress.ts';
 import { PayloadTooLargeError } from '../core/errors.ts';
 import { createFunctionHandler } from '../http/function-handler.ts';
 import { decodedLength } from '../http/middlewares/body-parser.ts';
@@ -9,65 +19,28 @@ import { getRuntime } from '../platform/runtime.ts';
 export const handler = createFunctionHandler('compress', {
   compress: async ({ body, query, rawBody, userId }) => {
     const runtime = await getRuntime();
-    let command: Parameters<typeof compress>[1];
-    if (rawBody !== undefined && query) {
-      const { session_id, frame_number, frame_type, network_condition, ...rest } = query;
-      const { available_bandwidth_kbps, rtt_ms, packet_loss_percent, jitter_ms, fps } = rest;
-      const network =
-        available_bandwidth_kbps !== undefined
-          ? {
-              available_bandwidth_kbps,
-              rtt_ms: rtt_ms ?? 0,
-              packet_loss_percent: packet_loss_percent ?? 0,
-              jitter_ms: jitter_ms ?? 0,
-              fps: fps ?? 30,
-            }
-          : undefined;
-      command = {
-        ...pickPolicy(rest),
-        userId,
-        sessionId: session_id,
-        frame: rawBody,
-        frameNumber: frame_number,
-        frameType: frame_type,
-        network,
-        networkCondition: network_condition,
-      };
-    } else if (body) {
-      // The frame cap is checked on the base64 text, before anything is decoded.
-      if (decodedLength(body.frame_data, true) > MAX_FRAME_BYTES_HTTP) {
-        throw new PayloadTooLargeError(MAX_FRAME_BYTES_HTTP);
-      }
-      command = {
-        ...pickPolicy(body),
-        userId,
-        sessionId: body.session_id,
-        frame: Buffer.from(body.frame_data, 'base64'),
-        frameNumber: body.frame_number,
-        frameType: body.frame_type,
-        network: body.network,
-        networkCondition: body.network_condition,
-      };
-    } else {
-      throw new Error('compress invoked without a validated body');
-    }
+    const command = commandOf({ body, query, rawBody }, userId);
     const { response, trials } = await compress(runtime, command);
     return { body: response, headers: { 'Server-Timing': serverTiming(response, trials) } };
   },
 });
 
-function pickPolicy(source: {
-  mode?: 'off' | 'conservative' | 'adaptive' | 'aggressive';
-  target_compression_ratio?: number;
-  max_latency_ms?: number;
-  min_quality_score?: number;
-}) {
-  return {
-    mode: source.mode,
-    target_compression_ratio: source.target_compression_ratio,
-    max_latency_ms: source.max_latency_ms,
-    min_quality_score: source.min_quality_score,
-  };
+/** The command of either body form: a raw image with its fields in the query, or JSON. */
+function commandOf(
+  request: { body?: CompressJsonRequest; query?: CompressQuery; rawBody?: Buffer },
+  userId: string,
+): CompressCommand {
+  const { body, query, rawBody } = request;
+  if (rawBody !== undefined && query) {
+    return toCompressCommand(compressInputFromQuery(query), rawBody, userId);
+  }
+  if (!body) throw new Error('compress invoked without a validated body');
+  // The frame cap is checked on the base64 text, before anything is decoded.
+  if (decodedLength(body.frame_data, true) > MAX_FRAME_BYTES_HTTP) {
+    throw new PayloadTooLargeError(MAX_FRAME_BYTES_HTTP);
+  }
+  const { frame_data, ...input } = body;
+  return toCompressCommand(input, Buffer.from(frame_data, 'base64'), userId);
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { errorEnvelopeSchema } from '../core/contracts/errors.ts';
-import { type RouteSpec, routeList } from '../core/contracts/routes.ts';
+import { type BodySpec, type RouteSpec, routeList } from '../core/contracts/routes.ts';
 import { ERROR_STATUS, type ErrorCode } from '../core/errors.ts';
 import { BUILT_IN_RULES } from '../core/rate-limit/policy.ts';
 import { ROUTE_EXAMPLES, type RouteExamples } from './openapi-examples.ts';
@@ -164,13 +164,13 @@ function parameters(
   });
 }
 
-function operation(route: RouteSpec, examples: RouteExamples | undefined): Operation {
+const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
+const errorRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
+
+/** The error responses a route can give, each a reference to the shared envelope's response. */
+function errorResponses(route: RouteSpec, limited: boolean): Record<string, unknown> {
   const { request } = route;
   const body = request?.body;
-  const limited = BUILT_IN_RULES[route.id] !== 'exempt';
-  const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
-  const errorRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
-
   const errors: Record<string, unknown> = {};
   if (request) errors['400'] = errorRef('BadRequest');
   if (route.auth) errors['401'] = errorRef('Unauthorized');
@@ -193,33 +193,49 @@ function operation(route: RouteSpec, examples: RouteExamples | undefined): Opera
   } else if (route.auth) {
     errors['503'] = errorRef('Unavailable');
   }
+  return errors;
+}
 
-  const responseContent: Record<string, unknown> = {
-    schema: jsonSchema(route.response.schema, 'output'),
-  };
+/** The request body of a route: its JSON schema (with an example), or a raw image per type. */
+function requestBodyOf(body: BodySpec | undefined, examples: RouteExamples | undefined) {
+  if (!body) return undefined;
+  const content = body.contentTypes.map((type) => [
+    type,
+    type === JSON_TYPE
+      ? {
+          schema: jsonSchema(body.schema, 'input'),
+          ...(examples?.body === undefined
+            ? {}
+            : { examples: { example: { value: examples.body } } }),
+        }
+      : { schema: { type: 'string', contentMediaType: type } },
+  ]);
+  return { required: true, content: Object.fromEntries(content) };
+}
+
+/** The success response: the route's schema, its example, the request-id and rate-limit headers. */
+function successResponse(route: RouteSpec, examples: RouteExamples | undefined, limited: boolean) {
+  const content: Record<string, unknown> = { schema: jsonSchema(route.response.schema, 'output') };
   if (examples?.response !== undefined) {
-    responseContent.examples = { example: { value: examples.response } };
+    content.examples = { example: { value: examples.response } };
   }
+  return {
+    description: route.summary,
+    headers: {
+      'X-Request-ID': headerRef('X-Request-ID'),
+      ...(limited
+        ? Object.fromEntries(RATE_LIMIT_HEADERS.map((name) => [name, headerRef(name)]))
+        : {}),
+    },
+    content: { [JSON_TYPE]: content },
+  };
+}
 
-  const requestBody = body
-    ? {
-        required: true,
-        content: Object.fromEntries(
-          body.contentTypes.map((type) => [
-            type,
-            type === JSON_TYPE
-              ? {
-                  schema: jsonSchema(body.schema, 'input'),
-                  ...(examples?.body === undefined
-                    ? {}
-                    : { examples: { example: { value: examples.body } } }),
-                }
-              : { schema: { type: 'string', contentMediaType: type } },
-          ]),
-        ),
-      }
-    : undefined;
-
+function operation(route: RouteSpec, examples: RouteExamples | undefined): Operation {
+  const { request } = route;
+  const body = request?.body;
+  const limited = BUILT_IN_RULES[route.id] !== 'exempt';
+  const requestBody = requestBodyOf(body, examples);
   return {
     operationId: route.id,
     summary: route.summary,
@@ -233,17 +249,8 @@ function operation(route: RouteSpec, examples: RouteExamples | undefined): Opera
     ],
     ...(requestBody ? { requestBody } : {}),
     responses: {
-      [String(route.response.status)]: {
-        description: route.summary,
-        headers: {
-          'X-Request-ID': headerRef('X-Request-ID'),
-          ...(limited
-            ? Object.fromEntries(RATE_LIMIT_HEADERS.map((name) => [name, headerRef(name)]))
-            : {}),
-        },
-        content: { [JSON_TYPE]: responseContent },
-      },
-      ...errors,
+      [String(route.response.status)]: successResponse(route, examples, limited),
+      ...errorResponses(route, limited),
     },
   };
 }

@@ -6,6 +6,7 @@ import { createDatabase } from '../platform/db/database.ts';
 import { migrate } from '../platform/db/migrate.ts';
 import { jwtSettingsFromEnv } from '../platform/jwt.ts';
 import { closeRuntime } from '../platform/runtime.ts';
+import { loadSettings } from '../platform/settings.ts';
 import {
   type EmbeddedService,
   redisServerAvailable,
@@ -52,10 +53,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     for (const service of started.reverse()) await service.stop().catch(() => undefined);
   };
   try {
+    const settings = loadSettings();
+    let databaseUrl = settings.DATABASE_URL;
     let postgresUse = 'DATABASE_URL';
-    if (!process.env.DATABASE_URL) {
+    if (!databaseUrl) {
       const pg = await startEmbeddedPostgres(join(options.stateDir, 'postgres'), options.log);
       started.push(pg);
+      databaseUrl = pg.url;
+      // The runtime's settings read it, as they read a configured one.
       process.env.DATABASE_URL = pg.url;
       // Lets `npm run alerts` reach this embedded server while it runs.
       await writeFile(localDatabaseUrlFile(options.stateDir), pg.url, { mode: 0o600 });
@@ -66,16 +71,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       postgresUse = `embedded PostgreSQL at ${new URL(pg.url).host} (data in ${join(options.stateDir, 'postgres')})`;
     }
     let redisUse = 'REDIS_URL';
-    if (!process.env.REDIS_URL && redisServerAvailable()) {
+    if (!settings.REDIS_URL && redisServerAvailable()) {
       const redis = await startRedisServer();
       started.push(redis);
       process.env.REDIS_URL = redis.url;
       redisUse = `redis-server started at ${new URL(redis.url).host}`;
-    } else if (!process.env.REDIS_URL) {
+    } else if (!settings.REDIS_URL) {
       redisUse = 'none: rate limiting runs in its degraded mode (fails open, per-container limits)';
     }
 
-    const db = createDatabase({ url: process.env.DATABASE_URL as string, poolMax: 1 });
+    const db = createDatabase({ url: databaseUrl, poolMax: 1 });
     try {
       const { applied } = await migrate(db.sql);
       if (applied.length > 0) options.log(`applied migrations: ${applied.join(', ')}`);

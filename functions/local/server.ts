@@ -50,6 +50,58 @@ export interface LocalServer {
 
 const DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 
+type RouteMatcher = ReturnType<typeof createRouteMatcher>;
+
+/** The payload 2.0 event API Gateway would build for `request`, and the route it selected. */
+function eventFor(request: IncomingMessage, body: Buffer, match: RouteMatcher) {
+  const method = (request.method ?? 'GET').toUpperCase();
+  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  const found = match(method, path);
+  const route = found.kind === 'route' ? found.route : undefined;
+  const event = toApiGatewayEvent(
+    {
+      method,
+      url: request.url ?? '/',
+      headers: request.headers,
+      body,
+      sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+    },
+    found.kind === 'route'
+      ? { routeKey: routeKey(found.route), pathParameters: found.pathParameters }
+      : { routeKey: DEFAULT_ROUTE_KEY },
+  );
+  return { event, route };
+}
+
+/** Like API Gateway's JWT authorizer: only a verified token's claims reach the handler. */
+async function authorize(event: APIGatewayProxyEventV2, jwt: JwtSettings): Promise<void> {
+  const claims = await verifyToken(bearerToken(event.headers.authorization), jwt).catch(
+    () => undefined,
+  );
+  // None means 401 from the handler's auth middleware, as on AWS.
+  if (claims) Object.assign(event.requestContext, { authorizer: { jwt: { claims, scopes: [] } } });
+}
+
+/** The error envelope for a request that never reached a handler (too large, unreadable). */
+function failedRequestResult(request: IncomingMessage, error: unknown) {
+  const aicError: AicError = toAicError(error);
+  const requestId = resolveRequestId(headerValue(request.headers['x-request-id']));
+  const result = errorResult(aicError, requestId);
+  result.headers = { ...result.headers, ...SECURITY_HEADERS, 'X-Request-ID': requestId };
+  if (aicError instanceof PayloadTooLargeError) result.headers.Connection = 'close';
+  return { result, status: aicError.httpStatus };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 /**
  * Serves the route table over plain HTTP the way API Gateway would: it selects the route, checks the
  * bearer token like the JWT authorizer, builds a payload 2.0 event and invokes the same Lambda
@@ -62,38 +114,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const match = createRouteMatcher();
   const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const host = options.host ?? '127.0.0.1';
 
-  const invoke = async (
-    request: IncomingMessage,
-    body: Buffer,
-  ): Promise<APIGatewayProxyStructuredResultV2> => {
-    const method = (request.method ?? 'GET').toUpperCase();
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    const found = match(method, path);
-    const route = found.kind === 'route' ? found.route : undefined;
-    const event = toApiGatewayEvent(
-      {
-        method,
-        url: request.url ?? '/',
-        headers: request.headers,
-        body,
-        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
-      },
-      route
-        ? {
-            routeKey: routeKey(route),
-            pathParameters: found.kind === 'route' ? found.pathParameters : {},
-          }
-        : { routeKey: DEFAULT_ROUTE_KEY },
-    );
-    if (route?.auth) {
-      const claims = await verifyToken(bearerToken(event.headers.authorization), options.jwt).catch(
-        () => undefined,
-      );
-      // Like API Gateway, only a verified token's claims reach the handler; none means 401 there.
-      if (claims)
-        Object.assign(event.requestContext, { authorizer: { jwt: { claims, scopes: [] } } });
-    }
+  const invoke = async (request: IncomingMessage, body: Buffer) => {
+    const { event, route } = eventFor(request, body, match);
+    if (route?.auth) await authorize(event, options.jwt);
     const name = route?.function ?? DEFAULT_ROUTE_FUNCTION;
     const context = lambdaContext(`aic-${name}`, timeoutMs);
     return store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, () =>
@@ -106,12 +131,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       .then((body) => invoke(request, body))
       .then((result) => send(response, result))
       .catch((error: unknown) => {
-        const aicError: AicError = toAicError(error);
-        if (aicError.httpStatus >= 500) options.onError?.(error);
-        const requestId = resolveRequestId(headerValue(request.headers['x-request-id']));
-        const result = errorResult(aicError, requestId);
-        result.headers = { ...result.headers, ...SECURITY_HEADERS, 'X-Request-ID': requestId };
-        if (aicError instanceof PayloadTooLargeError) result.headers.Connection = 'close';
+        const { result, status } = failedRequestResult(request, error);
+        if (status >= 500) options.onError?.(error);
         send(response, result);
       });
   });
@@ -119,16 +140,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 5_000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, host);
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    url: `http://${host}:${port}`,
     port,
     server,
     close: () =>

@@ -2,7 +2,7 @@
  * How busy a frame is, as one number the engine's cold start can use before it encodes anything:
  * the mean absolute difference between neighbouring pixels (right and below) of the green channel,
  * or of the only channel of a grey frame, on every fourth row and column. Green carries most of
- * the luma, and the subsampling keeps it at about 0.3 ms at 1280x720.
+ * the luma, and the subsampling keeps it a small fraction of one encode.
  *
  * Encoders spend bytes on exactly these differences, and SSIM loses them first, so the logarithm
  * of this number predicts both the size and the distortion of a frame's encodings far better than

@@ -26,10 +26,7 @@
  * packages on npm are pure JS with their own windows and downsampling, without the reusable
  * reference or the fused PSNR. Integer SIMD does the full-resolution pass (luma from RGB
  * bit-identical to the float64 formula, the upscale with 8-bit weights, squared errors, block
- * sums), float64x2 the filters and the SSIM map. Against the pure-JS kernels it replaced, in CPU time per call on the 2-core dev
- * machine (`npm run bench:quality`, first table; RGB frames, automatic factor): 1280x720 input
- * side (luma + prepareReference) 8.6 -> 1.8 ms, a full-size output 11.9 -> 2.3 ms, a 640x360
- * output upscaled 14.9 -> 2.5 ms; 640x360: 3.4 -> 0.8, 4.9 -> 0.9 and 5.2 -> 1.0 ms (about 5x).
+ * sums), float64x2 the filters and the SSIM map. `npm run bench:quality` times them.
  */
 import { assertLumaImage, assertPixels, type LumaImage } from './luma.ts';
 import {

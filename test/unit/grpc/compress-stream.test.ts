@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  CompressCommand,
-  CompressedFrame,
-  PreparedFrame,
-} from '../../../functions/app/compress-service.ts';
+import type { CompressCommand } from '../../../functions/app/compress-command.ts';
+import type { CompressedFrame, PreparedFrame } from '../../../functions/app/compress-service.ts';
 import type { EngineModel } from '../../../functions/core/engine/model.ts';
 import { StreamCompressor, type StreamPhases } from '../../../functions/grpc/compress-stream.ts';
 
@@ -31,6 +28,7 @@ const command = (frameNumber: number, sessionId = 'a', signal?: AbortSignal): Co
   frame: Buffer.alloc(1),
   frameNumber,
   frameType: 'video',
+  policy: {},
   ...(signal ? { signal } : {}),
 });
 

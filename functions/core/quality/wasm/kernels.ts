@@ -7,12 +7,12 @@
  * starts by resetting the arena, copies its inputs in, runs the kernels and copies the results out
  * into ordinary typed arrays, so nothing in linear memory outlives a call and nothing a caller
  * holds points into it (a prepared reference stays valid however many frames are measured in
- * between, at any await point). The copies are cheap next to the kernels: a 720p measurement
- * copies in about 6 MB (the RGB output, the reference's luma and its three float64 planes), about
- * 0.15 ms of its 2.5 ms here, so the reference is not kept resident in linear memory, which
- * would need lifetimes tied to the garbage collector. The memory grows when a call needs more and
- * is never shrunk: it stays as large as the largest measurement so far (about 8 MB for a 720p RGB
- * frame at the automatic factor, about 300 MB for 3840x2160 at factor 1).
+ * between, at any await point). The copies are cheap next to the kernels (a 720p measurement
+ * copies in the RGB output, the reference's luma and its three float64 planes, a few MB), so the
+ * reference is not kept resident in linear memory, which would need lifetimes tied to the garbage
+ * collector. The memory grows when a call needs more and is never shrunk: it stays as large as the
+ * largest measurement so far (about 8 MB for a 720p RGB frame at the automatic factor, about
+ * 300 MB for 3840x2160 at factor 1).
  */
 import { QUALITY_WASM_BASE64 } from './quality-wasm.ts';
 
@@ -164,8 +164,8 @@ const MAX_SPARE_LENGTHS = 6;
 /**
  * Planes of released references, by length, for the next references to reuse. A reference's
  * planes are the largest allocation of a frame's measurement (1.3 MB at 640x360), and allocations
- * outside the JS heap are what makes V8 run full collections: reusing them keeps those rarer
- * (`npm run bench:compress` shows them in the latency tail).
+ * outside the JS heap are what makes V8 run full collections, which land in the latency tail:
+ * reusing them keeps those rarer.
  */
 const spare = new Map<number, Float64Array[]>();
 

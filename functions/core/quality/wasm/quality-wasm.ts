@@ -4,7 +4,7 @@
 
 /** SHA-256 of the quality.c this module was compiled from. */
 export const QUALITY_WASM_SOURCE_SHA256 =
-  'ca73cca4fa3270e24d9cb5c096b43d4e4f95cff28b86a6d0d392a377abbe2cae';
+  '8edc3273b303ae52a39b8054cda29d5637f39865ea462d1ba4f4f6b08e4d0fac';
 
 /** The compiled module (24898 bytes), base64. */
 export const QUALITY_WASM_BASE64 =

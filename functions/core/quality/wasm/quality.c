@@ -4,12 +4,12 @@
  * memory layout and passes every buffer as a pointer into this module's linear memory.
  *
  * Arithmetic contract, relied on by the tests:
- * - luma: Y = round-half-up(0.299 R + 0.587 G + 0.114 B) evaluated in float64 exactly as the JS
- *   expression was; the integer SIMD path is exact except at ties, which are redone in float64.
+ * - luma: Y = round-half-up(0.299 R + 0.587 G + 0.114 B), the sum evaluated in float64 left to
+ *   right; the integer SIMD path is exact except at ties, which are redone in float64.
  * - bilinear resize: integers only, 8-bit weights (the tap fraction rounded to 1/256ths) and the
  *   result rounded half up from 1/65536ths, exactly as the per-pixel definition in wasm.test.ts.
- * - every float64 expression keeps the operation order of the former JS code (no reassociation, no
- *   fused multiply-add: wasm has none), so identical inputs give SSIM exactly 1 and ssim(a, b) equals
+ * - every float64 expression has one fixed operation order (no reassociation, no fused
+ *   multiply-add: wasm has none), so identical inputs give SSIM exactly 1 and ssim(a, b) equals
  *   ssim(b, a) bit for bit.
  */
 #include <wasm_simd128.h>

@@ -3,14 +3,13 @@ import { describe, expect, it } from 'vitest';
 import type { OutputFormat } from '../../../../functions/core/contracts/config.ts';
 import type { FrameType } from '../../../../functions/core/engine/candidates.ts';
 import {
-  CONFIDENCE_Z,
   type CompressionDecision,
   compressFrame,
   DEFAULT_MAX_ATTEMPTS,
   type EnginePolicy,
-  SINGLE_SHOT_Z,
 } from '../../../../functions/core/engine/engine.ts';
 import { type EngineModel, predict, startFrame } from '../../../../functions/core/engine/model.ts';
+import { CONFIDENCE_Z, SINGLE_SHOT_Z } from '../../../../functions/core/engine/next-candidate.ts';
 import { exhaustiveSearch } from '../../../../functions/core/engine/oracle.ts';
 import { createFakePort, type FakeContent, fakeClock } from './fake-port.ts';
 

@@ -1,0 +1,266 @@
+/**
+ * One frame's search: what it encoded and measured, what is still open, and the loop that encodes
+ * the candidates a step of the engine picks until the step is done or a limit is hit. Every encode
+ * and measurement updates the frame's model; the steps themselves (what to pick, when to give up)
+ * are the engine's.
+ */
+import type { OutputFormat } from '../contracts/config.ts';
+import { type Candidate, candidateKey, type FrameSize } from './candidates.ts';
+import type { Deadline } from './deadline.ts';
+import { type EngineModel, observeEncode, observeMeasurement, predict } from './model.ts';
+import type { Encoded, EnginePort, Measurement } from './port.ts';
+import { Pruning } from './pruning.ts';
+import { type Scored, type ScoreTargets, scoreCandidate, scoreTargets } from './scoring.ts';
+import type { MeasuredEncoding, SelectionRules } from './selection.ts';
+
+/** One encode the engine tried, with its measurement when it took one. */
+export interface Trial {
+  readonly candidate: Candidate;
+  readonly encoded?: Encoded;
+  readonly measurement?: Measurement;
+  readonly error?: 'encode_failed' | 'measure_failed';
+}
+
+interface MutableTrial {
+  candidate: Candidate;
+  encoded?: Encoded;
+  measurement?: Measurement;
+  error?: 'encode_failed' | 'measure_failed';
+}
+
+/**
+ * Why a search step stopped: it `found` what it looked for, ran out of open candidates
+ * (`exhausted`), gave up on the rest as hopeless (`infeasible`), could afford none in the time left
+ * (`latency`), or reached the attempt limit (`attempts`).
+ */
+export type StopCause = 'found' | 'exhausted' | 'infeasible' | 'latency' | 'attempts';
+
+/** One step of the search: which candidates it may encode and how it picks among them. */
+export interface SearchStep {
+  /** Whether the step may encode a candidate (on top of it being open). */
+  readonly eligible: (candidate: Candidate) => boolean;
+  /** The next encode among the open, eligible, affordable candidates; `undefined` for none. */
+  readonly pick: (pool: readonly Scored[]) => Scored | undefined;
+  /**
+   * Whether an over-budget encoding is measured even once something meets the floor. Until then it
+   * is always measured: it may be the answer, and its SSIM calibrates the model on this frame
+   * (skipping it costs more encodes than it saves).
+   */
+  readonly measureOverBudget: boolean;
+}
+
+/** A step that encodes until it is done (see {@link FrameSearch.run}). */
+export interface SearchLoop extends SearchStep {
+  /** Whether the step has found what it looks for. */
+  readonly done: () => boolean;
+  /** Whether the affordable candidates are hopeless, ending the step; default never. */
+  readonly giveUp?: (pool: readonly Scored[]) => boolean;
+}
+
+/** What a {@link FrameSearch} starts from. */
+export interface FrameSearchSetup {
+  readonly frame: FrameSize;
+  readonly port: EnginePort;
+  /** The session's model, started on this frame (`startFrame`). */
+  readonly model: EngineModel;
+  /** The frame's candidate grid, in the order ties are broken. */
+  readonly candidates: readonly Candidate[];
+  readonly rules: SelectionRules;
+  readonly deadline: Deadline;
+  /** Most encodes for this frame. */
+  readonly maxAttempts: number;
+}
+
+/** The mutable state of one frame's search. */
+export class FrameSearch {
+  readonly rules: SelectionRules;
+  readonly deadline: Deadline;
+  readonly candidates: readonly Candidate[];
+  private currentModel: EngineModel;
+  private readonly allTrials: MutableTrial[] = [];
+  private readonly allMeasured: MeasuredEncoding[] = [];
+  private encodes = 0;
+  private failed = 0;
+  private readonly tried = new Set<string>();
+  private readonly failedFormats = new Set<OutputFormat>();
+  private readonly pruning = new Pruning();
+  private readonly unmeasured: MutableTrial[] = [];
+  private readonly targets: ScoreTargets;
+
+  constructor(private readonly setup: FrameSearchSetup) {
+    this.rules = setup.rules;
+    this.deadline = setup.deadline;
+    this.candidates = setup.candidates;
+    this.currentModel = setup.model;
+    this.targets = scoreTargets(setup.rules);
+  }
+
+  /** The model, updated with every encode and measurement of this frame. */
+  get model(): EngineModel {
+    return this.currentModel;
+  }
+
+  /** Every encode tried, in order. */
+  get trials(): readonly Trial[] {
+    return this.allTrials;
+  }
+
+  /** Every encoding measured, in order. */
+  get measured(): readonly MeasuredEncoding[] {
+    return this.allMeasured;
+  }
+
+  /** Calls to `port.encode`, failed ones included. */
+  get attempts(): number {
+    return this.encodes;
+  }
+
+  /** Encodes and measurements that failed. */
+  get failures(): number {
+    return this.failed;
+  }
+
+  /** Not tried yet, and its format has not failed in this frame. */
+  isOpen(candidate: Candidate): boolean {
+    return !this.tried.has(candidateKey(candidate)) && !this.failedFormats.has(candidate.format);
+  }
+
+  /** Not ruled out by an over-budget encoding (see `pruning.ts`). */
+  mayFit(candidate: Candidate): boolean {
+    return this.pruning.mayFit(candidate);
+  }
+
+  /** Not ruled out by an under-floor encoding (see `pruning.ts`). */
+  mayMeetFloor(candidate: Candidate): boolean {
+    return this.pruning.mayMeetFloor(candidate);
+  }
+
+  /** Whether an encoding of this frame was over the budget. */
+  hasOverBudget(): boolean {
+    return this.pruning.hasOverBudget();
+  }
+
+  /** Whether a measured encoding of the tier fits the budget and meets the floor. */
+  hasFit(inTier: (candidate: Candidate) => boolean): boolean {
+    return this.allMeasured.some(
+      (e) =>
+        e.ssim >= this.rules.minQualityScore &&
+        e.bytes <= this.rules.budgetBytes &&
+        inTier(e.candidate),
+    );
+  }
+
+  /** Whether a measured encoding meets the floor. */
+  hasValid(): boolean {
+    return this.allMeasured.some((e) => e.ssim >= this.rules.minQualityScore);
+  }
+
+  /** The open candidates `eligible` accepts, in grid order. */
+  openCandidates(eligible: (candidate: Candidate) => boolean): Candidate[] {
+    return this.candidates.filter((c) => this.isOpen(c) && eligible(c));
+  }
+
+  /** `candidates` scored by the current model, kept when the deadline affords them. */
+  affordable(candidates: readonly Candidate[]): Scored[] {
+    return this.deadline.affordable(
+      candidates.map((c) => this.score(c)),
+      this.encodes,
+    );
+  }
+
+  /** `candidate` scored by the current model against the frame's budget and floor. */
+  score(candidate: Candidate): Scored {
+    return scoreCandidate(this.currentModel, candidate, this.setup.frame, this.targets);
+  }
+
+  /**
+   * Encodes one candidate picked from the open, eligible, affordable ones until the loop is done,
+   * the pool runs dry, the loop gives up on the rest, or a limit is hit.
+   */
+  async run(loop: SearchLoop): Promise<StopCause> {
+    for (;;) {
+      if (loop.done()) return 'found';
+      const open = this.openCandidates(loop.eligible);
+      if (open.length === 0) return 'exhausted';
+      if (this.encodes >= this.setup.maxAttempts) return 'attempts';
+      const pool = this.affordable(open);
+      if (pool.length > 0 && loop.giveUp?.(pool) === true) return 'infeasible';
+      const next = loop.pick(pool);
+      if (next === undefined) return 'latency';
+      await this.attempt(next.candidate, loop);
+    }
+  }
+
+  /** At most one encode, of the candidate the step picks among the open, eligible, affordable ones. */
+  async tryOnce(step: SearchStep): Promise<void> {
+    if (this.encodes >= this.setup.maxAttempts) return;
+    const next = step.pick(this.affordable(this.openCandidates(step.eligible)));
+    if (next !== undefined) await this.attempt(next.candidate, step);
+  }
+
+  /** Measures the over-budget encodings left unmeasured, smallest first, until one meets the floor. */
+  async measureUnmeasured(): Promise<StopCause> {
+    const bySize = [...this.unmeasured].sort(
+      (a, b) => (a.encoded?.bytes ?? 0) - (b.encoded?.bytes ?? 0),
+    );
+    for (const trial of bySize) {
+      const bytes = trial.encoded?.bytes ?? 0;
+      const smallerValid = this.allMeasured.some(
+        (e) => e.ssim >= this.rules.minQualityScore && e.bytes <= bytes,
+      );
+      if (smallerValid) return 'found';
+      const prediction = predict(this.currentModel, trial.candidate, this.setup.frame);
+      if (prediction.measureMs > this.deadline.remainingMs()) return 'latency';
+      await this.measure(trial);
+    }
+    return this.hasValid() ? 'found' : 'exhausted';
+  }
+
+  private async attempt(candidate: Candidate, step: SearchStep): Promise<void> {
+    this.tried.add(candidateKey(candidate));
+    this.encodes += 1;
+    const trial: MutableTrial = { candidate };
+    this.allTrials.push(trial);
+    try {
+      trial.encoded = await this.setup.port.encode(candidate);
+    } catch {
+      // A format whose encoder fails once is not retried in this frame (e.g. AVIF unavailable).
+      trial.error = 'encode_failed';
+      this.failed += 1;
+      this.failedFormats.add(candidate.format);
+      return;
+    }
+    this.currentModel = observeEncode(this.currentModel, candidate, trial.encoded);
+    if (trial.encoded.bytes > this.rules.budgetBytes) {
+      this.pruning.addOverBudget(candidate);
+      // Once something meets the floor, an over-budget encoding only matters if nothing fits: it
+      // waits for measureUnmeasured.
+      if (!step.measureOverBudget && this.hasValid()) {
+        this.unmeasured.push(trial);
+        return;
+      }
+    }
+    await this.measure(trial);
+  }
+
+  private async measure(trial: MutableTrial): Promise<void> {
+    const encoded = trial.encoded;
+    if (encoded === undefined) return;
+    try {
+      trial.measurement = await this.setup.port.measure(encoded);
+    } catch {
+      trial.error = 'measure_failed';
+      this.failed += 1;
+      return;
+    }
+    const measurement = trial.measurement;
+    this.currentModel = observeMeasurement(
+      this.currentModel,
+      trial.candidate,
+      this.setup.frame,
+      measurement,
+    );
+    if (measurement.ssim < this.rules.minQualityScore) this.pruning.addUnderFloor(trial.candidate);
+    this.allMeasured.push({ ...encoded, ...measurement });
+  }
+}
