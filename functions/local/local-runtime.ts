@@ -42,6 +42,72 @@ export interface LocalRuntime {
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
+/** A dependency the local runtime uses, and how to describe it in the start-up banner. */
+interface LocalDependency {
+  url: string | undefined;
+  use: string;
+}
+
+/** The configured Postgres, or an embedded one started in `stateDir` (and recorded there). */
+async function localPostgres(
+  configured: string | undefined,
+  options: LocalRuntimeOptions,
+  started: EmbeddedService[],
+): Promise<LocalDependency & { url: string }> {
+  if (configured) return { url: configured, use: 'DATABASE_URL' };
+  const dataDir = join(options.stateDir, 'postgres');
+  const pg = await startEmbeddedPostgres(dataDir, options.log);
+  started.push(pg);
+  // The runtime's settings read it, as they read a configured one.
+  process.env.DATABASE_URL = pg.url;
+  // Lets `npm run alerts` reach this embedded server while it runs.
+  await writeFile(localDatabaseUrlFile(options.stateDir), pg.url, { mode: 0o600 });
+  started.push({
+    url: pg.url,
+    stop: () => rm(localDatabaseUrlFile(options.stateDir), { force: true }),
+  });
+  return {
+    url: pg.url,
+    use: `embedded PostgreSQL at ${new URL(pg.url).host} (data in ${dataDir})`,
+  };
+}
+
+/** The configured Redis, or a `redis-server` started for the run, or none (degraded limits). */
+async function localRedis(
+  configured: string | undefined,
+  started: EmbeddedService[],
+): Promise<LocalDependency> {
+  if (configured) return { url: configured, use: 'REDIS_URL' };
+  if (!redisServerAvailable()) {
+    const use = 'none: rate limiting runs in its degraded mode (fails open, per-container limits)';
+    return { url: undefined, use };
+  }
+  const redis = await startRedisServer();
+  started.push(redis);
+  process.env.REDIS_URL = redis.url;
+  return { url: redis.url, use: `redis-server started at ${new URL(redis.url).host}` };
+}
+
+async function applyMigrations(url: string, log: (line: string) => void): Promise<void> {
+  const db = createDatabase({ url, poolMax: 1 });
+  try {
+    const { applied } = await migrate(db.sql);
+    if (applied.length > 0) log(`applied migrations: ${applied.join(', ')}`);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Every Lambda function's handler, loaded from its entry as the Lambda runtime would. */
+async function loadHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
+  const handlers = {} as Record<FunctionName, LambdaHandler>;
+  for (const [name, entry] of Object.entries(FUNCTION_ENTRIES) as [FunctionName, string][]) {
+    const module = (await import(join(REPO_ROOT, entry))) as { handler: LambdaHandler };
+    handlers[name] = module.handler;
+  }
+  return handlers;
+}
+
 /**
  * Runs the product locally on embedded defaults: Postgres from DATABASE_URL or an embedded server,
  * Redis from REDIS_URL or a `redis-server` it starts (or none: the limiter's degraded mode), the
@@ -54,49 +120,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   };
   try {
     const settings = loadSettings();
-    let databaseUrl = settings.DATABASE_URL;
-    let postgresUse = 'DATABASE_URL';
-    if (!databaseUrl) {
-      const pg = await startEmbeddedPostgres(join(options.stateDir, 'postgres'), options.log);
-      started.push(pg);
-      databaseUrl = pg.url;
-      // The runtime's settings read it, as they read a configured one.
-      process.env.DATABASE_URL = pg.url;
-      // Lets `npm run alerts` reach this embedded server while it runs.
-      await writeFile(localDatabaseUrlFile(options.stateDir), pg.url, { mode: 0o600 });
-      started.push({
-        url: pg.url,
-        stop: () => rm(localDatabaseUrlFile(options.stateDir), { force: true }),
-      });
-      postgresUse = `embedded PostgreSQL at ${new URL(pg.url).host} (data in ${join(options.stateDir, 'postgres')})`;
-    }
-    let redisUse = 'REDIS_URL';
-    if (!settings.REDIS_URL && redisServerAvailable()) {
-      const redis = await startRedisServer();
-      started.push(redis);
-      process.env.REDIS_URL = redis.url;
-      redisUse = `redis-server started at ${new URL(redis.url).host}`;
-    } else if (!settings.REDIS_URL) {
-      redisUse = 'none: rate limiting runs in its degraded mode (fails open, per-container limits)';
-    }
-
-    const db = createDatabase({ url: databaseUrl, poolMax: 1 });
-    try {
-      const { applied } = await migrate(db.sql);
-      if (applied.length > 0) options.log(`applied migrations: ${applied.join(', ')}`);
-    } finally {
-      await db.close();
-    }
-
-    const handlers = {} as Record<FunctionName, LambdaHandler>;
-    for (const [name, entry] of Object.entries(FUNCTION_ENTRIES) as [FunctionName, string][]) {
-      const module = (await import(join(REPO_ROOT, entry))) as { handler: LambdaHandler };
-      handlers[name] = module.handler;
-    }
+    const postgres = await localPostgres(settings.DATABASE_URL, options, started);
+    const redis = await localRedis(settings.REDIS_URL, started);
+    await applyMigrations(postgres.url, options.log);
     const api = await startLocalServer({
       port: options.port,
       host: options.host,
-      handlers,
+      handlers: await loadHandlers(),
       jwt: jwtSettingsFromEnv(),
       onError: (error) => options.log(`local runtime error: ${String(error)}`),
     });
@@ -114,7 +144,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return {
       api,
       grpc,
-      uses: { postgres: postgresUse, redis: redisUse },
+      uses: { postgres: postgres.use, redis: redis.use },
       stop: async () => {
         scheduler.stop();
         await grpc.shutdown(5000);

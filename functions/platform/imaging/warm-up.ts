@@ -33,13 +33,13 @@ const candidate = (format: 'jpeg' | 'webp', scale: number): Candidate => ({
  * Runs once, on a synthetic 320x180 frame, each path a frame takes: the JPEG decode of the input,
  * JPEG and WebP encodes at full and half scale, and their measurement (decode, upscale, SSIM and
  * PSNR). Otherwise a process pays on its first frame for libvips' first use of each operation and
- * for V8 compiling the quality kernels: a 1280x720 first frame took about 45 ms instead of about 20,
- * and left the engine no time to search under the default 20 ms budget.
+ * for V8 compiling the quality kernels, which leaves the engine no time to search that frame
+ * under the default latency budget (`npm run bench:cold` measures both).
  *
  * For processes that start before they serve (the gRPC task, `npm start`): call it before
  * listening. The compress Lambda does not: an on-demand Lambda runs its init on the first
- * request's path, where the warm-up (about 40 ms) costs more than it saves that frame (about
- * 20 ms). AVIF is left out: the engine rarely has time for it.
+ * request's path, where the warm-up costs more than it saves that frame. AVIF is left out: the
+ * engine rarely has time for it.
  */
 export async function warmUpImaging(): Promise<void> {
   const input = await sharp(syntheticPixels(), {
