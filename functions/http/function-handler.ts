@@ -4,6 +4,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import httpCors, { type Options as CorsOptions } from '@middy/http-cors';
 import type { z } from 'zod';
+import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from '../core/contracts/cors.ts';
 import { type FunctionName, type RouteSpec, routeKey, routes } from '../core/contracts/routes.ts';
 import { NotFoundError } from '../core/errors.ts';
 import { logger, metrics, tracer } from '../platform/observability.ts';
@@ -68,19 +69,6 @@ export interface FunctionHandlerOptions {
   middlewares?: HttpMiddleware[];
 }
 
-/** Headers a browser may read from responses. */
-const EXPOSED_HEADERS = [
-  'X-Request-ID',
-  'Server-Timing',
-  'Retry-After',
-  'X-RateLimit-Limit',
-  'X-RateLimit-Remaining',
-  'X-RateLimit-Reset',
-  'RateLimit',
-  'RateLimit-Policy',
-  'X-AIC-Degraded',
-].join(', ');
-
 /**
  * Builds the Lambda handler of one function: the whole middleware chain, assembled here and only
  * here, around a dispatcher that runs the implementation of the event's route.
@@ -128,9 +116,9 @@ export function createFunctionHandler<F extends FunctionName>(
     origins: settings.CORS_ALLOWED_ORIGINS,
     // One allowed origin would otherwise be sent without `Vary: Origin`; caches must not mix.
     ...(settings.CORS_ALLOWED_ORIGINS.length > 1 ? {} : { vary: 'Origin' }),
-    headers: 'Authorization, Content-Type, X-Request-ID',
+    headers: CORS_ALLOWED_HEADERS.join(', '),
     methods: 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
-    exposeHeaders: EXPOSED_HEADERS,
+    exposeHeaders: CORS_EXPOSED_HEADERS.join(', '),
     maxAge: 600,
   };
 

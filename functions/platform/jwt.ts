@@ -8,6 +8,7 @@ import {
 } from 'jose';
 import { DependencyUnavailableError, UnauthorizedError } from '../core/errors.ts';
 import { isUsableSubject } from '../core/subject.ts';
+import { issuerJwksUrl } from '../core/token-issuer.ts';
 import { loadSettings, type Settings } from './settings.ts';
 
 /** Signing key used when AIC_JWT_SECRET is unset: for the local runtime only, never on AWS. */
@@ -32,11 +33,6 @@ export interface JwtSettings {
 
 /** The claims handlers read, as API Gateway's JWT authorizer passes them on. */
 export type JwtClaims = Record<string, string | number | boolean | string[]>;
-
-/** Where an OpenID issuer (Cognito, Auth0, ...) publishes its keys. */
-export function issuerJwksUrl(issuer: string): string {
-  return `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`;
-}
 
 /**
  * The token check of the settings (`AIC_JWT_*`, docs/design.md section 7): the issuer, every

@@ -5,22 +5,19 @@
  * of them to these lists.
  *
  * `--initial-old-space-size=64`: V8 starts with an old generation of a few MB and grows it slowly,
- * so a frame loop that promotes a few hundred KB per frame ran a full mark-compact (3 to 4 ms)
- * every 8 to 10 frames at 640x360, and those collections made up most of the latency tail. Starting
- * at 64 MB, 270 frames ran 6 full collections instead of about 30 and the p95 of decode + engine at
- * 640x360 fell from about 21 to about 16 ms. The garbage it lets build up cost up to 50 MB of peak
- * RSS at 3840x2160 (see {@link PIXEL_PROCESS_ENV}). The flag is not allowed in NODE_OPTIONS, hence
- * the wrapper and the command lines.
+ * so a frame loop that promotes a few hundred KB per frame runs a full mark-compact every few
+ * frames, and those collections make up most of the latency tail. Starting at 64 MB spaces them
+ * out; the price is more garbage held at the peak of a large frame (see {@link PIXEL_PROCESS_ENV}).
+ * The flag is not allowed in NODE_OPTIONS, hence the wrapper and the command lines.
  */
 export const NODE_HEAP_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
 
 /**
  * `MALLOC_MMAP_THRESHOLD_=4194304`: glibc raises its mmap threshold after each large free, so the
- * 25 MB pixel buffers of a 4K frame soon came from the heap arenas, which keep freed memory. A
- * fixed 4 MiB threshold maps every buffer of a 4K frame and returns it to the system when freed,
- * while the buffers of frames up to 1280x720 (2.7 MB) stay in the arenas, reused without page
- * faults: peak RSS for 20 frames of 3840x2160 (with {@link NODE_HEAP_FLAGS}) fell from 408 to 413 MB
- * to 302 to 309 MB.
+ * 25 MB pixel buffers of a 4K frame would soon come from the heap arenas, which keep freed memory
+ * and so raise the peak RSS. A fixed 4 MiB threshold maps every buffer of a 4K frame and returns it
+ * to the system when freed, while the buffers of frames up to 1280x720 (2.7 MB) stay in the
+ * arenas, reused without page faults.
  */
 export const PIXEL_PROCESS_ENV: Readonly<Record<string, string>> = {
   MALLOC_MMAP_THRESHOLD_: '4194304',

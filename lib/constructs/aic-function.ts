@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { type IVpc, Peer, Port, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
@@ -80,6 +80,41 @@ export interface AicFunctionProps {
   readonly environment?: Readonly<Record<string, string>>;
 }
 
+/** How esbuild bundles every function: minified ESM for Node.js 22 with a source map. */
+const BUNDLING: BundlingOptions = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  banner: ESM_REQUIRE_BANNER,
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  // Stack traces need the mappings, not the sources: leaving the sources out of the map keeps the
+  // deployment zip small.
+  sourcesContent: false,
+  // The runtime provides the Secrets Manager client; @aws-sdk/rds-signer is bundled (with its
+  // credential chain), since the runtime's SDK is not documented to include it. sharp comes from a
+  // layer with its arm64 binary.
+  externalModules: ['@aws-sdk/client-secrets-manager', 'sharp'],
+};
+
+/**
+ * What AWSLambdaVPCAccessExecutionRole grants, inline: Lambda manages the function's network
+ * interfaces with these at create and update time.
+ */
+const VPC_ACCESS_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
+
+/** Why the function stays on Node.js 22 although cdk-nag asks for the latest runtime. */
+const RUNTIME_REASON =
+  'Node.js 22 is the runtime fixed by the design (docs/design.md section 6); moving to a newer ' +
+  'runtime is a deliberate, tested upgrade, not a silent one.';
+
 /**
  * One Lambda function: Node.js 22 on arm64, bundled locally by esbuild as ESM, with its own log
  * group, X-Ray tracing and a role that may only write to that log group and to X-Ray (and manage
@@ -94,49 +129,18 @@ export class AicFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: AicFunctionProps) {
     super(scope, id);
-    const { functionName, config, sharpLayer, network } = props;
+    const { functionName, config, network } = props;
     const sizing = FUNCTION_SIZING[functionName];
-    const { kind, entry } = functionEntry(functionName);
-    const layers: ILayerVersion[] = [];
-    if (sizing.needsSharp) {
-      if (!sharpLayer) throw new Error(`The ${functionName} function needs the sharp layer`);
-      layers.push(sharpLayer);
-    }
-
     this.logGroup = new LogGroup(this, 'LogGroup', {
       logGroupName: `/auralink/aic/${config.name}/lambda/${functionName}`,
       retention: config.logRetentionDays,
       removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
-
-    // An explicit role instead of the default one: AWSLambdaBasicExecutionRole would allow writing
-    // to every log group of the account.
-    const role = new Role(this, 'Role', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `AuraLink AIC ${functionName} function (${config.name})`,
-    });
-    this.logGroup.grantWrite(role);
-    if (network) {
-      // What AWSLambdaVPCAccessExecutionRole grants, inline: Lambda manages the function's network
-      // interfaces with these at create and update time.
-      role.addToPolicy(
-        new PolicyStatement({
-          actions: [
-            'ec2:CreateNetworkInterface',
-            'ec2:DescribeNetworkInterfaces',
-            'ec2:DescribeSubnets',
-            'ec2:DeleteNetworkInterface',
-            'ec2:AssignPrivateIpAddresses',
-            'ec2:UnassignPrivateIpAddresses',
-          ],
-          resources: ['*'],
-        }),
-      );
-    }
+    const role = this.createRole(props);
 
     this.function = new NodejsFunction(this, 'Function', {
       description: `AuraLink AIC ${functionName} (${config.name})`,
-      entry: repoPath(entry),
+      entry: repoPath(functionEntry(functionName).entry),
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: repoPath('package-lock.json'),
@@ -147,42 +151,12 @@ export class AicFunction extends Construct {
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
       role,
-      layers,
+      layers: functionLayers(props),
       ...(network
         ? { vpc: network.vpc, vpcSubnets: network.subnets, allowAllOutbound: false }
         : {}),
-      environment: {
-        ...props.environment,
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        LOG_LEVEL: config.logLevel,
-        CORS_ALLOWED_ORIGINS: config.corsAllowedOrigins.join(','),
-        // The bundle ships a source map; this makes stack traces point at the TypeScript sources.
-        NODE_OPTIONS: '--enable-source-maps',
-        // Functions that handle pixels start V8 with a larger old generation (node-flags.ts).
-        ...(sizing.needsSharp
-          ? {
-              AWS_LAMBDA_EXEC_WRAPPER: NODE_FLAGS_WRAPPER,
-              AIC_NODE_FLAGS: NODE_HEAP_FLAGS.join(' '),
-              ...PIXEL_PROCESS_ENV,
-            }
-          : {}),
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        banner: ESM_REQUIRE_BANNER,
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        // Stack traces need the mappings, not the sources: leaving the sources out of the map
-        // keeps the deployment zip small (the map was most of it).
-        sourcesContent: false,
-        // The runtime provides the Secrets Manager client; @aws-sdk/rds-signer is bundled (with its
-        // credential chain), since the runtime's SDK is not documented to include it. sharp comes
-        // from a layer with its arm64 binary.
-        externalModules: ['@aws-sdk/client-secrets-manager', 'sharp'],
-      },
+      environment: functionEnvironment(props),
+      bundling: BUNDLING,
     });
 
     if (network) {
@@ -194,21 +168,31 @@ export class AicFunction extends Construct {
         'AWS APIs (Secrets Manager, X-Ray) through the VPC endpoints',
       );
     }
+    this.acknowledgeFindings(props, role);
+  }
 
+  /**
+   * An explicit role instead of the default one: AWSLambdaBasicExecutionRole would allow writing
+   * to every log group of the account.
+   */
+  private createRole({ functionName, config, network }: AicFunctionProps): Role {
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `AuraLink AIC ${functionName} function (${config.name})`,
+    });
+    this.logGroup.grantWrite(role);
+    if (network) {
+      role.addToPolicy(new PolicyStatement({ actions: VPC_ACCESS_ACTIONS, resources: ['*'] }));
+    }
+    return role;
+  }
+
+  /** The findings of the function and its role, each with its reason. */
+  private acknowledgeFindings({ functionName, network }: AicFunctionProps, role: Role): void {
     Validations.of(this.function).acknowledge(
-      {
-        id: 'AwsSolutions-L1',
-        reason:
-          'Node.js 22 is the runtime fixed by the design (docs/design.md section 6); moving to a newer ' +
-          'runtime is a deliberate, tested upgrade, not a silent one.',
-      },
-      {
-        id: 'Serverless-LambdaLatestVersion',
-        reason:
-          'Node.js 22 is the runtime fixed by the design (docs/design.md section 6); moving to a newer ' +
-          'runtime is a deliberate, tested upgrade, not a silent one.',
-      },
-      { id: 'Serverless-LambdaDLQ', reason: NO_DLQ_REASON[kind] },
+      { id: 'AwsSolutions-L1', reason: RUNTIME_REASON },
+      { id: 'Serverless-LambdaLatestVersion', reason: RUNTIME_REASON },
+      { id: 'Serverless-LambdaDLQ', reason: NO_DLQ_REASON[functionEntry(functionName).kind] },
     );
     const defaultPolicy = role.node.tryFindChild('DefaultPolicy');
     if (defaultPolicy) {
@@ -225,4 +209,33 @@ export class AicFunction extends Construct {
       });
     }
   }
+}
+
+/** The sharp layer for the functions whose sizing says they need sharp; none for the others. */
+function functionLayers({ functionName, sharpLayer }: AicFunctionProps): ILayerVersion[] {
+  if (!FUNCTION_SIZING[functionName].needsSharp) return [];
+  if (!sharpLayer) throw new Error(`The ${functionName} function needs the sharp layer`);
+  return [sharpLayer];
+}
+
+/** The caller's variables plus the Powertools, logging and Node.js settings every function gets. */
+function functionEnvironment(props: AicFunctionProps): Record<string, string> {
+  const { config } = props;
+  return {
+    ...props.environment,
+    POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    LOG_LEVEL: config.logLevel,
+    CORS_ALLOWED_ORIGINS: config.corsAllowedOrigins.join(','),
+    // The bundle ships a source map; this makes stack traces point at the TypeScript sources.
+    NODE_OPTIONS: '--enable-source-maps',
+    // Functions that handle pixels start V8 with a larger old generation (node-flags.ts).
+    ...(FUNCTION_SIZING[props.functionName].needsSharp
+      ? {
+          AWS_LAMBDA_EXEC_WRAPPER: NODE_FLAGS_WRAPPER,
+          AIC_NODE_FLAGS: NODE_HEAP_FLAGS.join(' '),
+          ...PIXEL_PROCESS_ENV,
+        }
+      : {}),
+  };
 }

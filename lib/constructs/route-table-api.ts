@@ -14,6 +14,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from '../../functions/core/contracts/cors.ts';
 import {
   DEFAULT_ROUTE_FUNCTION,
   type FunctionName,
@@ -23,20 +24,7 @@ import {
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import type { TokenIssuer } from './token-issuer.ts';
 
-/** Request headers browsers may send cross-origin. */
-const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'x-request-id'];
-
-/** Response headers browsers may read cross-origin (docs/design.md section 2). */
-const CORS_EXPOSE_HEADERS = [
-  'x-request-id',
-  'x-ratelimit-limit',
-  'x-ratelimit-remaining',
-  'x-ratelimit-reset',
-  'retry-after',
-  'ratelimit',
-  'ratelimit-policy',
-  'server-timing',
-];
+const lowerCase = (name: string) => name.toLowerCase();
 
 /**
  * One JSON object per request. No request or response bodies and no tokens: only the caller's
@@ -92,7 +80,6 @@ export class RouteTableApi extends Construct {
   constructor(scope: Construct, id: string, props: RouteTableApiProps) {
     super(scope, id);
     const { config } = props;
-
     this.api = new HttpApi(this, 'HttpApi', {
       apiName: `auralink-aic-${config.name}`,
       description: `AuraLink AIC HTTP API (${config.name})`,
@@ -101,21 +88,25 @@ export class RouteTableApi extends Construct {
       corsPreflight: {
         allowOrigins: [...config.corsAllowedOrigins],
         allowMethods: corsMethods(props.routes),
-        allowHeaders: CORS_ALLOW_HEADERS,
-        exposeHeaders: CORS_EXPOSE_HEADERS,
+        allowHeaders: CORS_ALLOWED_HEADERS.map(lowerCase),
+        exposeHeaders: CORS_EXPOSED_HEADERS.map(lowerCase),
         // Bearer tokens travel in a header, never in cookies.
         allowCredentials: false,
         maxAge: Duration.hours(1),
       },
     });
-
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
       logGroupName: `/auralink/aic/${config.name}/api-access`,
       retention: config.logRetentionDays,
       removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+    this.stage = this.addDefaultStage(config);
+    this.routes = this.addRoutes(props);
+  }
 
-    this.stage = this.api.addStage('DefaultStage', {
+  /** The auto-deployed `$default` stage, throttled, with JSON access logs. */
+  private addDefaultStage(config: EnvironmentConfig): HttpStage {
+    return this.api.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
       throttle: {
@@ -127,27 +118,15 @@ export class RouteTableApi extends Construct {
         format: ACCESS_LOG_FORMAT,
       },
     });
+  }
 
+  /** One route per entry of the route table, then the `$default` catch-all. */
+  private addRoutes(props: RouteTableApiProps): Map<string, HttpRoute> {
     const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.tokenIssuer.issuer, {
       jwtAudience: [...props.tokenIssuer.audience],
       identitySource: ['$request.header.Authorization'],
     });
-
-    // One integration object per function: CDK then creates a single API Gateway integration for it
-    // and one invoke permission per route, scoped to that route's path.
-    const integrations = new Map<FunctionName, HttpLambdaIntegration>();
-    const integrationFor = (name: FunctionName): HttpLambdaIntegration => {
-      let integration = integrations.get(name);
-      if (!integration) {
-        integration = new HttpLambdaIntegration(
-          `${pascalCase(name)}Integration`,
-          props.functions[name],
-        );
-        integrations.set(name, integration);
-      }
-      return integration;
-    };
-
+    const integrationFor = integrations(props.functions);
     const routes = new Map<string, HttpRoute>();
     for (const spec of props.routes) {
       const key = routeKey(spec);
@@ -166,21 +145,47 @@ export class RouteTableApi extends Construct {
       }
       routes.set(key, route);
     }
+    routes.set(
+      HttpRouteKey.DEFAULT.key,
+      this.addDefaultRoute(integrationFor(DEFAULT_ROUTE_FUNCTION)),
+    );
+    return routes;
+  }
 
-    const defaultRoute = new HttpRoute(this, 'RouteDefault', {
+  /** The `$default` catch-all: unmatched paths and methods, public. */
+  private addDefaultRoute(integration: HttpLambdaIntegration): HttpRoute {
+    const route = new HttpRoute(this, 'RouteDefault', {
       httpApi: this.api,
       routeKey: HttpRouteKey.DEFAULT,
-      integration: integrationFor(DEFAULT_ROUTE_FUNCTION),
+      integration,
     });
-    Validations.of(defaultRoute).acknowledge({
+    Validations.of(route).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
         'The $default catch-all only answers unmatched paths and methods with 404/405 and reads no ' +
         'user data; requiring a token there would turn every 404 into a 401.',
     });
-    routes.set(HttpRouteKey.DEFAULT.key, defaultRoute);
-    this.routes = routes;
+    return route;
   }
+}
+
+/**
+ * The integration of each function, created on first use. One integration object per function:
+ * CDK then creates a single API Gateway integration for it and one invoke permission per route,
+ * scoped to that route's path.
+ */
+function integrations(
+  functions: Readonly<Record<FunctionName, IFunction>>,
+): (name: FunctionName) => HttpLambdaIntegration {
+  const created = new Map<FunctionName, HttpLambdaIntegration>();
+  return (name) => {
+    let integration = created.get(name);
+    if (!integration) {
+      integration = new HttpLambdaIntegration(`${pascalCase(name)}Integration`, functions[name]);
+      created.set(name, integration);
+    }
+    return integration;
+  };
 }
 
 /** The methods the route table uses, plus OPTIONS for the preflight itself. */

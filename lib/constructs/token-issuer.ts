@@ -1,7 +1,7 @@
 import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccountRecovery, Mfa, UserPool, type UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { issuerJwksUrl } from '../../functions/platform/jwt.ts';
+import { issuerJwksUrl } from '../../functions/core/token-issuer.ts';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 
 /** Who signs the bearer tokens of an environment, as the HTTP API and the gRPC service check them. */

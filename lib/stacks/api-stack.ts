@@ -1,7 +1,5 @@
-import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { Port } from 'aws-cdk-lib/aws-ec2';
-import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Rule } from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
 import {
   FUNCTION_ENTRIES,
@@ -12,11 +10,13 @@ import {
 } from '../../functions/core/contracts/routes.ts';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import { FUNCTION_SIZING } from '../config/function-sizing.ts';
-import { AicFunction } from '../constructs/aic-function.ts';
+import { AicFunction, type AicFunctionNetwork } from '../constructs/aic-function.ts';
+import { ScheduledFunction } from '../constructs/api/scheduled-function.ts';
+import { connectToData } from '../constructs/data/data-access.ts';
 import { RouteTableApi } from '../constructs/route-table-api.ts';
 import { SharpLayer } from '../constructs/sharp-layer.ts';
 import { CognitoIssuer, configuredIssuer, type TokenIssuer } from '../constructs/token-issuer.ts';
-import { type DataStack, PROXY_PORT } from './data-stack.ts';
+import type { DataStack } from './data-stack.ts';
 import { type NetworkStack, SUBNET_GROUPS } from './network-stack.ts';
 
 /** Properties of {@link ApiStack}. */
@@ -51,54 +51,17 @@ export class ApiStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
-    const { config, network, data } = props;
-    const functionNetwork = {
-      vpc: network.vpc,
+    const { config } = props;
+    const network: AicFunctionNetwork = {
+      vpc: props.network.vpc,
       subnets: { subnetGroupName: SUBNET_GROUPS.app },
     };
-    /** Opens Postgres (and Redis, for the functions that use it) to a function. */
-    const connect = (fn: AicFunction, options: { redis: boolean }) => {
-      data.grantConnect(fn.function);
-      fn.function.connections.allowTo(
-        data.proxyConnections,
-        Port.tcp(PROXY_PORT),
-        'Postgres through RDS Proxy',
-      );
-      if (options.redis) {
-        data.redisAuthSecret.grantRead(fn.function);
-        fn.function.connections.allowTo(
-          data.redisConnections,
-          Port.tcp(data.redisPort),
-          'Redis over TLS',
-        );
-      }
-    };
-
     const names = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
     if (names.some((name) => FUNCTION_SIZING[name].needsSharp)) {
       this.sharpLayer = new SharpLayer(this, 'SharpLayer');
     }
-    this.functions = Object.fromEntries(
-      names.map((name) => {
-        const fn = new AicFunction(
-          this,
-          `${name.charAt(0).toUpperCase()}${name.slice(1)}Function`,
-          {
-            functionName: name,
-            config,
-            sharpLayer: this.sharpLayer?.layer,
-            network: functionNetwork,
-            environment: { ...data.databaseEnvironment(), ...data.redisEnvironment() },
-          },
-        );
-        connect(fn, { redis: true });
-        return [name, fn];
-      }),
-    ) as Record<FunctionName, AicFunction>;
+    this.functions = this.createFunctions(names, network, props);
 
-    const handlers = Object.fromEntries(
-      names.map((name) => [name, this.functions[name].function]),
-    ) as Record<FunctionName, AicFunction['function']>;
     if (config.jwt) {
       this.tokenIssuer = configuredIssuer(config.jwt);
     } else {
@@ -107,43 +70,61 @@ export class ApiStack extends Stack {
     }
     this.api = new RouteTableApi(this, 'Api', {
       routes: routeList,
-      functions: handlers,
+      functions: Object.fromEntries(
+        names.map((name) => [name, this.functions[name].function]),
+      ) as Record<FunctionName, AicFunction['function']>,
       config,
       tokenIssuer: this.tokenIssuer,
     });
 
-    const scheduledNames = Object.keys(SCHEDULED_FUNCTIONS) as ScheduledFunctionName[];
-    this.scheduled = Object.fromEntries(
-      scheduledNames.map((name) => {
-        const id = `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
-        const { everyMinutes, description } = SCHEDULED_FUNCTIONS[name];
-        // The evaluator reads and writes Postgres only: no Redis variables, grant or port.
-        const fn = new AicFunction(this, `${id}Function`, {
-          functionName: name,
-          config,
-          network: functionNetwork,
-          environment: data.databaseEnvironment(),
-        });
-        connect(fn, { redis: false });
-        const rule = new Rule(this, `${id}Schedule`, {
-          description: `${description} (${config.name})`,
-          schedule: Schedule.rate(Duration.minutes(everyMinutes)),
-          // A missed run is not retried: the next one, a minute later, reads fresher data.
-          targets: [new LambdaFunction(fn.function, { retryAttempts: 0 })],
-        });
-        Validations.of(rule).acknowledge({
-          id: 'Serverless-EventBusDLQ',
-          reason:
-            'The target recomputes its state from the database on every run of a one-minute ' +
-            'schedule; an event kept in a dead-letter queue would replay an obsolete minute.',
-        });
-        return [name, { fn, rule }];
-      }),
-    ) as Record<ScheduledFunctionName, { fn: AicFunction; rule: Rule }>;
+    this.scheduled = this.createScheduledFunctions(network, props);
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the AuraLink AIC HTTP API',
       value: this.api.stage.url,
     });
+  }
+
+  /** The functions behind the routes, each connected to Postgres and Redis. */
+  private createFunctions(
+    names: readonly FunctionName[],
+    network: AicFunctionNetwork,
+    { config, data }: ApiStackProps,
+  ): Record<FunctionName, AicFunction> {
+    const functions = names.map((name) => {
+      const fn = new AicFunction(this, `${name.charAt(0).toUpperCase()}${name.slice(1)}Function`, {
+        functionName: name,
+        config,
+        sharpLayer: this.sharpLayer?.layer,
+        network,
+        environment: { ...data.databaseEnvironment(), ...data.redisEnvironment() },
+      });
+      connectToData(fn.function, data, { redis: true });
+      return [name, fn] as const;
+    });
+    return Object.fromEntries(functions) as Record<FunctionName, AicFunction>;
+  }
+
+  /** The scheduled functions with their rules, each connected to Postgres. */
+  private createScheduledFunctions(
+    network: AicFunctionNetwork,
+    { config, data }: ApiStackProps,
+  ): Record<ScheduledFunctionName, { fn: AicFunction; rule: Rule }> {
+    const names = Object.keys(SCHEDULED_FUNCTIONS) as ScheduledFunctionName[];
+    const scheduled = names.map((functionName) => {
+      // The evaluator reads and writes Postgres only: no Redis variables, grant or port.
+      const { fn, rule } = new ScheduledFunction(this, `Scheduled${functionName}`, {
+        functionName,
+        config,
+        network,
+        environment: data.databaseEnvironment(),
+      });
+      connectToData(fn.function, data, { redis: false });
+      return [functionName, { fn, rule }] as const;
+    });
+    return Object.fromEntries(scheduled) as Record<
+      ScheduledFunctionName,
+      { fn: AicFunction; rule: Rule }
+    >;
   }
 }

@@ -62,9 +62,25 @@ export class NetworkStack extends Stack {
   constructor(scope: Construct, id: string, props: NetworkStackProps) {
     super(scope, id, props);
     const { config } = props;
-    const { natGateways } = config.network;
+    this.vpc = this.createVpc(config);
+    this.addRejectedTrafficLogs(config);
+    this.endpointsSecurityGroup = new SecurityGroup(this, 'EndpointsSecurityGroup', {
+      vpc: this.vpc,
+      description: 'VPC interface endpoints: HTTPS from inside the VPC',
+      allowAllOutbound: false,
+    });
+    this.endpointsSecurityGroup.addIngressRule(
+      Peer.ipv4(config.network.vpcCidr),
+      Port.tcp(443),
+      'HTTPS to AWS APIs from the VPC',
+    );
+    this.secretsManagerEndpoint = this.addEndpoints().SecretsManager;
+  }
 
-    this.vpc = new Vpc(this, 'Vpc', {
+  /** The VPC with its three subnet groups in two Availability Zones. */
+  private createVpc(config: EnvironmentConfig): Vpc {
+    const { natGateways } = config.network;
+    return new Vpc(this, 'Vpc', {
       vpcName: `auralink-aic-${config.name}`,
       ipAddresses: IpAddresses.cidr(config.network.vpcCidr),
       // The most an environment-agnostic stack can address (Availability Zones are resolved at
@@ -85,7 +101,10 @@ export class NetworkStack extends Stack {
       // members: CDK strips its rules at deploy time.
       restrictDefaultSecurityGroup: true,
     });
+  }
 
+  /** Flow logs of the rejected traffic, in a log group with the environment's retention. */
+  private addRejectedTrafficLogs(config: EnvironmentConfig): void {
     const flowLogs = new LogGroup(this, 'FlowLogs', {
       logGroupName: `/auralink/aic/${config.name}/vpc-flow-logs`,
       retention: config.logRetentionDays,
@@ -97,36 +116,31 @@ export class NetworkStack extends Stack {
       // would multiply the log volume of every frame upload.
       trafficType: FlowLogTrafficType.REJECT,
     });
+  }
 
-    this.endpointsSecurityGroup = new SecurityGroup(this, 'EndpointsSecurityGroup', {
-      vpc: this.vpc,
-      description: 'VPC interface endpoints: HTTPS from inside the VPC',
-      allowAllOutbound: false,
-    });
-    this.endpointsSecurityGroup.addIngressRule(
-      Peer.ipv4(config.network.vpcCidr),
-      Port.tcp(443),
-      'HTTPS to AWS APIs from the VPC',
-    );
-
-    const endpointSubnets: SubnetSelection = { subnetGroupName: SUBNET_GROUPS.app };
+  /**
+   * The interface endpoints of {@link INTERFACE_ENDPOINTS} in the application subnets, and the S3
+   * gateway endpoint.
+   */
+  private addEndpoints(): Record<keyof typeof INTERFACE_ENDPOINTS, InterfaceVpcEndpoint> {
+    const subnets: SubnetSelection = { subnetGroupName: SUBNET_GROUPS.app };
     const endpoints = Object.fromEntries(
       Object.entries(INTERFACE_ENDPOINTS).map(([name, service]) => [
         name,
         this.vpc.addInterfaceEndpoint(`${name}Endpoint`, {
           service,
-          subnets: endpointSubnets,
+          subnets,
           securityGroups: [this.endpointsSecurityGroup],
           open: false,
           privateDnsEnabled: true,
         }),
       ]),
-    );
-    this.secretsManagerEndpoint = endpoints.SecretsManager as InterfaceVpcEndpoint;
+    ) as Record<keyof typeof INTERFACE_ENDPOINTS, InterfaceVpcEndpoint>;
     // Image layers come from S3; a gateway endpoint costs nothing.
     this.vpc.addGatewayEndpoint('S3Endpoint', {
       service: GatewayVpcEndpointAwsService.S3,
-      subnets: [endpointSubnets],
+      subnets: [subnets],
     });
+    return endpoints;
   }
 }

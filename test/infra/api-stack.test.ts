@@ -6,6 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { CfnRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from '../../functions/core/contracts/cors.ts';
 import {
   DEFAULT_ROUTE_FUNCTION,
   DEFAULT_ROUTE_KEY,
@@ -404,6 +405,19 @@ describe('the API stack', () => {
       expect(cors.AllowOrigins).not.toContain('*');
       expect(cors.AllowHeaders).toContain('authorization');
       for (const route of routeList) expect(cors.AllowMethods).toContain(route.method);
+    }
+  });
+
+  it('lets browsers send and read the headers the functions allow and expose themselves', () => {
+    const lower = (names: readonly string[]) => names.map((name) => name.toLowerCase());
+    for (const env of ENVIRONMENT_NAMES) {
+      const api = Object.values(
+        synthesized.templates[env].api.findResources('AWS::ApiGatewayV2::Api'),
+      )[0] as Resources[string];
+      const cors = api.Properties.CorsConfiguration as Record<string, string[]>;
+      expect(cors.AllowHeaders).toEqual(lower(CORS_ALLOWED_HEADERS));
+      expect(cors.ExposeHeaders).toEqual(lower(CORS_EXPOSED_HEADERS));
+      expect(cors.ExposeHeaders).toContain('x-aic-degraded');
     }
   });
 

@@ -11,7 +11,7 @@ import {
   type EnvironmentName,
   loadEnvironmentConfigs,
 } from '../../lib/config/environment-config.ts';
-import { GRPC_PORT, METRICS_PORT } from '../../lib/stacks/grpc-stack.ts';
+import { GRPC_PORT, METRICS_PORT } from '../../lib/constructs/grpc/grpc-addresses.ts';
 import {
   logicalId,
   type Resources,

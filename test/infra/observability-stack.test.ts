@@ -7,12 +7,12 @@ import {
   type EnvironmentName,
   loadEnvironmentConfigs,
 } from '../../lib/config/environment-config.ts';
-import { repoPath } from '../../lib/paths.ts';
 import {
   METRICS_PORT,
   SERVICE_DISCOVERY_NAME,
   serviceDiscoveryNamespace,
-} from '../../lib/stacks/grpc-stack.ts';
+} from '../../lib/constructs/grpc/grpc-addresses.ts';
+import { repoPath } from '../../lib/paths.ts';
 import { type Resources, type SynthesizedApp, synthAicApp } from './app-fixture.ts';
 
 let synthesized: SynthesizedApp;

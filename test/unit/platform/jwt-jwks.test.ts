@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError, UnauthorizedError } from '../../../functions/core/errors.ts';
+import { issuerJwksUrl } from '../../../functions/core/token-issuer.ts';
 import {
   DEV_JWT_SECRET,
-  issuerJwksUrl,
   type JwtSettings,
   jwtSettingsFromEnv,
   verifyToken,
