@@ -14,7 +14,9 @@
  *    stands in for the layer's arm64 build.
  *
  * Goals: compress <= 1.5 MB, every other function <= 1 MB (the deployment zip, without the sharp
- * layer); cold import <= 300 ms. Exits 1 when one is missed.
+ * layer); cold import <= 300 ms. The baseline is the health function: the middleware chain and
+ * platform code every function carries, with no domain of its own. Writes
+ * docs/benchmarks/bundles.md, and exits 1 when a goal is missed.
  *
  * Environment: BENCH_RUNS (imports per bundle, 5), BENCH_SKIP_SYNTH=1 (reuse cdk.out as it is).
  */
@@ -23,12 +25,23 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
+import { mebibytes, ms } from './format.ts';
+import {
+  type BenchmarkRun,
+  type Goal,
+  markdownTable,
+  startRun,
+  writeBenchmarkPage,
+} from './report-page.ts';
+import { summarise } from './stats.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const CDK_OUT = join(ROOT, 'cdk.out');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const STAGE = 'dev';
 const MB = 1024 * 1024;
+/** The baseline: the function with the least code of its own. */
+const BASELINE = 'health';
 const GOAL_IMPORT_MS = 300;
 /** Zip size goals: compress carries the engine (and still not sharp); the rest share the core. */
 const goalBytes = (fn: string) => (fn === 'compress' ? 1.5 * MB : 1 * MB);
@@ -117,8 +130,8 @@ function coldImport(
     if (result.status !== 0) throw new Error(`importing ${file} failed:\n${result.stderr}`);
     samples.push(Number(result.stdout));
   }
-  samples.sort((a, b) => a - b);
-  return { median: samples[Math.floor(samples.length / 2)] ?? 0, max: samples.at(-1) ?? 0 };
+  const { p50, max } = summarise(samples);
+  return { median: p50, max };
 }
 
 /** The function's environment with unresolved references (ARNs, endpoints) as placeholders. */
@@ -137,55 +150,103 @@ function importEnvironment(resource: LambdaResource): Record<string, string> {
   );
 }
 
-const mb = (bytes: number) => `${(bytes / MB).toFixed(2)} MB`;
-const msText = (value: number) => `${value.toFixed(0)} ms`;
-
-const synthMs = process.env.BENCH_SKIP_SYNTH === '1' ? undefined : synth();
-const rows: BundleRow[] = stageFunctions().map(({ fn, resource }) => {
-  const key = resource.Properties.Code?.S3Key ?? '';
-  const dir = join(CDK_OUT, `asset.${key.replace(/\.zip$/, '')}`);
-  const bundle = join(dir, 'index.mjs');
-  const variables = importEnvironment(resource);
-  return {
-    fn,
-    bundleBytes: statSync(bundle).size,
-    mapBytes: statSync(`${bundle}.map`).size,
-    zipBytes: zipBytes(dir),
-    importMs: coldImport(bundle, variables, '--enable-source-maps'),
-    importNoMapsMs: coldImport(bundle, variables, ''),
-  };
-});
-
-const failures: string[] = [];
-console.log(`AuraLink AIC bundles (${STAGE} stage, Node ${process.version}, ${RUNS} imports each)`);
-if (synthMs !== undefined) console.log(`npm run synth (3 stages, 15 stacks): ${msText(synthMs)}`);
-console.log(
-  '\nfunction   index.mjs   .map        zip (deploy)  goal     import p50/max (source maps)  without maps',
-);
-for (const row of rows) {
-  const zipOk = row.zipBytes <= goalBytes(row.fn);
-  const importOk = row.importMs.max <= GOAL_IMPORT_MS;
-  if (!zipOk) failures.push(`${row.fn}: zip ${mb(row.zipBytes)} > ${mb(goalBytes(row.fn))}`);
-  if (!importOk) failures.push(`${row.fn}: import ${msText(row.importMs.max)} > 300 ms`);
-  console.log(
-    [
-      row.fn.padEnd(10),
-      mb(row.bundleBytes).padEnd(11),
-      mb(row.mapBytes).padEnd(11),
-      `${mb(row.zipBytes)} ${zipOk ? 'ok' : 'OVER'}`.padEnd(13),
-      `<= ${mb(goalBytes(row.fn))}`.padEnd(8),
-      `${msText(row.importMs.median)} / ${msText(row.importMs.max)} ${importOk ? 'ok' : 'OVER'}`.padEnd(
-        29,
-      ),
-      `${msText(row.importNoMapsMs.median)} / ${msText(row.importNoMapsMs.max)}`,
-    ].join(' '),
-  );
+function measureBundles(): BundleRow[] {
+  return stageFunctions().map(({ fn, resource }) => {
+    const key = resource.Properties.Code?.S3Key ?? '';
+    const dir = join(CDK_OUT, `asset.${key.replace(/\.zip$/, '')}`);
+    const bundle = join(dir, 'index.mjs');
+    const variables = importEnvironment(resource);
+    return {
+      fn,
+      bundleBytes: statSync(bundle).size,
+      mapBytes: statSync(`${bundle}.map`).size,
+      zipBytes: zipBytes(dir),
+      importMs: coldImport(bundle, variables, '--enable-source-maps'),
+      importNoMapsMs: coldImport(bundle, variables, ''),
+    };
+  });
 }
-console.log(
-  '\nsharp is external in every bundle (the compress function loads it from the sharp layer);' +
-    ' the import of compress resolved it to this machine’s build.',
-);
-if (failures.length > 0) {
-  console.error(`\nMissed goals:\n  ${failures.join('\n  ')}`);
+
+function goalsOf(rows: readonly BundleRow[]): Goal[] {
+  return rows.flatMap((row) => [
+    {
+      goal: `\`${row.fn}\`: deployment zip`,
+      measured: mebibytes(row.zipBytes),
+      target: `<= ${mebibytes(goalBytes(row.fn))}`,
+      met: row.zipBytes <= goalBytes(row.fn),
+    },
+    {
+      goal: `\`${row.fn}\`: cold import, slowest of ${RUNS}`,
+      measured: ms(row.importMs.max, 0),
+      target: `<= ${GOAL_IMPORT_MS} ms`,
+      met: row.importMs.max <= GOAL_IMPORT_MS,
+    },
+  ]);
+}
+
+const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
+
+async function writePage(
+  run: BenchmarkRun,
+  rows: readonly BundleRow[],
+  synthMs: number | undefined,
+) {
+  const goals = goalsOf(rows);
+  const base = rows.find((row) => row.fn === BASELINE) ?? (rows[0] as BundleRow);
+  await writeBenchmarkPage(run, {
+    name: 'bundles',
+    title: 'Lambda bundles',
+    source: 'bench/bundles.ts',
+    measures: `What \`cdk deploy\` ships for each Lambda function of the ${STAGE} stage and how fast each bundle starts: \`npm run synth\` time, bundle and deployment zip sizes (without the sharp layer), and the cold import of each bundle in a fresh Node process.`,
+    goals,
+    baseline: `The \`${BASELINE}\` function, measured in the same run: the middleware chain and the platform code that every function carries, with no domain of its own (zip ${mebibytes(base.zipBytes)}, cold import ${ms(base.importMs.median, 0)} at p50). The ratio columns divide each function by it.`,
+    results: [
+      {
+        heading: 'Synth',
+        body: [
+          synthMs === undefined
+            ? '`BENCH_SKIP_SYNTH=1`: cdk.out reused as it was, synth not timed.'
+            : `\`npm run synth\` (3 stages, bundling and cdk-nag): ${(synthMs / 1000).toFixed(1)} s.`,
+        ],
+      },
+      {
+        heading: `Bundles (${RUNS} cold imports each)`,
+        body: markdownTable(
+          [
+            'function',
+            'index.mjs',
+            '.map',
+            'zip',
+            'zip / baseline',
+            'goal',
+            'cold import p50 / max',
+            'import / baseline',
+            'without source maps p50 / max',
+          ],
+          rows.map((row) => [
+            row.fn,
+            mebibytes(row.bundleBytes),
+            mebibytes(row.mapBytes),
+            mebibytes(row.zipBytes),
+            ratio(row.zipBytes, base.zipBytes),
+            `<= ${mebibytes(goalBytes(row.fn))}`,
+            `${ms(row.importMs.median, 0)} / ${ms(row.importMs.max, 0)}`,
+            ratio(row.importMs.median, base.importMs.median),
+            `${ms(row.importNoMapsMs.median, 0)} / ${ms(row.importNoMapsMs.max, 0)}`,
+          ]),
+        ),
+      },
+    ],
+    method: `\`npm run synth\` runs as a user runs it (the sharp layer is reused from cdk.out when present, as on any second synth). Each function's asset directory holds index.mjs (minified ESM) and its source map; the zip size is every file deflated plus zip headers, as the CDK asset zip. Each bundle is imported ${RUNS} times in a fresh Node process with the function's environment from the template (secret ARNs and endpoints point at nothing: importing connects to nothing) and \`NODE_OPTIONS=--enable-source-maps\` as on Lambda, and as many times without them. sharp is external in every bundle (the compress function loads it from the sharp layer); here it resolves to this machine's build.`,
+  });
+  return goals;
+}
+
+const run = startRun();
+const synthMs = process.env.BENCH_SKIP_SYNTH === '1' ? undefined : synth();
+const goals = await writePage(run, measureBundles(), synthMs);
+const missed = goals.filter((goal) => goal.met === false);
+if (missed.length > 0) {
+  console.error(`\nMissed goals:\n  ${missed.map((g) => `${g.goal}: ${g.measured}`).join('\n  ')}`);
   process.exitCode = 1;
 }

@@ -7,6 +7,7 @@
 import sharp from 'sharp';
 import { type Candidate, SCALE_LADDER } from '../functions/core/engine/candidates.ts';
 import type { MeasuredEncoding } from '../functions/core/engine/selection.ts';
+import { formatBytes } from './format.ts';
 
 /** A point of the plot: an encoding's size and SSIM. */
 export interface PlotPoint {
@@ -118,30 +119,33 @@ function text(x: number, y: number, content: string, attrs = '', size = 14): str
   return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-family="${FONT}" font-size="${size}" ${attrs}>${esc(content)}</text>`;
 }
 
-/** A byte count for an axis or a label: `500 B`, `2 kB`, `17.5 kB`. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${Math.round(bytes)} B`;
-  if (bytes < 1e6) return `${Number((bytes / 1000).toPrecision(3))} kB`;
-  return `${Number((bytes / 1e6).toPrecision(3))} MB`;
+/** The plot's axes: byte counts on a log scale, SSIM from a round value below the lowest to 1. */
+interface Scale {
+  readonly logLo: number;
+  readonly logHi: number;
+  readonly yLo: number;
+  readonly x: (bytes: number) => number;
+  readonly y: (ssim: number) => number;
 }
 
-/** The plot as an SVG document. */
-function bytesVsSsimSvg(plot: BytesVsSsimPlot): string {
+function scaleOf(plot: BytesVsSsimPlot): Scale {
   const bytes = [...plot.encodings.map((e) => e.bytes), ...plot.profiles.map((p) => p.budgetBytes)];
   const logLo = Math.log10(Math.min(...bytes) / 1.3);
   const logHi = Math.log10(Math.max(...bytes) * 1.3);
   const minSsim = Math.min(plot.floor, ...plot.encodings.map((e) => e.ssim));
   const yLo = Math.max(0, Math.floor(minSsim * 20) / 20);
-  const x = (b: number) => LEFT + ((Math.log10(b) - logLo) / (logHi - logLo)) * (RIGHT - LEFT);
-  const y = (s: number) => BOTTOM - ((s - yLo) / (1 - yLo)) * (BOTTOM - TOP);
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
-    text(LEFT, 32, plot.title, 'font-weight="bold"', 20),
-    text(LEFT, 56, plot.subtitle, 'fill="#444"'),
-  ];
+  return {
+    logLo,
+    logHi,
+    yLo,
+    x: (b) => LEFT + ((Math.log10(b) - logLo) / (logHi - logLo)) * (RIGHT - LEFT),
+    y: (s) => BOTTOM - ((s - yLo) / (1 - yLo)) * (BOTTOM - TOP),
+  };
+}
 
-  // Grid and ticks: 1-2-5 per decade on x, every 0.05 on y.
+/** Grid and ticks (1-2-5 per decade on x, every 0.05 on y), the frame, the axis titles. */
+function axes({ logLo, logHi, yLo, x, y }: Scale): string[] {
+  const parts: string[] = [];
   for (let decade = Math.floor(logLo); decade <= Math.ceil(logHi); decade++) {
     for (const m of [1, 2, 5]) {
       const value = m * 10 ** decade;
@@ -172,15 +176,16 @@ function bytesVsSsimSvg(plot: BytesVsSsimPlot): string {
       `text-anchor="middle" transform="rotate(-90 24 ${(TOP + BOTTOM) / 2})"`,
     ),
   );
+  return parts;
+}
 
-  // The SSIM floor.
+/** The SSIM floor, one curve per format and scale (qualities in order), the points on top. */
+function candidates(plot: BytesVsSsimPlot, { x, y }: Scale): string[] {
   const floorY = y(plot.floor);
-  parts.push(
+  const parts = [
     `<line x1="${LEFT}" y1="${floorY.toFixed(1)}" x2="${RIGHT}" y2="${floorY.toFixed(1)}" stroke="#555" stroke-width="1.5" stroke-dasharray="8 5"/>`,
     text(LEFT + 6, floorY - 6, `SSIM floor ${plot.floor}`, 'fill="#555"', 12),
-  );
-
-  // One curve per format and scale, qualities in order, then the points on top.
+  ];
   const curves = new Map<string, MeasuredEncoding[]>();
   for (const e of plot.encodings) {
     const key = `${e.candidate.format}@${e.candidate.scale}`;
@@ -196,21 +201,17 @@ function bytesVsSsimSvg(plot: BytesVsSsimPlot): string {
     );
   }
   for (const e of plot.encodings) {
-    parts.push(
-      marker(
-        shapeOf(e.candidate.scale),
-        x(e.bytes),
-        y(e.ssim),
-        3.5,
-        formatColour(e.candidate.format),
-      ),
-    );
+    const colour = formatColour(e.candidate.format);
+    parts.push(marker(shapeOf(e.candidate.scale), x(e.bytes), y(e.ssim), 3.5, colour));
   }
+  return parts;
+}
 
-  // Budgets, oracle rings and engine stars, per profile.
-  plot.profiles.forEach((profile, i) => {
+/** Per profile: its budget (dashed), the oracle's choice (ring) and the engine's (star). */
+function picks(plot: BytesVsSsimPlot, { x, y }: Scale): string[] {
+  return plot.profiles.flatMap((profile, i) => {
     const bx = x(profile.budgetBytes);
-    parts.push(
+    const parts = [
       `<line x1="${bx.toFixed(1)}" y1="${TOP}" x2="${bx.toFixed(1)}" y2="${BOTTOM}" stroke="${profile.colour}" stroke-width="2" stroke-dasharray="6 4"/>`,
       text(
         bx - 4,
@@ -219,17 +220,22 @@ function bytesVsSsimSvg(plot: BytesVsSsimPlot): string {
         `text-anchor="end" fill="${profile.colour}" font-weight="bold"`,
         12,
       ),
-    );
+    ];
     if (profile.oracle) {
       parts.push(
         `<circle cx="${x(profile.oracle.bytes).toFixed(1)}" cy="${y(profile.oracle.ssim).toFixed(1)}" r="11" fill="none" stroke="#000" stroke-width="1.5"/>`,
       );
     }
-    if (profile.engine)
+    if (profile.engine) {
       parts.push(star(x(profile.engine.bytes), y(profile.engine.ssim), 10, profile.colour));
+    }
+    return parts;
   });
+}
 
-  // Legend.
+/** The legend, right of the plot: formats, scales, and each profile's budget and picks. */
+function legend(plot: BytesVsSsimPlot): string[] {
+  const parts: string[] = [];
   const lx = RIGHT + 28;
   let ly = TOP + 6;
   const heading = (label: string) => {
@@ -258,25 +264,46 @@ function bytesVsSsimSvg(plot: BytesVsSsimPlot): string {
     parts.push(
       `<line x1="${lx}" y1="${ly - 5}" x2="${lx + 26}" y2="${ly - 5}" stroke="${profile.colour}" stroke-width="2" stroke-dasharray="6 4"/>`,
       text(lx + 36, ly, `${profile.label}: ${formatBytes(profile.budgetBytes)}`),
+      star(lx + 13, ly + 17, 9, profile.colour),
+      text(
+        lx + 36,
+        ly + 22,
+        profile.engine ? describe(profile.engine) : 'fell back (original)',
+        '',
+        12,
+      ),
+      `<circle cx="${lx + 13}" cy="${ly + 39}" r="9" fill="none" stroke="#000" stroke-width="1.5"/>`,
+      text(
+        lx + 36,
+        ly + 44,
+        profile.oracle ? describe(profile.oracle) : 'none meets the floor',
+        '',
+        12,
+      ),
     );
-    ly += 22;
-    parts.push(
-      star(lx + 13, ly - 5, 9, profile.colour),
-      text(lx + 36, ly, profile.engine ? describe(profile.engine) : 'fell back (original)', '', 12),
-    );
-    ly += 22;
-    parts.push(
-      `<circle cx="${lx + 13}" cy="${ly - 5}" r="9" fill="none" stroke="#000" stroke-width="1.5"/>`,
-      text(lx + 36, ly, profile.oracle ? describe(profile.oracle) : 'none meets the floor', '', 12),
-    );
-    ly += 28;
+    ly += 72;
   }
   parts.push(
     text(lx, ly, 'star: engine (its session), ring: oracle', 'fill="#444"', 12),
     text(lx, ly + 16, '(exhaustive search, same budget and floor)', 'fill="#444"', 12),
-    '</svg>',
   );
-  return parts.join('\n');
+  return parts;
+}
+
+/** The plot as an SVG document. */
+function bytesVsSsimSvg(plot: BytesVsSsimPlot): string {
+  const scale = scaleOf(plot);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}">`,
+    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
+    text(LEFT, 32, plot.title, 'font-weight="bold"', 20),
+    text(LEFT, 56, plot.subtitle, 'fill="#444"'),
+    ...axes(scale),
+    ...candidates(plot, scale),
+    ...picks(plot, scale),
+    ...legend(plot),
+    '</svg>',
+  ].join('\n');
 }
 
 /** The plot rendered to PNG. */

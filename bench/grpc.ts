@@ -1,6 +1,13 @@
+/**
+ * `npm run bench:grpc`: frames through gRPC `CompressStream` against `POST /compress`, both served
+ * by one local runtime (`npm start`), and the floor of the per-frame overhead on this machine
+ * (grpc-js alone, and the durable commit of a frame alone), in one run. Writes
+ * docs/benchmarks/grpc.md.
+ *
+ * Environment: BENCH_FRAMES (150), BENCH_ROUNDS (3), BENCH_WIDTH (640).
+ */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { CompressResponse } from '../functions/core/contracts/compress.ts';
@@ -20,7 +27,9 @@ import { spawnLocalRuntime } from '../test/support/local-runtime-process.ts';
 import { deleteKeysWithPrefix } from '../test/support/redis-keys.ts';
 import { createTestDatabase } from '../test/support/test-database.ts';
 import { busyFor } from './busy-for.ts';
-import { ms, summarise } from './stats.ts';
+import { formatBytes, ms, times } from './format.ts';
+import { type BenchmarkRun, markdownTable, startRun, writeBenchmarkPage } from './report-page.ts';
+import { median, summarise } from './stats.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 150);
@@ -241,37 +250,70 @@ async function httpSequential(url: string, token: string, frames: Buffer[]) {
   return { samples, framesPerSecond: frames.length / ((performance.now() - started) / 1000) };
 }
 
-function report(name: string, samples: Sample[]) {
-  const overhead = summarise(samples.map((s) => s.rttMs - s.engineMs));
-  const engine = summarise(samples.map((s) => s.engineMs));
-  const rtt = summarise(samples.map((s) => s.rttMs));
-  process.stdout.write(
-    `${name.padEnd(24)} round trip p50 ${ms(rtt.p50)} p95 ${ms(rtt.p95)} | engine p50 ${ms(engine.p50)} | overhead p50 ${ms(overhead.p50)} p95 ${ms(overhead.p95)} p99 ${ms(overhead.p99)}\n`,
-  );
-  return overhead;
+const overheadOf = (samples: readonly Sample[]) =>
+  summarise(samples.map((s) => s.rttMs - s.engineMs));
+
+/** The pass results of every round, pooled, and each round's frames per second. */
+interface GrpcResults {
+  http: Sample[];
+  grpc: Sample[];
+  floor: Sample[];
+  commit: number[];
+  rounds: { http: number; stream: number; pingPong: number }[];
+  holdMs: number;
+  resultBytes: number;
+  framesBytes: number;
 }
 
-const median = (values: number[]) => summarise(values).p50;
-const load = () =>
-  os
-    .loadavg()
-    .map((v) => v.toFixed(2))
-    .join(' ');
+interface Passes {
+  httpUrl: string;
+  databaseUrl: string;
+  client: grpc.Client;
+  floorClient: grpc.Client;
+  token: string;
+  frames: Buffer[];
+  holdMs: number;
+}
 
-const db = await createTestDatabase({ migrate: true });
-const servers = await startServers(db.url);
-try {
+/**
+ * Each round runs every pass over the same frames, in a rotated order, so that load that comes
+ * and goes on a shared machine falls on all of them; ratios are taken within a round.
+ */
+async function runRounds(p: Passes, results: GrpcResults): Promise<void> {
+  const passes = ['http', 'stream', 'pingPong', 'floor', 'commit'] as const;
+  for (let round = 0; round < ROUNDS; round++) {
+    const fps = { http: 0, stream: 0, pingPong: 0 };
+    for (let i = 0; i < passes.length; i++) {
+      const pass = passes[(round + i) % passes.length] as (typeof passes)[number];
+      if (pass === 'http') {
+        const http = await httpSequential(p.httpUrl, p.token, p.frames);
+        results.http.push(...http.samples);
+        fps.http = http.framesPerSecond;
+      } else if (pass === 'stream') {
+        fps.stream = await grpcThroughput(p.client, p.token, p.frames);
+      } else if (pass === 'pingPong') {
+        const samples = await grpcPingPong(p.client, p.token, p.frames);
+        results.grpc.push(...samples);
+        fps.pingPong = FRAMES / (samples.reduce((sum, s) => sum + s.rttMs, 0) / 1000);
+      } else if (pass === 'floor') {
+        results.floor.push(...(await grpcPingPong(p.floorClient, p.token, p.frames)));
+      } else {
+        results.commit.push(...(await commitFloor(p.databaseUrl, p.holdMs, FRAMES)));
+      }
+    }
+    results.rounds.push(fps);
+    process.stderr.write(`[bench:grpc] round ${round + 1} of ${ROUNDS} done\n`);
+  }
+}
+
+/** Warms both paths up, starts the floor server, and runs the rounds. */
+async function measure(servers: { http: string; grpc: string }, databaseUrl: string) {
   process.env.AIC_JWT_SECRET = JWT_SECRET;
   const token = await signToken('bench', jwtSettingsFromEnv(), 3600);
   const frames = await panningSequence(FRAMES, { width: WIDTH, height: HEIGHT, step: 6 });
   const warmup = frames.slice(0, WARMUP);
   const Client = aicClientConstructor();
   const client = new Client(servers.grpc, grpc.credentials.createInsecure());
-  const bytes = frames.reduce((sum, f) => sum + f.length, 0);
-  process.stdout.write(
-    `${FRAMES} frames ${WIDTH}x${HEIGHT} JPEG q90 (mean ${Math.round(bytes / FRAMES)} B), default policy, ${ROUNDS} rounds, Node ${process.version}, ${os.cpus().length} CPUs, load average ${load()}\n`,
-  );
-
   const warm = await grpcPingPong(client, token, warmup);
   await httpSequential(servers.http, token, warmup);
   // The floors hold each frame for the engine's median time on the later warm-up frames (the first
@@ -281,67 +323,124 @@ try {
   const resultBytes = Math.round(median(warm.map((s) => s.bytes)));
   const floorServer = await startFloorServer(holdMs, resultBytes);
   const floorClient = new Client(floorServer.address, grpc.credentials.createInsecure());
-  await grpcPingPong(floorClient, token, warmup);
-
-  // Each round runs every pass over the same frames, in a rotated order, so that load that comes
-  // and goes on a shared machine falls on all of them; ratios are taken within a round.
-  const httpSamples: Sample[] = [];
-  const grpcSamples: Sample[] = [];
-  const floorSamples: Sample[] = [];
-  const commitSamples: number[] = [];
-  const rounds: { http: number; stream: number; pingPong: number }[] = [];
-  const passes = ['http', 'stream', 'pingPong', 'floor', 'commit'] as const;
+  const results: GrpcResults = {
+    http: [],
+    grpc: [],
+    floor: [],
+    commit: [],
+    rounds: [],
+    holdMs,
+    resultBytes,
+    framesBytes: frames.reduce((sum, f) => sum + f.length, 0),
+  };
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      const fps = { http: 0, stream: 0, pingPong: 0 };
-      for (let i = 0; i < passes.length; i++) {
-        const pass = passes[(round + i) % passes.length] as (typeof passes)[number];
-        if (pass === 'http') {
-          const http = await httpSequential(servers.http, token, frames);
-          httpSamples.push(...http.samples);
-          fps.http = http.framesPerSecond;
-        } else if (pass === 'stream') {
-          fps.stream = await grpcThroughput(client, token, frames);
-        } else if (pass === 'pingPong') {
-          const samples = await grpcPingPong(client, token, frames);
-          grpcSamples.push(...samples);
-          fps.pingPong = FRAMES / (samples.reduce((sum, s) => sum + s.rttMs, 0) / 1000);
-        } else if (pass === 'floor') {
-          floorSamples.push(...(await grpcPingPong(floorClient, token, frames)));
-        } else {
-          commitSamples.push(...(await commitFloor(db.url, holdMs, FRAMES)));
-        }
-      }
-      rounds.push(fps);
-      process.stdout.write(
-        `round ${round + 1}: HTTP ${fps.http.toFixed(1)} frames/s, gRPC stream ${fps.stream.toFixed(1)} frames/s (${(fps.stream / fps.http).toFixed(2)}x), gRPC one-at-a-time ${fps.pingPong.toFixed(1)} frames/s\n`,
-      );
-    }
+    await grpcPingPong(floorClient, token, warmup);
+    await runRounds(
+      { httpUrl: servers.http, databaseUrl, client, floorClient, token, frames, holdMs },
+      results,
+    );
   } finally {
     client.close();
     floorClient.close();
     await floorServer.stop();
   }
+  return results;
+}
 
-  const httpOverhead = report('POST /compress (JSON)', httpSamples);
-  const grpcOverhead = report('CompressStream', grpcSamples);
-  const floorOverhead = report('floor: grpc-js alone', floorSamples);
-  const commit = summarise(commitSamples);
+const fps = (value: number) => value.toFixed(1);
+const pair = (s: { p50: number; p95: number }) => `${ms(s.p50, 1)} / ${ms(s.p95, 1)}`;
+
+function throughputTable(r: GrpcResults): string[] {
+  const grpcOverhead = overheadOf(r.grpc);
   // Sample by sample in the order they were taken: a frame pays its transport and its commit.
   const floorWithCommit = summarise(
-    floorSamples.map((s, i) => s.rttMs - s.engineMs + (commitSamples[i] ?? 0)),
+    r.floor.map((s, i) => s.rttMs - s.engineMs + (r.commit[i] ?? 0)),
   );
-  const ratio = median(rounds.map((r) => r.stream / r.http));
-  process.stdout.write(
+  return markdownTable(
+    ['path', 'frames/s (median of rounds)', 'overhead beyond the engine p50 / p95'],
     [
-      `durable commit of a frame alone (recordFrame, after ${holdMs} ms of work): p50 ${ms(commit.p50)} p95 ${ms(commit.p95)} p99 ${ms(commit.p99)}`,
-      `throughput, median of ${ROUNDS} rounds: HTTP ${median(rounds.map((r) => r.http)).toFixed(1)} frames/s, gRPC stream ${median(rounds.map((r) => r.stream)).toFixed(1)} frames/s; gRPC/HTTP ratio (median of the rounds' ratios) ${ratio.toFixed(2)}x (goal >= 1.5x), gRPC one-at-a-time ${median(rounds.map((r) => r.pingPong)).toFixed(1)} frames/s`,
-      `overhead beyond the engine, one frame at a time, p50 / p95: gRPC ${ms(grpcOverhead.p50)} / ${ms(grpcOverhead.p95)} (goal p95 <= 2 ms), HTTP ${ms(httpOverhead.p50)} / ${ms(httpOverhead.p95)}`,
-      `floor in the same run, p50 / p95: grpc-js transport alone ${ms(floorOverhead.p50)} / ${ms(floorOverhead.p95)}; transport + durable commit ${ms(floorWithCommit.p50)} / ${ms(floorWithCommit.p95)} (frames held ${holdMs} ms, answers of ${resultBytes} B)`,
-      `load average at the end ${load()}`,
-      '',
-    ].join('\n'),
+      [
+        '`POST /compress` (baseline)',
+        fps(median(r.rounds.map((x) => x.http))),
+        pair(overheadOf(r.http)),
+      ],
+      ['`CompressStream`, frames written ahead', fps(median(r.rounds.map((x) => x.stream))), ''],
+      [
+        '`CompressStream`, one frame at a time',
+        fps(median(r.rounds.map((x) => x.pingPong))),
+        pair(grpcOverhead),
+      ],
+      ['floor: grpc-js alone', '', pair(overheadOf(r.floor))],
+      ['floor: the durable commit alone', '', pair(summarise(r.commit))],
+      ['floor: grpc-js + the durable commit, frame by frame', '', pair(floorWithCommit)],
+    ],
   );
+}
+
+function roundsTable(r: GrpcResults): string[] {
+  return markdownTable(
+    ['round', 'HTTP frames/s', 'gRPC stream frames/s', 'ratio', 'gRPC one at a time frames/s'],
+    r.rounds.map((x, i) => [
+      String(i + 1),
+      fps(x.http),
+      fps(x.stream),
+      times(x.stream / x.http),
+      fps(x.pingPong),
+    ]),
+  );
+}
+
+async function writePage(run: BenchmarkRun, r: GrpcResults): Promise<void> {
+  const ratio = median(r.rounds.map((x) => x.stream / x.http));
+  const grpcOverhead = overheadOf(r.grpc);
+  const floor = overheadOf(r.floor);
+  const engine = summarise(r.grpc.map((s) => s.engineMs));
+  await writeBenchmarkPage(run, {
+    name: 'grpc',
+    title: 'gRPC against HTTP',
+    source: 'bench/grpc.ts',
+    measures: `${FRAMES} frames of ${WIDTH}x${HEIGHT} through gRPC \`CompressStream\` and through \`POST /compress\`, both served by one \`npm start\`: frames per second, and the overhead per frame beyond the engine against the floor of that overhead on this machine.`,
+    goals: [
+      {
+        goal: "`CompressStream` frames/s over `POST /compress`'s (median of the rounds' ratios)",
+        measured: times(ratio),
+        target: '>= 1.5x',
+        met: ratio >= 1.5,
+      },
+      {
+        goal: 'gRPC overhead beyond the engine, one frame at a time, p95',
+        measured: ms(grpcOverhead.p95, 1),
+        target: '<= 2 ms',
+        met: grpcOverhead.p95 <= 2,
+      },
+      {
+        goal: 'for reference: the floor of that overhead, grpc-js alone, p95',
+        measured: ms(floor.p95, 1),
+        target: 'the least any server of this contract adds here',
+        met: undefined,
+      },
+    ],
+    baseline: `\`POST /compress\` (JSON with base64, one request after the other on a keep-alive connection, as one session's frames must go) through the same runtime in the same rounds: \`CompressStream\` delivers ${times(ratio)} its frames per second (median of the rounds' ratios). The floor of the overhead is measured in the same run too: grpc-js alone, against a server that does no work, adds ${pair(floor)} (p50 / p95); the durable commit of a frame's metrics, which the contract keeps ahead of the answer, takes ${pair(summarise(r.commit))} by itself.`,
+    results: [
+      {
+        heading: `Throughput and overhead (${ROUNDS} rounds of ${FRAMES} frames)`,
+        body: [
+          ...throughputTable(r),
+          '',
+          `Engine time per frame (\`latency_ms.total\` of the answers), gRPC one at a time: p50 ${ms(engine.p50, 1)}, p95 ${ms(engine.p95, 1)}. Frames: JPEG q90, mean ${formatBytes(r.framesBytes / FRAMES)}; the floors held each frame ${r.holdMs} ms and answered with ${formatBytes(r.resultBytes)}.`,
+        ],
+      },
+      { heading: 'Rounds', body: roundsTable(r) },
+    ],
+    method: `One local runtime (HTTP and gRPC, default policy) on a fresh database; a panning scene, ${WARMUP} frames of warm-up on each path first. Each round runs every pass over the same frames in a rotated order, so that load that comes and goes falls on all of them, and the throughput ratio is taken within a round. \`CompressStream\` throughput writes all frames ahead and lets the server's back-pressure pace the client (two frames in the work at once). Overhead is measured one frame at a time: round trip minus the engine time the answer reports. The floors: **grpc-js alone** is the same client and proto against a server in its own process (\`bench/grpc-floor-server.ts\`) that holds each frame with a busy core for the engine's median time and answers with a canned result of the median output size; **the durable commit alone** is the statement that stores a frame (\`recordFrame\`), one frame at a time after the same amount of work.`,
+  });
+}
+
+const run = startRun();
+const db = await createTestDatabase({ migrate: true });
+const servers = await startServers(db.url);
+try {
+  await writePage(run, await measure(servers, db.url));
 } finally {
   await servers.stop();
   await db.drop();

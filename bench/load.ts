@@ -2,20 +2,23 @@
  * `npm run load`: mixed traffic (compress, network updates and reads, dashboard reads) against the
  * local runtime started the way `npm start` starts it (functions/local/main.ts, its own process, a
  * fresh database on the shared Postgres, the shared Redis under a private prefix), for
- * LOAD_DURATION_S seconds (60). Prints rps, p50/p95/p99 per route, errors, and the server's RSS
- * over time; exits 1 on any error or when RSS grows more than 10 % after the warm-up.
+ * LOAD_DURATION_S seconds (60). Writes rps, p50/p95/p99 per route, errors, and the server's RSS
+ * over time to docs/benchmarks/load.md; exits 1 on any error or when RSS grows more than 10 %
+ * after the warm-up.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { jwtSettingsFromEnv, signToken } from '../functions/platform/jwt.ts';
 import { type AutocannonRequest, autocannon } from '../test/support/autocannon.ts';
 import { encodeFrame } from '../test/support/frames.ts';
 import { spawnLocalRuntime } from '../test/support/local-runtime-process.ts';
+import { deleteKeysWithPrefix } from '../test/support/redis-keys.ts';
 import { createTestDatabase } from '../test/support/test-database.ts';
-import { summarise } from './stats.ts';
+import { count, fixed, pct } from './format.ts';
+import { type BenchmarkRun, markdownTable, startRun, writeBenchmarkPage } from './report-page.ts';
+import { median, summarise } from './stats.ts';
 
 const DURATION_S = Number(process.env.LOAD_DURATION_S ?? 60);
 const WARM_UP_S = Number(process.env.LOAD_WARM_UP_S ?? Math.max(10, Math.round(DURATION_S / 4)));
@@ -35,25 +38,6 @@ interface Stream {
 function rssMiB(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : Number.NaN;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
-async function deleteKeys(): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  try {
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 function streams(authorization: string[], frames: string[]): Stream[] {
@@ -131,7 +115,172 @@ function streams(authorization: string[], frames: string[]): Stream[] {
   ];
 }
 
+/** What one stream measured. */
+interface StreamResult {
+  stream: Stream;
+  samples: number[];
+  statuses: Record<number, number>;
+  errors: number;
+  timeouts: number;
+}
+
+/** Runs one stream for the whole duration with autocannon. */
+async function runStream(url: string, stream: Stream): Promise<StreamResult> {
+  let n = 0;
+  const samples: number[] = [];
+  const statuses: Record<number, number> = {};
+  const instance = autocannon({
+    url,
+    connections: stream.connections,
+    duration: DURATION_S,
+    requests: [
+      {
+        setupRequest: (request) => {
+          const next = stream.next(n++);
+          return { ...request, ...next, headers: { ...request.headers, ...next.headers } };
+        },
+      },
+    ],
+  });
+  instance.on('response', (_client, status, _bytes, ms) => {
+    samples.push(ms);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+  });
+  const result = await instance;
+  return { stream, samples, statuses, errors: result.errors, timeouts: result.timeouts };
+}
+
+/** Failures of a stream: 5xx, 4xx other than a 404 for a session not written yet, errors. */
+function failuresOf(r: StreamResult): number {
+  const bad = Object.entries(r.statuses)
+    .filter(
+      ([status]) => Number(status) >= 500 || (Number(status) >= 400 && Number(status) !== 404),
+    )
+    .reduce((sum, [, seen]) => sum + seen, 0);
+  return bad + r.errors + r.timeouts;
+}
+
+type RssSample = { at: number; mib: number };
+
+/** Every stream at once against the runtime, its RSS sampled every second meanwhile. */
+async function drive(
+  runtime: { url: string; child: { pid?: number } },
+  env: Record<string, string>,
+) {
+  const jwt = jwtSettingsFromEnv({ ...process.env, ...env });
+  const authorization = await Promise.all(
+    Array.from({ length: 8 }, async (_, i) => `Bearer ${await signToken(`load-${i}`, jwt, 7200)}`),
+  );
+  const frames = await Promise.all(
+    [1, 2, 3].map(async (seed) =>
+      (await encodeFrame('scene', { width: 640, height: 360, seed, offsetX: seed * 40 })).toString(
+        'base64',
+      ),
+    ),
+  );
+  const rss: RssSample[] = [];
+  const started = performance.now();
+  const pid = runtime.child.pid;
+  const sampler = setInterval(() => {
+    if (pid) rss.push({ at: (performance.now() - started) / 1000, mib: rssMiB(pid) });
+  }, RSS_SAMPLE_MS);
+  try {
+    const results = await Promise.all(
+      streams(authorization, frames).map((stream) => runStream(runtime.url, stream)),
+    );
+    return { results, rss };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** RSS just after the warm-up (the baseline) and at the end: medians of a tenth of the samples. */
+function rssGrowth(rss: readonly RssSample[]) {
+  const afterWarmUp = rss.filter((s) => s.at >= WARM_UP_S);
+  const window = Math.max(1, Math.round(afterWarmUp.length / 10));
+  const baseline = median(afterWarmUp.slice(0, window).map((s) => s.mib));
+  const final = median(afterWarmUp.slice(-window).map((s) => s.mib));
+  return { baseline, final, growth: final / baseline - 1 };
+}
+
+function routeRow(r: StreamResult): string[] {
+  const latency = summarise(r.samples);
+  const statuses = Object.entries(r.statuses)
+    .map(([status, seen]) => `${status}: ${count(seen)}`)
+    .join(', ');
+  return [
+    r.stream.name,
+    String(r.stream.connections),
+    count(latency.n),
+    (latency.n / DURATION_S).toFixed(1),
+    fixed(latency.p50, 1),
+    fixed(latency.p95, 1),
+    fixed(latency.p99, 1),
+    `${statuses}${r.errors + r.timeouts > 0 ? `; errors ${r.errors}, timeouts ${r.timeouts}` : ''}`,
+  ];
+}
+
+async function writePage(
+  run: BenchmarkRun,
+  results: readonly StreamResult[],
+  rss: readonly RssSample[],
+): Promise<boolean> {
+  const failures = results.reduce((sum, r) => sum + failuresOf(r), 0);
+  const total = results.reduce((sum, r) => sum + r.samples.length, 0);
+  const { baseline, final, growth } = rssGrowth(rss);
+  const goals = [
+    {
+      goal: 'errors (5xx, unexpected 4xx, socket errors, timeouts)',
+      measured: count(failures),
+      target: '0',
+      met: failures === 0,
+    },
+    {
+      goal: 'RSS growth from just after the warm-up to the end',
+      measured: pct(growth),
+      target: `<= ${pct(MAX_RSS_GROWTH, 0)}`,
+      met: growth <= MAX_RSS_GROWTH,
+    },
+  ];
+  const warmed = rss.filter((s) => s.at >= WARM_UP_S).map((s) => s.mib);
+  await writeBenchmarkPage(run, {
+    name: 'load',
+    title: 'Load and soak',
+    source: 'bench/load.ts',
+    measures: `Mixed traffic (compress, network updates and reads, dashboard reads) from six streams at once against the local runtime started as \`npm start\` starts it, for ${DURATION_S} s: throughput, latency per route, errors, and whether the server's memory keeps growing.`,
+    goals,
+    baseline: `The server's RSS just after the warm-up (${WARM_UP_S} s), in the same run: ${fixed(baseline, 1)} MiB; at the end ${fixed(final, 1)} MiB, ${fixed(final / baseline, 3)}x the baseline (growth ${pct(growth)}).`,
+    results: [
+      {
+        heading: `Routes (${DURATION_S} s, latencies in ms)`,
+        body: [
+          ...markdownTable(
+            ['route', 'connections', 'requests', 'rps', 'p50', 'p95', 'p99', 'statuses'],
+            results.map(routeRow),
+          ),
+          '',
+          `Total ${count(total)} requests, ${(total / DURATION_S).toFixed(1)} rps, ${count(failures)} errors. A 404 of \`GET /sessions/{id}/network\` is a session the update stream had not written yet.`,
+        ],
+      },
+      {
+        heading: 'Server memory',
+        body: [
+          `RSS sampled every ${RSS_SAMPLE_MS / 1000} s: ${fixed(rss[0]?.mib ?? Number.NaN, 1)} MiB at the start, between ${fixed(Math.min(...warmed), 1)} and ${fixed(Math.max(...warmed), 1)} MiB after the warm-up.`,
+          '',
+          ...markdownTable(
+            ['t (s)', 'RSS (MiB)'],
+            rss.filter((_, i) => i % 5 === 0).map((s) => [s.at.toFixed(0), fixed(s.mib, 1)]),
+          ),
+        ],
+      },
+    ],
+    method: `\`bench/load.ts\` starts \`functions/local/main.ts\` in its own process on a fresh database on the shared Postgres and the shared Redis under a private prefix, with rate limits exempted (the load is judged on the handlers, not on the limiter turning it away) and \`DB_POOL_MAX=8\`, then drives six autocannon streams at once, each as fast as its connections allow (640x360 frames for compress, 8 users, 16 sessions). RSS is read from /proc every second; the growth compares the median of the first tenth of the samples after the warm-up with the median of the last tenth. The latencies are those of one process on a shared machine with the load generator, Postgres and Redis, not of Lambda. \`LOAD_DURATION_S\` and \`LOAD_WARM_UP_S\` change the run.`,
+  });
+  return goals.every((goal) => goal.met);
+}
+
 async function main(): Promise<void> {
+  const run = startRun();
   const db = await createTestDatabase();
   const env = {
     AIC_LOCAL_STATE_DIR: join(tmpdir(), `aic-load-${process.pid}`),
@@ -145,104 +294,14 @@ async function main(): Promise<void> {
     DB_POOL_MAX: process.env.DB_POOL_MAX ?? '8',
   };
   const runtime = await spawnLocalRuntime(env);
-  const { url, child } = runtime;
   try {
-    const jwt = jwtSettingsFromEnv({ ...process.env, ...env });
-    const authorization = await Promise.all(
-      Array.from(
-        { length: 8 },
-        async (_, i) => `Bearer ${await signToken(`load-${i}`, jwt, 7200)}`,
-      ),
-    );
-    const frames = await Promise.all(
-      [1, 2, 3].map(async (seed) =>
-        (
-          await encodeFrame('scene', { width: 640, height: 360, seed, offsetX: seed * 40 })
-        ).toString('base64'),
-      ),
-    );
-    console.log(
-      `load: ${DURATION_S} s of mixed traffic against ${url} (pid ${child.pid}), warm-up ${WARM_UP_S} s`,
-    );
-
-    const rss: { at: number; mib: number }[] = [];
-    const started = performance.now();
-    const sampler = setInterval(() => {
-      if (child.pid) rss.push({ at: (performance.now() - started) / 1000, mib: rssMiB(child.pid) });
-    }, RSS_SAMPLE_MS);
-
-    const results = await Promise.all(
-      streams(authorization, frames).map(async (stream) => {
-        let n = 0;
-        const samples: number[] = [];
-        const statuses: Record<number, number> = {};
-        const instance = autocannon({
-          url,
-          connections: stream.connections,
-          duration: DURATION_S,
-          requests: [
-            {
-              setupRequest: (request) => {
-                const next = stream.next(n++);
-                return { ...request, ...next, headers: { ...request.headers, ...next.headers } };
-              },
-            },
-          ],
-        });
-        instance.on('response', (_client, status, _bytes, ms) => {
-          samples.push(ms);
-          statuses[status] = (statuses[status] ?? 0) + 1;
-        });
-        const result = await instance;
-        return { stream, samples, statuses, result };
-      }),
-    );
-    clearInterval(sampler);
-
-    let failures = 0;
-    console.log(
-      '\nroute                           requests     rps     p50     p95     p99  statuses',
-    );
-    for (const { stream, samples, statuses, result } of results) {
-      const latency = summarise(samples);
-      const bad =
-        Object.entries(statuses)
-          .filter(
-            ([status]) =>
-              Number(status) >= 500 || (Number(status) >= 400 && Number(status) !== 404),
-          )
-          .reduce((sum, [, count]) => sum + count, 0) +
-        result.errors +
-        result.timeouts;
-      failures += bad;
-      console.log(
-        `${stream.name.padEnd(30)} ${String(latency.n).padStart(9)} ${(latency.n / DURATION_S).toFixed(1).padStart(7)} ${latency.p50.toFixed(1).padStart(7)} ${latency.p95.toFixed(1).padStart(7)} ${latency.p99.toFixed(1).padStart(7)}  ${JSON.stringify(statuses)} errors ${result.errors} timeouts ${result.timeouts}`,
-      );
-    }
-    const total = results.reduce((sum, r) => sum + r.samples.length, 0);
-    console.log(
-      `total ${total} requests, ${(total / DURATION_S).toFixed(1)} rps, ${failures} errors (latencies in ms)`,
-    );
-
-    console.log('\nRSS of the server (MiB):');
-    for (const sample of rss.filter((_, i) => i % 5 === 0)) {
-      console.log(`  t=${sample.at.toFixed(0).padStart(4)} s  ${sample.mib.toFixed(1)}`);
-    }
-    const afterWarmUp = rss.filter((s) => s.at >= WARM_UP_S);
-    const window = Math.max(1, Math.round(afterWarmUp.length / 10));
-    const baseline = median(afterWarmUp.slice(0, window).map((s) => s.mib));
-    const final = median(afterWarmUp.slice(-window).map((s) => s.mib));
-    const growth = final / baseline - 1;
-    console.log(
-      `RSS after warm-up ${baseline.toFixed(1)} MiB, at the end ${final.toFixed(1)} MiB, growth ${(growth * 100).toFixed(1)} % (limit ${MAX_RSS_GROWTH * 100} %)`,
-    );
-    const met = failures === 0 && growth <= MAX_RSS_GROWTH;
-    console.log(`goal 0 errors and RSS growth <= 10 %: ${met ? 'met' : 'NOT met'}`);
-    if (!met) process.exitCode = 1;
+    process.stderr.write(`[load] ${DURATION_S} s of mixed traffic against ${runtime.url}\n`);
+    const { results, rss } = await drive(runtime, env);
+    if (!(await writePage(run, results, rss))) process.exitCode = 1;
   } finally {
     await runtime.stop();
     await db.drop();
-    await deleteKeys();
+    await deleteKeysWithPrefix(PREFIX, REDIS_URL);
   }
 }
 

@@ -2,8 +2,8 @@
  * Benchmark (`npm run bench:quality`): measured frame quality (SSIM + PSNR of the output against
  * the input).
  *
- * 1. The WebAssembly kernels against the pure-JS implementation they replaced (kept below as
- *    `jsBaseline`, only here), per call as the product makes them: the input side (luma of the
+ * 1. The WebAssembly kernels against a pure-JavaScript implementation of the same kernels (below,
+ *    `jsBaseline`, the baseline and nothing else), per call as the product makes them: the input side (luma of the
  *    decoded RGB frame + `prepareReference`), and `measurePixels` of a full-size and of a
  *    half-size (downscaled) RGB output, at 640x360, 1280x720 and 1920x1080 with the automatic
  *    factor. Timed in CPU time (`process.cpuUsage`) over interleaved rounds, the best round of
@@ -11,6 +11,8 @@
  * 2. `measureQuality` at three frame sizes, with the automatic analysis factor and at full
  *    resolution, each against the naive reference implementation (test/support/reference-ssim.ts)
  *    timed in the same run on the same images.
+ *
+ * Writes docs/benchmarks/quality.md.
  */
 import type { LumaImage } from '../functions/core/quality/luma.ts';
 import { lumaFromPixels, resizeBilinear } from '../functions/core/quality/luma.ts';
@@ -22,7 +24,9 @@ import {
   prepareReference,
 } from '../functions/core/quality/ssim.ts';
 import { referencePsnr, referenceSsim } from '../test/support/reference-ssim.ts';
-import { ms, summarise } from './stats.ts';
+import { ms, times } from './format.ts';
+import { type Goal, markdownTable, startRun, writeBenchmarkPage } from './report-page.ts';
+import { summarise } from './stats.ts';
 
 /** Time spent per case, in ms, unless the minimum iterations take longer. */
 const BUDGET_MS = Number(process.env.BENCH_QUALITY_BUDGET_MS ?? 2_000);
@@ -30,6 +34,8 @@ const MIN_FAST_ITERATIONS = 30;
 const MAX_ITERATIONS = 1_000;
 /** The naive 4K full-resolution case takes seconds per call: a few calls are enough. */
 const MIN_NAIVE_ITERATIONS = 2;
+/** The agreement the unit tests require of the fast SSIM with the naive one. */
+const NAIVE_SSIM_TOLERANCE = 1e-6;
 
 /** A synthetic frame: gradients, edges, a checkerboard patch, text-like strokes and sensor noise. */
 function frame(width: number, height: number, seed: number): LumaImage {
@@ -85,9 +91,9 @@ interface Case {
 }
 
 /**
- * The pure-JS kernels that functions/core/quality used before the WebAssembly ones (git 5d69145),
- * copied as they were, less their argument checks and the under-11-pixel case: the baseline of the
- * kernel table and nothing else.
+ * The same kernels in plain JavaScript (float64 filters, integer squared errors, the same block
+ * means and bilinear upscale), without argument checks or the under-11-pixel case: the baseline of
+ * the kernel table and nothing else.
  */
 namespace jsBaseline {
   const SSIM_WINDOW = 11;
@@ -525,55 +531,69 @@ function cpuPerCall(fns: readonly (() => void)[], reps: number, rounds: number):
   return best;
 }
 
-/** Prints the WebAssembly kernels against the pure-JS baseline, per call as the product makes them. */
-function runKernelTable(): void {
-  console.log(
-    '\nQuality kernels: WebAssembly SIMD (functions/core/quality/wasm) vs the former pure JS, RGB frames, auto factor, CPU ms per call (best of interleaved rounds)',
-  );
-  console.log('| frame | call | pure JS | wasm | speed-up | SSIM abs diff | PSNR equal |');
-  console.log('|---|---|---|---|---|---|---|');
+/** One row of the kernel table: a call at one frame size, on both implementations. */
+interface KernelRow {
+  frame: string;
+  call: string;
+  jsMs: number;
+  wasmMs: number;
+  /** |SSIM(wasm) - SSIM(JS)|; undefined for the input side, which has no SSIM. */
+  ssimDiff: number | undefined;
+  psnrEqual: boolean | undefined;
+}
+
+/** The kernel calls at one frame size: the input side, a full-size and a half-size output. */
+function kernelCalls(width: number, height: number): [string, () => unknown, () => unknown][] {
+  const input = rgbFrame(width, height, width + 1);
+  const full = degradedRgb(input, 3);
+  const sw = Math.round(width / 2);
+  const sh = Math.round(height / 2);
+  const half = degradedRgb(rgbFrame(sw, sh, width + 1), 4);
+  const jsRef = jsBaseline.prepareReference(jsBaseline.lumaFromPixels(input, width, height, 3));
+  const ref = prepareReference(lumaFromPixels(input, width, height, 3));
+  return [
+    [
+      'input: luma + prepareReference',
+      () => jsBaseline.prepareReference(jsBaseline.lumaFromPixels(input, width, height, 3)),
+      () => prepareReference(lumaFromPixels(input, width, height, 3)),
+    ],
+    [
+      'measurePixels, full size',
+      () => jsBaseline.measurePixels(jsRef, full, width, height, 3),
+      () => measurePixels(ref, full, width, height, 3),
+    ],
+    [
+      `measurePixels, ${sw}x${sh} upscaled`,
+      () => jsBaseline.measurePixels(jsRef, half, sw, sh, 3),
+      () => measurePixels(ref, half, sw, sh, 3),
+    ],
+  ];
+}
+
+/** The WebAssembly kernels against the pure-JS baseline, per call as the product makes them. */
+function runKernelTable(): KernelRow[] {
+  const rows: KernelRow[] = [];
   for (const [width, height] of [
     [640, 360],
     [1280, 720],
     [1920, 1080],
   ] as const) {
-    const input = rgbFrame(width, height, width + 1);
-    const full = degradedRgb(input, 3);
-    const sw = Math.round(width / 2);
-    const sh = Math.round(height / 2);
-    const half = degradedRgb(rgbFrame(sw, sh, width + 1), 4);
-    const jsRef = jsBaseline.prepareReference(jsBaseline.lumaFromPixels(input, width, height, 3));
-    const ref = prepareReference(lumaFromPixels(input, width, height, 3));
     const reps = Math.max(5, Math.round(40 * ((640 * 360) / (width * height))));
-    const rows: [string, () => unknown, () => unknown][] = [
-      [
-        'input: luma + prepareReference',
-        () => jsBaseline.prepareReference(jsBaseline.lumaFromPixels(input, width, height, 3)),
-        () => prepareReference(lumaFromPixels(input, width, height, 3)),
-      ],
-      [
-        'measurePixels, full size',
-        () => jsBaseline.measurePixels(jsRef, full, width, height, 3),
-        () => measurePixels(ref, full, width, height, 3),
-      ],
-      [
-        `measurePixels, ${sw}x${sh} upscaled`,
-        () => jsBaseline.measurePixels(jsRef, half, sw, sh, 3),
-        () => measurePixels(ref, half, sw, sh, 3),
-      ],
-    ];
-    for (const [label, js, wasm] of rows) {
+    for (const [call, js, wasm] of kernelCalls(width, height)) {
       const [jsMs, wasmMs] = cpuPerCall([js, wasm], reps, 5) as [number, number];
       const a = js() as { ssim?: number; psnrDb?: number };
       const b = wasm() as { ssim?: number; psnrDb?: number };
-      const diff =
-        a.ssim === undefined ? '' : Math.abs(a.ssim - (b.ssim as number)).toExponential(1);
-      const psnrEqual = a.psnrDb === undefined ? '' : String(a.psnrDb === b.psnrDb);
-      console.log(
-        `| ${width}x${height} | ${label} | ${ms(jsMs)} | ${ms(wasmMs)} | ${(jsMs / wasmMs).toFixed(1)}x | ${diff} | ${psnrEqual} |`,
-      );
+      rows.push({
+        frame: `${width}x${height}`,
+        call,
+        jsMs,
+        wasmMs,
+        ssimDiff: a.ssim === undefined ? undefined : Math.abs(a.ssim - (b.ssim as number)),
+        psnrEqual: a.psnrDb === undefined ? undefined : a.psnrDb === b.psnrDb,
+      });
     }
   }
+  return rows;
 }
 
 /** Interleaved RGB with deterministic coding noise of +-8 on every channel. */
@@ -585,9 +605,8 @@ function degradedRgb(rgb: Uint8Array, seed: number): Uint8Array {
   });
 }
 
-/** Runs the benchmark and prints its tables. */
-export async function runQualityBench(): Promise<void> {
-  runKernelTable();
+/** The cases of the second table: three sizes at the automatic factor and at F=1, one upscale. */
+function qualityCases(): Case[] {
   const cases: Case[] = [];
   for (const [width, height] of [
     [640, 360],
@@ -612,49 +631,163 @@ export async function runQualityBench(): Promise<void> {
     output: resizeBilinear(degraded(hd.reference, 5), 640, 360),
     factor: undefined,
   });
+  return cases;
+}
 
-  console.log(
-    `\nmeasureQuality (SSIM + PSNR on luma) vs the naive reference, same images, same run (budget ${BUDGET_MS} ms per cell)`,
+/** One row of the second table: `measureQuality` against the naive reference on one case. */
+interface QualityRow {
+  label: string;
+  fast: ReturnType<typeof summarise>;
+  naive: ReturnType<typeof summarise>;
+  ssim: number;
+  ssimDiff: number;
+  psnrDb: number;
+  naivePsnrDb: number;
+}
+
+function measureCase(c: Case): QualityRow {
+  const factor = c.factor ?? analysisFactor(c.reference.width, c.reference.height);
+  let fast = measureQuality(c.reference, c.output, { factor });
+  const fastSamples = time(
+    () => {
+      fast = measureQuality(c.reference, c.output, { factor });
+    },
+    MIN_FAST_ITERATIONS,
+    5,
   );
-  console.log(
-    '| case | fast p50 | fast p95 | n | naive p50 | naive p95 | n | speed-up (p50) | SSIM | abs diff vs naive | PSNR dB |',
+  let naiveSsim = 0;
+  let naivePsnr = 0;
+  const naiveSamples = time(
+    () => {
+      // The naive path upscales with the same bilinear resize; what it replaces is the SSIM/PSNR.
+      const shown =
+        c.output.width === c.reference.width
+          ? c.output
+          : resizeBilinear(c.output, c.reference.width, c.reference.height);
+      naiveSsim = referenceSsim(c.reference, shown, factor);
+      naivePsnr = Math.min(PSNR_CAP_DB, referencePsnr(c.reference, shown));
+    },
+    MIN_NAIVE_ITERATIONS,
+    0,
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const c of cases) {
-    const factor = c.factor ?? analysisFactor(c.reference.width, c.reference.height);
-    let fast = measureQuality(c.reference, c.output, { factor });
-    const fastSamples = time(
-      () => {
-        fast = measureQuality(c.reference, c.output, { factor });
+  return {
+    label: c.label,
+    fast: summarise(fastSamples),
+    naive: summarise(naiveSamples),
+    ssim: fast.ssim,
+    ssimDiff: Math.abs(fast.ssim - naiveSsim),
+    psnrDb: fast.psnrDb,
+    naivePsnrDb: naivePsnr,
+  };
+}
+
+function goalsOf(kernels: readonly KernelRow[], quality: readonly QualityRow[]): Goal[] {
+  const slowest = Math.min(...kernels.map((k) => k.jsMs / k.wasmMs));
+  const ssimDiff = Math.max(...kernels.map((k) => k.ssimDiff ?? 0));
+  const naiveDiff = Math.max(...quality.map((q) => q.ssimDiff));
+  const psnrEqual = kernels.every((k) => k.psnrEqual !== false);
+  return [
+    {
+      goal: 'SSIM of `measureQuality` against the naive reference, largest difference',
+      measured: naiveDiff.toExponential(1),
+      target: `<= ${NAIVE_SSIM_TOLERANCE.toExponential(0)}`,
+      met: naiveDiff <= NAIVE_SSIM_TOLERANCE,
+    },
+    {
+      goal: 'WebAssembly against pure JS: SSIM, largest difference; PSNR identical',
+      measured: `${ssimDiff.toExponential(1)}; ${psnrEqual ? 'identical' : 'different'}`,
+      target: `<= ${NAIVE_SSIM_TOLERANCE.toExponential(0)}; identical`,
+      met: ssimDiff <= NAIVE_SSIM_TOLERANCE && psnrEqual,
+    },
+    {
+      goal: 'WebAssembly against pure JS, CPU per call, the least speed-up of any call',
+      measured: times(slowest, 1),
+      target: '>= 1x',
+      met: slowest >= 1,
+    },
+  ];
+}
+
+const kernelTable = (rows: readonly KernelRow[]) =>
+  markdownTable(
+    [
+      'frame',
+      'call',
+      'pure JS (baseline)',
+      'WebAssembly',
+      'speed-up',
+      'SSIM abs diff',
+      'PSNR equal',
+    ],
+    rows.map((k) => [
+      k.frame,
+      k.call,
+      ms(k.jsMs),
+      ms(k.wasmMs),
+      times(k.jsMs / k.wasmMs, 1),
+      k.ssimDiff === undefined ? '' : k.ssimDiff.toExponential(1),
+      k.psnrEqual === undefined ? '' : String(k.psnrEqual),
+    ]),
+  );
+
+const qualityTable = (rows: readonly QualityRow[]) =>
+  markdownTable(
+    [
+      'case',
+      'p50',
+      'p95',
+      'n',
+      'naive p50',
+      'naive p95',
+      'n',
+      'speed-up (p50)',
+      'SSIM',
+      'abs diff vs naive',
+      'PSNR dB (naive)',
+    ],
+    rows.map((q) => [
+      q.label,
+      ms(q.fast.p50),
+      ms(q.fast.p95),
+      String(q.fast.n),
+      ms(q.naive.p50),
+      ms(q.naive.p95),
+      String(q.naive.n),
+      times(q.naive.p50 / q.fast.p50, 0),
+      q.ssim.toFixed(6),
+      q.ssimDiff.toExponential(1),
+      `${q.psnrDb.toFixed(3)} (${q.naivePsnrDb.toFixed(3)})`,
+    ]),
+  );
+
+/** Runs the benchmark and writes docs/benchmarks/quality.md. */
+export async function runQualityBench(): Promise<void> {
+  const run = startRun();
+  const kernels = runKernelTable();
+  const quality = qualityCases().map(measureCase);
+  const goals = goalsOf(kernels, quality);
+  const hd = kernels.find((k) => k.frame === '1280x720' && k.call === 'measurePixels, full size');
+  await writeBenchmarkPage(run, {
+    name: 'quality',
+    title: 'Quality measurement (SSIM and PSNR)',
+    source: 'bench/quality.ts',
+    measures:
+      'What measuring a frame costs: the WebAssembly SIMD kernels (`functions/core/quality/wasm`) that compute luma, the bilinear upscale, SSIM and PSNR, per call as the engine makes them, and `measureQuality` against a naive reference implementation.',
+    goals,
+    baseline: `Two baselines, timed in the same run on the same images: the same kernels in plain JavaScript (float64 filters), and the naive reference (\`test/support/reference-ssim.ts\`). A 1280x720 output is measured in ${ms(hd?.wasmMs ?? Number.NaN)} of CPU against ${ms(hd?.jsMs ?? Number.NaN)} in JavaScript (${times((hd?.jsMs ?? Number.NaN) / (hd?.wasmMs ?? Number.NaN), 1)}).`,
+    results: [
+      {
+        heading:
+          'Kernels: WebAssembly against pure JS (RGB frames, automatic factor, CPU ms per call)',
+        body: kernelTable(kernels),
       },
-      MIN_FAST_ITERATIONS,
-      5,
-    );
-    let naiveSsim = 0;
-    let naivePsnr = 0;
-    const naiveSamples = time(
-      () => {
-        // The naive path upscales with the same bilinear resize; what it replaces is the SSIM/PSNR.
-        const shown =
-          c.output.width === c.reference.width
-            ? c.output
-            : resizeBilinear(c.output, c.reference.width, c.reference.height);
-        naiveSsim = referenceSsim(c.reference, shown, factor);
-        naivePsnr = Math.min(PSNR_CAP_DB, referencePsnr(c.reference, shown));
+      {
+        heading: `measureQuality (SSIM + PSNR on luma) against the naive reference (${BUDGET_MS} ms per cell)`,
+        body: qualityTable(quality),
       },
-      MIN_NAIVE_ITERATIONS,
-      0,
-    );
-    const f = summarise(fastSamples);
-    const n = summarise(naiveSamples);
-    console.log(
-      `| ${c.label} | ${ms(f.p50)} | ${ms(f.p95)} | ${f.n} | ${ms(n.p50)} | ${ms(n.p95)} | ${n.n} | ${(
-        n.p50 / f.p50
-      ).toFixed(
-        0,
-      )}x | ${fast.ssim.toFixed(6)} | ${Math.abs(fast.ssim - naiveSsim).toExponential(1)} | ${fast.psnrDb.toFixed(3)} (naive ${naivePsnr.toFixed(3)}) |`,
-    );
-  }
+    ],
+    method: `The kernel table times CPU (\`process.cpuUsage\`), not wall time, over five interleaved rounds of each implementation and reports the best round of each, so that other load on the machine hurts both alike; its frames are synthetic RGB (gradients, edges, a checkerboard, text-like strokes, sensor noise) with deterministic coding noise, and the upscaled row measures a half-size output against the full-size input, as a downscaled encoding is measured. The second table times wall-clock calls of \`measureQuality\` on luma frames, with the automatic analysis factor F (Wang's block means) and at full resolution, until ${BUDGET_MS} ms per cell have passed (at least ${MIN_FAST_ITERATIONS} calls; the naive 4K cases at least ${MIN_NAIVE_ITERATIONS}).`,
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runQualityBench();
