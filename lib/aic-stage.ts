@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config/environment-config.ts';
 import { ApiStack } from './stacks/api-stack.ts';
 import { DataStack } from './stacks/data-stack.ts';
+import { EdgeStack } from './stacks/edge-stack.ts';
 import { GrpcStack } from './stacks/grpc-stack.ts';
 import { NetworkStack } from './stacks/network-stack.ts';
 import { ObservabilityStack } from './stacks/observability-stack.ts';
@@ -16,15 +17,18 @@ export interface AicStageProps extends StageProps {
 /**
  * Everything one environment deploys, split by lifecycle: the network, the data (replaced rarely,
  * never casually), the HTTP API and the gRPC service (deployed with every change of code), and
- * the observability on top. Environment-agnostic on purpose: the account and region come from the
- * deploying credentials, so synthesis needs no AWS access.
+ * the observability on top; plus the API's web ACL in us-east-1, the only region CloudFront takes
+ * one from. Environment-agnostic on purpose: the account and region come from the deploying
+ * credentials (us-east-1 for the edge stack), so synthesis needs no AWS access.
  */
 export class AicStage extends Stage {
   /** The VPC, its subnets and endpoints. */
   readonly network: NetworkStack;
   /** Postgres, RDS Proxy, Redis, their secrets and the deploy-time migrations. */
   readonly data: DataStack;
-  /** The HTTP API and its functions. */
+  /** The web ACL of the HTTP API's CloudFront distribution, in us-east-1. */
+  readonly edge: EdgeStack;
+  /** The HTTP API, its functions and its CloudFront distribution. */
   readonly api: ApiStack;
   /** The gRPC service on Fargate behind a Network Load Balancer. */
   readonly grpc: GrpcStack;
@@ -51,13 +55,20 @@ export class AicStage extends Stage {
       // Deleting the data stack would take the database with it; CloudFormation asks first.
       terminationProtection: config.retainOnDelete,
     });
+    this.edge = new EdgeStack(this, 'Edge', {
+      stackName: stackName('edge'),
+      description: `AuraLink AIC web ACL of the HTTP API's CloudFront (${config.name})`,
+      config,
+    });
     this.api = new ApiStack(this, 'Api', {
       stackName: stackName('api'),
-      description: `AuraLink AIC HTTP API and Lambda functions (${config.name})`,
+      description: `AuraLink AIC HTTP API, Lambda functions and CloudFront (${config.name})`,
       config,
       network: this.network,
       data: this.data,
     });
+    // The API stack reads the web ACL's ARN at deploy time: no reference orders the two for it.
+    this.api.addStackDependency(this.edge, 'reads the web ACL ARN from its SSM parameter');
     this.grpc = new GrpcStack(this, 'Grpc', {
       stackName: stackName('grpc'),
       description: `AuraLink AIC gRPC service on Fargate behind an NLB (${config.name})`,

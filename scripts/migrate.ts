@@ -6,7 +6,8 @@ import { migrate } from '../functions/platform/db/migrate.ts';
 import { loadSettings } from '../functions/platform/settings.ts';
 
 async function main(): Promise<number> {
-  const url = loadSettings().DATABASE_URL;
+  const settings = loadSettings();
+  const url = settings.DATABASE_URL;
   if (!url) {
     console.error(
       'DATABASE_URL is not set. Set it to the target database, for example:\n' +
@@ -16,7 +17,9 @@ async function main(): Promise<number> {
   }
   const db = createDatabase({ url, poolMax: 1, applicationName: 'auralink-aic-migrate' });
   try {
-    const { applied } = await migrate(db.sql);
+    const { applied } = await migrate(db.sql, {
+      statementTimeoutMs: settings.DB_STATEMENT_TIMEOUT_MS,
+    });
     console.log(
       applied.length === 0
         ? 'Schema is up to date; nothing to apply.'

@@ -8,7 +8,7 @@ import { type FrameBudget, frameBudget } from '../core/network/budget.ts';
 import { type ResolvedPolicy, resolvePolicy } from '../core/policy.ts';
 import { getConfig } from '../platform/db/config-repository.ts';
 import { type FrameMetricRecord, recordFrame } from '../platform/db/frame-metrics-repository.ts';
-import { sessionUsableBy } from '../platform/db/session-repository.ts';
+import { sessionUsableWithinQuota } from '../platform/db/session-repository.ts';
 import { decodeFrame } from '../platform/imaging/frame-decoder.ts';
 import {
   createSharpEnginePort,
@@ -68,8 +68,9 @@ export interface TrialSummary {
 
 /**
  * The first phase of a frame: checks the frame cap before decoding, then decodes while it checks
- * the session is the caller's or new (404 when it is another user's), reads the caller's stored
- * config and the session's model and live estimate.
+ * the session is the caller's or new (404 when it is another user's; 429 when it is new and the
+ * caller has no new session left today), reads the caller's stored config and the session's model
+ * and live estimate.
  */
 export async function prepareFrame(
   runtime: Runtime,
@@ -85,7 +86,14 @@ export async function prepareFrame(
   // The three lookups and the decode are independent: run them side by side.
   const decodeStarted = performance.now();
   const [usable, stored, decoded, live] = await Promise.all([
-    known.owned ? true : sessionUsableBy(sql, command.sessionId, command.userId),
+    known.owned
+      ? true
+      : sessionUsableWithinQuota(
+          sql,
+          command.sessionId,
+          command.userId,
+          runtime.settings.SESSIONS_PER_USER_PER_DAY,
+        ),
     getConfig(sql, command.userId),
     decodeFrame(command.frame),
     // The learned model, and the live estimate when the request carries no network fields.
@@ -273,13 +281,17 @@ function trialSummaries(decision: CompressionDecision): TrialSummary[] {
 }
 
 /**
- * The last phase: stores the frame's metrics (creating the session on first use).
+ * The last phase: stores the frame's metrics (creating the session on first use, within the
+ * owner's daily quota of new sessions).
  *
  * @throws NotFoundError when another user claimed the session since {@link prepareFrame} (nothing
  *   was stored).
+ * @throws SessionQuotaExceededError when the session is new and its owner has no new session left
+ *   today (nothing was stored).
  */
 export async function storeFrame(runtime: Runtime, frame: CompressedFrame): Promise<void> {
-  if (!(await recordFrame(runtime.db.sql, frame.record))) {
+  const { sql } = runtime.db;
+  if (!(await recordFrame(sql, frame.record, runtime.settings.SESSIONS_PER_USER_PER_DAY))) {
     throw new NotFoundError('Session not found');
   }
 }

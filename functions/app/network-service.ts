@@ -84,8 +84,9 @@ function toResponse(
 /**
  * Records one update: folds it into the session's state (from Redis, else rebuilt from Postgres),
  * stores it in Postgres (claiming the session on first use; 404 and nothing written when it is
- * another user's), then caches the new state in Redis. The answer follows the Postgres commit;
- * a Redis failure only marks it degraded. A Postgres failure propagates (503, nothing stored).
+ * another user's, 429 when it is new and the caller has no new session left today), then caches
+ * the new state in Redis. The answer follows the Postgres commit; a Redis failure only marks it
+ * degraded. A Postgres failure propagates (503, nothing stored).
  *
  * The cached state is replaced only when it is exactly the one this update was folded into, both
  * in Redis (compare-and-set on `seq`) and in Postgres (the newest sample before this one is the
@@ -107,13 +108,17 @@ export async function recordNetworkUpdate(
   }
   const state = updateEstimator(base, command.conditions);
   const estimate = describeEstimate(state);
-  const inserted = await insertNetworkSample(sql, {
-    sessionId: command.sessionId,
-    userId: command.userId,
-    conditions: command.conditions,
-    estimatedBandwidthKbps: estimate.smoothedKbps,
-    networkCondition: estimate.condition,
-  });
+  const inserted = await insertNetworkSample(
+    sql,
+    {
+      sessionId: command.sessionId,
+      userId: command.userId,
+      conditions: command.conditions,
+      estimatedBandwidthKbps: estimate.smoothedKbps,
+      networkCondition: estimate.condition,
+    },
+    runtime.settings.SESSIONS_PER_USER_PER_DAY,
+  );
   if (inserted === null) throw sessionNotFound();
   // A base that missed a stored sample (a cache write lost to a Redis failure) is dropped, not kept.
   const expectedSeq = inserted.previousId === baseId ? live.seq : null;

@@ -34,6 +34,8 @@ export type ErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UNPROCESSABLE_FRAME'
   | 'RATE_LIMIT_EXCEEDED'
+  | 'CONCURRENCY_LIMIT_EXCEEDED'
+  | 'SESSION_QUOTA_EXCEEDED'
   | 'DEADLINE_EXCEEDED'
   | 'DEPENDENCY_UNAVAILABLE'
   | 'INTERNAL_ERROR';
@@ -50,6 +52,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, { http: number; grpc: numb
   UNSUPPORTED_MEDIA_TYPE: { http: 415, grpc: GrpcStatus.INVALID_ARGUMENT },
   UNPROCESSABLE_FRAME: { http: 422, grpc: GrpcStatus.INVALID_ARGUMENT },
   RATE_LIMIT_EXCEEDED: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
+  CONCURRENCY_LIMIT_EXCEEDED: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
+  SESSION_QUOTA_EXCEEDED: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
   DEADLINE_EXCEEDED: { http: 504, grpc: GrpcStatus.DEADLINE_EXCEEDED },
   DEPENDENCY_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
   INTERNAL_ERROR: { http: 500, grpc: GrpcStatus.INTERNAL },
@@ -182,6 +186,33 @@ export class UnprocessableFrameError extends AicError {
 export class RateLimitError extends AicError {
   constructor(retryAfterSeconds: number, options: AicErrorOptions = {}) {
     super('RATE_LIMIT_EXCEEDED', `Rate limit exceeded; retry in ${retryAfterSeconds} s`, {
+      ...options,
+      headers: { 'Retry-After': String(retryAfterSeconds), ...options.headers },
+    });
+  }
+}
+
+/**
+ * The caller has started as many new sessions today (UTC) as one user may (docs/design.md
+ * section 5); its existing sessions go on working. `Retry-After` is the time until the day ends.
+ */
+export class SessionQuotaExceededError extends AicError {
+  constructor(sessionsPerDay: number, retryAfterSeconds: number, options: AicErrorOptions = {}) {
+    super(
+      'SESSION_QUOTA_EXCEEDED',
+      `At most ${sessionsPerDay} new sessions per user per day; retry in ${retryAfterSeconds} s or use an existing session`,
+      { ...options, headers: { 'Retry-After': String(retryAfterSeconds), ...options.headers } },
+    );
+  }
+}
+
+/**
+ * Too much is in the work at once: the caller's calls or frames in flight, or the server's frames
+ * (weighted by their pixels). Nothing was done; the same request may succeed after `Retry-After`.
+ */
+export class ConcurrencyLimitError extends AicError {
+  constructor(message: string, retryAfterSeconds = 1, options: AicErrorOptions = {}) {
+    super('CONCURRENCY_LIMIT_EXCEEDED', `${message}; retry in ${retryAfterSeconds} s`, {
       ...options,
       headers: { 'Retry-After': String(retryAfterSeconds), ...options.headers },
     });

@@ -29,21 +29,29 @@ import { compressStreamCall } from './stream-call.ts';
 import type { ActiveStreams } from './stream-stop.ts';
 import { type UnaryWork, unaryCall } from './unary-call.ts';
 
-/** `CompressFrame`: one frame, compressed and stored like a frame of `POST /compress`. */
+/**
+ * `CompressFrame`: one frame, compressed and stored like a frame of `POST /compress`, once the frame
+ * capacity has taken it (after the rate limit, before the decode).
+ */
 function compressFrameWork(
   services: CallServices,
 ): UnaryWork<CompressFrameRequestMessage, CompressFrameResponseMessage> {
   return async (ctx, request, runtime) => {
     const command = fromCompressFrameRequest(request, ctx.userId ?? '');
     recordFrameReceived(services.metrics, command.frame.length);
-    const { response } = await compress(
-      runtime,
-      { ...command, signal: ctx.signal },
-      MAX_FRAME_BYTES_GRPC,
-    );
-    const message = toCompressFrameResponse(response);
-    recordFrameAnswered(services.metrics, response, message.compressed_data.length);
-    return message;
+    const permit = services.frames.admit(command.userId, command.frame);
+    try {
+      const { response } = await compress(
+        runtime,
+        { ...command, signal: ctx.signal },
+        MAX_FRAME_BYTES_GRPC,
+      );
+      const message = toCompressFrameResponse(response);
+      recordFrameAnswered(services.metrics, response, message.compressed_data.length);
+      return message;
+    } finally {
+      permit.release();
+    }
   };
 }
 

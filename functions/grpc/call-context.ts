@@ -1,12 +1,11 @@
 /**
  * The context of one call: its request id (from `x-request-id`, or a new UUID, echoed in the
- * initial metadata), the caller's identity from the bearer token of `authorization`, and the
- * signal that aborts its work when the client cancels or the deadline passes.
+ * initial metadata), the caller the edge interceptor verified, and the signal that aborts its work
+ * when the client cancels or the deadline passes.
  */
 import * as grpc from '@grpc/grpc-js';
 import { DeadlineExceededError } from '../core/errors.ts';
 import { resolveRequestId } from '../core/request-id.ts';
-import { bearerToken, type JwtSettings, verifyToken } from '../platform/jwt.ts';
 import type { GrpcMetrics } from './prometheus.ts';
 import type { RPC_ROUTES } from './rate-limit.ts';
 
@@ -58,13 +57,6 @@ export function openCall(call: AnyCall, method: RpcMethod, metrics: GrpcMetrics)
   call.sendMetadata(initial);
   metrics.inFlight.inc();
   return { method, requestId, started: performance.now(), signal: controller.signal, frames: 0 };
-}
-
-/** The caller's `sub`, from the bearer token of the call's `authorization` metadata. */
-export async function authenticate(metadata: grpc.Metadata, jwt: JwtSettings): Promise<string> {
-  const value = metadata.get('authorization')[0];
-  const claims = await verifyToken(bearerToken(typeof value === 'string' ? value : undefined), jwt);
-  return String(claims.sub);
 }
 
 /** Runs `work` unless the call is gone; rejects as soon as it is (the work's result is dropped). */

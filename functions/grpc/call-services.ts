@@ -1,13 +1,15 @@
 /**
  * What every call of the server draws on: the shared runtime (Postgres, Redis, settings), the
- * token checks, the HTTP API's rate limiter and the Prometheus registry.
+ * caller the edge interceptor verified, the HTTP API's rate limiter, the process's frame capacity
+ * and the Prometheus registry.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { FrameCapacity } from '../core/admission/frame-capacity.ts';
 import { AicError, DependencyUnavailableError } from '../core/errors.ts';
 import { classifyDependencyError } from '../platform/dependency-errors.ts';
-import type { JwtSettings } from '../platform/jwt.ts';
 import type { Runtime } from '../platform/runtime.ts';
-import { authenticate, type CallContext } from './call-context.ts';
+import type { CallContext } from './call-context.ts';
+import { type CallIdentity, callerOf } from './call-identity.ts';
 import type { GrpcMetrics } from './prometheus.ts';
 import {
   createGrpcRateLimiter,
@@ -15,12 +17,20 @@ import {
   type RateLimitMetadata,
   RPC_ROUTES,
 } from './rate-limit.ts';
+import type { GrpcLimits } from './server-limits.ts';
 
 /** The dependencies of a call. */
 export interface CallServices {
   readonly metrics: GrpcMetrics;
-  /** The caller's `sub`, from the call's bearer token. */
-  authenticate(metadata: grpc.Metadata): Promise<string>;
+  /**
+   * The frames in the work in this process: at most so many of one user, at most so many pixels
+   * together. Asked before a frame is decoded.
+   */
+  readonly frames: FrameCapacity;
+  /** Sessions whose engine model one stream keeps. */
+  readonly streamMaxSessions: number;
+  /** The caller the edge interceptor verified from the call's bearer token. */
+  caller(metadata: grpc.Metadata): CallIdentity;
   /** The shared runtime; a runtime that cannot start is a dependency failure (retry later). */
   runtime(): Promise<Runtime>;
   /**
@@ -34,7 +44,10 @@ export interface CallServices {
 export interface CallServicesOptions {
   metrics: GrpcMetrics;
   runtime: () => Promise<Runtime>;
-  jwt: JwtSettings;
+  limits: Pick<
+    GrpcLimits,
+    'maxFramesPerUser' | 'maxPixelsInFlight' | 'maxPixelsPerUser' | 'streamMaxSessions'
+  >;
   /** Default: the HTTP limiter over the runtime's Redis, built on first use. */
   rateLimiter?: GrpcRateLimiter;
 }
@@ -42,9 +55,16 @@ export interface CallServicesOptions {
 /** The services of one server. */
 export function createCallServices(options: CallServicesOptions): CallServices {
   let rateLimiter = options.rateLimiter;
+  const { limits } = options;
   return {
     metrics: options.metrics,
-    authenticate: (metadata) => authenticate(metadata, options.jwt),
+    frames: new FrameCapacity({
+      maxPixels: limits.maxPixelsInFlight,
+      maxFramesPerUser: limits.maxFramesPerUser,
+      maxPixelsPerUser: limits.maxPixelsPerUser,
+    }),
+    streamMaxSessions: limits.streamMaxSessions,
+    caller: callerOf,
     runtime: async () => {
       try {
         return await options.runtime();

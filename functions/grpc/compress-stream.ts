@@ -1,11 +1,12 @@
 /**
  * The frames of one `CompressStream`, overlapped: while frame N is being stored, frame N+1 is
  * decoded and compressed. The overlap keeps the guarantees of frames taken one at a time:
- * - a frame is stored only after the frames before it were (rows in stream order), only once it
- *   was admitted by the rate limiter, and never after an earlier frame ended the stream;
+ * - a frame is decoded only once it was admitted (by the rate limiter and the frame capacity);
+ * - a frame is stored only after the frames before it were (rows in stream order), and never after
+ *   an earlier frame ended the stream;
  * - a session's frame runs the engine with the model its previous frame left, handed over in
  *   memory (a stream may interleave sessions: each has its own chain); the first frame of a session
- *   in the stream reads the cached model from Redis;
+ *   in the stream, or of a session the stream has forgotten, reads the cached model from Redis;
  * - the model cache in Redis is written behind the responses, only the latest model of each session,
  *   and flushed before the stream ends, so the next stream or request of the session finds it.
  */
@@ -22,6 +23,7 @@ import {
 } from '../app/compress-service.ts';
 import { loadLiveSession } from '../app/network-service.ts';
 import { type EngineModel, restoreModel } from '../core/engine/model.ts';
+import { LruMap } from '../core/lru-map.ts';
 import { logger } from '../platform/observability.ts';
 import { saveModel } from '../platform/redis/session-model.ts';
 import type { Runtime } from '../platform/runtime.ts';
@@ -31,6 +33,13 @@ import type { Runtime } from '../platform/runtime.ts';
  * engine while frame N is stored; a client that stops reading holds the server at two frames.
  */
 export const STREAM_PIPELINE_DEPTH = 2;
+
+/**
+ * Sessions whose model a stream keeps by default (`GRPC_STREAM_MAX_SESSIONS`). At least
+ * {@link STREAM_PIPELINE_DEPTH}: the sessions of the frames in the work are the most recently used,
+ * so they are never the ones forgotten.
+ */
+export const DEFAULT_STREAM_MAX_SESSIONS = 16;
 
 /** The phases of a frame as a stream runs them (the compress service's; tests substitute theirs). */
 export interface StreamPhases {
@@ -96,42 +105,65 @@ class ModelWriteBehind {
   }
 }
 
-/** The per-stream state that carries from frame to frame. */
+/** What a stream knows of one of its sessions. */
+interface StreamSession {
+  /** The model after the session's latest frame started in this stream (undefined: none). */
+  model: Promise<EngineModel | undefined>;
+  /** A frame of the session was stored for this stream's caller: the session is theirs for good. */
+  owned: boolean;
+}
+
+/**
+ * The per-stream state that carries from frame to frame. It keeps the sessions of at most
+ * `maxSessions` (least recently used forgotten first), so a stream that sends a new session id on
+ * every frame holds no more; a forgotten session's next frame reads its model from the cache.
+ */
 export class StreamCompressor {
-  /** Per session, the model after its latest frame started in this stream (undefined: none). */
-  private readonly models = new Map<string, Promise<EngineModel | undefined>>();
-  /** Sessions a frame of this stream was stored for: they are the caller's for good. */
-  private readonly owned = new Set<string>();
+  private readonly sessions: LruMap<string, StreamSession>;
   private readonly cache: ModelWriteBehind;
 
-  constructor(private readonly phases: StreamPhases) {
+  constructor(
+    private readonly phases: StreamPhases,
+    maxSessions = DEFAULT_STREAM_MAX_SESSIONS,
+  ) {
+    this.sessions = new LruMap(Math.max(maxSessions, STREAM_PIPELINE_DEPTH));
     this.cache = new ModelWriteBehind(phases.saveModel);
   }
 
+  /** The sessions whose state the stream keeps, least recently used first. */
+  sessionIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
   /**
-   * Compresses and stores one frame; call in stream order. `ready` resolves when the frame may be
-   * stored (it was admitted and the frames before it are settled) and rejects when it must not
-   * be. Resolves once the frame is stored; rejects with the frame's error, or when `command.signal`
-   * aborts (nothing is stored then).
+   * Compresses and stores one frame; call in stream order. `admitted` (when given) resolves when
+   * the frame may be decoded and rejects when it must not be; `ready` resolves when the frame may be
+   * stored (the frames before it are settled) and rejects when it must not be. Resolves once the
+   * frame is stored; rejects with the frame's error, or when `command.signal` aborts (nothing is
+   * stored then).
    */
   async compress(
     command: CompressCommand,
     ready: () => Promise<unknown>,
+    admitted: () => Promise<unknown> = () => Promise.resolve(),
   ): Promise<CompressedFrame> {
     const { sessionId, userId } = command;
-    const prior = this.models.get(sessionId);
+    const known = this.sessions.get(sessionId);
+    const prior = known?.model;
     let handOver: (model: EngineModel | undefined | Promise<EngineModel | undefined>) => void =
       () => undefined;
-    this.models.set(
-      sessionId,
-      new Promise((resolve) => {
+    this.sessions.set(sessionId, {
+      model: new Promise((resolve) => {
         handOver = resolve;
       }),
-    );
+      owned: known?.owned ?? false,
+    });
     let handedOver = false;
     try {
+      await admitted();
       const prepared = await this.phases.prepare(command, {
-        owned: this.owned.has(sessionId),
+        // Read now: the session's frame before this one may have been stored meanwhile.
+        owned: this.sessions.peek(sessionId)?.owned ?? false,
         modelInHand: prior !== undefined,
       });
       // The session's previous frame in this stream may still be in its engine: wait for its model.
@@ -147,7 +179,8 @@ export class StreamCompressor {
       await ready();
       command.signal?.throwIfAborted();
       await this.phases.store(frame);
-      this.owned.add(sessionId);
+      const session = this.sessions.peek(sessionId);
+      if (session) session.owned = true;
       this.cache.save(sessionId, frame.model);
       return frame;
     } finally {

@@ -129,6 +129,7 @@ export interface FrameErrorMessage {
   message: string;
   details: FieldViolationMessage[];
   grpc_status_code: number;
+  retry_after_seconds: number;
 }
 
 /** `CompressStreamRequest` as decoded. */

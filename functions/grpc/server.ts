@@ -3,41 +3,32 @@
  * same core and platform as the Lambdas, the standard health service tied to readiness, server
  * reflection (v1 and v1alpha), and a bounded graceful drain.
  *
- * The parts: the call context (call-context.ts) and how a call ends (call-outcome.ts), unary calls
- * (unary-call.ts), the stream pipeline (stream-call.ts, stream-pipeline.ts, stream-frame.ts), the
- * service map (aic-service.ts) and the drain (drain.ts).
+ * The parts: the edge (edge-interceptor.ts: tokens, receive limits and call caps on a call's
+ * metadata; server-limits.ts: the limits and server options), the call context (call-context.ts)
+ * and how a call ends (call-outcome.ts), unary calls (unary-call.ts), the stream pipeline
+ * (stream-call.ts, stream-pipeline.ts, stream-frame.ts), the service map (aic-service.ts) and the
+ * drain (drain.ts).
  */
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { MAX_FRAME_BYTES_GRPC } from '../core/contracts/compress.ts';
 import type { ReadinessResponse } from '../core/contracts/health.ts';
 import { type JwtSettings, jwtSettingsFromEnv } from '../platform/jwt.ts';
 import { logger } from '../platform/observability.ts';
 import { checkReadiness } from '../platform/readiness.ts';
 import { getRuntime, type Runtime } from '../platform/runtime.ts';
+import { loadSettings } from '../platform/settings.ts';
 import { aicServiceImplementation } from './aic-service.ts';
 import { createCallServices } from './call-services.ts';
 import { drainServer } from './drain.ts';
+import { edgeInterceptor } from './edge-interceptor.ts';
 import { HealthService, type ReadinessMonitor, startReadinessMonitor } from './health.ts';
 import { GrpcMetrics } from './prometheus.ts';
 import { aicServiceDefinition, loadAicDefinition, loadReflectedDefinition } from './proto.ts';
 import type { GrpcRateLimiter } from './rate-limit.ts';
+import { type GrpcLimits, grpcLimits, serverOptions } from './server-limits.ts';
 import { ActiveStreams } from './stream-stop.ts';
 
-/** Room for the other fields of a request next to a frame at the cap. */
-export const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
-
-/** The receive limit: the 10 MiB frame cap plus the rest of the message. */
-export const MAX_RECEIVE_MESSAGE_BYTES = MAX_FRAME_BYTES_GRPC + MESSAGE_OVERHEAD_BYTES;
-
-const SERVER_OPTIONS: grpc.ServerOptions = {
-  'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
-  'grpc.max_send_message_length': MAX_RECEIVE_MESSAGE_BYTES,
-  // Idle clients are not kept forever; media servers keep their channel busy anyway.
-  'grpc.max_connection_idle_ms': 10 * 60_000,
-  'grpc.keepalive_time_ms': 60_000,
-  'grpc.keepalive_timeout_ms': 20_000,
-};
+export { MAX_RECEIVE_MESSAGE_BYTES, MESSAGE_OVERHEAD_BYTES } from './message-limits.ts';
 
 /** Options of {@link startGrpcServer}. */
 export interface GrpcServerOptions {
@@ -53,6 +44,11 @@ export interface GrpcServerOptions {
   healthIntervalMs?: number;
   /** Token checks; default from the environment, like the local runtime. */
   jwt?: JwtSettings;
+  /**
+   * The edge's limits; default those of the settings (`GRPC_MAX_*`), which the Fargate task and
+   * `npm start` both take. Tests lower some.
+   */
+  limits?: Partial<GrpcLimits>;
   /** Rate limiter; default the HTTP one over the runtime's Redis. */
   rateLimiter?: GrpcRateLimiter;
   /** Prometheus registry; default a new one. */
@@ -87,15 +83,17 @@ function bind(server: grpc.Server, host: string, port: number): Promise<number> 
 /** Starts the server on `options.port` and the readiness monitor behind its health service. */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
   const metrics = options.metrics ?? new GrpcMetrics();
+  const limits = { ...grpcLimits(loadSettings()), ...options.limits };
   const services = createCallServices({
     metrics,
     runtime: options.runtime ?? getRuntime,
-    jwt: options.jwt ?? jwtSettingsFromEnv(),
+    limits,
     rateLimiter: options.rateLimiter,
   });
+  const edge = edgeInterceptor({ jwt: options.jwt ?? jwtSettingsFromEnv(), limits, metrics });
   const streams = new ActiveStreams();
   const health = new HealthService('NOT_SERVING');
-  const server = new grpc.Server(SERVER_OPTIONS);
+  const server = new grpc.Server(serverOptions(limits, [edge]));
   server.addService(
     aicServiceDefinition(loadAicDefinition()),
     aicServiceImplementation(services, streams),

@@ -1,7 +1,9 @@
 /**
- * `CompressStream`: the caller is authenticated once, then the stream's frames run through a
- * {@link StreamPipeline}, each counted against the caller's quota. The stream ends with the last
- * frame's rate-limit fields in its trailers, after the models of its stored frames are cached.
+ * `CompressStream`: the caller was verified by the edge interceptor; the stream's frames run through
+ * a {@link StreamPipeline}, each counted against the caller's quota and admitted by the frame
+ * capacity before it is decoded. The stream ends with UNAUTHENTICATED when its token expires, else
+ * with the last frame's rate-limit fields in its trailers, after the models of its stored frames
+ * are cached.
  */
 import type { Readable, Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
@@ -12,7 +14,7 @@ import type { CallServices } from './call-services.ts';
 import { compressPhases, StreamCompressor } from './compress-stream.ts';
 import { answerStreamFrame, type StreamFrameScope } from './stream-frame.ts';
 import { type CompressStreamCall, StreamPipeline } from './stream-pipeline.ts';
-import { type ActiveStreams, StreamStop } from './stream-stop.ts';
+import { type ActiveStreams, StreamStop, stopAtExpiry } from './stream-stop.ts';
 
 /**
  * grpc-js buffers up to 16 messages each way (the streams' object-mode default): with frames of up
@@ -37,13 +39,19 @@ async function serveStream(
   stop: StreamStop,
 ): Promise<CallResult<undefined>> {
   ctx.signal.throwIfAborted();
-  ctx.userId = await services.authenticate(call.metadata);
+  const caller = services.caller(call.metadata);
+  ctx.userId = caller.userId;
   const runtime = await services.runtime();
-  const frames = new StreamCompressor(compressPhases(runtime, MAX_FRAME_BYTES_GRPC));
+  const cancelExpiry = stopAtExpiry(stop, caller.expiresAtMs);
+  const frames = new StreamCompressor(
+    compressPhases(runtime, MAX_FRAME_BYTES_GRPC),
+    services.streamMaxSessions,
+  );
   const scope: StreamFrameScope = {
     ctx,
     metrics: services.metrics,
     frames,
+    capacity: services.frames,
     rateLimit: () => services.rateLimit(ctx, runtime),
   };
   const pipeline = new StreamPipeline({
@@ -57,6 +65,7 @@ async function serveStream(
     return { value: undefined, limits: await pipeline.run() };
   } finally {
     // Frees a reader still waiting for a place or a frame, then caches the stored frames' models.
+    cancelExpiry();
     stop.stop();
     await frames.flush();
   }

@@ -1,8 +1,12 @@
 /**
- * One frame of a `CompressStream`: validated, compressed and stored through the stream's
- * {@link StreamCompressor}, its rate-limit check running beside its work. The frame's own problems
- * (FRAME_ERRORS) become its `error` and the stream goes on; anything else ends the stream.
+ * One frame of a `CompressStream`: validated, then admitted (the rate limiter counts it, then the
+ * frame capacity takes it by its pixels) before it is decoded, then compressed and stored through
+ * the stream's {@link StreamCompressor}. The frame's own problems (FRAME_ERRORS), a refusal by the
+ * rate limiter or the capacity included, become its `error` and the stream goes on; anything else
+ * ends the stream.
  */
+import type { FrameCapacity } from '../core/admission/frame-capacity.ts';
+import type { Permit } from '../core/admission/permit.ts';
 import { type AicError, type ErrorCode, ValidationError } from '../core/errors.ts';
 import type { CallContext } from './call-context.ts';
 import { asAicError } from './call-outcome.ts';
@@ -25,6 +29,9 @@ const FRAME_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'UNSUPPORTED_MEDIA_TYPE',
   'NOT_FOUND',
   'FORBIDDEN',
+  'RATE_LIMIT_EXCEEDED',
+  'CONCURRENCY_LIMIT_EXCEEDED',
+  'SESSION_QUOTA_EXCEEDED',
 ]);
 
 /** What a frame of a stream is answered with, and the rate-limit fields its check returned. */
@@ -38,6 +45,8 @@ export interface StreamFrameScope {
   ctx: CallContext;
   metrics: GrpcMetrics;
   frames: StreamCompressor;
+  /** The process's frames in the work: a frame takes its place there before it is decoded. */
+  capacity: FrameCapacity;
   /** Counts one frame against the caller's quota. */
   rateLimit(): Promise<RateLimitMetadata>;
 }
@@ -61,12 +70,43 @@ function frameError(error: AicError): FrameErrorMessage {
     message: error.message,
     details: (error.details ?? []).map((d) => ({ ...d, code: d.code ?? '' })),
     grpc_status_code: error.grpcStatus,
+    retry_after_seconds: Number(error.headers?.['Retry-After'] ?? 0),
   };
 }
 
+/** The rate-limit fields a refusal by the limiter carries (its headers, lower case). */
+function limitsOf(error: AicError): RateLimitMetadata {
+  return Object.fromEntries(
+    Object.entries(error.headers ?? {})
+      .map(([name, value]) => [name.toLowerCase(), value])
+      .filter(([name]) => name !== 'retry-after'),
+  );
+}
+
 /**
- * Answers one frame of a stream; call in stream order. The frame is stored once it is admitted and
- * `previous` (the frame before it) is settled. Rejects when the frame ends the stream.
+ * The answer of a frame that failed with `error`: the limiter's refusal when it refused the frame,
+ * else the frame's own error, with the limiter's fields. Rethrows what ends the stream.
+ */
+async function refusedFrame(
+  scope: StreamFrameScope,
+  admit: () => Promise<RateLimitMetadata>,
+  error: unknown,
+): Promise<FrameOutcome> {
+  const verdict = await admit().then(
+    (limits) => ({ limits, error }),
+    (refusal: unknown) => ({ limits: undefined, error: refusal }),
+  );
+  const aic = asAicError(verdict.error);
+  if (scope.ctx.signal.aborted || !FRAME_ERRORS.has(aic.code)) throw verdict.error;
+  recordFrameRefused(scope.metrics, aic.code);
+  if (aic.code === 'RATE_LIMIT_EXCEEDED') scope.metrics.rateLimited.inc();
+  return { message: { error: frameError(aic) }, limits: verdict.limits ?? limitsOf(aic) };
+}
+
+/**
+ * Answers one frame of a stream; call in stream order. The frame is decoded once the rate limiter
+ * counted it and the capacity took it, and stored once `previous` (the frame before it) is settled.
+ * Rejects when the frame ends the stream.
  */
 export async function answerStreamFrame(
   scope: StreamFrameScope,
@@ -75,9 +115,9 @@ export async function answerStreamFrame(
 ): Promise<FrameOutcome> {
   const { ctx, metrics } = scope;
   recordFrameReceived(metrics, request.frame?.frame_data?.length ?? 0);
-  // Every frame is checked exactly once, on every path. The check begins just after the frame's
-  // work has, so that its own CPU time (building the script call) runs while sharp decodes.
+  // Every frame is checked exactly once, on every path.
   const admit = once(scope.rateLimit);
+  let permit: Permit | undefined;
   try {
     if (!request.frame) {
       throw new ValidationError('The request is invalid', [
@@ -85,20 +125,20 @@ export async function answerStreamFrame(
       ]);
     }
     const command = fromCompressFrameRequest(request.frame, ctx.userId ?? '');
-    const work = scope.frames.compress({ ...command, signal: ctx.signal }, () =>
-      Promise.all([admit(), previous]),
+    const frame = await scope.frames.compress(
+      { ...command, signal: ctx.signal },
+      () => previous,
+      async () => {
+        await admit();
+        permit = scope.capacity.admit(command.userId, command.frame);
+      },
     );
-    admit(); // now that the work is under way
-    const frame = await work;
     const message = toCompressFrameResponse(frame.response);
     recordFrameAnswered(metrics, frame.response, message.compressed_data.length);
     return { message: { result: message }, limits: await admit() };
   } catch (error) {
-    const checked = admit();
-    const aic = asAicError(error);
-    if (ctx.signal.aborted || !FRAME_ERRORS.has(aic.code)) throw error;
-    const limits = await checked;
-    recordFrameRefused(metrics, aic.code);
-    return { message: { error: frameError(aic) }, limits };
+    return await refusedFrame(scope, admit, error);
+  } finally {
+    permit?.release();
   }
 }

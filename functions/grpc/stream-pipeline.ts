@@ -80,7 +80,7 @@ export class StreamPipeline {
       if (this.source.draining()) throw shuttingDown();
       const next = await Promise.race([this.iterator.next(), stop.stopped]);
       ctx.signal.throwIfAborted();
-      if (next === 'stop') throw shuttingDown();
+      if (next === 'stop') throw stop.reason ?? shuttingDown();
       if (next.done) return;
       this.free -= 1;
       const outcome = this.source.answer(next.value, previous);
@@ -101,7 +101,7 @@ export class StreamPipeline {
       this.source.stop.stopped,
     ]);
     this.source.ctx.signal.throwIfAborted();
-    if (woke === 'stop') throw shuttingDown();
+    if (woke === 'stop') throw this.source.stop.reason ?? shuttingDown();
   }
 
   private async write(): Promise<RateLimitMetadata> {

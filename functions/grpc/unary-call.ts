@@ -1,7 +1,7 @@
 /**
- * A unary RPC: the caller is authenticated, then the call counts against the caller's quota, then
- * its work runs; the call is answered with the work's result, or fails as soon as the client
- * cancels or the deadline passes.
+ * A unary RPC: the caller was verified by the edge interceptor; the call counts against the
+ * caller's quota, then its work runs; the call is answered with the work's result, or fails as soon
+ * as the client cancels or the deadline passes. A unary call is short: its token is checked once.
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Runtime } from '../platform/runtime.ts';
@@ -26,7 +26,7 @@ export function unaryCall<Req, Res>(
     const ctx = openCall(call as grpc.ServerUnaryCall<unknown, unknown>, method, services.metrics);
     const run = async (): Promise<CallResult<Res>> => {
       ctx.signal.throwIfAborted();
-      ctx.userId = await services.authenticate(call.metadata);
+      ctx.userId = services.caller(call.metadata).userId;
       const runtime = await services.runtime();
       const limits = await services.rateLimit(ctx, runtime);
       const value = await untilCancelled(ctx, work(ctx, call.request, runtime));

@@ -14,9 +14,11 @@ import { getRuntime } from '../platform/runtime.ts';
 export const handler = middy<unknown, MigrateResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async () => {
-    const { db } = await getRuntime();
+    const { db, settings } = await getRuntime();
     const result = await migrate(db.sql, {
       logger: { info: (message, context) => logger.info(message, { ...context }) },
+      // The services connect as this function's role: its default bounds their every statement.
+      statementTimeoutMs: settings.DB_STATEMENT_TIMEOUT_MS,
     });
     logger.info('Schema is current', { applied: result.applied });
     return result;

@@ -88,10 +88,14 @@ async function localRedis(
   return { url: redis.url, use: `redis-server started at ${new URL(redis.url).host}` };
 }
 
-async function applyMigrations(url: string, log: (line: string) => void): Promise<void> {
+async function applyMigrations(
+  url: string,
+  statementTimeoutMs: number,
+  log: (line: string) => void,
+): Promise<void> {
   const db = createDatabase({ url, poolMax: 1 });
   try {
-    const { applied } = await migrate(db.sql);
+    const { applied } = await migrate(db.sql, { statementTimeoutMs });
     if (applied.length > 0) log(`applied migrations: ${applied.join(', ')}`);
   } finally {
     await db.close();
@@ -122,7 +126,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const settings = loadSettings();
     const postgres = await localPostgres(settings.DATABASE_URL, options, started);
     const redis = await localRedis(settings.REDIS_URL, started);
-    await applyMigrations(postgres.url, options.log);
+    await applyMigrations(postgres.url, settings.DB_STATEMENT_TIMEOUT_MS, options.log);
     const api = await startLocalServer({
       port: options.port,
       host: options.host,

@@ -16,9 +16,10 @@ const CONNECTION_CODES = new Set([
 ]);
 
 // SQLSTATEs that mean "the server cannot serve you now", not "your query is wrong": connection
-// exceptions (class 08), shutdown or startup in progress, too many connections, and a deadlock or
-// serialization failure that outlived the repositories' retries.
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-4]|53300|40P01|40001)$/;
+// exceptions (class 08), shutdown or startup in progress, too many connections, a statement cut
+// off by statement_timeout (57014, docs/design.md section 5), and a deadlock or serialization
+// failure that outlived the repositories' retries.
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-4]|57014|53300|40P01|40001)$/;
 
 /**
  * Maps an error from a dependency client to {@link DependencyUnavailableError} when it means the

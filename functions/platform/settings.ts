@@ -9,6 +9,8 @@
 import { z } from 'zod';
 import { DEFAULT_COST_PER_GB_USD } from '../core/contracts/dashboard.ts';
 import { rateLimitOverridesSchema } from '../core/rate-limit/policy.ts';
+import { DEFAULT_SESSIONS_PER_USER_PER_DAY } from './db/session-quota.ts';
+import { DEFAULT_STATEMENT_TIMEOUT_MS } from './db/statement-timeout.ts';
 
 const csv = z.string().transform((value) =>
   value
@@ -71,6 +73,14 @@ const databaseShape = {
   DB_CONNECT_TRIES: positiveInt(5),
   DB_CONNECT_BASE_DELAY_MS: positiveInt(1000),
   DB_CONNECT_MAX_DELAY_MS: positiveInt(30_000),
+  /**
+   * The bound of every statement of the service: the migration step stores it as the
+   * `statement_timeout` of its role in the database (docs/design.md section 5); the migrations
+   * themselves run without it.
+   */
+  DB_STATEMENT_TIMEOUT_MS: positiveInt(DEFAULT_STATEMENT_TIMEOUT_MS),
+  /** New sessions one user may start per UTC day; a new one over it is `SESSION_QUOTA_EXCEEDED`. */
+  SESSIONS_PER_USER_PER_DAY: positiveInt(DEFAULT_SESSIONS_PER_USER_PER_DAY),
 };
 
 /** Redis and the circuit breaker in front of it. */
@@ -106,6 +116,16 @@ const apiShape = {
   ALERT_MIN_FRAMES: positiveInt(20),
   /** The service version reported by the health checks; a deployment sets it. */
   AIC_VERSION: z.string().min(1).default('0.1.0'),
+  /**
+   * How long a container serves its last readiness answer before probing Postgres and Redis again
+   * (a `not_ready` answer: at most 1 s); `0` probes on every request (concurrent ones share one).
+   */
+  READINESS_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
+  /**
+   * Secrets Manager ARN of the value CloudFront sends in `x-aic-origin-verify`: read by the origin
+   * authorizer on AWS only; unset, it admits no request.
+   */
+  ORIGIN_VERIFY_SECRET_ARN: z.string().min(1).optional(),
 };
 
 /**
@@ -137,6 +157,36 @@ const grpcShape = {
   GRPC_DRAIN_TIMEOUT_MS: positiveInt(20_000),
   /** How often readiness is re-checked for the health service. */
   GRPC_HEALTH_INTERVAL_MS: positiveInt(5_000),
+  // The limits of the gRPC edge against hostile clients (docs/design.md section 3, Limits).
+  /** HTTP/2 streams (calls) open at once on one connection. */
+  GRPC_MAX_CONCURRENT_STREAMS: positiveInt(32),
+  /** Memory one HTTP/2 connection may hold, in MB; past it, new streams on it are refused. */
+  GRPC_MAX_SESSION_MEMORY_MB: positiveInt(32),
+  /** A connection is asked to go away (GOAWAY) after this long, however busy. */
+  GRPC_MAX_CONNECTION_AGE_MS: positiveInt(30 * 60_000),
+  /** How long calls may still run on a connection told to go away before it is closed. */
+  GRPC_MAX_CONNECTION_AGE_GRACE_MS: positiveInt(5 * 60_000),
+  /** A connection without a call for this long is closed. */
+  GRPC_MAX_CONNECTION_IDLE_MS: positiveInt(10 * 60_000),
+  /** The server pings a connection after this long without activity... */
+  GRPC_KEEPALIVE_TIME_MS: positiveInt(60_000),
+  /** ...and closes it when the ping is not answered within this. */
+  GRPC_KEEPALIVE_TIMEOUT_MS: positiveInt(20_000),
+  /** Health `Watch` calls open at once on one connection. */
+  GRPC_MAX_HEALTH_WATCHES_PER_CONNECTION: positiveInt(4),
+  /** Calls of one user in flight at once (unary calls and streams, over every connection). */
+  GRPC_MAX_CALLS_PER_USER: positiveInt(8),
+  /** Frames of one user in the work at once (decode to store, over every call). */
+  GRPC_MAX_FRAMES_PER_USER: positiveInt(4),
+  /** Decoded pixels of every frame in the work in the process together: four 3840x2160 frames. */
+  GRPC_MAX_PIXELS_IN_FLIGHT: positiveInt(4 * 3840 * 2160),
+  /**
+   * Decoded pixels of one user's frames in the work together: one 3840x2160 frame, so that one
+   * user cannot take the process's whole capacity from the others.
+   */
+  GRPC_MAX_PIXELS_PER_USER: positiveInt(3840 * 2160),
+  /** Sessions whose engine model one stream keeps in memory (least recently used dropped first). */
+  GRPC_STREAM_MAX_SESSIONS: z.coerce.number().int().min(2).default(16),
   /** Where the `.proto` files are; unset: `proto/` of the repository (the container sets it). */
   AIC_PROTO_DIR: z.string().min(1).optional(),
 };

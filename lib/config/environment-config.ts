@@ -1,6 +1,19 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { z } from 'zod';
+import {
+  DEFAULT_ROUTE_KEY,
+  DEFAULT_ROUTE_THROTTLE,
+  FUNCTION_ENTRIES,
+  type FunctionName,
+  type RouteSpec,
+  type RouteThrottle,
+  routeKey,
+  routeList,
+  SCHEDULED_FUNCTIONS,
+  type ScheduledFunctionName,
+} from '../../functions/core/contracts/routes.ts';
+import { AUTHORIZER_FUNCTIONS, type AuthorizerFunctionName } from './authorizer-functions.ts';
 
 /** The `cdk.json` context key that holds one configuration per environment. */
 export const ENVIRONMENTS_CONTEXT_KEY = 'aic:environments';
@@ -94,6 +107,33 @@ const certificateArnSchema = z
     'must be an ACM certificate ARN',
   );
 
+/**
+ * Concurrent executions Lambda keeps unreserved in every account and region: reservations may not
+ * take them, so functions without a reservation always have somewhere to run.
+ */
+export const UNRESERVED_CONCURRENCY_MINIMUM = 100;
+
+/**
+ * The functions that run on demand and so get a reserved concurrency: the API's, its authorizer
+ * and the scheduled ones.
+ */
+export type ReservedFunctionName = FunctionName | AuthorizerFunctionName | ScheduledFunctionName;
+
+/** Every {@link ReservedFunctionName}, from the registries that define the functions. */
+export const RESERVED_FUNCTION_NAMES = [
+  ...Object.keys(FUNCTION_ENTRIES),
+  ...Object.keys(AUTHORIZER_FUNCTIONS),
+  ...Object.keys(SCHEDULED_FUNCTIONS),
+] as readonly ReservedFunctionName[];
+
+/** One reserved concurrency per function, none missing and none unknown. */
+const reservedConcurrencySchema = z.strictObject(
+  Object.fromEntries(RESERVED_FUNCTION_NAMES.map((name) => [name, z.int().min(1).max(10_000)])),
+) as unknown as z.ZodType<Record<ReservedFunctionName, number>>;
+
+/** The windows AWS WAF's rate-based rules count over, in seconds. */
+const WAF_WINDOWS_SECONDS = [60, 120, 300, 600] as const;
+
 /** Schema of one environment's configuration as written in `cdk.json`. */
 export const environmentSettingsSchema = z.strictObject({
   /** Origins allowed by the API's CORS preflight and by the handlers' CORS middleware. */
@@ -122,6 +162,28 @@ export const environmentSettingsSchema = z.strictObject({
   throttling: z.strictObject({
     rateLimit: z.number().positive().max(10_000),
     burstLimit: z.int().positive().max(5_000),
+  }),
+  /**
+   * AWS WAF in front of the API (on its CloudFront distribution): per client IP, the requests it
+   * may send in a window before WAF blocks it until its rate falls back under the limit.
+   */
+  waf: z.strictObject({
+    /** The window rates are counted over, in seconds (a value WAF accepts). */
+    windowSeconds: z.union(WAF_WINDOWS_SECONDS.map((seconds) => z.literal(seconds))),
+    /** Requests per IP and window to the whole API. */
+    requestsPerIp: z.int().min(10).max(2_000_000_000),
+    /** Requests per IP and window to the routes without a token (health, readiness, openapi). */
+    publicRequestsPerIp: z.int().min(10).max(2_000_000_000),
+  }),
+  /** Lambda concurrency: what each function may use at most, and is guaranteed. */
+  lambda: z.strictObject({
+    /**
+     * The account's concurrent executions quota in the region (Service Quotas, "Concurrent
+     * executions"; 1000 unless raised). The reservations must leave 100 of it unreserved.
+     */
+    accountConcurrency: z.int().min(UNRESERVED_CONCURRENCY_MINIMUM).max(1_000_000),
+    /** Reserved concurrency per function: its ceiling, and capacity no other function can take. */
+    reservedConcurrency: reservedConcurrencySchema,
   }),
   /** Where alarm notifications go. */
   alarmEmail: z.email(),
@@ -195,6 +257,66 @@ type Settings = z.infer<typeof environmentSettingsSchema>;
 
 /** Rules that relate fields to each other; each names the field it blames. */
 function checkEnvironment(settings: Settings, ctx: z.RefinementCtx): void {
+  checkSizes(settings, ctx);
+  checkRouteThrottles(settings, ctx);
+  checkConcurrency(settings, ctx);
+  if (settings.waf.publicRequestsPerIp > settings.waf.requestsPerIp) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['waf', 'publicRequestsPerIp'],
+      message: 'must be at most requestsPerIp (the routes without a token get the lower limit)',
+    });
+  }
+}
+
+/** The throttle of each route that has its own, by route key, `$default` included. */
+export function routeThrottles(
+  routes: readonly RouteSpec[] = routeList,
+): ReadonlyMap<string, RouteThrottle> {
+  const throttles = new Map<string, RouteThrottle>();
+  for (const route of routes) {
+    if (route.throttle) throttles.set(routeKey(route), route.throttle);
+  }
+  throttles.set(DEFAULT_ROUTE_KEY, DEFAULT_ROUTE_THROTTLE);
+  return throttles;
+}
+
+/**
+ * A route's own throttle exists to be lower than the stage's: one above it would let that route
+ * alone take more than the whole API is meant to.
+ */
+function checkRouteThrottles({ throttling }: Settings, ctx: z.RefinementCtx): void {
+  for (const [key, throttle] of routeThrottles()) {
+    for (const limit of ['rateLimit', 'burstLimit'] as const) {
+      if (throttle[limit] > throttling[limit]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['throttling', limit],
+          message: `must be at least the route throttle of ${key} (${throttle[limit]})`,
+        });
+      }
+    }
+  }
+}
+
+/** The reservations must leave the account's unreserved minimum free. */
+function checkConcurrency({ lambda }: Settings, ctx: z.RefinementCtx): void {
+  const reserved = Object.values<number>(lambda.reservedConcurrency).reduce((a, b) => a + b, 0);
+  const available = lambda.accountConcurrency - UNRESERVED_CONCURRENCY_MINIMUM;
+  if (reserved > available) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['lambda', 'reservedConcurrency'],
+      message:
+        `reserves ${reserved} in total, more than the ${available} of accountConcurrency ` +
+        `(${lambda.accountConcurrency}) left after the ${UNRESERVED_CONCURRENCY_MINIMUM} ` +
+        'Lambda keeps unreserved',
+    });
+  }
+}
+
+/** Storage, replicas and Fargate sizes that only make sense together. */
+function checkSizes(settings: Settings, ctx: z.RefinementCtx): void {
   const { database, cache, grpc } = settings;
   if (database.maxAllocatedStorageGiB < database.allocatedStorageGiB) {
     ctx.addIssue({

@@ -1,4 +1,5 @@
 import type { FunctionName, ScheduledFunctionName } from '../../functions/core/contracts/routes.ts';
+import type { AuthorizerFunctionName } from './authorizer-functions.ts';
 import type { DeployFunctionName } from './deploy-functions.ts';
 
 /** Memory, timeout and native dependencies of one Lambda function. */
@@ -15,8 +16,15 @@ export interface FunctionSizing {
   readonly needsSharp: boolean;
 }
 
-/** Every Lambda function of an environment: behind the API, on a schedule or run at deploy time. */
-export type AicFunctionName = FunctionName | ScheduledFunctionName | DeployFunctionName;
+/**
+ * Every Lambda function of an environment: behind the API, authorizing its requests, on a schedule
+ * or run at deploy time.
+ */
+export type AicFunctionName =
+  | FunctionName
+  | AuthorizerFunctionName
+  | ScheduledFunctionName
+  | DeployFunctionName;
 
 /**
  * Explicit sizing per function. Keyed by {@link AicFunctionName}, so a function added to the route
@@ -38,6 +46,8 @@ export const FUNCTION_SIZING: Readonly<Record<AicFunctionName, FunctionSizing>> 
   network: { memoryMiB: 1024, timeoutSeconds: 10, needsSharp: false },
   // Dashboard aggregates run in Postgres; the function mostly waits and serialises JSON.
   dashboard: { memoryMiB: 512, timeoutSeconds: 15, needsSharp: false },
+  // Compares one header with a cached secret; API Gateway caches its answers for minutes.
+  originAuthorizer: { memoryMiB: 256, timeoutSeconds: 5, needsSharp: false },
   // The alert evaluator: one grouped query over the last minutes of frames (BRIN range) and one
   // insert; Postgres does the work. 50 s keeps a slow run inside its one-minute schedule.
   alerts: { memoryMiB: 256, timeoutSeconds: 50, needsSharp: false },

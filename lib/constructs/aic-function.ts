@@ -11,8 +11,16 @@ import {
   SCHEDULED_FUNCTIONS,
   type ScheduledFunctionName,
 } from '../../functions/core/contracts/routes.ts';
+import {
+  AUTHORIZER_FUNCTIONS,
+  type AuthorizerFunctionName,
+} from '../config/authorizer-functions.ts';
 import { DEPLOY_FUNCTIONS, type DeployFunctionName } from '../config/deploy-functions.ts';
-import type { EnvironmentConfig } from '../config/environment-config.ts';
+import {
+  type EnvironmentConfig,
+  RESERVED_FUNCTION_NAMES,
+  type ReservedFunctionName,
+} from '../config/environment-config.ts';
 import { type AicFunctionName, FUNCTION_SIZING } from '../config/function-sizing.ts';
 import { NODE_FLAGS_WRAPPER, NODE_HEAP_FLAGS, PIXEL_PROCESS_ENV } from '../config/node-flags.ts';
 import { REPO_ROOT, repoPath } from '../paths.ts';
@@ -31,12 +39,18 @@ const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
 /** How a function is invoked, which decides what a failed invocation means. */
-export type AicFunctionKind = 'api' | 'scheduled' | 'deploy';
+export type AicFunctionKind = 'api' | 'authorizer' | 'scheduled' | 'deploy';
 
 /** The kind and entry point (relative to the repository root) of a function. */
 export function functionEntry(name: AicFunctionName): { kind: AicFunctionKind; entry: string } {
   if (name in SCHEDULED_FUNCTIONS) {
     return { kind: 'scheduled', entry: SCHEDULED_FUNCTIONS[name as ScheduledFunctionName].entry };
+  }
+  if (name in AUTHORIZER_FUNCTIONS) {
+    return {
+      kind: 'authorizer',
+      entry: AUTHORIZER_FUNCTIONS[name as AuthorizerFunctionName].entry,
+    };
   }
   if (name in DEPLOY_FUNCTIONS) {
     return { kind: 'deploy', entry: DEPLOY_FUNCTIONS[name as DeployFunctionName].entry };
@@ -49,6 +63,9 @@ const NO_DLQ_REASON: Readonly<Record<AicFunctionKind, string>> = {
   api:
     'Only API Gateway invokes this function, synchronously: failures go back to the caller ' +
     'as HTTP errors. A dead-letter queue only ever receives asynchronous invocations.',
+  authorizer:
+    'Only API Gateway invokes this authorizer, synchronously, before a route: a failure refuses ' +
+    'that request. A dead-letter queue only ever receives asynchronous invocations.',
   scheduled:
     'A schedule invokes this function every minute to recompute state from the database; ' +
     'a failed run is superseded by the next one, so a queued copy would hold nothing to replay.',
@@ -148,6 +165,7 @@ export class AicFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: sizing.memoryMiB,
       timeout: Duration.seconds(sizing.timeoutSeconds),
+      reservedConcurrentExecutions: reservedConcurrency(props),
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
       role,
@@ -209,6 +227,17 @@ export class AicFunction extends Construct {
       });
     }
   }
+}
+
+/**
+ * The reserved concurrency `cdk.json` gives the function (docs/design.md section 6): the most
+ * instances it may run, which also bounds its connections to RDS Proxy, and capacity no other
+ * function can take. Deploy-time functions run once per deployment and reserve nothing.
+ */
+function reservedConcurrency({ functionName, config }: AicFunctionProps): number | undefined {
+  return (RESERVED_FUNCTION_NAMES as readonly string[]).includes(functionName)
+    ? config.lambda.reservedConcurrency[functionName as ReservedFunctionName]
+    : undefined;
 }
 
 /** The sharp layer for the functions whose sizing says they need sharp; none for the others. */

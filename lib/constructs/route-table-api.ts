@@ -1,27 +1,33 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type CfnResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnStage,
   CorsHttpMethod,
   HttpApi,
   HttpMethod,
   HttpRoute,
   HttpRouteKey,
   type HttpStage,
+  type IHttpRouteAuthorizer,
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import {
+  HttpJwtAuthorizer,
+  HttpLambdaAuthorizer,
+  HttpLambdaResponseType,
+} from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from '../../functions/core/contracts/cors.ts';
+import { ORIGIN_VERIFY_HEADER } from '../../functions/core/contracts/origin.ts';
 import {
   DEFAULT_ROUTE_FUNCTION,
   type FunctionName,
   type RouteSpec,
-  routeKey,
 } from '../../functions/core/contracts/routes.ts';
-import type { EnvironmentConfig } from '../config/environment-config.ts';
+import { type EnvironmentConfig, routeThrottles } from '../config/environment-config.ts';
 import type { TokenIssuer } from './token-issuer.ts';
 
 const lowerCase = (name: string) => name.toLowerCase();
@@ -60,12 +66,21 @@ export interface RouteTableApiProps {
   readonly config: EnvironmentConfig;
   /** Who signs the tokens the JWT authorizer accepts. */
   readonly tokenIssuer: TokenIssuer;
+  /** The Lambda authorizer of the routes without a token: admits only CloudFront's requests. */
+  readonly originAuthorizer: IFunction;
 }
 
 /**
+ * How long API Gateway keeps an origin authorizer answer per header value: CloudFront always sends
+ * the same value, so its requests cost one authorizer run per period.
+ */
+export const ORIGIN_AUTHORIZER_CACHE = Duration.minutes(5);
+
+/**
  * The HTTP API generated from the route table: one route per entry (JWT authorizer exactly on the
- * routes with `auth: true`), the `$default` catch-all, CORS preflight for the configured origins,
- * stage throttling and JSON access logs.
+ * routes with `auth: true`, the origin authorizer on the others), the `$default` catch-all (origin
+ * authorizer too), CORS preflight for the configured origins, stage throttling with the route
+ * table's own throttles per route, and JSON access logs.
  */
 export class RouteTableApi extends Construct {
   /** The HTTP API. */
@@ -102,6 +117,28 @@ export class RouteTableApi extends Construct {
     });
     this.stage = this.addDefaultStage(config);
     this.routes = this.addRoutes(props);
+    this.throttleRoutes(props.routes);
+  }
+
+  /**
+   * The route table's own throttles, as route settings of the stage (docs/design.md section 6).
+   * CloudFormation rejects settings for a route that does not exist yet: the stage waits for them.
+   */
+  private throttleRoutes(routes: readonly RouteSpec[]): void {
+    const stage = this.stage.node.defaultChild as CfnStage;
+    // The property is plain JSON to CDK, so it is written in CloudFormation's own casing.
+    const settings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> =
+      {};
+    for (const [key, throttle] of routeThrottles(routes)) {
+      const route = this.routes.get(key);
+      if (!route) throw new Error(`A throttle for ${key}, which is not a route of the API`);
+      settings[key] = {
+        ThrottlingRateLimit: throttle.rateLimit,
+        ThrottlingBurstLimit: throttle.burstLimit,
+      };
+      stage.addDependency(route.node.defaultChild as CfnResource);
+    }
+    stage.routeSettings = settings;
   }
 
   /** The auto-deployed `$default` stage, throttled, with JSON access logs. */
@@ -120,52 +157,46 @@ export class RouteTableApi extends Construct {
     });
   }
 
-  /** One route per entry of the route table, then the `$default` catch-all. */
+  /**
+   * One route per entry of the route table, then the `$default` catch-all. Routes that need a
+   * token get the JWT authorizer; the others (and `$default`, where a token would turn every 404
+   * into a 401) the origin authorizer, so none of them answers a request that bypassed CloudFront.
+   */
   private addRoutes(props: RouteTableApiProps): Map<string, HttpRoute> {
-    const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.tokenIssuer.issuer, {
+    const jwt = new HttpJwtAuthorizer('JwtAuthorizer', props.tokenIssuer.issuer, {
       jwtAudience: [...props.tokenIssuer.audience],
       identitySource: ['$request.header.Authorization'],
     });
+    const origin = new HttpLambdaAuthorizer('OriginAuthorizer', props.originAuthorizer, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      // A request without the header is refused by API Gateway itself, without an invocation.
+      identitySource: [`$request.header.${ORIGIN_VERIFY_HEADER}`],
+      resultsCacheTtl: ORIGIN_AUTHORIZER_CACHE,
+    });
     const integrationFor = integrations(props.functions);
     const routes = new Map<string, HttpRoute>();
-    for (const spec of props.routes) {
-      const key = routeKey(spec);
-      if (routes.has(key)) throw new Error(`Duplicate route in the route table: ${key}`);
-      const route = new HttpRoute(this, `Route${pascalCase(spec.id)}`, {
+    const addRoute = (
+      id: string,
+      routeKey: HttpRouteKey,
+      fn: FunctionName,
+      authorizer: IHttpRouteAuthorizer,
+    ) => {
+      if (routes.has(routeKey.key))
+        throw new Error(`Duplicate route in the route table: ${routeKey.key}`);
+      const route = new HttpRoute(this, id, {
         httpApi: this.api,
-        routeKey: HttpRouteKey.with(spec.path, HttpMethod[spec.method]),
-        integration: integrationFor(spec.function),
-        ...(spec.auth ? { authorizer } : {}),
+        routeKey,
+        integration: integrationFor(fn),
+        authorizer,
       });
-      if (!spec.auth) {
-        Validations.of(route).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason: `${key} is public by contract (docs/design.md section 2: health, liveness, readiness and openapi need no token).`,
-        });
-      }
-      routes.set(key, route);
+      routes.set(routeKey.key, route);
+    };
+    for (const spec of props.routes) {
+      const key = HttpRouteKey.with(spec.path, HttpMethod[spec.method]);
+      addRoute(`Route${pascalCase(spec.id)}`, key, spec.function, spec.auth ? jwt : origin);
     }
-    routes.set(
-      HttpRouteKey.DEFAULT.key,
-      this.addDefaultRoute(integrationFor(DEFAULT_ROUTE_FUNCTION)),
-    );
+    addRoute('RouteDefault', HttpRouteKey.DEFAULT, DEFAULT_ROUTE_FUNCTION, origin);
     return routes;
-  }
-
-  /** The `$default` catch-all: unmatched paths and methods, public. */
-  private addDefaultRoute(integration: HttpLambdaIntegration): HttpRoute {
-    const route = new HttpRoute(this, 'RouteDefault', {
-      httpApi: this.api,
-      routeKey: HttpRouteKey.DEFAULT,
-      integration,
-    });
-    Validations.of(route).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'The $default catch-all only answers unmatched paths and methods with 404/405 and reads no ' +
-        'user data; requiring a token there would turn every 404 into a 401.',
-    });
-    return route;
   }
 }
 

@@ -13,10 +13,13 @@ import { FUNCTION_SIZING } from '../config/function-sizing.ts';
 import { AicFunction, type AicFunctionNetwork } from '../constructs/aic-function.ts';
 import { ScheduledFunction } from '../constructs/api/scheduled-function.ts';
 import { connectToData } from '../constructs/data/data-access.ts';
+import { ApiDistribution } from '../constructs/edge/api-distribution.ts';
+import { WebAclArnReader } from '../constructs/edge/web-acl-arn-reader.ts';
 import { RouteTableApi } from '../constructs/route-table-api.ts';
 import { SharpLayer } from '../constructs/sharp-layer.ts';
 import { CognitoIssuer, configuredIssuer, type TokenIssuer } from '../constructs/token-issuer.ts';
 import type { DataStack } from './data-stack.ts';
+import { EDGE_REGION, webAclArnParameterName } from './edge-stack.ts';
 import { type NetworkStack, SUBNET_GROUPS } from './network-stack.ts';
 
 /** Properties of {@link ApiStack}. */
@@ -31,9 +34,11 @@ export interface ApiStackProps extends StackProps {
 
 /**
  * The public HTTP API of one environment: one Lambda function per {@link FunctionName}, the sharp
- * layer for those that need it, and the routes of the route table in front of them. The functions
- * run in the VPC's application subnets; each may reach only RDS Proxy, Redis (if it uses it) and
- * the VPC endpoints, and read only the secrets it is given.
+ * layer for those that need it, and the routes of the route table in front of them, behind a
+ * CloudFront distribution with the edge stack's web ACL. The functions run in the VPC's application
+ * subnets; each may reach only RDS Proxy, Redis (if it uses it) and the VPC endpoints, and read
+ * only the secrets it is given. The origin authorizer runs outside the VPC and reads only the
+ * origin secret. Deploy it after the edge stack, whose web ACL it reads.
  */
 export class ApiStack extends Stack {
   /** The Lambda functions, one per {@link FunctionName}. */
@@ -48,6 +53,10 @@ export class ApiStack extends Stack {
   readonly tokenIssuer: TokenIssuer;
   /** The fallback user pool; present only when the environment configures no `jwt` issuer. */
   readonly cognito?: CognitoIssuer;
+  /** The Lambda authorizer of the routes without a token (CloudFront's origin header). */
+  readonly originAuthorizer: AicFunction;
+  /** CloudFront in front of the API, with the web ACL and the origin secret. */
+  readonly distribution: ApiDistribution;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -68,6 +77,10 @@ export class ApiStack extends Stack {
       this.cognito = new CognitoIssuer(this, 'Auth', { config });
       this.tokenIssuer = this.cognito.tokenIssuer;
     }
+    this.originAuthorizer = new AicFunction(this, 'OriginAuthorizerFunction', {
+      functionName: 'originAuthorizer',
+      config,
+    });
     this.api = new RouteTableApi(this, 'Api', {
       routes: routeList,
       functions: Object.fromEntries(
@@ -75,14 +88,36 @@ export class ApiStack extends Stack {
       ) as Record<FunctionName, AicFunction['function']>,
       config,
       tokenIssuer: this.tokenIssuer,
+      originAuthorizer: this.originAuthorizer.function,
     });
+    this.distribution = this.createDistribution(config);
 
     this.scheduled = this.createScheduledFunctions(network, props);
 
     new CfnOutput(this, 'ApiUrl', {
-      description: 'Base URL of the AuraLink AIC HTTP API',
-      value: this.api.stage.url,
+      description: 'Base URL of the AuraLink AIC HTTP API: its CloudFront distribution',
+      value: `https://${this.distribution.distribution.distributionDomainName}`,
     });
+  }
+
+  /** CloudFront with the edge stack's web ACL, and the origin secret its authorizer checks. */
+  private createDistribution(config: EnvironmentConfig): ApiDistribution {
+    const { webAclArn } = new WebAclArnReader(this, 'WebAclArn', {
+      config,
+      parameterName: webAclArnParameterName(config),
+      region: EDGE_REGION,
+    });
+    const distribution = new ApiDistribution(this, 'Edge', {
+      config,
+      api: this.api.api,
+      webAclArn,
+    });
+    distribution.originSecret.grantRead(this.originAuthorizer.function);
+    this.originAuthorizer.function.addEnvironment(
+      'ORIGIN_VERIFY_SECRET_ARN',
+      distribution.originSecret.secretArn,
+    );
+    return distribution;
   }
 
   /** The functions behind the routes, each connected to Postgres and Redis. */

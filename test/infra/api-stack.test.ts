@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import { App, type CfnResource, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { CfnRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CachePolicy, OriginRequestPolicy } from 'aws-cdk-lib/aws-cloudfront';
+import { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from '../../functions/core/contracts/cors.ts';
+import { ORIGIN_VERIFY_HEADER } from '../../functions/core/contracts/origin.ts';
 import {
   DEFAULT_ROUTE_FUNCTION,
   DEFAULT_ROUTE_KEY,
@@ -23,6 +26,9 @@ import {
   ENVIRONMENT_NAMES,
   type EnvironmentName,
   loadEnvironmentConfigs,
+  RESERVED_FUNCTION_NAMES,
+  routeThrottles,
+  UNRESERVED_CONCURRENCY_MINIMUM,
 } from '../../lib/config/environment-config.ts';
 import { FUNCTION_SIZING } from '../../lib/config/function-sizing.ts';
 import {
@@ -30,7 +36,9 @@ import {
   NODE_HEAP_FLAGS,
   PIXEL_PROCESS_ENV,
 } from '../../lib/config/node-flags.ts';
+import { ORIGIN_AUTHORIZER_CACHE } from '../../lib/constructs/route-table-api.ts';
 import { repoPath } from '../../lib/paths.ts';
+import { EDGE_REGION, webAclArnParameterName } from '../../lib/stacks/edge-stack.ts';
 import {
   cdkJsonContext,
   logicalId,
@@ -42,8 +50,11 @@ import {
 
 const FUNCTION_NAMES = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
 const SCHEDULED_NAMES = Object.keys(SCHEDULED_FUNCTIONS) as ScheduledFunctionName[];
-/** Every Lambda function of the stack: the API's and the scheduled ones. */
+/** The Lambda functions of the stack that use the data: the API's and the scheduled ones. */
 const ALL_FUNCTION_NAMES = [...FUNCTION_NAMES, ...SCHEDULED_NAMES];
+/** Every function built by AicFunction: those above and the origin authorizer. */
+const AIC_FUNCTION_NAMES = [...ALL_FUNCTION_NAMES, 'originAuthorizer'] as const;
+type StackFunctionName = (typeof AIC_FUNCTION_NAMES)[number];
 
 let synthesized: SynthesizedApp;
 
@@ -66,21 +77,32 @@ function functionByRouteKey(env: EnvironmentName): Map<string, string> {
   return result;
 }
 
-function functionLogicalId(
-  env: EnvironmentName,
-  name: FunctionName | ScheduledFunctionName,
-): string {
+function functionLogicalId(env: EnvironmentName, name: StackFunctionName): string {
   const { api } = synthesized.stages[env];
   const fn =
-    name in SCHEDULED_FUNCTIONS
-      ? api.scheduled[name as ScheduledFunctionName].fn.function
-      : api.functions[name as FunctionName].function;
+    name === 'originAuthorizer'
+      ? api.originAuthorizer.function
+      : name in SCHEDULED_FUNCTIONS
+        ? api.scheduled[name as ScheduledFunctionName].fn.function
+        : api.functions[name as FunctionName].function;
   return logicalId(fn.node.defaultChild as CfnResource);
+}
+
+/** The function AwsCustomResource runs to read the web ACL's ARN (one per stack). */
+function readerProviderLogicalId(env: EnvironmentName): string {
+  const functions = synthesized.templates[env].api.findResources(
+    'AWS::Lambda::Function',
+  ) as Resources;
+  const ids = Object.keys(functions).filter((id) =>
+    id.startsWith(`AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`),
+  );
+  expect(ids).toHaveLength(1);
+  return ids[0] as string;
 }
 
 function functionProperties(
   env: EnvironmentName,
-  name: FunctionName | ScheduledFunctionName,
+  name: StackFunctionName,
 ): Record<string, unknown> {
   const functions = synthesized.templates[env].api.findResources(
     'AWS::Lambda::Function',
@@ -103,25 +125,67 @@ describe('the API stack', () => {
     expect(keys).toEqual([...routeList.map(routeKey), DEFAULT_ROUTE_KEY].sort());
   });
 
-  it('puts the JWT authorizer on a route exactly when the route table says auth', () => {
+  it('puts the JWT authorizer on a route exactly when the route table says auth, the origin authorizer on the others', () => {
     const template = synthesized.templates.dev.api;
-    const authorizers = template.findResources('AWS::ApiGatewayV2::Authorizer');
-    expect(Object.keys(authorizers)).toHaveLength(1);
-    const authorizerId = Object.keys(authorizers)[0];
+    const authorizers = template.findResources('AWS::ApiGatewayV2::Authorizer') as Resources;
+    expect(Object.keys(authorizers)).toHaveLength(2);
+    const idOf = (type: string) =>
+      Object.entries(authorizers).find(([, a]) => a.Properties.AuthorizerType === type)?.[0];
+    const jwtId = idOf('JWT');
+    const originId = idOf('REQUEST');
     for (const route of routeList) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
         RouteKey: routeKey(route),
-        AuthorizationType: route.auth ? 'JWT' : 'NONE',
-        AuthorizerId: route.auth ? { Ref: authorizerId } : Match.absent(),
+        AuthorizationType: route.auth ? 'JWT' : 'CUSTOM',
+        AuthorizerId: { Ref: route.auth ? jwtId : originId },
       });
     }
   });
 
-  it('sends the $default route, without authorizer, to the default route function', () => {
+  it('admits a request to the routes without a token only with the origin header CloudFront sends', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const template = synthesized.templates[env].api;
+      template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+        AuthorizerType: 'REQUEST',
+        AuthorizerPayloadFormatVersion: '2.0',
+        EnableSimpleResponses: true,
+        IdentitySource: [`$request.header.${ORIGIN_VERIFY_HEADER}`],
+        AuthorizerResultTtlInSeconds: ORIGIN_AUTHORIZER_CACHE.toSeconds(),
+        AuthorizerUri: {
+          'Fn::Join': [
+            '',
+            Match.arrayWith([
+              { 'Fn::GetAtt': [functionLogicalId(env, 'originAuthorizer'), 'Arn'] },
+            ]),
+          ],
+        },
+      });
+      const distribution = Object.values(
+        template.findResources('AWS::CloudFront::Distribution') as Resources,
+      )[0] as Resources[string];
+      const config = distribution.Properties.DistributionConfig as {
+        Origins: { OriginCustomHeaders: { HeaderName: string; HeaderValue: unknown }[] }[];
+      };
+      const secret = logicalId(
+        synthesized.stages[env].api.distribution.originSecret.node.defaultChild as CfnResource,
+      );
+      expect(config.Origins).toHaveLength(1);
+      expect(config.Origins[0]?.OriginCustomHeaders).toEqual([
+        {
+          HeaderName: ORIGIN_VERIFY_HEADER,
+          HeaderValue: {
+            'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secret }, ':SecretString:::}}']],
+          },
+        },
+      ]);
+    }
+  });
+
+  it('sends the $default route, behind the origin authorizer, to the default route function', () => {
     synthesized.templates.dev.api.hasResourceProperties('AWS::ApiGatewayV2::Route', {
       RouteKey: DEFAULT_ROUTE_KEY,
-      AuthorizationType: 'NONE',
-      AuthorizerId: Match.absent(),
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: Match.anyValue(),
     });
     expect(functionByRouteKey('dev').get(DEFAULT_ROUTE_KEY)).toBe(
       functionLogicalId('dev', DEFAULT_ROUTE_FUNCTION),
@@ -149,8 +213,14 @@ describe('the API stack', () => {
   it('builds one function per function name: nodejs22.x, arm64, X-Ray active, sized explicitly', () => {
     const template = synthesized.templates.dev.api;
     const functions = template.findResources('AWS::Lambda::Function') as Resources;
-    expect(Object.keys(functions)).toHaveLength(ALL_FUNCTION_NAMES.length);
-    for (const name of ALL_FUNCTION_NAMES) {
+    // Besides them: the provider that reads the web ACL's ARN at deploy time.
+    expect(Object.keys(functions).sort()).toEqual(
+      [
+        ...AIC_FUNCTION_NAMES.map((name) => functionLogicalId('dev', name)),
+        readerProviderLogicalId('dev'),
+      ].sort(),
+    );
+    for (const name of AIC_FUNCTION_NAMES) {
       const props = functions[functionLogicalId('dev', name)]?.Properties;
       expect(props).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -225,9 +295,8 @@ describe('the API stack', () => {
   it('gives every function the Powertools environment and the allowed CORS origins', () => {
     const configs = loadEnvironmentConfigs(synthesized.app);
     for (const env of ENVIRONMENT_NAMES) {
-      const functions = synthesized.templates[env].api.findResources('AWS::Lambda::Function');
-      for (const fn of Object.values(functions) as Resources[string][]) {
-        expect(fn.Properties.Environment).toMatchObject({
+      for (const name of AIC_FUNCTION_NAMES) {
+        expect(functionProperties(env, name).Environment, name).toMatchObject({
           Variables: {
             POWERTOOLS_SERVICE_NAME: 'auralink-aic',
             POWERTOOLS_METRICS_NAMESPACE: 'AuraLink/AIC',
@@ -353,8 +422,8 @@ describe('the API stack', () => {
     for (const env of ENVIRONMENT_NAMES) {
       const template = synthesized.templates[env].api;
       const logGroups = template.findResources('AWS::Logs::LogGroup') as Resources;
-      // One per function plus the access logs.
-      expect(Object.keys(logGroups)).toHaveLength(ALL_FUNCTION_NAMES.length + 1);
+      // One per function (the web ACL ARN reader's included) plus the access logs.
+      expect(Object.keys(logGroups)).toHaveLength(AIC_FUNCTION_NAMES.length + 2);
       for (const group of Object.values(logGroups)) {
         expect(group.Properties.RetentionInDays).toBe(configs[env].logRetentionDays);
       }
@@ -362,8 +431,174 @@ describe('the API stack', () => {
       const targets = Object.values(functions).map(
         (fn) => (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref,
       );
-      expect(new Set(targets).size).toBe(ALL_FUNCTION_NAMES.length);
+      expect(new Set(targets).size).toBe(AIC_FUNCTION_NAMES.length + 1);
       for (const target of targets) expect(logGroups[target]).toBeDefined();
+    }
+  });
+
+  it('throttles each route the route table gives a throttle, $default included, below the stage', () => {
+    const configs = loadEnvironmentConfigs(synthesized.app);
+    const throttles = routeThrottles();
+    const publicKeys = routeList.filter((route) => !route.auth).map(routeKey);
+    // Every route without a token has its own throttle, and so has the catch-all.
+    expect([...throttles.keys()].sort()).toEqual([...publicKeys, DEFAULT_ROUTE_KEY].sort());
+    for (const env of ENVIRONMENT_NAMES) {
+      const template = synthesized.templates[env].api;
+      const stages = template.findResources('AWS::ApiGatewayV2::Stage') as Resources;
+      expect(Object.keys(stages)).toHaveLength(1);
+      const [stageId, stage] = Object.entries(stages)[0] as [string, Resources[string]];
+      expect(stage.Properties.RouteSettings).toEqual(
+        Object.fromEntries(
+          [...throttles].map(([key, throttle]) => [
+            key,
+            { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit },
+          ]),
+        ),
+      );
+      for (const throttle of throttles.values()) {
+        expect(throttle.rateLimit).toBeLessThanOrEqual(configs[env].throttling.rateLimit);
+        expect(throttle.burstLimit).toBeLessThanOrEqual(configs[env].throttling.burstLimit);
+      }
+      // CloudFormation refuses settings for a route that does not exist yet.
+      const routes = template.findResources('AWS::ApiGatewayV2::Route') as Resources;
+      const throttledRouteIds = Object.entries(routes)
+        .filter(([, route]) => throttles.has(route.Properties.RouteKey as string))
+        .map(([id]) => id);
+      expect(throttledRouteIds).toHaveLength(throttles.size);
+      expect(stage.DependsOn, stageId).toEqual(expect.arrayContaining(throttledRouteIds));
+    }
+  });
+
+  it('reserves the configured concurrency for every function but the deploy-time ones, within the account', () => {
+    const configs = loadEnvironmentConfigs(synthesized.app);
+    expect([...RESERVED_FUNCTION_NAMES].sort()).toEqual([...AIC_FUNCTION_NAMES].sort());
+    for (const env of ENVIRONMENT_NAMES) {
+      const { reservedConcurrency, accountConcurrency } = configs[env].lambda;
+      for (const name of AIC_FUNCTION_NAMES) {
+        expect(functionProperties(env, name).ReservedConcurrentExecutions, `${env} ${name}`).toBe(
+          reservedConcurrency[name],
+        );
+      }
+      const total = Object.values<number>(reservedConcurrency).reduce((a, b) => a + b, 0);
+      expect(total).toBeLessThanOrEqual(accountConcurrency - UNRESERVED_CONCURRENCY_MINIMUM);
+      // Deploy-time functions run once per deployment and reserve nothing.
+      const reader = synthesized.templates[env].api.findResources(
+        'AWS::Lambda::Function',
+      ) as Resources;
+      expect(
+        reader[readerProviderLogicalId(env)]?.Properties.ReservedConcurrentExecutions,
+      ).toBeUndefined();
+      const migrate = synthesized.stages[env].data.migrations.fn.function;
+      const dataFunctions = synthesized.templates[env].data.findResources(
+        'AWS::Lambda::Function',
+      ) as Resources;
+      expect(
+        dataFunctions[logicalId(migrate.node.defaultChild as CfnResource)]?.Properties
+          .ReservedConcurrentExecutions,
+      ).toBeUndefined();
+    }
+    expect(configs.prod.lambda.reservedConcurrency).not.toEqual(
+      configs.dev.lambda.reservedConcurrency,
+    );
+  });
+
+  it('runs the origin authorizer outside the VPC, reading only the origin secret', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const props = functionProperties(env, 'originAuthorizer');
+      expect(props.VpcConfig).toBeUndefined();
+      const secret = logicalId(
+        synthesized.stages[env].api.distribution.originSecret.node.defaultChild as CfnResource,
+      );
+      const variables = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.ORIGIN_VERIFY_SECRET_ARN).toEqual({ Ref: secret });
+      expect(Object.keys(variables).filter((key) => /^(DB|REDIS)_/.test(key))).toEqual([]);
+      const role = synthesized.stages[env].api.originAuthorizer.function.role;
+      const policyId = logicalId(
+        role?.node.findChild('DefaultPolicy').node.defaultChild as CfnResource,
+      );
+      const policies = synthesized.templates[env].api.findResources(
+        'AWS::IAM::Policy',
+      ) as Resources;
+      const document = policies[policyId]?.Properties.PolicyDocument as
+        | { Statement: { Action: string | string[]; Resource: unknown }[] }
+        | undefined;
+      const statements = document?.Statement ?? [];
+      const secretReads = statements.filter((statement) =>
+        [statement.Action].flat().includes('secretsmanager:GetSecretValue'),
+      );
+      expect(secretReads.map((statement) => statement.Resource)).toEqual([{ Ref: secret }]);
+      expect(statements.some((statement) => statement.Action === 'rds-db:connect')).toBe(false);
+    }
+  });
+
+  it('puts CloudFront with the edge web ACL in front of the API, caching nothing', () => {
+    const configs = loadEnvironmentConfigs(synthesized.app);
+    for (const env of ENVIRONMENT_NAMES) {
+      const { api } = synthesized.stages[env];
+      const parameterName = webAclArnParameterName(configs[env]);
+      const template = synthesized.templates[env].api;
+      const reader = Object.entries(template.findResources('Custom::AWS') as Resources);
+      expect(reader).toHaveLength(1);
+      const [readerId, readerResource] = reader[0] as [string, Resources[string]];
+      const call = JSON.parse(readerResource.Properties.Update as string);
+      expect(call).toEqual({
+        service: 'SSM',
+        action: 'getParameter',
+        parameters: { Name: parameterName },
+        region: EDGE_REGION,
+        physicalResourceId: { id: parameterName },
+      });
+      template.hasResourceProperties('AWS::CloudFront::Distribution', {
+        DistributionConfig: Match.objectLike({
+          Enabled: true,
+          WebACLId: { 'Fn::GetAtt': [readerId, 'Parameter.Value'] },
+          DefaultCacheBehavior: Match.objectLike({
+            ViewerProtocolPolicy: 'https-only',
+            AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+            CachePolicyId: CachePolicy.CACHING_DISABLED.cachePolicyId,
+            OriginRequestPolicyId:
+              OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.originRequestPolicyId,
+          }),
+          Origins: [
+            Match.objectLike({
+              DomainName: {
+                'Fn::Join': [
+                  '',
+                  [
+                    { Ref: logicalId(api.api.api.node.defaultChild as CfnResource) },
+                    '.execute-api.',
+                    { Ref: 'AWS::Region' },
+                    '.',
+                    { Ref: 'AWS::URLSuffix' },
+                  ],
+                ],
+              },
+              CustomOriginConfig: Match.objectLike({
+                OriginProtocolPolicy: 'https-only',
+                OriginSSLProtocols: ['TLSv1.2'],
+              }),
+            }),
+          ],
+        }),
+      });
+      // The reader may read that one parameter, in the web ACL's region.
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: [
+            {
+              Action: 'ssm:GetParameter',
+              Effect: 'Allow',
+              Resource: {
+                'Fn::Join': [
+                  '',
+                  Match.arrayWith([`:ssm:${EDGE_REGION}:`, `:parameter${parameterName}`]),
+                ],
+              },
+            },
+          ],
+          Version: '2012-10-17',
+        },
+      });
     }
   });
 
@@ -446,17 +681,37 @@ describe('the API stack', () => {
     }
   });
 
-  it('outputs the API URL', () => {
+  it('outputs the API URL: CloudFront, not the API endpoint', () => {
     for (const env of ENVIRONMENT_NAMES) {
+      const distribution = logicalId(
+        synthesized.stages[env].api.distribution.distribution.node.defaultChild as CfnResource,
+      );
       synthesized.templates[env].api.hasOutput('ApiUrl', {
-        Value: { 'Fn::Join': ['', Match.arrayWith(['https://'])] },
+        Value: { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distribution, 'DomainName'] }]] },
       });
     }
   });
 
   it('contains no secret values in any template', () => {
     for (const env of ENVIRONMENT_NAMES) {
-      const text = JSON.stringify(synthesized.templates[env].api.toJSON());
+      const template = structuredClone(synthesized.templates[env].api.toJSON()) as {
+        Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+      };
+      // The origin secret is generated by Secrets Manager, and CloudFront's origin header is a
+      // dynamic reference to it (checked above): neither holds a value.
+      for (const [id, resource] of Object.entries(template.Resources)) {
+        if (resource.Type === 'AWS::SecretsManager::Secret') {
+          expect(resource.Properties.SecretString).toBeUndefined();
+          expect(resource.Properties.GenerateSecretString).toBeDefined();
+          delete template.Resources[id];
+        }
+        if (resource.Type !== 'AWS::CloudFront::Distribution') continue;
+        const config = resource.Properties.DistributionConfig as {
+          Origins: { OriginCustomHeaders?: unknown }[];
+        };
+        for (const origin of config.Origins) delete origin.OriginCustomHeaders;
+      }
+      const text = JSON.stringify(template);
       expect(text).not.toMatch(/AIC_JWT_SECRET|password|SecretString/i);
       const testSigningKey = process.env.AIC_JWT_SECRET;
       if (testSigningKey) expect(text).not.toContain(testSigningKey);
@@ -492,23 +747,30 @@ describe('the API stack', () => {
         }
       }
     }
-    const publicRoutes = [...routeList.filter((route) => !route.auth), { id: 'default' }];
+    // Every route has an authorizer: no AwsSolutions-APIG4 to acknowledge.
     expect(Object.fromEntries([...acknowledged].map(([id, paths]) => [id, paths.length]))).toEqual({
-      'AwsSolutions-L1': ALL_FUNCTION_NAMES.length,
-      'Serverless-LambdaLatestVersion': ALL_FUNCTION_NAMES.length,
-      'Serverless-LambdaDLQ': ALL_FUNCTION_NAMES.length,
-      'AwsSolutions-IAM5[Resource::*]': ALL_FUNCTION_NAMES.length,
-      'AwsSolutions-APIG4': publicRoutes.length,
+      'AwsSolutions-L1': AIC_FUNCTION_NAMES.length,
+      'Serverless-LambdaLatestVersion': AIC_FUNCTION_NAMES.length,
+      // The AIC functions and the web ACL ARN reader's provider.
+      'Serverless-LambdaDLQ': AIC_FUNCTION_NAMES.length + 1,
+      'Serverless-LambdaTracing': 1,
+      'AwsSolutions-IAM5[Resource::*]': AIC_FUNCTION_NAMES.length,
       'Serverless-EventBusDLQ': SCHEDULED_NAMES.length,
+      'AwsSolutions-CFR1': 1,
+      'AwsSolutions-CFR3': 1,
+      'AwsSolutions-CFR4': 1,
+      'AwsSolutions-SMG4': 1,
     });
     for (const path of acknowledged.get('AwsSolutions-IAM5[Resource::*]') ?? []) {
       expect(path).toMatch(/\/Role\/DefaultPolicy$/);
     }
-    expect(acknowledged.get('AwsSolutions-APIG4')?.sort()).toEqual(
-      publicRoutes
-        .map((route) => `dev/Api/Api/Route${route.id.charAt(0).toUpperCase()}${route.id.slice(1)}`)
-        .sort(),
-    );
+    expect(acknowledged.get('Serverless-LambdaTracing')).toEqual([
+      `dev/Api/AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`,
+    ]);
+    for (const rule of ['AwsSolutions-CFR1', 'AwsSolutions-CFR3', 'AwsSolutions-CFR4']) {
+      expect(acknowledged.get(rule)).toEqual(['dev/Api/Edge/Distribution']);
+    }
+    expect(acknowledged.get('AwsSolutions-SMG4')).toEqual(['dev/Api/Edge/OriginSecret']);
   });
 
   it('differs between prod and dev where the configuration says so', () => {
@@ -567,9 +829,13 @@ describe('the functions with real bundling', () => {
   }, () => {
     const { stages, templates } = synthAicApp({ bundlingStacks: ['dev/*'], outdir });
     const functions = templates.dev.api.findResources('AWS::Lambda::Function') as Resources;
-    expect(Object.keys(functions)).toHaveLength(ALL_FUNCTION_NAMES.length);
-    for (const name of FUNCTION_NAMES) {
-      const fn = stages.dev.api.functions[name].function;
+    // The AIC functions and the web ACL ARN reader's provider (CDK's own bundle).
+    expect(Object.keys(functions)).toHaveLength(AIC_FUNCTION_NAMES.length + 1);
+    for (const name of [...FUNCTION_NAMES, 'originAuthorizer'] as const) {
+      const fn =
+        name === 'originAuthorizer'
+          ? stages.dev.api.originAuthorizer.function
+          : stages.dev.api.functions[name].function;
       const props = functions[logicalId(fn.node.defaultChild as CfnResource)]?.Properties ?? {};
       const key = (props.Code as { S3Key: string }).S3Key;
       const assetDir = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);

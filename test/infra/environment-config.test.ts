@@ -156,4 +156,57 @@ describe('the environment configuration', () => {
     expect(message).toMatch(/staging\.cache\.replicas: must be at least 1 when cache\.multiAz/);
     expect(message).toMatch(/staging\.database\.maxAllocatedStorageGiB/);
   });
+
+  it('refuses reservations that leave the account fewer than 100 unreserved executions', () => {
+    const raw = environments();
+    const lambda = raw.prod.lambda as {
+      accountConcurrency: number;
+      reservedConcurrency: Record<string, number>;
+    };
+    const reserved = Object.values(lambda.reservedConcurrency).reduce((a, b) => a + b, 0);
+    // Exactly 100 left: accepted.
+    lambda.accountConcurrency = reserved + 100;
+    expect(parseEnvironmentConfigs(raw).prod.lambda.accountConcurrency).toBe(reserved + 100);
+    // 99 left: refused, naming the total and what the account leaves.
+    lambda.accountConcurrency = reserved + 99;
+    expect(errorOf(raw)).toMatch(
+      new RegExp(
+        `aic:environments\\.prod\\.lambda\\.reservedConcurrency: reserves ${reserved} in total, ` +
+          `more than the ${reserved - 1} of accountConcurrency`,
+      ),
+    );
+  });
+
+  it('requires a reserved concurrency of at least 1 for every on-demand function, and no other', () => {
+    const raw = environments();
+    const reserved = (raw.dev.lambda as { reservedConcurrency: Record<string, number> })
+      .reservedConcurrency;
+    Reflect.deleteProperty(reserved, 'compress');
+    reserved.health = 0;
+    reserved.migrate = 1;
+    const message = errorOf(raw);
+    expect(message).toMatch(/dev\.lambda\.reservedConcurrency\.compress/);
+    expect(message).toMatch(/dev\.lambda\.reservedConcurrency\.health/);
+    expect(message).toMatch(/dev\.lambda\.reservedConcurrency: Unrecognized key: "migrate"/);
+  });
+
+  it('accepts only WAF windows and a public per-IP limit at most the overall one', () => {
+    const raw = environments();
+    Object.assign(raw.staging.waf as object, { windowSeconds: 30 });
+    Object.assign(raw.prod.waf as object, { requestsPerIp: 500, publicRequestsPerIp: 600 });
+    raw.dev.waf = { windowSeconds: 300, requestsPerIp: 5, publicRequestsPerIp: 5 };
+    const message = errorOf(raw);
+    expect(message).toMatch(/staging\.waf\.windowSeconds/);
+    expect(message).toMatch(/prod\.waf\.publicRequestsPerIp: must be at most requestsPerIp/);
+    expect(message).toMatch(/dev\.waf\.requestsPerIp/);
+    expect(message).toMatch(/dev\.waf\.publicRequestsPerIp/);
+  });
+
+  it('refuses a stage throttle below a route throttle of the route table', () => {
+    const raw = environments();
+    raw.dev.throttling = { rateLimit: 8, burstLimit: 100 };
+    expect(errorOf(raw)).toMatch(
+      /dev\.throttling\.rateLimit: must be at least the route throttle of GET \/health \(20\)/,
+    );
+  });
 });

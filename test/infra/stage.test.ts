@@ -69,7 +69,7 @@ describe('every stage', () => {
     }
   });
 
-  it('holds no literal secret: every secret is generated, resolved only by RDS and ElastiCache', () => {
+  it('holds no literal secret: every secret is generated, resolved only by RDS, ElastiCache and CloudFront', () => {
     for (const env of ENVIRONMENT_NAMES) {
       for (const key of STACK_KEYS) {
         const template = synthesized.templates[env][key];
@@ -85,9 +85,12 @@ describe('every stage', () => {
         for (const resource of Object.values(resources)) {
           const text = JSON.stringify(resource.Properties ?? {});
           if (!text.includes('{{resolve:secretsmanager:')) continue;
-          expect(['AWS::RDS::DBInstance', 'AWS::ElastiCache::ReplicationGroup']).toContain(
-            resource.Type,
-          );
+          // CloudFront sends the origin secret to the API in a header (docs/design.md section 6).
+          expect([
+            'AWS::RDS::DBInstance',
+            'AWS::ElastiCache::ReplicationGroup',
+            'AWS::CloudFront::Distribution',
+          ]).toContain(resource.Type);
         }
       }
     }
@@ -126,13 +129,14 @@ describe('every stage', () => {
     }
   });
 
-  it('deploys the stacks in lifecycle order: network, data, then API and gRPC, then observability', () => {
-    const { network, data, api, grpc, observability } = synthesized.stages.dev;
+  it('deploys the stacks in lifecycle order: network, data and edge, then API and gRPC, then observability', () => {
+    const { network, data, edge, api, grpc, observability } = synthesized.stages.dev;
     const dependencies = (stack: Stack) =>
       stack.dependencies.map((dependency) => dependency.node.id).sort();
     expect(dependencies(network)).toEqual([]);
+    expect(dependencies(edge)).toEqual([]);
     expect(dependencies(data)).toEqual(['Network']);
-    expect(dependencies(api)).toEqual(['Data', 'Network']);
+    expect(dependencies(api)).toEqual(['Data', 'Edge', 'Network']);
     expect(dependencies(grpc)).toEqual(['Data', 'Network']);
     expect(dependencies(observability)).toEqual(['Api', 'Grpc']);
     expect(data.terminationProtection).toBe(false);

@@ -9,9 +9,11 @@ const ROLLUP_COLUMNS = `user_id, hour, session_id, frames, fallbacks, within_bud
   bytes_out, ssim_frames, ssim_sum, latency_ms_sum, excellent_frames, excellent_ssim_sum,
   good_frames, good_ssim_sum, fair_frames, fair_ssim_sum, poor_frames, poor_ssim_sum`;
 
+const USER_ROLLUP_COLUMNS = ROLLUP_COLUMNS.replace('session_id, ', '');
+
 /**
- * The two rollup inserts over `source`, a relation with `frame_metrics` columns (a table or a CTE
- * of freshly inserted rows), as CTE members: `hourly_seed` and `latency_seed`.
+ * The rollup inserts over `source`, a relation with `frame_metrics` columns (a table or a CTE of
+ * freshly inserted rows), as CTE members: `hourly_seed`, `user_hourly_seed` and `latency_seed`.
  */
 export function rollupInserts(sql: Sql, source: string) {
   return sql`
@@ -26,6 +28,17 @@ export function rollupInserts(sql: Sql, source: string) {
         from ${sql(source)}
       ) as r (${sql.unsafe(ROLLUP_COLUMNS)})
       group by 1, 2, 3
+    ), user_hourly_seed as (
+      insert into frame_metrics_user_hourly (${sql.unsafe(USER_ROLLUP_COLUMNS)})
+      select user_id, hour, sum(frames), sum(fallbacks), sum(within_budget), sum(bytes_in),
+        sum(bytes_out), sum(ssim_frames), sum(ssim_sum), sum(latency_ms_sum),
+        sum(excellent_frames), sum(excellent_ssim_sum), sum(good_frames), sum(good_ssim_sum),
+        sum(fair_frames), sum(fair_ssim_sum), sum(poor_frames), sum(poor_ssim_sum)
+      from (
+        select user_id, aic_hour(recorded_at), ${frameRollupColumns(sql)}
+        from ${sql(source)}
+      ) as r (${sql.unsafe(USER_ROLLUP_COLUMNS)})
+      group by 1, 2
     ), latency_seed as (
       insert into frame_latency_hourly (user_id, hour, bucket, frames)
       select user_id, aic_hour(recorded_at), aic_latency_bucket(total_ms), count(*)
@@ -35,9 +48,10 @@ export function rollupInserts(sql: Sql, source: string) {
   `;
 }
 
-/** Recomputes both rollups from `frame_metrics` (what migration 0002 does once). */
+/** Recomputes the rollups from `frame_metrics` (what migrations 0002 and 0003 do once). */
 export async function rebuildRollups(sql: Sql): Promise<void> {
   await sql`delete from frame_metrics_hourly`;
+  await sql`delete from frame_metrics_user_hourly`;
   await sql`delete from frame_latency_hourly`;
   await sql`with ${rollupInserts(sql, 'frame_metrics')} select 1`;
 }

@@ -59,6 +59,17 @@ export interface BodySpec {
   readonly rawQuery?: z.ZodType;
 }
 
+/**
+ * API Gateway throttling of one route (requests per second, token bucket): a cap on what all
+ * callers together may spend on the route, applied before any authorizer or function runs.
+ */
+export interface RouteThrottle {
+  /** Steady-state requests per second. */
+  readonly rateLimit: number;
+  /** Requests admitted at once above the steady rate. */
+  readonly burstLimit: number;
+}
+
 /** One route of the API. */
 export interface RouteSpec {
   /** Stable operation id, used as the OpenAPI operationId and in metrics. */
@@ -76,6 +87,12 @@ export interface RouteSpec {
     readonly body?: BodySpec;
   };
   readonly response: { readonly status: number; readonly schema: z.ZodType };
+  /**
+   * A throttle of the route's own, below the environment's stage throttle (docs/design.md section
+   * 6). Unset: the stage throttle. Routes without a token get one, so a flood of them cannot spend
+   * the budget of the authenticated routes.
+   */
+  readonly throttle?: RouteThrottle;
 }
 
 /** Preserves the literal types of a route so handlers are typed from its schemas. */
@@ -90,6 +107,15 @@ const jsonBody = <S extends z.ZodType>(schema: S) =>
     maxBytes: DEFAULT_JSON_BODY_LIMIT_BYTES,
   }) as const;
 
+/** Liveness answers from memory; load balancers and monitors poll it a few times a second. */
+const LIVENESS_THROTTLE: RouteThrottle = { rateLimit: 20, burstLimit: 40 };
+
+/** Readiness costs a probe of Postgres and Redis per container and cache period (section 2.8). */
+const READINESS_THROTTLE: RouteThrottle = { rateLimit: 10, burstLimit: 20 };
+
+/** The OpenAPI document is fetched by tools and developers, not by the product's clients. */
+const OPENAPI_THROTTLE: RouteThrottle = { rateLimit: 5, burstLimit: 10 };
+
 export const routes = {
   health: defineRoute({
     id: 'health',
@@ -99,6 +125,7 @@ export const routes = {
     auth: false,
     summary: 'Liveness of the process; touches no dependency.',
     response: { status: 200, schema: livenessResponseSchema },
+    throttle: LIVENESS_THROTTLE,
   }),
   liveness: defineRoute({
     id: 'liveness',
@@ -108,6 +135,7 @@ export const routes = {
     auth: false,
     summary: 'Liveness of the process; touches no dependency.',
     response: { status: 200, schema: livenessResponseSchema },
+    throttle: LIVENESS_THROTTLE,
   }),
   readiness: defineRoute({
     id: 'readiness',
@@ -117,6 +145,7 @@ export const routes = {
     auth: false,
     summary: 'Readiness: Postgres, Redis (degraded is not fatal) and initialisation.',
     response: { status: 200, schema: readinessResponseSchema },
+    throttle: READINESS_THROTTLE,
   }),
   compress: defineRoute({
     id: 'compress',
@@ -203,6 +232,7 @@ export const routes = {
     auth: false,
     summary: 'This API as an OpenAPI 3.1 document, generated from the route table.',
     response: { status: 200, schema: openApiDocumentSchema },
+    throttle: OPENAPI_THROTTLE,
   }),
   listMetrics: defineRoute({
     id: 'listMetrics',
@@ -278,6 +308,12 @@ export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {
 
 /** API Gateway's catch-all route key: unmatched paths and methods land here. */
 export const DEFAULT_ROUTE_KEY = '$default';
+
+/**
+ * Throttle of the `$default` catch-all: it answers only 404, 405 and CORS preflight, so scanners
+ * probing unknown paths get a budget of their own instead of the real routes'.
+ */
+export const DEFAULT_ROUTE_THROTTLE: RouteThrottle = { rateLimit: 10, burstLimit: 20 };
 
 /** Lambda entry points, relative to the repository root, one per function. */
 export const FUNCTION_ENTRIES: Readonly<Record<FunctionName, string>> = {

@@ -3,9 +3,9 @@
  * parameterised and filtered by the caller's `user_id`.
  *
  * A window `[now - length, now]` is read in three parts, so its totals are exact to the frame
- * while the cost stays proportional to its hours, not its frames: the whole UTC hours inside it
- * from the hourly rollups (migration 0002), and the two partial hours at its edges from the raw
- * frames (`frame_metrics_user_recorded_idx`).
+ * while the cost stays proportional to its hours, not its frames nor its sessions: the whole UTC
+ * hours inside it from the hourly rollups (migrations 0002 and 0003), and the two partial hours at
+ * its edges from the raw frames (`frame_metrics_user_recorded_idx`).
  */
 import type { FrameMetric } from '../../core/contracts/dashboard.ts';
 import type { HistogramBin } from '../../core/dashboard/latency-histogram.ts';
@@ -120,6 +120,47 @@ interface TotalsRow {
 }
 
 /**
+ * The whole hours of the window from the rollups: the owner's per-hour totals
+ * (`frame_metrics_user_hourly`), or with a session filter that session's hours
+ * (`frame_metrics_hourly (session_id, hour)`). Either way at most one row per hour, whatever the
+ * number of the owner's sessions (docs/design.md section 5).
+ */
+function wholeHours(sql: Sql, userId: string, sessionId: string | undefined) {
+  const columns = sql`
+    h.frames, h.fallbacks, h.within_budget, h.bytes_in, h.bytes_out, h.ssim_frames, h.ssim_sum,
+    h.latency_ms_sum, h.excellent_frames, h.excellent_ssim_sum, h.good_frames, h.good_ssim_sum,
+    h.fair_frames, h.fair_ssim_sum, h.poor_frames, h.poor_ssim_sum
+  `;
+  return sessionId === undefined
+    ? sql`
+      select ${columns} from frame_metrics_user_hourly h, b
+      where h.user_id = ${userId} and h.hour >= b.lo and h.hour < b.hi`
+    : sql`
+      select ${columns} from frame_metrics_hourly h, b
+      where h.session_id = ${sessionId} and h.user_id = ${userId}
+        and h.hour >= b.lo and h.hour < b.hi`;
+}
+
+/** The sums of the window's parts, each column under its {@link TotalsRow} name. */
+const WINDOW_SUMS = `
+  coalesce(sum(frames), 0)::bigint as frames,
+  coalesce(sum(fallbacks), 0)::bigint as fallbacks,
+  coalesce(sum(within_budget), 0)::bigint as within_budget,
+  coalesce(sum(bytes_in), 0)::bigint as bytes_in,
+  coalesce(sum(bytes_out), 0)::bigint as bytes_out,
+  coalesce(sum(ssim_frames), 0)::bigint as ssim_frames,
+  coalesce(sum(ssim_sum), 0)::float8 as ssim_sum,
+  coalesce(sum(latency_ms_sum), 0)::float8 as latency_ms_sum,
+  coalesce(sum(excellent_frames), 0)::bigint as excellent_frames,
+  coalesce(sum(excellent_ssim_sum), 0)::float8 as excellent_ssim_sum,
+  coalesce(sum(good_frames), 0)::bigint as good_frames,
+  coalesce(sum(good_ssim_sum), 0)::float8 as good_ssim_sum,
+  coalesce(sum(fair_frames), 0)::bigint as fair_frames,
+  coalesce(sum(fair_ssim_sum), 0)::float8 as fair_ssim_sum,
+  coalesce(sum(poor_frames), 0)::bigint as poor_frames,
+  coalesce(sum(poor_ssim_sum), 0)::float8 as poor_ssim_sum`;
+
+/**
  * The totals of `userId`'s frames over the last `seconds` (optionally of one session): counts,
  * byte sums, SSIM and latency sums, and frames and SSIM sums per quality band.
  */
@@ -129,8 +170,7 @@ export async function windowTotals(
   seconds: number,
   sessionId?: string,
 ): Promise<WindowTotals> {
-  const ofSession = (alias: 'h' | 'f') =>
-    sessionId === undefined ? sql`` : sql`and ${sql(alias)}.session_id = ${sessionId}`;
+  const ofSession = sessionId === undefined ? sql`` : sql`and f.session_id = ${sessionId}`;
   const [row] = await sql<TotalsRow[]>`
     with b as (${windowBounds(sql, seconds)}),
     parts (
@@ -138,38 +178,18 @@ export async function windowTotals(
       latency_ms_sum, excellent_frames, excellent_ssim_sum, good_frames, good_ssim_sum,
       fair_frames, fair_ssim_sum, poor_frames, poor_ssim_sum
     ) as (
-      select h.frames, h.fallbacks, h.within_budget, h.bytes_in, h.bytes_out, h.ssim_frames,
-        h.ssim_sum, h.latency_ms_sum, h.excellent_frames, h.excellent_ssim_sum, h.good_frames,
-        h.good_ssim_sum, h.fair_frames, h.fair_ssim_sum, h.poor_frames, h.poor_ssim_sum
-      from frame_metrics_hourly h, b
-      where h.user_id = ${userId} and h.hour >= b.lo and h.hour < b.hi ${ofSession('h')}
+      ${wholeHours(sql, userId, sessionId)}
       union all
       select ${frameRollupColumns(sql)}
       from frame_metrics f, b
       where f.user_id = ${userId} and f.recorded_at >= b.since and f.recorded_at < b.lo
-        ${ofSession('f')}
+        ${ofSession}
       union all
       select ${frameRollupColumns(sql)}
       from frame_metrics f, b
-      where f.user_id = ${userId} and f.recorded_at >= b.hi ${ofSession('f')}
+      where f.user_id = ${userId} and f.recorded_at >= b.hi ${ofSession}
     )
-    select (select since from b), (select until from b),
-      coalesce(sum(frames), 0)::bigint as frames,
-      coalesce(sum(fallbacks), 0)::bigint as fallbacks,
-      coalesce(sum(within_budget), 0)::bigint as within_budget,
-      coalesce(sum(bytes_in), 0)::bigint as bytes_in,
-      coalesce(sum(bytes_out), 0)::bigint as bytes_out,
-      coalesce(sum(ssim_frames), 0)::bigint as ssim_frames,
-      coalesce(sum(ssim_sum), 0)::float8 as ssim_sum,
-      coalesce(sum(latency_ms_sum), 0)::float8 as latency_ms_sum,
-      coalesce(sum(excellent_frames), 0)::bigint as excellent_frames,
-      coalesce(sum(excellent_ssim_sum), 0)::float8 as excellent_ssim_sum,
-      coalesce(sum(good_frames), 0)::bigint as good_frames,
-      coalesce(sum(good_ssim_sum), 0)::float8 as good_ssim_sum,
-      coalesce(sum(fair_frames), 0)::bigint as fair_frames,
-      coalesce(sum(fair_ssim_sum), 0)::float8 as fair_ssim_sum,
-      coalesce(sum(poor_frames), 0)::bigint as poor_frames,
-      coalesce(sum(poor_ssim_sum), 0)::float8 as poor_ssim_sum
+    select (select since from b), (select until from b), ${sql.unsafe(WINDOW_SUMS)}
     from parts
   `;
   if (!row) throw new Error('The window totals query returned no row');

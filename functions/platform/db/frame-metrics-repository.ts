@@ -1,8 +1,15 @@
 /**
- * Per-frame metrics (`frame_metrics`) and the session totals they roll up into.
+ * Per-frame metrics (`frame_metrics`) and the session totals and hourly rollups they add to.
  */
 import type { Sql } from './database.ts';
-import { retryLostRaces } from './retry-conflicts.ts';
+import {
+  type ClaimStatus,
+  claimable,
+  claimStatus,
+  DEFAULT_SESSIONS_PER_USER_PER_DAY,
+  quotaClaim,
+  runClaim,
+} from './session-quota.ts';
 
 /** One compressed frame as stored. */
 export interface FrameMetricRecord {
@@ -50,25 +57,74 @@ export function frameRollupColumns(sql: Sql) {
   `;
 }
 
+/** The additive columns of both hourly rollups, after their key. */
+const ROLLUP_SUMS = [
+  'frames',
+  'fallbacks',
+  'within_budget',
+  'bytes_in',
+  'bytes_out',
+  'ssim_frames',
+  'ssim_sum',
+  'latency_ms_sum',
+  'excellent_frames',
+  'excellent_ssim_sum',
+  'good_frames',
+  'good_ssim_sum',
+  'fair_frames',
+  'fair_ssim_sum',
+  'poor_frames',
+  'poor_ssim_sum',
+] as const;
+
+/**
+ * The CTE `name` that adds the `stored` frame to the hourly rollup `table` keyed by `key` (the
+ * owner, the hour, and for the per-session rollup the session).
+ */
+function rollupUpsert(sql: Sql, name: string, table: string, key: readonly string[]) {
+  const columns = [...key, ...ROLLUP_SUMS].join(', ');
+  const sums = ROLLUP_SUMS.map((c) => `${c} = r.${c} + excluded.${c}`).join(', ');
+  const keyValues = key.map((k) => (k === 'hour' ? 'aic_hour(recorded_at)' : k)).join(', ');
+  // Every name is a literal of this module: nothing of a request reaches this text.
+  return sql`
+    ${sql(name)} as (
+      insert into ${sql(table)} as r (${sql.unsafe(columns)})
+      select ${sql.unsafe(keyValues)}, ${frameRollupColumns(sql)}
+      from stored
+      on conflict (${sql.unsafe(key.join(', '))}) do update set ${sql.unsafe(sums)}
+    )
+  `;
+}
+
 /**
  * Stores one frame's metrics and adds it to its session's totals and to the dashboard's hourly
- * rollups (migration 0002), creating the session for its owner on first use, all in one statement:
- * a frame is never counted in one place and missing from another. Returns false (and writes
- * nothing) when the session belongs to another user.
+ * rollups (migrations 0002 and 0003), creating the session for its owner on first use within the
+ * owner's daily quota of new sessions, all in one statement: a frame is never counted in one place
+ * and missing from another. Returns false (and writes nothing) when the session belongs to another
+ * user.
+ *
+ * @throws SessionQuotaExceededError when the session is new and its owner has no new session left
+ *   today (nothing is written).
  */
-export async function recordFrame(sql: Sql, frame: FrameMetricRecord): Promise<boolean> {
+export async function recordFrame(
+  sql: Sql,
+  frame: FrameMetricRecord,
+  sessionsPerDay = DEFAULT_SESSIONS_PER_USER_PER_DAY,
+): Promise<boolean> {
+  const claim = { sessionId: frame.sessionId, userId: frame.userId, sessionsPerDay };
   const fallbacks = frame.fallback ? 1 : 0;
   const ssim = frame.ssim ?? 0;
-  const rows = await retryLostRaces(
-    () => sql`
-    with claimed as (
+  const row = await runClaim(
+    () => sql<ClaimStatus[]>`
+    with ${quotaClaim(sql, claim)}, claimed as (
       insert into sessions (
         session_id, user_id, frames_total, fallbacks_total, bytes_in_total, bytes_out_total,
         ssim_sum, latency_ms_sum
-      ) values (
+      )
+      select
         ${frame.sessionId}, ${frame.userId}, 1, ${fallbacks}, ${frame.originalBytes},
         ${frame.compressedBytes}, ${ssim}, ${frame.totalMs}
-      )
+      where ${claimable(sql, claim)}
       on conflict (session_id) do update set
         frames_total = sessions.frames_total + 1,
         fallbacks_total = sessions.fallbacks_total + excluded.fallbacks_total,
@@ -96,38 +152,17 @@ export async function recordFrame(sql: Sql, frame: FrameMetricRecord): Promise<b
       from claimed
       returning user_id, session_id, recorded_at, fallback, within_budget, original_bytes,
         compressed_bytes, ssim, total_ms
-    ), hourly as (
-      insert into frame_metrics_hourly as h (
-        user_id, hour, session_id, frames, fallbacks, within_budget, bytes_in, bytes_out,
-        ssim_frames, ssim_sum, latency_ms_sum, excellent_frames, excellent_ssim_sum, good_frames,
-        good_ssim_sum, fair_frames, fair_ssim_sum, poor_frames, poor_ssim_sum
-      )
-      select user_id, aic_hour(recorded_at), session_id, ${frameRollupColumns(sql)}
-      from stored
-      on conflict (user_id, hour, session_id) do update set
-        frames = h.frames + excluded.frames,
-        fallbacks = h.fallbacks + excluded.fallbacks,
-        within_budget = h.within_budget + excluded.within_budget,
-        bytes_in = h.bytes_in + excluded.bytes_in,
-        bytes_out = h.bytes_out + excluded.bytes_out,
-        ssim_frames = h.ssim_frames + excluded.ssim_frames,
-        ssim_sum = h.ssim_sum + excluded.ssim_sum,
-        latency_ms_sum = h.latency_ms_sum + excluded.latency_ms_sum,
-        excellent_frames = h.excellent_frames + excluded.excellent_frames,
-        excellent_ssim_sum = h.excellent_ssim_sum + excluded.excellent_ssim_sum,
-        good_frames = h.good_frames + excluded.good_frames,
-        good_ssim_sum = h.good_ssim_sum + excluded.good_ssim_sum,
-        fair_frames = h.fair_frames + excluded.fair_frames,
-        fair_ssim_sum = h.fair_ssim_sum + excluded.fair_ssim_sum,
-        poor_frames = h.poor_frames + excluded.poor_frames,
-        poor_ssim_sum = h.poor_ssim_sum + excluded.poor_ssim_sum
-    ), latency as (
+    ),
+    ${rollupUpsert(sql, 'hourly', 'frame_metrics_hourly', ['user_id', 'hour', 'session_id'])},
+    ${rollupUpsert(sql, 'user_hourly', 'frame_metrics_user_hourly', ['user_id', 'hour'])},
+    latency as (
       insert into frame_latency_hourly as l (user_id, hour, bucket, frames)
       select user_id, aic_hour(recorded_at), aic_latency_bucket(total_ms), 1 from stored
       on conflict (user_id, hour, bucket) do update set frames = l.frames + excluded.frames
     )
-    select 1 from stored
+    select ${claimStatus(sql, claim, 'stored')}
   `,
+    sessionsPerDay,
   );
-  return rows.length === 1;
+  return row !== null;
 }

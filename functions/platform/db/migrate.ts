@@ -3,8 +3,10 @@
  * trigger, `npm run migrate`, the local runtime): a transaction-scoped advisory lock serialises the runners
  * and each migration is recorded in `schema_migrations` in the same transaction that applies it.
  */
+import type { TransactionSql } from 'postgres';
 import type { Sql } from './database.ts';
 import { MIGRATIONS, type Migration } from './migrations/index.ts';
+import { applyStatementTimeout } from './statement-timeout.ts';
 
 /** Where {@link migrate} reports what it does. */
 export interface MigrationLogger {
@@ -16,6 +18,11 @@ export interface MigrateOptions {
   logger?: MigrationLogger;
   /** The migrations to apply, oldest first. Default: {@link MIGRATIONS}. */
   migrations?: readonly Migration[];
+  /**
+   * Afterwards, make this the `statement_timeout` of the connected role in this database (the
+   * service's bound, `DB_STATEMENT_TIMEOUT_MS`). Unset: the role's settings are left alone.
+   */
+  statementTimeoutMs?: number;
 }
 
 /** What one {@link migrate} call applied (empty when the schema was already current). */
@@ -35,7 +42,7 @@ export async function migrate(sql: Sql, options: MigrateOptions = {}): Promise<M
   assertOrdered(migrations);
 
   await sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtext(${LOCK_NAME}))`;
+    await lockUnbounded(tx);
     await tx`
       create table if not exists schema_migrations (
         id text primary key,
@@ -47,8 +54,7 @@ export async function migrate(sql: Sql, options: MigrateOptions = {}): Promise<M
   const applied: string[] = [];
   for (const migration of migrations) {
     const didApply = await sql.begin(async (tx) => {
-      // Held until this transaction ends: a concurrent runner waits here, then sees the row.
-      await tx`select pg_advisory_xact_lock(hashtext(${LOCK_NAME}))`;
+      await lockUnbounded(tx);
       const [done] = await tx`select 1 from schema_migrations where id = ${migration.id}`;
       if (done) return false;
       await tx.unsafe(migration.sql);
@@ -60,7 +66,28 @@ export async function migrate(sql: Sql, options: MigrateOptions = {}): Promise<M
       options.logger?.info('Applied migration', { id: migration.id });
     }
   }
+  const { statementTimeoutMs } = options;
+  if (statementTimeoutMs !== undefined) {
+    await sql.begin(async (tx) => {
+      await lockUnbounded(tx);
+      await applyStatementTimeout(tx, statementTimeoutMs);
+    });
+    options.logger?.info('Applied the statement timeout', {
+      statement_timeout_ms: statementTimeoutMs,
+    });
+  }
   return { applied };
+}
+
+/**
+ * Starts a runner's transaction: lifts the role's `statement_timeout` for this transaction only
+ * (DDL over a large table, and waiting for another runner, may take longer than the service's
+ * statements may), then takes the lock, held until the transaction ends: a concurrent runner waits
+ * here, then sees what this one recorded.
+ */
+async function lockUnbounded(tx: TransactionSql): Promise<void> {
+  await tx`set local statement_timeout = 0`;
+  await tx`select pg_advisory_xact_lock(hashtext(${LOCK_NAME}))`;
 }
 
 function assertOrdered(migrations: readonly Migration[]): void {

@@ -6,7 +6,14 @@ import type { NetworkConditions } from '../../core/contracts/compress.ts';
 import type { StoredConfig } from '../../core/contracts/config.ts';
 import { type ConfigRow, toStoredConfig } from './config-repository.ts';
 import type { Sql } from './database.ts';
-import { retryLostRaces } from './retry-conflicts.ts';
+import {
+  type ClaimStatus,
+  claimable,
+  claimStatus,
+  DEFAULT_SESSIONS_PER_USER_PER_DAY,
+  quotaClaim,
+  runClaim,
+} from './session-quota.ts';
 
 /** One accepted update with what the estimator made of it. */
 export interface NetworkSampleRecord {
@@ -26,26 +33,37 @@ export interface InsertedSample {
   config: StoredConfig | null;
 }
 
-type InsertedRow = { id: number; previous_id: number | null; has_config: boolean } & ConfigRow;
+type InsertedRow = ClaimStatus & {
+  id: number;
+  previous_id: number | null;
+  has_config: boolean;
+} & ConfigRow;
 
 /**
- * Stores one update, creating the session for its owner on first use (or touching its
- * `last_seen_at`), in one statement: the sample and the claim commit together. Returns the new
- * row's id, or null (and writes nothing) when the session belongs to another user. The same
- * statement reads the owner's stored policy, which the answer's recommendation needs, so an
- * update costs one round trip to Postgres.
+ * Stores one update, creating the session for its owner on first use within the owner's daily
+ * quota of new sessions (or touching its `last_seen_at`), in one statement: the sample and the
+ * claim commit together. Returns the new row's id, or null (and writes nothing) when the session
+ * belongs to another user. The same statement reads the owner's stored policy, which the answer's
+ * recommendation needs, so an update costs one round trip to Postgres.
  *
  * Concurrent updates of one session serialise on the session row's lock and each adds its own row.
+ *
+ * @throws SessionQuotaExceededError when the session is new and its owner has no new session left
+ *   today (nothing is written).
  */
 export async function insertNetworkSample(
   sql: Sql,
   record: NetworkSampleRecord,
+  sessionsPerDay = DEFAULT_SESSIONS_PER_USER_PER_DAY,
 ): Promise<InsertedSample | null> {
   const c = record.conditions;
-  const [row] = await retryLostRaces(
+  const claim = { sessionId: record.sessionId, userId: record.userId, sessionsPerDay };
+  const row = await runClaim(
     () => sql<InsertedRow[]>`
-    with claimed as (
-      insert into sessions (session_id, user_id) values (${record.sessionId}, ${record.userId})
+    with ${quotaClaim(sql, claim)}, claimed as (
+      insert into sessions (session_id, user_id)
+      select ${record.sessionId}, ${record.userId}
+      where ${claimable(sql, claim)}
       on conflict (session_id) do update set last_seen_at = now()
       where sessions.user_id = excluded.user_id
       returning session_id, user_id
@@ -68,9 +86,13 @@ export async function insertNetworkSample(
       config.user_id is not null as has_config, config.enabled, config.mode,
       config.target_compression_ratio, config.max_latency_ms, config.min_quality_score,
       config.allowed_formats, config.enable_predictive_compression,
-      config.enable_perceptual_optimization, config.opt_out, config.updated_at
-    from inserted left join compression_configs config on config.user_id = inserted.user_id
+      config.enable_perceptual_optimization, config.opt_out, config.updated_at,
+      ${claimStatus(sql, claim, 'inserted')}
+    from (select) as status
+      left join inserted on true
+      left join compression_configs config on config.user_id = inserted.user_id
   `,
+    sessionsPerDay,
   );
   if (!row) return null;
   return {

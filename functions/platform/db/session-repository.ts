@@ -2,7 +2,9 @@
  * Sessions (`sessions`): a session belongs to the first user that uses it; every statement is
  * parameterised, and reads of another user's session look exactly like reads of a missing one.
  */
+import { SessionQuotaExceededError } from '../../core/errors.ts';
 import type { Sql } from './database.ts';
+import { secondsUntilNextUtcDay } from './session-quota.ts';
 
 /** Whether `sessionId` may be used by `userId`: it is theirs, or nobody has used it yet. */
 export async function sessionUsableBy(
@@ -14,6 +16,35 @@ export async function sessionUsableBy(
     { user_id: string }[]
   >`select user_id from sessions where session_id = ${sessionId}`;
   return row === undefined || row.user_id === userId;
+}
+
+/**
+ * {@link sessionUsableBy} for a caller about to spend work on a frame of the session: false when
+ * it is another user's; for a session nobody has used yet, the refusal the claim would give when
+ * its owner has no new session left today. A read: the claim itself decides (docs/design.md
+ * section 5), this only spares the engine's work for a frame that would be refused.
+ *
+ * @throws SessionQuotaExceededError when the session is new and `userId` has started
+ *   `sessionsPerDay` sessions today.
+ */
+export async function sessionUsableWithinQuota(
+  sql: Sql,
+  sessionId: string,
+  userId: string,
+  sessionsPerDay: number,
+): Promise<boolean> {
+  const [row] = await sql<{ owner: string | null; spent: boolean }[]>`
+    select (select user_id from sessions where session_id = ${sessionId}) as owner,
+      exists (
+        select 1 from session_quotas
+        where user_id = ${userId} and day = aic_utc_day(now()) and sessions >= ${sessionsPerDay}
+      ) as spent
+  `;
+  if (row?.owner != null) return row.owner === userId;
+  if (row?.spent) {
+    throw new SessionQuotaExceededError(sessionsPerDay, secondsUntilNextUtcDay(Date.now()));
+  }
+  return true;
 }
 
 /** Whether `sessionId` exists and belongs to `userId` (a read: it never claims the session). */

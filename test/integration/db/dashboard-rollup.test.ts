@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SSIM_BANDS } from '../../../functions/core/contracts/dashboard.ts';
 import {
@@ -10,6 +11,7 @@ import {
   windowLatencyHistogram,
   windowTotals,
 } from '../../../functions/platform/db/dashboard-repository.ts';
+import type { Sql } from '../../../functions/platform/db/database.ts';
 import {
   type FrameMetricRecord,
   recordFrame,
@@ -58,9 +60,14 @@ const frame = (userId: string, sessionId: string, i: number): FrameMetricRecord 
 
 type Row = Record<string, unknown>;
 
-async function rollupSnapshot(userId: string): Promise<{ hourly: Row[]; latency: Row[] }> {
+async function rollupSnapshot(
+  userId: string,
+): Promise<{ hourly: Row[]; userHourly: Row[]; latency: Row[] }> {
   const hourly = await db.sql<Row[]>`
     select * from frame_metrics_hourly where user_id = ${userId} order by hour, session_id
+  `;
+  const userHourly = await db.sql<Row[]>`
+    select * from frame_metrics_user_hourly where user_id = ${userId} order by hour
   `;
   const latency = await db.sql<Row[]>`
     select * from frame_latency_hourly where user_id = ${userId} order by hour, bucket
@@ -71,7 +78,7 @@ async function rollupSnapshot(userId: string): Promise<{ hourly: Row[]; latency:
         Object.entries(row).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toFixed(6)) : v]),
       ),
     );
-  return { hourly: round(hourly), latency: round(latency) };
+  return { hourly: round(hourly), userHourly: round(userHourly), latency: round(latency) };
 }
 
 describe('the hourly rollups', () => {
@@ -85,6 +92,7 @@ describe('the hourly rollups', () => {
     );
     const maintained = await rollupSnapshot(userId);
     expect(maintained.hourly.reduce((sum, row) => sum + Number(row.frames), 0)).toBe(120);
+    expect(maintained.userHourly.reduce((sum, row) => sum + Number(row.frames), 0)).toBe(120);
     await rebuildRollups(db.sql);
     expect(await rollupSnapshot(userId)).toEqual(maintained);
   });
@@ -93,11 +101,13 @@ describe('the hourly rollups', () => {
     const sessionId = randomUUID();
     expect(await recordFrame(db.sql, frame('owner-a', sessionId, 1))).toBe(true);
     expect(await recordFrame(db.sql, frame('intruder-b', sessionId, 2))).toBe(false);
-    const [row] = await db.sql<{ hourly: number; latency: number }[]>`
+    const [row] = await db.sql<{ hourly: number; user_hourly: number; latency: number }[]>`
       select (select count(*)::int from frame_metrics_hourly where user_id = 'intruder-b') as hourly,
+        (select count(*)::int from frame_metrics_user_hourly where user_id = 'intruder-b')
+          as user_hourly,
         (select count(*)::int from frame_latency_hourly where user_id = 'intruder-b') as latency
     `;
-    expect(row).toEqual({ hourly: 0, latency: 0 });
+    expect(row).toEqual({ hourly: 0, user_hourly: 0, latency: 0 });
   });
 
   it('put latencies in the same bucket in SQL as in core', async () => {
@@ -265,6 +275,157 @@ describe('migration 0002', () => {
         select bucket, frames from frame_latency_hourly where user_id = 'early'
       `;
       expect(latency).toEqual({ bucket: latencyBucket(12), frames: 5 });
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
+describe('the 90-day windows of a user with many sessions', () => {
+  const NINETY_DAYS_S = 90 * 86_400;
+  const HOURS = 48;
+  const userId = `many-${randomUUID()}`;
+  const sessions = Array.from({ length: 200 }, () => randomUUID());
+  let own: TestDatabase;
+
+  const children = (node: Record<string, unknown>) =>
+    (node.Plans as Record<string, unknown>[] | undefined) ?? [];
+
+  /** Every scan of a table in the plan of `statement`, with the rows it read. */
+  async function scans(statement: { query: string; parameters: unknown[] }) {
+    const [row] = await own.sql.unsafe(
+      `explain (analyze, format json) ${statement.query}`,
+      statement.parameters as never[],
+    );
+    const found: { relation: string; index: unknown; read: number }[] = [];
+    const walk = (node: Record<string, unknown>) => {
+      if (typeof node['Relation Name'] === 'string') {
+        const rows = Number(node['Actual Rows'] ?? 0) * Number(node['Actual Loops'] ?? 1);
+        const removed =
+          Number(node['Rows Removed by Filter'] ?? 0) +
+          Number(node['Rows Removed by Index Recheck'] ?? 0);
+        // A bitmap heap scan names its index on its child, the bitmap index scan.
+        const index = [node, ...children(node)].find((n) => n['Index Name'])?.['Index Name'];
+        found.push({ relation: node['Relation Name'], index, read: rows + removed });
+      }
+      for (const child of children(node)) walk(child);
+    };
+    const [plan] = (row?.['QUERY PLAN'] ?? []) as { Plan: Record<string, unknown> }[];
+    walk(plan?.Plan ?? {});
+    return found;
+  }
+
+  /** The statements `work` sends, as postgres.js sends them. */
+  async function statementsOf(work: (sql: Sql) => Promise<unknown>) {
+    const sent: { query: string; parameters: unknown[] }[] = [];
+    const spy = postgres(own.url, {
+      max: 1,
+      fetch_types: false,
+      onnotice: () => {},
+      debug: (_connection, query, parameters) => sent.push({ query, parameters }),
+    });
+    try {
+      await work(spy);
+    } finally {
+      await spy.end();
+    }
+    return sent;
+  }
+
+  beforeAll(async () => {
+    own = await createTestDatabase({ migrate: true });
+    // 200 sessions with frames in each of the last 48 whole hours, beside other users' hours: the
+    // per-session rollup holds 9,600 rows of this user, the per-user rollup 48.
+    await own.sql`
+      insert into frame_metrics_hourly
+      select ${userId}, aic_hour(now()) - h * interval '1 hour', s.id, 2, 0, 2, 1000, 100, 2,
+        1.9, 10, 2, 1.9, 0, 0, 0, 0, 0, 0
+      from generate_series(1, ${HOURS}) as h, unnest(${sessions}::uuid[]) as s (id)
+    `;
+    await own.sql`
+      insert into frame_metrics_hourly
+      select 'other-' || (g % 50), aic_hour(now()) - (g % 2000) * interval '1 hour',
+        gen_random_uuid(), 1, 0, 1, 1000, 100, 1, 0.9, 10, 0, 0, 1, 0.9, 0, 0, 0, 0
+      from generate_series(1, 20000) as g
+    `;
+    await own.sql`
+      insert into frame_metrics_user_hourly
+      select user_id, hour, sum(frames), sum(fallbacks), sum(within_budget), sum(bytes_in),
+        sum(bytes_out), sum(ssim_frames), sum(ssim_sum), sum(latency_ms_sum),
+        sum(excellent_frames), sum(excellent_ssim_sum), sum(good_frames), sum(good_ssim_sum),
+        sum(fair_frames), sum(fair_ssim_sum), sum(poor_frames), sum(poor_ssim_sum)
+      from frame_metrics_hourly group by user_id, hour
+    `;
+    await own.sql`analyze`;
+  });
+
+  afterAll(async () => {
+    await own?.drop();
+  });
+
+  it('count every session`s frames from one rollup row per hour', async () => {
+    const totals = await windowTotals(own.sql, userId, NINETY_DAYS_S);
+    expect(totals.frames).toBe(sessions.length * HOURS * 2);
+    expect(totals.bands.excellent.frames).toBe(sessions.length * HOURS * 2);
+    const one = await windowTotals(own.sql, userId, NINETY_DAYS_S, sessions[7]);
+    expect(one.frames).toBe(HOURS * 2);
+  });
+
+  it('read at most one rollup row per hour, never the per-session rows, without a filter', async () => {
+    const [statement] = await statementsOf((sql) => windowTotals(sql, userId, NINETY_DAYS_S));
+    const read = await scans(statement as { query: string; parameters: unknown[] });
+    expect(read.map((scan) => scan.relation)).not.toContain('frame_metrics_hourly');
+    const rollup = read.filter((scan) => scan.relation === 'frame_metrics_user_hourly');
+    expect(rollup).toHaveLength(1);
+    expect(rollup[0]?.read).toBeLessThanOrEqual(HOURS);
+  });
+
+  it('read only the named session`s hours through its index with a session filter', async () => {
+    const [statement] = await statementsOf((sql) =>
+      windowTotals(sql, userId, NINETY_DAYS_S, sessions[3]),
+    );
+    const read = await scans(statement as { query: string; parameters: unknown[] });
+    expect(read.map((scan) => scan.relation)).not.toContain('frame_metrics_user_hourly');
+    const rollup = read.filter((scan) => scan.relation === 'frame_metrics_hourly');
+    expect(rollup).toEqual([
+      {
+        relation: 'frame_metrics_hourly',
+        index: 'frame_metrics_hourly_session_hour_idx',
+        read: HOURS,
+      },
+    ]);
+  });
+});
+
+describe('migration 0003', () => {
+  it('rolls up the hours per user and counts the sessions started today', async () => {
+    // Frames stored before 0002: 0002 rolls them up per session, 0003 per user.
+    const fresh = await createTestDatabase();
+    try {
+      await migrate(fresh.sql, { migrations: MIGRATIONS.slice(0, 1) });
+      const [today, yesterday] = [randomUUID(), randomUUID()];
+      await fresh.sql`
+        insert into sessions (session_id, user_id, started_at)
+        values (${today}, 'early', now()), (${yesterday}, 'early', now() - interval '2 days')
+      `;
+      await fresh.sql`
+        insert into frame_metrics (session_id, user_id, recorded_at, mode, format, width, height,
+          original_bytes, compressed_bytes, compression_ratio, ssim, budget_bytes, within_budget,
+          decode_ms, encode_ms, metrics_ms, total_ms)
+        select s, 'early', now() - interval '3 hours', 'adaptive', 'jpeg', 640, 360, 1000, 250,
+          0.75, 0.96, 500, true, 1, 1, 1, 12
+        from unnest(array[${today}, ${yesterday}]::uuid[]) as s, generate_series(1, 3)
+      `;
+      await migrate(fresh.sql);
+      const [hour] = await fresh.sql<{ frames: number; bytes_in: number }[]>`
+        select frames, bytes_in from frame_metrics_user_hourly where user_id = 'early'
+      `;
+      expect(hour).toEqual({ frames: 6, bytes_in: 6000 });
+      const [quota] = await fresh.sql<{ sessions: number; today: boolean }[]>`
+        select sessions, day = aic_utc_day(now()) as today from session_quotas
+        where user_id = 'early'
+      `;
+      expect(quota).toEqual({ sessions: 1, today: true });
     } finally {
       await fresh.drop();
     }

@@ -44,8 +44,10 @@ describe('migrate', () => {
       'frame_latency_hourly',
       'frame_metrics',
       'frame_metrics_hourly',
+      'frame_metrics_user_hourly',
       'network_samples',
       'schema_migrations',
+      'session_quotas',
       'sessions',
     ]);
   });
@@ -65,6 +67,9 @@ describe('migrate', () => {
     expect(definition('network_samples_session_recorded_idx')).toContain(
       '(session_id, recorded_at DESC)',
     );
+    expect(definition('frame_metrics_hourly_session_hour_idx')).toContain('(session_id, hour)');
+    expect(definition('frame_metrics_user_hourly_pkey')).toContain('(user_id, hour)');
+    expect(definition('session_quotas_pkey')).toContain('(user_id)');
     expect(definition('alerts_one_open_per_type_idx')).toMatch(
       /UNIQUE INDEX .*\(user_id, type\) WHERE \(resolved_at IS NULL\)/,
     );

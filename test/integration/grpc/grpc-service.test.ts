@@ -11,6 +11,7 @@ import {
   type CompressStreamResponseMessage,
 } from '../../../functions/grpc/proto.ts';
 import { type GrpcServer, startGrpcServer } from '../../../functions/grpc/server.ts';
+import { jwtSettingsFromEnv, signToken } from '../../../functions/platform/jwt.ts';
 import { closeRuntime } from '../../../functions/platform/runtime.ts';
 import { encodeFrame, panningSequence } from '../../support/frames.ts';
 import {
@@ -377,20 +378,23 @@ describe('CompressStream', () => {
     expect(server.metrics.inFlight.get()).toBe(0);
   });
 
-  it('ends a stream at its first frame over the quota and stores nothing from that frame on', async () => {
-    // A limiter that admits two frames: the third is refused while the fourth is already in flight.
-    let admitted = 0;
+  it('answers the frames over the quota with RESOURCE_EXHAUSTED and retry-after as their own error, stores nothing from them and goes on', async () => {
+    // A limiter that refuses the third and fourth frames (the fourth is already in flight when the
+    // third is refused) and admits the others.
+    let checks = 0;
     const limited = await startGrpcServer({
       port: 0,
       rateLimiter: async () => {
-        admitted += 1;
-        if (admitted > 2) throw new RateLimitError(30);
-        return {};
+        checks += 1;
+        if (checks === 3 || checks === 4) {
+          throw new RateLimitError(30, { headers: { 'x-ratelimit-remaining': '0' } });
+        }
+        return { 'x-ratelimit-remaining': '9' };
       },
     });
     const limitedClient = aicClient(`127.0.0.1:${limited.port}`);
     try {
-      const frames = await panningSequence(4, { width: 320, height: 180, step: 4 });
+      const frames = await panningSequence(5, { width: 320, height: 180, step: 4 });
       const sessionId = randomUUID();
       const { responses, status } = await stream(
         frames.map((frame, i) => ({
@@ -399,12 +403,24 @@ describe('CompressStream', () => {
         'alice',
         limitedClient,
       );
-      expect(status.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-      expect(responses.map((r) => r.result?.frame_number)).toEqual([0, 1]);
+      expect(status.code).toBe(grpc.status.OK);
+      expect(status.metadata.get('x-ratelimit-remaining')).toEqual(['9']);
+      expect(responses.map((r) => r.result?.frame_number ?? r.error?.code)).toEqual([
+        0,
+        1,
+        'RATE_LIMIT_EXCEEDED',
+        'RATE_LIMIT_EXCEEDED',
+        4,
+      ]);
+      for (const refused of [responses[2], responses[3]]) {
+        expect(refused?.error?.grpc_status_code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+        expect(refused?.error?.retry_after_seconds).toBe(30);
+      }
+      expect(checks).toBe(5);
       await sleep(500);
       const rows = await db.sql<{ frame_number: number }[]>`
         select frame_number from frame_metrics where session_id = ${sessionId} order by frame_number`;
-      expect(rows.map((r) => r.frame_number)).toEqual([0, 1]);
+      expect(rows.map((r) => r.frame_number)).toEqual([0, 1, 4]);
     } finally {
       limitedClient.close();
       await limited.shutdown(1000);
@@ -457,6 +473,123 @@ describe('CompressStream', () => {
     );
     expect(status.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(responses).toEqual([]);
+  });
+
+  it('ends a stream with UNAUTHENTICATED when its token expires, after answering the frames sent before', async () => {
+    const [frame] = await panningSequence(1, { width: 320, height: 180, step: 4 });
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${await signToken('alice', jwtSettingsFromEnv(), 2)}`);
+    const call = (
+      client.CompressStream as (
+        m: grpc.Metadata,
+      ) => grpc.ClientDuplexStream<object, CompressStreamResponseMessage>
+    )(metadata);
+    const responses: CompressStreamResponseMessage[] = [];
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+    call.on('data', (response: CompressStreamResponseMessage) => responses.push(response));
+    call.on('error', () => undefined);
+    const started = performance.now();
+    call.write({ frame: { session_id: randomUUID(), frame_data: frame } });
+    // The client keeps the stream open: only the token's expiry ends it.
+    const ended = await status;
+    expect(ended.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(ended.metadata.get('www-authenticate')).toEqual(['Bearer']);
+    expect(performance.now() - started).toBeLessThan(3500);
+    expect(responses.map((r) => (r.result ? 'result' : r.error?.code))).toEqual(['result']);
+  });
+
+  it('answers a frame beyond the frames one user may have in the work with RESOURCE_EXHAUSTED as its own error, and goes on', async () => {
+    const capped = await startGrpcServer({ port: 0, limits: { maxFramesPerUser: 1 } });
+    const cappedClient = aicClient(`127.0.0.1:${capped.port}`);
+    const locked = deferred();
+    const release = deferred();
+    // Frame 0 waits in its store while the test holds this lock, keeping its place in the work.
+    const holder = db.sql.begin(async (tx) => {
+      await tx`lock table frame_metrics in share mode`;
+      locked.resolve();
+      await release.promise;
+    });
+    try {
+      await locked.promise;
+      const frames = await panningSequence(3, { width: 320, height: 180, step: 4 });
+      const sessionId = randomUUID();
+      const running = stream(
+        frames.map((frame, i) => ({
+          frame: { session_id: sessionId, frame_data: frame, metadata: { frame_number: i } },
+        })),
+        'alice',
+        cappedClient,
+      );
+      await sleep(1500);
+      release.resolve();
+      await holder;
+      const { responses, status } = await running;
+      expect(status.code).toBe(grpc.status.OK);
+      expect(responses.map((r) => r.result?.frame_number ?? r.error?.code)).toEqual([
+        0,
+        'CONCURRENCY_LIMIT_EXCEEDED',
+        2,
+      ]);
+      expect(responses[1]?.error?.grpc_status_code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(responses[1]?.error?.retry_after_seconds).toBe(1);
+      const rows = await db.sql<{ frame_number: number }[]>`
+        select frame_number from frame_metrics where session_id = ${sessionId} order by frame_number`;
+      expect(rows.map((r) => r.frame_number)).toEqual([0, 2]);
+    } finally {
+      release.resolve();
+      await holder;
+      cappedClient.close();
+      await capped.shutdown(1000);
+    }
+  });
+
+  it("refuses another user's frame with RESOURCE_EXHAUSTED and retry-after while the process's pixels are in the work, and takes it after", async () => {
+    // Room for the pixels of one 640x360 frame.
+    const gated = await startGrpcServer({ port: 0, limits: { maxPixelsInFlight: 640 * 360 } });
+    const gatedClient = aicClient(`127.0.0.1:${gated.port}`);
+    const locked = deferred();
+    const release = deferred();
+    const holder = db.sql.begin(async (tx) => {
+      await tx`lock table frame_metrics in share mode`;
+      locked.resolve();
+      await release.promise;
+    });
+    try {
+      await locked.promise;
+      const large = await encodeFrame('scene', { width: 640, height: 360 });
+      const small = await encodeFrame('gradient', { width: 320, height: 180 });
+      const running = stream(
+        [{ frame: { session_id: randomUUID(), frame_data: large } }],
+        'alice',
+        gatedClient,
+      );
+      await sleep(1500);
+      const request = { session_id: randomUUID(), frame_data: small };
+      const refused = await unaryCall(
+        gatedClient,
+        'CompressFrame',
+        request,
+        await callMetadata('bob'),
+      );
+      expect(refused.error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(refused.error?.metadata.get('aic-error-code')).toEqual(['CONCURRENCY_LIMIT_EXCEEDED']);
+      expect(refused.error?.metadata.get('retry-after')).toEqual(['1']);
+      release.resolve();
+      await holder;
+      expect((await running).status.code).toBe(grpc.status.OK);
+      const retried = await unaryCall(
+        gatedClient,
+        'CompressFrame',
+        request,
+        await callMetadata('bob'),
+      );
+      expect(retried.error).toBeUndefined();
+    } finally {
+      release.resolve();
+      await holder;
+      gatedClient.close();
+      await gated.shutdown(1000);
+    }
   });
 
   it('reads no further than the client reads: a client that does not read holds the server at two frames', async () => {

@@ -21,6 +21,8 @@ beforeAll(async () => {
     REDIS_URL: redis.url,
     DB_CONNECT_TRIES: '2',
     DB_CONNECT_BASE_DELAY_MS: '50',
+    // Each request probes here, so each state change shows at once; the cache has its own file.
+    READINESS_CACHE_MS: '0',
   });
 }, 60_000);
 

@@ -214,6 +214,54 @@ describe('StreamCompressor', () => {
     expect(fake.saved).toEqual([]);
   });
 
+  it('decodes no frame before it is admitted, and none that is refused', async () => {
+    const fake = fakePhases();
+    const stream = new StreamCompressor(fake.phases);
+    const admission = deferred();
+    const admitted = stream.compress(
+      command(0),
+      () => Promise.resolve(),
+      () => admission.promise,
+    );
+    const refused = stream.compress(
+      command(1),
+      () => admitted,
+      () => Promise.reject(new Error('over capacity')),
+    );
+    await expect(refused).rejects.toThrow('over capacity');
+    for (let i = 0; i < 3; i++) await tick();
+    expect(fake.log).toEqual([]);
+    admission.resolve();
+    await admitted;
+    expect(fake.log.filter((line) => line.startsWith('prepare'))).toEqual(['prepare 0']);
+  });
+
+  it('keeps the sessions of at most its bound, and a forgotten session starts again from the cache', async () => {
+    const fake = fakePhases(modelOf([-1]));
+    const stream = new StreamCompressor(fake.phases, 2);
+    await Promise.all(runInOrder(stream, [command(0, 'a'), command(1, 'b'), command(2, 'c')]));
+    expect(stream.sessionIds()).toEqual(['b', 'c']);
+    await Promise.all(runInOrder(stream, [command(3, 'a'), command(4, 'c')]));
+    expect(stream.sessionIds()).toEqual(['a', 'c']);
+    // `a` was forgotten when `c` came: its next frame asks the cache (prepare reads it) again, and
+    // asks again whether the session is the caller's; `c` was kept and carries its model on.
+    expect(fake.known.map((k) => k.modelInHand)).toEqual([false, false, false, false, true]);
+    expect(fake.known.map((k) => k.owned)).toEqual([false, false, false, false, true]);
+    expect(fake.engineModels).toEqual([[-1], [-1], [-1], [-1], [-1, 2]]);
+  });
+
+  it('keeps no more sessions than its bound, whatever the stream sends', async () => {
+    const fake = fakePhases();
+    const stream = new StreamCompressor(fake.phases, 4);
+    await Promise.all(
+      runInOrder(
+        stream,
+        Array.from({ length: 50 }, (_, i) => command(i, `session-${i}`)),
+      ),
+    );
+    expect(stream.sessionIds()).toEqual(['session-46', 'session-47', 'session-48', 'session-49']);
+  });
+
   it('caches only the latest model of each session, and flush waits for the writes', async () => {
     const fake = fakePhases();
     const firstSave = deferred();

@@ -4,6 +4,7 @@
  */
 import { migration as initial } from './0001_initial.ts';
 import { migration as dashboardRollups } from './0002_dashboard_rollups.ts';
+import { migration as boundedSessions } from './0003_bounded_sessions.ts';
 
 /** One versioned schema change, applied once in its own transaction. */
 export interface Migration {
@@ -14,4 +15,4 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. */
-export const MIGRATIONS: readonly Migration[] = [initial, dashboardRollups];
+export const MIGRATIONS: readonly Migration[] = [initial, dashboardRollups, boundedSessions];
