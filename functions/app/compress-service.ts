@@ -7,8 +7,14 @@ import { NotFoundError, PayloadTooLargeError } from '../core/errors.ts';
 import { type FrameBudget, frameBudget } from '../core/network/budget.ts';
 import { type ResolvedPolicy, resolvePolicy } from '../core/policy.ts';
 import { getConfig } from '../platform/db/config-repository.ts';
-import { type FrameMetricRecord, recordFrame } from '../platform/db/frame-metrics-repository.ts';
+import {
+  type FrameMetricRecord,
+  type FrameStoreOutcome,
+  storeFrameMetrics,
+} from '../platform/db/frame-metrics-repository.ts';
 import { sessionUsableWithinQuota } from '../platform/db/session-repository.ts';
+import { answerOnce, type OnceAnswer } from '../platform/idempotency/answer-once.ts';
+import { type RequestIdentity, requestIdentity } from '../platform/idempotency/identity.ts';
 import { decodeFrame } from '../platform/imaging/frame-decoder.ts';
 import {
   createSharpEnginePort,
@@ -282,18 +288,26 @@ function trialSummaries(decision: CompressionDecision): TrialSummary[] {
 
 /**
  * The last phase: stores the frame's metrics (creating the session on first use, within the
- * owner's daily quota of new sessions).
+ * owner's daily quota of new sessions). A frame whose identity is stored already (a retry whose
+ * first answer was not kept or has expired) is counted once: `repeat`, nothing written.
  *
  * @throws NotFoundError when another user claimed the session since {@link prepareFrame} (nothing
  *   was stored).
  * @throws SessionQuotaExceededError when the session is new and its owner has no new session left
  *   today (nothing was stored).
  */
-export async function storeFrame(runtime: Runtime, frame: CompressedFrame): Promise<void> {
+export async function storeFrame(
+  runtime: Runtime,
+  frame: CompressedFrame,
+): Promise<Exclude<FrameStoreOutcome, 'not_owned'>> {
   const { sql } = runtime.db;
-  if (!(await recordFrame(sql, frame.record, runtime.settings.SESSIONS_PER_USER_PER_DAY))) {
-    throw new NotFoundError('Session not found');
-  }
+  const outcome = await storeFrameMetrics(
+    sql,
+    frame.record,
+    runtime.settings.SESSIONS_PER_USER_PER_DAY,
+  );
+  if (outcome === 'not_owned') throw new NotFoundError('Session not found');
+  return outcome;
 }
 
 /** Emits the EMF metrics of a stored frame. */
@@ -319,19 +333,86 @@ export function emitFrameMetrics(frame: CompressedFrame): void {
  * Compresses one frame for its session's owner: the three phases in turn ({@link prepareFrame},
  * {@link runEngine} with the session's cached model, {@link storeFrame}), then the updated model
  * is cached and the EMF metrics are emitted. Returns the stored frame: the response of docs/design.md
- * section 2 and the encodes the engine tried.
+ * section 2 and the encodes the engine tried. `idempotencyKey` names a frame without a number in
+ * Postgres (a frame with a number is named by it).
  */
 export async function compress(
   runtime: Runtime,
   command: CompressCommand,
   maxFrameBytes = MAX_FRAME_BYTES_HTTP,
+  idempotencyKey?: string,
 ): Promise<CompressedFrame> {
   const prepared = await prepareFrame(runtime, command, maxFrameBytes);
   const frame = await runEngine(prepared, prepared.live.model);
+  if (command.frameNumber === undefined) frame.record.idempotencyKey = idempotencyKey ?? null;
   command.signal?.throwIfAborted();
   await storeFrame(runtime, frame);
   // A cache: when Redis is down the next frame starts from the priors (the breaker keeps this cheap).
   await saveModel(runtime, command.sessionId, frame.model);
   emitFrameMetrics(frame);
   return frame;
+}
+
+/** The identity of a frame (docs/design.md section 2.3): its number, else the client's key. */
+export function frameIdentity(
+  command: Pick<CompressCommand, 'userId' | 'sessionId' | 'frameNumber'>,
+  idempotencyKey: string | undefined,
+): RequestIdentity | undefined {
+  return requestIdentity(
+    'compress',
+    command.userId,
+    command.sessionId,
+    command.frameNumber,
+    idempotencyKey,
+  );
+}
+
+/** A frame's answer: the response, the encodes tried (none for a replay), and whether it is one. */
+export interface FrameAnswer {
+  response: CompressResponse;
+  trials: readonly TrialSummary[];
+  /** The response is the stored answer of an earlier copy of the frame (`X-AIC-Replay: true`). */
+  replay: boolean;
+}
+
+/**
+ * {@link compress} once per frame identity (docs/design.md section 2.3): a repeat within the
+ * idempotency window gets the first answer, marked as a replay, and runs no engine and stores
+ * nothing.
+ *
+ * @throws IdempotencyInProgressError when the first copy of the frame is still in the work.
+ */
+export async function compressOnce(
+  runtime: Runtime,
+  command: CompressCommand,
+  maxFrameBytes = MAX_FRAME_BYTES_HTTP,
+  idempotencyKey?: string,
+): Promise<FrameAnswer> {
+  let trials: readonly TrialSummary[] = [];
+  const { answer, replay } = await answerFrameOnce(
+    runtime,
+    command,
+    async () => {
+      const frame = await compress(runtime, command, maxFrameBytes, idempotencyKey);
+      trials = frame.trials;
+      return frame.response;
+    },
+    idempotencyKey,
+  );
+  return { response: answer, trials, replay };
+}
+
+/**
+ * `work`'s response for the frame `command` names (its number, else `idempotencyKey`), worked out
+ * once per idempotency window; a frame with neither is simply worked.
+ *
+ * @throws IdempotencyInProgressError when the first copy of the frame is still in the work.
+ */
+export function answerFrameOnce(
+  runtime: Runtime,
+  command: CompressCommand,
+  work: () => Promise<CompressResponse>,
+  idempotencyKey?: string,
+): Promise<OnceAnswer<CompressResponse>> {
+  return answerOnce(runtime, frameIdentity(command, idempotencyKey), work);
 }

@@ -18,11 +18,14 @@ import {
 import { resolvePolicy } from '../core/policy.ts';
 import { getConfig } from '../platform/db/config-repository.ts';
 import { insertNetworkSample } from '../platform/db/network-repository.ts';
+import { REPEAT } from '../platform/db/session-quota.ts';
 import {
   sessionOwnedBy,
   sessionTotals,
   sessionUsableBy,
 } from '../platform/db/session-repository.ts';
+import { answerOnce } from '../platform/idempotency/answer-once.ts';
+import { requestIdentity } from '../platform/idempotency/identity.ts';
 import { readLiveState, rebuildState, writeLiveState } from '../platform/network/live-state.ts';
 import { metrics } from '../platform/observability.ts';
 import type { Runtime } from '../platform/runtime.ts';
@@ -31,6 +34,8 @@ import type { Runtime } from '../platform/runtime.ts';
 export interface NetworkResult<T> {
   body: T;
   redisDegraded: boolean;
+  /** The body is the stored answer of an earlier copy of the update (`X-AIC-Replay: true`). */
+  replay?: boolean;
 }
 
 /** One network update of a session by its caller. */
@@ -38,6 +43,8 @@ export interface NetworkUpdateCommand {
   userId: string;
   sessionId: string;
   conditions: NetworkConditions;
+  /** The client's `Idempotency-Key`: the update is stored and answered once (section 2.4). */
+  idempotencyKey?: string;
 }
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -92,6 +99,9 @@ function toResponse(
  * in Redis (compare-and-set on `seq`) and in Postgres (the newest sample before this one is the
  * state's newest); otherwise it is dropped and the next reader rebuilds it from Postgres. Two
  * racing updates both get a row; each answer is computed without the other's sample.
+ *
+ * An update whose `idempotencyKey` is stored for the session already (a retry whose first answer
+ * was not kept) is not folded in again: it is answered with the session's current estimate.
  */
 export async function recordNetworkUpdate(
   runtime: Runtime,
@@ -116,10 +126,12 @@ export async function recordNetworkUpdate(
       conditions: command.conditions,
       estimatedBandwidthKbps: estimate.smoothedKbps,
       networkCondition: estimate.condition,
+      idempotencyKey: command.idempotencyKey,
     },
     runtime.settings.SESSIONS_PER_USER_PER_DAY,
   );
   if (inserted === null) throw sessionNotFound();
+  if (inserted === REPEAT) return getNetworkEstimate(runtime, command.userId, command.sessionId);
   // A base that missed a stored sample (a cache write lost to a Redis failure) is dropped, not kept.
   const expectedSeq = inserted.previousId === baseId ? live.seq : null;
   // The Redis write is sent first: its round trip runs while the engine plans on this thread.
@@ -132,6 +144,28 @@ export async function recordNetworkUpdate(
     body: toResponse(command.sessionId, estimate, recommendation),
     redisDegraded: !live.redisOk || !cached,
   };
+}
+
+/**
+ * {@link recordNetworkUpdate} once per `idempotencyKey` (docs/design.md section 2.4): a repeat
+ * within the idempotency window gets the first answer's body, marked as a replay, and stores
+ * nothing. An update without a key is recorded every time.
+ *
+ * @throws IdempotencyInProgressError when the first copy of the update is still in the work.
+ */
+export async function recordNetworkUpdateOnce(
+  runtime: Runtime,
+  command: NetworkUpdateCommand,
+): Promise<NetworkResult<NetworkEstimateResponse>> {
+  const { userId, sessionId, idempotencyKey } = command;
+  const identity = requestIdentity('network', userId, sessionId, undefined, idempotencyKey);
+  let redisDegraded = false;
+  const { answer, replay } = await answerOnce(runtime, identity, async () => {
+    const result = await recordNetworkUpdate(runtime, command);
+    redisDegraded = result.redisDegraded;
+    return result.body;
+  });
+  return { body: answer, redisDegraded, replay };
 }
 
 /**

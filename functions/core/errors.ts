@@ -16,6 +16,7 @@ export const GrpcStatus = {
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
+  ABORTED: 10,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
@@ -36,6 +37,7 @@ export type ErrorCode =
   | 'RATE_LIMIT_EXCEEDED'
   | 'CONCURRENCY_LIMIT_EXCEEDED'
   | 'SESSION_QUOTA_EXCEEDED'
+  | 'IDEMPOTENCY_IN_PROGRESS'
   | 'DEADLINE_EXCEEDED'
   | 'DEPENDENCY_UNAVAILABLE'
   | 'INTERNAL_ERROR';
@@ -54,6 +56,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, { http: number; grpc: numb
   RATE_LIMIT_EXCEEDED: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
   CONCURRENCY_LIMIT_EXCEEDED: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
   SESSION_QUOTA_EXCEEDED: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
+  IDEMPOTENCY_IN_PROGRESS: { http: 409, grpc: GrpcStatus.ABORTED },
   DEADLINE_EXCEEDED: { http: 504, grpc: GrpcStatus.DEADLINE_EXCEEDED },
   DEPENDENCY_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
   INTERNAL_ERROR: { http: 500, grpc: GrpcStatus.INTERNAL },
@@ -216,6 +219,20 @@ export class ConcurrencyLimitError extends AicError {
       ...options,
       headers: { 'Retry-After': String(retryAfterSeconds), ...options.headers },
     });
+  }
+}
+
+/**
+ * The same frame or update (the same identity: docs/design.md section 2.3) is still in the work for
+ * an earlier request. Nothing was done; after `Retry-After` the repeat gets the first answer.
+ */
+export class IdempotencyInProgressError extends AicError {
+  constructor(options: AicErrorOptions = {}) {
+    super(
+      'IDEMPOTENCY_IN_PROGRESS',
+      'The same request is still being processed; retry in 1 s for its answer',
+      { ...options, headers: { 'Retry-After': '1', ...options.headers } },
+    );
   }
 }
 

@@ -3,9 +3,15 @@
  * compress and network services as the HTTP API (docs/design.md section 3).
  */
 import type * as grpc from '@grpc/grpc-js';
-import { compress } from '../app/compress-service.ts';
-import { recordNetworkUpdate } from '../app/network-service.ts';
+import { answerFrameOnce, compress } from '../app/compress-service.ts';
+import { recordNetworkUpdateOnce } from '../app/network-service.ts';
 import { MAX_FRAME_BYTES_GRPC } from '../core/contracts/compress.ts';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  parseIdempotencyKey,
+  REPLAY_TRAILER,
+} from '../platform/idempotency/identity.ts';
+import type { CallContext } from './call-context.ts';
 import type { CallServices } from './call-services.ts';
 import { recordFrameAnswered, recordFrameReceived } from './frame-metrics.ts';
 import {
@@ -29,29 +35,48 @@ import { compressStreamCall } from './stream-call.ts';
 import type { ActiveStreams } from './stream-stop.ts';
 import { type UnaryWork, unaryCall } from './unary-call.ts';
 
+const KEY_METADATA = IDEMPOTENCY_KEY_HEADER.toLowerCase();
+
+/** The call's `idempotency-key` metadata (docs/design.md section 3), checked like the header. */
+function idempotencyKeyOf(metadata: grpc.Metadata): string | undefined {
+  const [value] = metadata.get(KEY_METADATA);
+  return parseIdempotencyKey(
+    typeof value === 'string' ? value : value?.toString(),
+    `metadata.${KEY_METADATA}`,
+  );
+}
+
+/** Marks the call's answer as a replay in its trailers (`aic-replay: true`). */
+function markReplay(ctx: CallContext, replay: boolean | undefined): void {
+  if (replay) ctx.trailers[REPLAY_TRAILER] = 'true';
+}
+
 /**
  * `CompressFrame`: one frame, compressed and stored like a frame of `POST /compress`, once the frame
- * capacity has taken it (after the rate limit, before the decode).
+ * capacity has taken it (after the rate limit, before the decode). A repeat of the frame (its
+ * number, else its `idempotency-key`) gets the first answer and takes no place in the capacity.
  */
 function compressFrameWork(
   services: CallServices,
 ): UnaryWork<CompressFrameRequestMessage, CompressFrameResponseMessage> {
-  return async (ctx, request, runtime) => {
+  return async (ctx, request, runtime, metadata) => {
+    const key = idempotencyKeyOf(metadata);
     const command = fromCompressFrameRequest(request, ctx.userId ?? '');
     recordFrameReceived(services.metrics, command.frame.length);
-    const permit = services.frames.admit(command.userId, command.frame);
-    try {
-      const { response } = await compress(
-        runtime,
-        { ...command, signal: ctx.signal },
-        MAX_FRAME_BYTES_GRPC,
-      );
-      const message = toCompressFrameResponse(response);
-      recordFrameAnswered(services.metrics, response, message.compressed_data.length);
-      return message;
-    } finally {
-      permit.release();
-    }
+    const work = async () => {
+      const permit = services.frames.admit(command.userId, command.frame);
+      try {
+        const signalled = { ...command, signal: ctx.signal };
+        return (await compress(runtime, signalled, MAX_FRAME_BYTES_GRPC, key)).response;
+      } finally {
+        permit.release();
+      }
+    };
+    const { answer, replay } = await answerFrameOnce(runtime, command, work, key);
+    markReplay(ctx, replay);
+    const message = toCompressFrameResponse(answer);
+    recordFrameAnswered(services.metrics, answer, message.compressed_data.length);
+    return message;
   };
 }
 
@@ -74,9 +99,16 @@ const updateWork: UnaryWork<NetworkRequestMessage, NetworkEstimateMessage> = asy
   ctx,
   request,
   runtime,
+  metadata,
 ) => {
+  const idempotencyKey = idempotencyKeyOf(metadata);
   const input = toNetworkUpdate(request);
-  const { body } = await recordNetworkUpdate(runtime, { userId: ctx.userId ?? '', ...input });
+  const { body, replay } = await recordNetworkUpdateOnce(runtime, {
+    userId: ctx.userId ?? '',
+    ...input,
+    idempotencyKey,
+  });
+  markReplay(ctx, replay);
   return toNetworkEstimateMessage(body);
 };
 

@@ -24,6 +24,8 @@ export interface CallContext {
   signal: AbortSignal;
   /** Frames answered (streams). */
   frames: number;
+  /** Fields the work adds to the call's trailing metadata (`aic-replay`, docs/design.md section 3). */
+  trailers: Record<string, string>;
 }
 
 /** The reason a call's signal aborts when the client cancels it before its deadline. */
@@ -56,7 +58,14 @@ export function openCall(call: AnyCall, method: RpcMethod, metrics: GrpcMetrics)
   initial.set('x-request-id', requestId);
   call.sendMetadata(initial);
   metrics.inFlight.inc();
-  return { method, requestId, started: performance.now(), signal: controller.signal, frames: 0 };
+  return {
+    method,
+    requestId,
+    started: performance.now(),
+    signal: controller.signal,
+    frames: 0,
+    trailers: {},
+  };
 }
 
 /** Runs `work` unless the call is gone; rejects as soon as it is (the work's result is dropped). */

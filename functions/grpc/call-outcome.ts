@@ -1,10 +1,10 @@
 /**
- * How a call ends. An answered call carries `x-request-id` and the rate-limit fields in its
- * trailing metadata; a failed one the service's typed error with its one gRPC status
- * (`ERROR_STATUS`) and, in trailing metadata, `x-request-id`, `aic-error-code`,
- * `aic-error-details` (JSON list of `{field, message, code}`, for validation) and the error's
- * headers (for rate limits `retry-after` plus the `x-ratelimit-*` fields). Either way the call is
- * counted and logged once.
+ * How a call ends. An answered call carries `x-request-id`, the rate-limit fields and the fields
+ * its work added (`aic-replay`) in its trailing metadata; a failed one the service's typed error
+ * with its one gRPC status (`ERROR_STATUS`) and, in trailing metadata, `x-request-id`,
+ * `aic-error-code`, `aic-error-details` (JSON list of `{field, message, code}`, for validation) and
+ * the error's headers (for rate limits `retry-after` plus the `x-ratelimit-*` fields). Either way
+ * the call is counted and logged once.
  */
 import * as grpc from '@grpc/grpc-js';
 import { type AicError, toAicError } from '../core/errors.ts';
@@ -88,7 +88,7 @@ export function settleCall<T>(
 ): Promise<void> {
   return work.then(
     ({ value, limits }) => {
-      reply.ok(value, trailers(ctx.requestId, limits));
+      reply.ok(value, trailers(ctx.requestId, { ...limits, ...ctx.trailers }));
       finishCall(ctx, metrics, grpc.status.OK);
     },
     (error: unknown) => {

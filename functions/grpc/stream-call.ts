@@ -7,6 +7,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
+import { answerFrameOnce } from '../app/compress-service.ts';
 import { MAX_FRAME_BYTES_GRPC } from '../core/contracts/compress.ts';
 import { type CallContext, openCall } from './call-context.ts';
 import { type CallResult, settleCall } from './call-outcome.ts';
@@ -53,6 +54,7 @@ async function serveStream(
     frames,
     capacity: services.frames,
     rateLimit: () => services.rateLimit(ctx, runtime),
+    once: (command, work) => answerFrameOnce(runtime, command, work),
   };
   const pipeline = new StreamPipeline({
     ctx,

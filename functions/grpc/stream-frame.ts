@@ -5,9 +5,13 @@
  * rate limiter or the capacity included, become its `error` and the stream goes on; anything else
  * ends the stream.
  */
+import type { CompressCommand } from '../app/compress-command.ts';
 import type { FrameCapacity } from '../core/admission/frame-capacity.ts';
 import type { Permit } from '../core/admission/permit.ts';
+import type { CompressResponse } from '../core/contracts/compress.ts';
 import { type AicError, type ErrorCode, ValidationError } from '../core/errors.ts';
+import type { OnceAnswer } from '../platform/idempotency/answer-once.ts';
+import { REPLAYED_FRAMES_TRAILER } from '../platform/idempotency/identity.ts';
 import type { CallContext } from './call-context.ts';
 import { asAicError } from './call-outcome.ts';
 import type { StreamCompressor } from './compress-stream.ts';
@@ -32,7 +36,40 @@ const FRAME_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'RATE_LIMIT_EXCEEDED',
   'CONCURRENCY_LIMIT_EXCEEDED',
   'SESSION_QUOTA_EXCEEDED',
+  'IDEMPOTENCY_IN_PROGRESS',
 ]);
+
+/**
+ * Refusals whose answer waits out their `retry-after` (at most {@link MAX_REFUSAL_HOLD_MS}) before
+ * it goes out. The answer holds the frame's place in the stream's window, so the server reads the
+ * stream's next frames no faster than it can admit them: a client that ignores `retry-after`
+ * cannot make the server read, parse and refuse frames of 10 MiB as fast as it can send them.
+ */
+const PACED_REFUSALS: ReadonlySet<ErrorCode> = new Set([
+  'RATE_LIMIT_EXCEEDED',
+  'CONCURRENCY_LIMIT_EXCEEDED',
+  'SESSION_QUOTA_EXCEEDED',
+  'IDEMPOTENCY_IN_PROGRESS',
+]);
+
+/** The longest a refused frame's answer waits. */
+const MAX_REFUSAL_HOLD_MS = 1000;
+
+/** Waits out a paced refusal's `retry-after` (capped), or until the stream ends. */
+function holdRefusal(error: AicError, signal: AbortSignal): Promise<void> {
+  if (!PACED_REFUSALS.has(error.code)) return Promise.resolve();
+  const seconds = Number(error.headers?.['Retry-After'] ?? 1);
+  const ms = Math.min(MAX_REFUSAL_HOLD_MS, Math.max(0, seconds * 1000));
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
 
 /** What a frame of a stream is answered with, and the rate-limit fields its check returned. */
 export interface FrameOutcome {
@@ -49,6 +86,11 @@ export interface StreamFrameScope {
   capacity: FrameCapacity;
   /** Counts one frame against the caller's quota. */
   rateLimit(): Promise<RateLimitMetadata>;
+  /** A frame, answered once per its number (docs/design.md section 3). */
+  once(
+    command: CompressCommand,
+    work: () => Promise<CompressResponse>,
+  ): Promise<OnceAnswer<CompressResponse>>;
 }
 
 /** `check`, run at most once whichever path asks first. */
@@ -100,11 +142,19 @@ async function refusedFrame(
   if (scope.ctx.signal.aborted || !FRAME_ERRORS.has(aic.code)) throw verdict.error;
   recordFrameRefused(scope.metrics, aic.code);
   if (aic.code === 'RATE_LIMIT_EXCEEDED') scope.metrics.rateLimited.inc();
+  await holdRefusal(aic, scope.ctx.signal);
   return { message: { error: frameError(aic) }, limits: verdict.limits ?? limitsOf(aic) };
 }
 
+/** Counts a replayed frame in the stream's trailers (`aic-replayed-frames`). */
+function countReplay(ctx: CallContext): void {
+  const counted = Number(ctx.trailers[REPLAYED_FRAMES_TRAILER] ?? 0);
+  ctx.trailers[REPLAYED_FRAMES_TRAILER] = String(counted + 1);
+}
+
 /**
- * Answers one frame of a stream; call in stream order. The frame is decoded once the rate limiter
+ * Answers one frame of a stream; call in stream order. A repeat of a frame (its number) is answered
+ * with the first answer, without its engine or a store. The frame is decoded once the rate limiter
  * counted it and the capacity took it, and stored once `previous` (the frame before it) is settled.
  * Rejects when the frame ends the stream.
  */
@@ -125,16 +175,25 @@ export async function answerStreamFrame(
       ]);
     }
     const command = fromCompressFrameRequest(request.frame, ctx.userId ?? '');
-    const frame = await scope.frames.compress(
-      { ...command, signal: ctx.signal },
-      () => previous,
-      async () => {
-        await admit();
-        permit = scope.capacity.admit(command.userId, command.frame);
-      },
-    );
-    const message = toCompressFrameResponse(frame.response);
-    recordFrameAnswered(metrics, frame.response, message.compressed_data.length);
+    const { answer, replay } = await scope.once(command, async () => {
+      const frame = await scope.frames.compress(
+        { ...command, signal: ctx.signal },
+        () => previous,
+        async () => {
+          await admit();
+          permit = scope.capacity.admit(command.userId, command.frame);
+        },
+      );
+      return frame.response;
+    });
+    if (replay) {
+      countReplay(ctx);
+      // A replay settles after the frame before it, so the frame after it is still stored only
+      // after every frame before it, and never after one that ended the stream.
+      await previous;
+    }
+    const message = toCompressFrameResponse(answer);
+    recordFrameAnswered(metrics, answer, message.compressed_data.length);
     return { message: { result: message }, limits: await admit() };
   } catch (error) {
     return await refusedFrame(scope, admit, error);

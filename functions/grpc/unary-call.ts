@@ -9,11 +9,12 @@ import { type CallContext, openCall, type RpcMethod, untilCancelled } from './ca
 import { type CallResult, settleCall } from './call-outcome.ts';
 import type { CallServices } from './call-services.ts';
 
-/** The work of a unary RPC, for an authenticated and admitted call. */
+/** The work of a unary RPC, for an authenticated and admitted call, with the call's metadata. */
 export type UnaryWork<Req, Res> = (
   ctx: CallContext,
   request: Req,
   runtime: Runtime,
+  metadata: grpc.Metadata,
 ) => Promise<Res>;
 
 /** The grpc-js handler of the unary RPC `method` doing `work`. */
@@ -29,7 +30,7 @@ export function unaryCall<Req, Res>(
       ctx.userId = services.caller(call.metadata).userId;
       const runtime = await services.runtime();
       const limits = await services.rateLimit(ctx, runtime);
-      const value = await untilCancelled(ctx, work(ctx, call.request, runtime));
+      const value = await untilCancelled(ctx, work(ctx, call.request, runtime, call.metadata));
       return { value, limits };
     };
     void settleCall(ctx, services.metrics, run(), {

@@ -3,7 +3,7 @@ import {
   compressInputFromQuery,
   toCompressCommand,
 } from '../app/compress-command.ts';
-import { compress, type TrialSummary } from '../app/compress-service.ts';
+import { compressOnce, type FrameAnswer } from '../app/compress-service.ts';
 import {
   type CompressJsonRequest,
   type CompressQuery,
@@ -13,15 +13,25 @@ import {
 import { PayloadTooLargeError } from '../core/errors.ts';
 import { createFunctionHandler } from '../http/function-handler.ts';
 import { decodedLength } from '../http/middlewares/body-parser.ts';
+import { header } from '../http/middlewares/types.ts';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  parseIdempotencyKey,
+  REPLAY_HEADER,
+} from '../platform/idempotency/identity.ts';
 import { getRuntime } from '../platform/runtime.ts';
 
 /** Lambda entry of the compress function: `POST /api/v1/aic/compress`. */
 export const handler = createFunctionHandler('compress', {
-  compress: async ({ body, query, rawBody, userId }) => {
+  compress: async ({ body, query, rawBody, userId, event }) => {
+    const key = parseIdempotencyKey(
+      header(event, IDEMPOTENCY_KEY_HEADER),
+      `header.${IDEMPOTENCY_KEY_HEADER.toLowerCase()}`,
+    );
     const runtime = await getRuntime();
     const command = commandOf({ body, query, rawBody }, userId);
-    const { response, trials } = await compress(runtime, command);
-    return { body: response, headers: { 'Server-Timing': serverTiming(response, trials) } };
+    const answer = await compressOnce(runtime, command, MAX_FRAME_BYTES_HTTP, key);
+    return { body: answer.response, headers: answerHeaders(answer) };
   },
 });
 
@@ -43,12 +53,18 @@ function commandOf(
   return toCompressCommand(input, Buffer.from(frame_data, 'base64'), userId);
 }
 
+/** A replay is marked and carries no `Server-Timing`: nothing was timed for it. */
+function answerHeaders(answer: FrameAnswer): Record<string, string> {
+  if (answer.replay) return { [REPLAY_HEADER]: 'true' };
+  return { 'Server-Timing': serverTiming(answer.response, answer.trials) };
+}
+
 /**
  * The frame's phases, then every encode the engine tried in order (`try1`, `try2`, ...), e.g.
  * `try1;dur=3.1;desc="webp q40 x0.25 3684 B"`: what a browser's network panel or a curl user sees
  * of the search, without a field in the response body.
  */
-function serverTiming(response: CompressResponse, trials: readonly TrialSummary[]): string {
+function serverTiming(response: CompressResponse, trials: FrameAnswer['trials']): string {
   const { decode, encode, metrics, total } = response.latency_ms;
   const phases = [
     `decode;dur=${decode}`,

@@ -47,10 +47,18 @@ const ERROR_RESPONSES: Readonly<Record<string, { status: number; description: st
     status: 422,
     description: 'The frame cannot be decoded or its dimensions are out of range.',
   },
+  Conflict: {
+    status: 409,
+    description:
+      'The same frame or update (its `frame_number` or `Idempotency-Key`) is still in the work; retry after `Retry-After` for its first answer.',
+  },
   TooManyRequests: { status: 429, description: 'Rate limited; retry after `Retry-After` seconds.' },
   InternalError: { status: 500, description: 'A bug; the body carries no internals.' },
   Unavailable: { status: 503, description: 'A dependency (Postgres, Redis) is unavailable.' },
 };
+
+/** The routes whose repeats are answered once (docs/design.md sections 2.3 and 2.4). */
+const IDEMPOTENT_ROUTES: ReadonlySet<string> = new Set(['compress', 'putSessionNetwork']);
 
 const RATE_LIMIT_HEADERS = [
   'X-RateLimit-Limit',
@@ -182,6 +190,7 @@ function errorResponses(route: RouteSpec, limited: boolean): Record<string, unkn
   if (body?.contentTypes.some((type) => type.startsWith('image/'))) {
     errors['422'] = errorRef('UnprocessableFrame');
   }
+  if (IDEMPOTENT_ROUTES.has(route.id)) errors['409'] = errorRef('Conflict');
   if (limited) errors['429'] = errorRef('TooManyRequests');
   errors['500'] = errorRef('InternalError');
   // Readiness answers 503 with its own body (the failing checks), not the error envelope.

@@ -95,6 +95,11 @@ const redisShape = {
   BREAKER_OPEN_MS: positiveInt(60_000),
   BREAKER_HALF_OPEN_TRIALS: positiveInt(3),
   BREAKER_SUCCESS_THRESHOLD: positiveInt(2),
+  /**
+   * How long the answer of a named frame or network update stays in Redis for its repeats
+   * (docs/design.md section 2.3); a repeat after it is worked again, and still counted once.
+   */
+  IDEMPOTENCY_WINDOW_S: positiveInt(600),
 };
 
 /** The HTTP edge: CORS, rate limits, and what the dashboard and alerts compute with. */

@@ -6,7 +6,12 @@
  */
 
 /** Request headers browsers may send cross-origin. */
-export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'X-Request-ID'] as const;
+export const CORS_ALLOWED_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'X-Request-ID',
+  'Idempotency-Key',
+] as const;
 
 /** Response headers browsers may read cross-origin. */
 export const CORS_EXPOSED_HEADERS = [
@@ -19,4 +24,5 @@ export const CORS_EXPOSED_HEADERS = [
   'RateLimit',
   'RateLimit-Policy',
   'X-AIC-Degraded',
+  'X-AIC-Replay',
 ] as const;

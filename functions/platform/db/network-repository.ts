@@ -12,6 +12,7 @@ import {
   claimStatus,
   DEFAULT_SESSIONS_PER_USER_PER_DAY,
   quotaClaim,
+  REPEAT,
   runClaim,
 } from './session-quota.ts';
 
@@ -22,6 +23,8 @@ export interface NetworkSampleRecord {
   conditions: NetworkConditions;
   estimatedBandwidthKbps: number;
   networkCondition: number;
+  /** The client's `Idempotency-Key` (docs/design.md section 2.4): the sample is stored once. */
+  idempotencyKey?: string;
 }
 
 /** Ids of a stored sample and of the session's newest sample before it, and the owner's policy. */
@@ -46,7 +49,9 @@ type InsertedRow = ClaimStatus & {
  * belongs to another user. The same statement reads the owner's stored policy, which the answer's
  * recommendation needs, so an update costs one round trip to Postgres.
  *
- * Concurrent updates of one session serialise on the session row's lock and each adds its own row.
+ * Concurrent updates of one session serialise on the session row's lock and each adds its own row,
+ * except that a sample whose `idempotencyKey` is stored for the session already is not stored
+ * again: the answer is then {@link REPEAT} (migration 0004).
  *
  * @throws SessionQuotaExceededError when the session is new and its owner has no new session left
  *   today (nothing is written).
@@ -55,7 +60,7 @@ export async function insertNetworkSample(
   sql: Sql,
   record: NetworkSampleRecord,
   sessionsPerDay = DEFAULT_SESSIONS_PER_USER_PER_DAY,
-): Promise<InsertedSample | null> {
+): Promise<InsertedSample | typeof REPEAT | null> {
   const c = record.conditions;
   const claim = { sessionId: record.sessionId, userId: record.userId, sessionsPerDay };
   const row = await runClaim(
@@ -73,13 +78,15 @@ export async function insertNetworkSample(
     ), inserted as (
       insert into network_samples (
         session_id, user_id, available_bandwidth_kbps, rtt_ms, packet_loss_percent, jitter_ms, fps,
-        connection_type, estimated_bandwidth_kbps, network_condition
+        connection_type, estimated_bandwidth_kbps, network_condition, idempotency_key
       )
       select
         claimed.session_id, claimed.user_id, ${c.available_bandwidth_kbps}, ${c.rtt_ms},
         ${c.packet_loss_percent}, ${c.jitter_ms}, ${c.fps}, ${c.connection_type ?? null},
-        ${record.estimatedBandwidthKbps}, ${record.networkCondition}
+        ${record.estimatedBandwidthKbps}, ${record.networkCondition},
+        ${record.idempotencyKey ?? null}
       from claimed
+      on conflict do nothing
       returning id, user_id
     )
     select inserted.id, (select id from previous) as previous_id,
@@ -93,13 +100,24 @@ export async function insertNetworkSample(
       left join compression_configs config on config.user_id = inserted.user_id
   `,
     sessionsPerDay,
+    record.idempotencyKey === undefined ? undefined : () => sampleStoredBefore(sql, record),
   );
-  if (!row) return null;
+  if (row === null || row === REPEAT) return row;
   return {
     id: row.id,
     previousId: row.previous_id,
     config: row.has_config ? toStoredConfig(row) : null,
   };
+}
+
+/** Whether the sample's `idempotencyKey` is stored for its session and owner already. */
+async function sampleStoredBefore(sql: Sql, record: NetworkSampleRecord): Promise<boolean> {
+  const rows = await sql`
+    select 1 from network_samples
+    where session_id = ${record.sessionId} and idempotency_key = ${record.idempotencyKey ?? null}
+      and user_id = ${record.userId}
+  `;
+  return rows.length > 0;
 }
 
 /** The latest samples of a session, oldest first, and how many it has in all. */

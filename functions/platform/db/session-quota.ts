@@ -79,9 +79,14 @@ export function secondsUntilNextUtcDay(nowMs: number): number {
   return Math.max(1, Math.ceil((next - nowMs) / 1000));
 }
 
+/** What {@link runClaim} answers for a repeat: the row was stored before, by an earlier request. */
+export const REPEAT = 'repeat';
+
 /**
  * Runs a claiming statement (retrying lost races) and reads its status: the row when it stored,
- * null when the session is another user's.
+ * {@link REPEAT} when it stored nothing because `storedBefore` finds the same row stored for the
+ * same owner (a retry; asked in a statement of its own, which sees a concurrent first copy's
+ * commit), null when the session is another user's.
  *
  * A statement that neither stored nor was granted quota for a session it did not know was over
  * the cap, or began just before the user's own concurrent first use stored the session: it is run
@@ -92,11 +97,13 @@ export function secondsUntilNextUtcDay(nowMs: number): number {
 export async function runClaim<T extends ClaimStatus>(
   statement: () => Promise<readonly T[]>,
   sessionsPerDay: number,
-): Promise<T | null> {
+  storedBefore?: () => Promise<boolean>,
+): Promise<T | typeof REPEAT | null> {
   for (let attempt = 1; ; attempt++) {
     const [row] = await retryLostRaces(statement);
     if (!row) throw new Error('A claiming statement returned no status row');
     if (row.stored) return row;
+    if (storedBefore && (await storedBefore())) return REPEAT;
     if (row.known || row.counted) return null;
     if (attempt === 2) {
       throw new SessionQuotaExceededError(sessionsPerDay, secondsUntilNextUtcDay(Date.now()));

@@ -378,6 +378,45 @@ describe('CompressStream', () => {
     expect(server.metrics.inFlight.get()).toBe(0);
   });
 
+  it("holds a refused frame's answer for its retry-after, at most a second, so a stream that ignores it is read no faster than it is admitted", async () => {
+    let checks = 0;
+    const limited = await startGrpcServer({
+      port: 0,
+      rateLimiter: async () => {
+        checks += 1;
+        if (checks > 1) throw new RateLimitError(30, { headers: { 'x-ratelimit-remaining': '0' } });
+        return { 'x-ratelimit-remaining': '9' };
+      },
+    });
+    const limitedClient = aicClient(`127.0.0.1:${limited.port}`);
+    try {
+      const frames = await panningSequence(4, { width: 320, height: 180, step: 4 });
+      const sessionId = randomUUID();
+      const started = performance.now();
+      const { responses } = await stream(
+        frames.map((frame, i) => ({
+          frame: { session_id: sessionId, frame_data: frame, metadata: { frame_number: i } },
+        })),
+        'alice',
+        limitedClient,
+      );
+      const elapsed = performance.now() - started;
+      expect(responses.map((r) => r.result?.frame_number ?? r.error?.code)).toEqual([
+        0,
+        'RATE_LIMIT_EXCEEDED',
+        'RATE_LIMIT_EXCEEDED',
+        'RATE_LIMIT_EXCEEDED',
+      ]);
+      // Two frames are in the work at once, so three refusals are held in at least two rounds of
+      // a second each (capped from the 30 s the limiter asked for).
+      expect(elapsed).toBeGreaterThanOrEqual(1900);
+      expect(elapsed).toBeLessThan(15_000);
+    } finally {
+      limitedClient.close();
+      await limited.shutdown(1000);
+    }
+  });
+
   it('answers the frames over the quota with RESOURCE_EXHAUSTED and retry-after as their own error, stores nothing from them and goes on', async () => {
     // A limiter that refuses the third and fourth frames (the fourth is already in flight when the
     // third is refused) and admits the others.

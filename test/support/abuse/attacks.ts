@@ -35,7 +35,8 @@ export interface StalledCallsOptions {
 /**
  * `calls` unary calls without a token, spread over `connections` HTTP/2 connections, each sending
  * `sendBytes` of a message that claims `claimBytes` and then stalling. Outcome: the `grpc-status`
- * the server ended the call with, or `open` when it still held it at the end.
+ * the server ended the call with, `reset <code>` when it reset the stream (HTTP/2 error code), or
+ * `open` when it still held it at the end.
  */
 export async function stalledUnauthenticatedCalls(
   grpcAddress: string,
@@ -67,7 +68,9 @@ export async function stalledUnauthenticatedCalls(
         .on('trailers', note)
         .on('error', () => undefined);
       stream.on('close', () => {
-        count(outcomes, status ?? (signal.aborted ? 'open' : 'reset'));
+        // A stream the server reset (its session memory or stream limit) has no status: its code.
+        const reset = `reset ${stream.rstCode ?? ''}`.trim();
+        count(outcomes, status ?? (signal.aborted ? 'open' : reset));
         resolve();
       });
       stream.resume();
@@ -177,7 +180,10 @@ export async function readinessFlood(
   const client = async () => {
     while (!signal.aborted) {
       try {
-        const response = await fetch(`${httpUrl}${options.path ?? '/readiness'}`, { signal });
+        // A timeout of its own per request: the run's signal would collect a listener per fetch.
+        const response = await fetch(`${httpUrl}${options.path ?? '/readiness'}`, {
+          signal: AbortSignal.timeout(5000),
+        });
         await response.arrayBuffer();
         count(outcomes, String(response.status));
       } catch {

@@ -5,6 +5,7 @@
 import { migration as initial } from './0001_initial.ts';
 import { migration as dashboardRollups } from './0002_dashboard_rollups.ts';
 import { migration as boundedSessions } from './0003_bounded_sessions.ts';
+import { migration as framesCountedOnce } from './0004_frames_counted_once.ts';
 
 /** One versioned schema change, applied once in its own transaction. */
 export interface Migration {
@@ -15,4 +16,9 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. */
-export const MIGRATIONS: readonly Migration[] = [initial, dashboardRollups, boundedSessions];
+export const MIGRATIONS: readonly Migration[] = [
+  initial,
+  dashboardRollups,
+  boundedSessions,
+  framesCountedOnce,
+];
