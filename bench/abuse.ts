@@ -82,10 +82,12 @@ const serverErrors = ({ result }: Run) =>
 /** The floor run of an attack, when it has one. */
 function floorOf(runs: readonly Run[], name: string): Run | undefined {
   const kind = /3840x2160/.test(name)
-    ? 'honest client streaming'
-    : /readiness/.test(name)
-      ? '/liveness flood'
-      : undefined;
+    ? 'streaming 3840x2160'
+    : /new session id/.test(name)
+      ? 'frames of one session'
+      : /readiness/.test(name)
+        ? '/liveness flood'
+        : undefined;
   return kind ? runs.find((run) => run.result.name.includes(kind)) : undefined;
 }
 

@@ -100,6 +100,13 @@ const redisShape = {
    * (docs/design.md section 2.3); a repeat after it is worked again, and still counted once.
    */
   IDEMPOTENCY_WINDOW_S: positiveInt(600),
+  /**
+   * The largest answer kept for repeats (its JSON): a larger one, such as a fallback that sends a
+   * big original, is not kept, so that no multi-megabyte write can run past the Redis command
+   * timeout and count towards opening the breaker. Its repeats are worked again and still counted
+   * once in Postgres.
+   */
+  IDEMPOTENCY_MAX_ANSWER_BYTES: positiveInt(1024 * 1024),
 };
 
 /** The HTTP edge: CORS, rate limits, and what the dashboard and alerts compute with. */

@@ -49,6 +49,12 @@ export async function answerOnce<T>(
     await releaseClaim(redis, key, token);
     throw error;
   }
-  await saveAnswer(redis, key, answer, runtime.settings.IDEMPOTENCY_WINDOW_S);
+  const retention = {
+    windowS: runtime.settings.IDEMPOTENCY_WINDOW_S,
+    maxBytes: runtime.settings.IDEMPOTENCY_MAX_ANSWER_BYTES,
+  };
+  // An answer that was not kept gives its claim up, so that repeats are worked again at once
+  // instead of waiting out the claim.
+  if (!(await saveAnswer(redis, key, answer, retention))) await releaseClaim(redis, key, token);
   return { answer, replay: false };
 }

@@ -67,15 +67,25 @@ export async function claimAnswer<T>(
   return entry.state === 'done' ? { kind: 'answered', answer: entry.answer } : { kind: 'working' };
 }
 
-/** Keeps `answer` under `key` for `windowS` seconds; a failure only loses the replay. */
+/** How long an answer is kept, and the largest kept. */
+export interface AnswerRetention {
+  windowS: number;
+  maxBytes: number;
+}
+
+/**
+ * Keeps `answer` under `key` for the retention window, unless its JSON is over `maxBytes`; returns
+ * whether it was kept. A failure, or an answer too large to keep, only loses the replay.
+ */
 export async function saveAnswer<T>(
   redis: GuardedRedis,
   key: string,
   answer: T,
-  windowS: number,
+  retention: AnswerRetention,
 ): Promise<boolean> {
-  const entry: Entry<T> = { state: 'done', answer };
-  const result = await redis.run((client) => client.set(key, JSON.stringify(entry), 'EX', windowS));
+  const text = JSON.stringify({ state: 'done', answer } satisfies Entry<T>);
+  if (Buffer.byteLength(text) > retention.maxBytes) return false;
+  const result = await redis.run((client) => client.set(key, text, 'EX', retention.windowS));
   return result.ok;
 }
 

@@ -262,3 +262,37 @@ describe('a frame sent again while Redis is down', () => {
     }
   });
 });
+
+describe('a frame whose answer is larger than IDEMPOTENCY_MAX_ANSWER_BYTES', () => {
+  it('is not kept: a repeat is worked again at once, not refused, and Postgres counts it once', async () => {
+    const settings = loadSettings({ DATABASE_URL: db.url, IDEMPOTENCY_MAX_ANSWER_BYTES: '1000' });
+    const database = createDatabase({ url: db.url, poolMax: 2 });
+    const redis = createGuardedRedis({
+      url: SHARED_REDIS_URL,
+      keyPrefix: PREFIX,
+      commandTimeoutMs: 1000,
+    });
+    const runtime: Runtime = { settings, db: database, redis };
+    try {
+      const session = randomUUID();
+      const request = compressJsonRequestSchema.parse(frame(session, { frame_number: 3 }));
+      const command = () => toCompressCommand(request, Buffer.from(frameData, 'base64'), 'big');
+      const first = await compressOnce(runtime, command());
+      expect(first.replay).toBe(false);
+      const reader = new Redis(SHARED_REDIS_URL);
+      try {
+        // Neither the answer nor the claim is left behind to hold the repeat off.
+        expect(await reader.keys(`${PREFIX}idem:compress:big:${session}:*`)).toEqual([]);
+      } finally {
+        reader.disconnect();
+      }
+      const again = await compressOnce(runtime, command());
+      expect(again.replay).toBe(false);
+      expect(again.response.frame_number).toBe(3);
+      expect(await counts(session)).toMatchObject({ rows: 1, totals: 1, hourly: 1 });
+    } finally {
+      await redis.close();
+      await database.close();
+    }
+  });
+});

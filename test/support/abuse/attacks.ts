@@ -4,6 +4,7 @@
  * and TCP, the repository's proto, and (where the attack is an authenticated user's) a token.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
@@ -15,6 +16,9 @@ export type Outcomes = Record<string, number>;
 const count = (outcomes: Outcomes, outcome: string) => {
   outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
 };
+
+/** An attack listens to its run's signal once per stream or connection it holds. */
+const listenMany = (signal: AbortSignal) => setMaxListeners(0, signal);
 
 const aborted = (signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -43,6 +47,7 @@ export async function stalledUnauthenticatedCalls(
   options: StalledCallsOptions,
   signal: AbortSignal,
 ): Promise<Outcomes> {
+  listenMany(signal);
   const outcomes: Outcomes = {};
   const sessions = Array.from({ length: options.connections }, () =>
     http2.connect(`http://${grpcAddress}`).on('error', () => undefined),
@@ -98,6 +103,7 @@ async function streamFrames(
   frames: { frame: Buffer; sessionFor: (n: number) => string; streams: number; window: number },
   signal: AbortSignal,
 ): Promise<Outcomes> {
+  listenMany(signal);
   const outcomes: Outcomes = {};
   const client = aicClient(grpcAddress);
   const metadata = await callMetadata(user);
@@ -176,6 +182,7 @@ export async function readinessFlood(
   options: { connections: number; path?: string },
   signal: AbortSignal,
 ): Promise<Outcomes> {
+  listenMany(signal);
   const outcomes: Outcomes = {};
   const client = async () => {
     while (!signal.aborted) {
@@ -205,6 +212,7 @@ export async function trickledBodies(
   options: { connections: number; declaredBytes: number; byteEveryMs: number; token: string },
   signal: AbortSignal,
 ): Promise<Outcomes> {
+  listenMany(signal);
   const outcomes: Outcomes = {};
   const { hostname, port } = new URL(httpUrl);
   const one = () =>

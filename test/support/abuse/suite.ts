@@ -139,8 +139,9 @@ export function attacks(
 /**
  * The floors of the attacks that cost CPU by design, run like attacks: what an honest client of
  * the same kind costs the legitimate ones. The service must admit one 3840x2160 frame of a user
- * at a time (frames up to 4K are in the contract), and any HTTP request costs the event loop
- * something, so these bound from below what any limit can achieve on the machine.
+ * at a time (frames up to 4K are in the contract), a stream's frames as fast as its quota allows,
+ * and any HTTP request costs the event loop something, so these bound from below what any limit
+ * can achieve on the machine.
  */
 export function floors(target: ScenarioTarget, scale: SuiteScale, large: Buffer): Attack[] {
   return [
@@ -150,6 +151,15 @@ export function floors(target: ScenarioTarget, scale: SuiteScale, large: Buffer)
         manyStreamsOfLargeFrames(
           target.grpcAddress,
           { user: 'abuse-honest-4k', frame: large, streams: 1, window: 1 },
+          signal,
+        ),
+    },
+    {
+      name: 'floor: one honest client streaming 640x360 frames of one session, two ahead',
+      run: (signal) =>
+        manyStreamsOfLargeFrames(
+          target.grpcAddress,
+          { user: 'abuse-honest-stream', frame: target.frame, streams: 1 },
           signal,
         ),
     },
