@@ -57,9 +57,6 @@ const ERROR_RESPONSES: Readonly<Record<string, { status: number; description: st
   Unavailable: { status: 503, description: 'A dependency (Postgres, Redis) is unavailable.' },
 };
 
-/** The routes whose repeats are answered once (docs/design.md sections 2.3 and 2.4). */
-const IDEMPOTENT_ROUTES: ReadonlySet<string> = new Set(['compress', 'putSessionNetwork']);
-
 const RATE_LIMIT_HEADERS = [
   'X-RateLimit-Limit',
   'X-RateLimit-Remaining',
@@ -190,7 +187,7 @@ function errorResponses(route: RouteSpec, limited: boolean): Record<string, unkn
   if (body?.contentTypes.some((type) => type.startsWith('image/'))) {
     errors['422'] = errorRef('UnprocessableFrame');
   }
-  if (IDEMPOTENT_ROUTES.has(route.id)) errors['409'] = errorRef('Conflict');
+  if (route.idempotent) errors['409'] = errorRef('Conflict');
   if (limited) errors['429'] = errorRef('TooManyRequests');
   errors['500'] = errorRef('InternalError');
   // Readiness answers 503 with its own body (the failing checks), not the error envelope.

@@ -93,6 +93,12 @@ export interface RouteSpec {
    * the budget of the authenticated routes.
    */
   readonly throttle?: RouteThrottle;
+  /**
+   * A repeat of the request (a frame's number or an `Idempotency-Key`) is answered with the first
+   * answer and counted once; one that arrives while the first is in the work gets 409
+   * (docs/design.md sections 2.3 and 2.4).
+   */
+  readonly idempotent?: boolean;
 }
 
 /** Preserves the literal types of a route so handlers are typed from its schemas. */
@@ -154,6 +160,7 @@ export const routes = {
     function: 'compress',
     auth: true,
     summary: 'Compress one frame to fit the session network budget at the best measured quality.',
+    idempotent: true,
     request: {
       body: {
         schema: compressJsonRequestSchema,
@@ -201,6 +208,7 @@ export const routes = {
     function: 'network',
     auth: true,
     summary: "Record the session's network conditions; returns the estimate and recommendation.",
+    idempotent: true,
     request: { path: sessionPathSchema, body: jsonBody(networkUpdateSchema) },
     response: { status: 200, schema: networkEstimateResponseSchema },
   }),
