@@ -193,10 +193,11 @@ const grpcShape = {
   /** Decoded pixels of every frame in the work in the process together: four 3840x2160 frames. */
   GRPC_MAX_PIXELS_IN_FLIGHT: positiveInt(4 * 3840 * 2160),
   /**
-   * Decoded pixels of one user's frames in the work together: one 3840x2160 frame, so that one
-   * user cannot take the process's whole capacity from the others.
+   * Decoded pixels of one user's frames in the work together: two 3840x2160 frames, what one
+   * stream holds in the work at once (a frame whose header cannot be read weighs as much as a 4K
+   * one), and half of the process's, so that one user cannot take the whole capacity.
    */
-  GRPC_MAX_PIXELS_PER_USER: positiveInt(3840 * 2160),
+  GRPC_MAX_PIXELS_PER_USER: positiveInt(2 * 3840 * 2160),
   /** Sessions whose engine model one stream keeps in memory (least recently used dropped first). */
   GRPC_STREAM_MAX_SESSIONS: z.coerce.number().int().min(2).default(16),
   /** Where the `.proto` files are; unset: `proto/` of the repository (the container sets it). */
