@@ -4,7 +4,7 @@ import { runAlertEvaluation } from '../../../functions/app/alert-evaluator.ts';
 import { DEFAULT_CONFIG } from '../../../functions/core/contracts/config.ts';
 import { type RouteSpec, routeList } from '../../../functions/core/contracts/routes.ts';
 import { ROUTE_EXAMPLES } from '../../../functions/http/openapi-examples.ts';
-import { insertFrames } from '../../support/dashboard-seed.ts';
+import { insertFrames, rebuildRollups } from '../../support/dashboard-seed.ts';
 import { encodeFrame } from '../../support/frames.ts';
 import { startTestApi, type TestApi } from '../../support/local-api.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
@@ -72,6 +72,8 @@ beforeAll(async () => {
       fallback: true,
     })),
   );
+  // The seeded frames may straddle an hour boundary, and past hours are read from the rollups.
+  await rebuildRollups(db.sql);
   await runAlertEvaluation(db.sql, { windowMinutes: 5, minFrames: 1 });
   alertIdsA = (await db.sql<{ id: string }[]>`select id from alerts where user_id = ${A}`).map(
     (row) => row.id,
