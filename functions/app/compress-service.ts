@@ -4,15 +4,12 @@ import type { OutputFormat } from '../core/contracts/config.ts';
 import { type CompressionDecision, compressFrame } from '../core/engine/engine.ts';
 import type { EngineModel } from '../core/engine/model.ts';
 import { NotFoundError, PayloadTooLargeError } from '../core/errors.ts';
+import { LruMap } from '../core/lru-map.ts';
 import { type FrameBudget, frameBudget } from '../core/network/budget.ts';
 import { type ResolvedPolicy, resolvePolicy } from '../core/policy.ts';
 import { getConfig } from '../platform/db/config-repository.ts';
-import {
-  type FrameMetricRecord,
-  type FrameStoreOutcome,
-  storeFrameMetrics,
-} from '../platform/db/frame-metrics-repository.ts';
-import { sessionUsableWithinQuota } from '../platform/db/session-repository.ts';
+import type { FrameMetricRecord } from '../platform/db/frame-metrics-repository.ts';
+import { claimSession, sessionUsableWithinQuota } from '../platform/db/session-repository.ts';
 import { answerOnce, type OnceAnswer } from '../platform/idempotency/answer-once.ts';
 import { type RequestIdentity, requestIdentity } from '../platform/idempotency/identity.ts';
 import { decodeFrame } from '../platform/imaging/frame-decoder.ts';
@@ -20,6 +17,7 @@ import {
   createSharpEnginePort,
   type SharpEnginePort,
 } from '../platform/imaging/sharp-engine-port.ts';
+import { toFrameEvent } from '../platform/metrics/frame-event-of.ts';
 import { logger, metrics } from '../platform/observability.ts';
 import { saveModel } from '../platform/redis/session-model.ts';
 import type { Runtime } from '../platform/runtime.ts';
@@ -27,6 +25,13 @@ import type { CompressCommand } from './compress-command.ts';
 import { type LiveSession, loadLiveSession } from './network-service.ts';
 
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/**
+ * Sessions this process has seen claimed by their owner (`owner\0session`). A session never changes
+ * owner, so a hit needs no look-up and no claim; a miss costs one of each.
+ */
+const ownedSessions = new LruMap<string, true>(50_000);
+const ownedKey = (userId: string, sessionId: string) => `${userId}\u0000${sessionId}`;
 
 /** What a caller already knows about a frame's session, so {@link prepareFrame} need not ask. */
 export interface SessionKnowledge {
@@ -92,7 +97,7 @@ export async function prepareFrame(
   // The three lookups and the decode are independent: run them side by side.
   const decodeStarted = performance.now();
   const [usable, stored, decoded, live] = await Promise.all([
-    known.owned
+    known.owned || ownedSessions.get(ownedKey(command.userId, command.sessionId))
       ? true
       : sessionUsableWithinQuota(
           sql,
@@ -287,27 +292,30 @@ function trialSummaries(decision: CompressionDecision): TrialSummary[] {
 }
 
 /**
- * The last phase: stores the frame's metrics (creating the session on first use, within the
- * owner's daily quota of new sessions). A frame whose identity is stored already (a retry whose
- * first answer was not kept or has expired) is counted once: `repeat`, nothing written.
+ * The last phase: claims the frame's session for its owner on first use (within the owner's daily
+ * quota of new sessions), then appends the frame's event to the metrics log and resolves once the
+ * log holds it durably (docs/design.md section 5.4): the frame may then be answered. The consumer
+ * counts it once, however often it is appended.
  *
  * @throws NotFoundError when another user claimed the session since {@link prepareFrame} (nothing
  *   was stored).
  * @throws SessionQuotaExceededError when the session is new and its owner has no new session left
  *   today (nothing was stored).
+ * @throws DependencyUnavailableError when the log could not store the event.
  */
-export async function storeFrame(
-  runtime: Runtime,
-  frame: CompressedFrame,
-): Promise<Exclude<FrameStoreOutcome, 'not_owned'>> {
-  const { sql } = runtime.db;
-  const outcome = await storeFrameMetrics(
-    sql,
-    frame.record,
-    runtime.settings.SESSIONS_PER_USER_PER_DAY,
-  );
-  if (outcome === 'not_owned') throw new NotFoundError('Session not found');
-  return outcome;
+export async function storeFrame(runtime: Runtime, frame: CompressedFrame): Promise<void> {
+  const { record } = frame;
+  const key = ownedKey(record.userId, record.sessionId);
+  if (!ownedSessions.get(key)) {
+    const claim = {
+      sessionId: record.sessionId,
+      userId: record.userId,
+      sessionsPerDay: runtime.settings.SESSIONS_PER_USER_PER_DAY,
+    };
+    if (!(await claimSession(runtime.db.sql, claim))) throw new NotFoundError('Session not found');
+    ownedSessions.set(key, true);
+  }
+  await runtime.frameLog.append([toFrameEvent(record)]);
 }
 
 /** Emits the EMF metrics of a stored frame. */

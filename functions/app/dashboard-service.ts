@@ -81,8 +81,19 @@ export async function summarisePerformance(
 ): Promise<PerformanceSummary> {
   const seconds = hours * HOUR_S;
   const [totals, latency] = await Promise.all([
-    windowTotals(runtime.db.sql, userId, seconds),
-    windowLatencyHistogram(runtime.db.sql, userId, seconds),
+    windowTotals(
+      runtime.db.sql,
+      userId,
+      seconds,
+      undefined,
+      runtime.settings.FRAME_ROWS_RETENTION_HOURS,
+    ),
+    windowLatencyHistogram(
+      runtime.db.sql,
+      userId,
+      seconds,
+      runtime.settings.FRAME_ROWS_RETENTION_HOURS,
+    ),
   ]);
   return performanceSummary(hours, totals, latency);
 }
@@ -95,7 +106,13 @@ export async function summariseSavings(
   sessionId?: string,
 ): Promise<BandwidthSavings> {
   await requireOwnSession(runtime, userId, sessionId);
-  const totals = await windowTotals(runtime.db.sql, userId, days * DAY_S, sessionId);
+  const totals = await windowTotals(
+    runtime.db.sql,
+    userId,
+    days * DAY_S,
+    sessionId,
+    runtime.settings.FRAME_ROWS_RETENTION_HOURS,
+  );
   return bandwidthSavings(
     days,
     sessionId ?? null,
@@ -110,7 +127,16 @@ export async function summariseQuality(
   userId: string,
   days: number,
 ): Promise<QualityDistribution> {
-  return qualityDistribution(days, await windowTotals(runtime.db.sql, userId, days * DAY_S));
+  return qualityDistribution(
+    days,
+    await windowTotals(
+      runtime.db.sql,
+      userId,
+      days * DAY_S,
+      undefined,
+      runtime.settings.FRAME_ROWS_RETENTION_HOURS,
+    ),
+  );
 }
 
 /** The user's alerts, newest first, filtered as asked. */

@@ -14,6 +14,7 @@ import {
   startRedisServer,
 } from './embedded-services.ts';
 import { localDatabaseUrlFile } from './local-state.ts';
+import { startLocalMetricsConsumer } from './metrics-consumer.ts';
 import { startScheduler } from './scheduler.ts';
 import { type LambdaHandler, type LocalServer, startLocalServer } from './server.ts';
 
@@ -36,7 +37,7 @@ export interface LocalRuntime {
   /** The gRPC service, on the same runtime as the HTTP handlers. */
   grpc: GrpcServer;
   /** What each dependency is, for the start-up banner. */
-  uses: { postgres: string; redis: string };
+  uses: { postgres: string; redis: string; metrics: string };
   stop(): Promise<void>;
 }
 
@@ -141,6 +142,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await api.close();
       throw error;
     });
+    const metricsConsumer = await startLocalMetricsConsumer(loadSettings(), (error) =>
+      options.log(`metrics consumer: ${String(error)}`),
+    );
     const scheduler = startScheduler({
       intervalMs: options.scheduleIntervalMs,
       onError: (name, error) => options.log(`scheduled function ${name} failed: ${String(error)}`),
@@ -148,11 +152,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return {
       api,
       grpc,
-      uses: { postgres: postgres.use, redis: redis.use },
+      uses: {
+        postgres: postgres.use,
+        redis: redis.use,
+        metrics: metricsConsumer ? 'Redis stream, consumed in this process' : 'Postgres, at once',
+      },
       stop: async () => {
         scheduler.stop();
         await grpc.shutdown(5000);
         await api.close();
+        await metricsConsumer?.close();
         await closeRuntime();
         await stopStarted();
       },

@@ -27,6 +27,7 @@ log(
 );
 log(`Postgres   ${runtime.uses.postgres}`);
 log(`Redis      ${runtime.uses.redis}`);
+log(`Metrics    ${runtime.uses.metrics}`);
 log('Alerts     evaluated every minute (npm run alerts runs the evaluator once)');
 if (!settings.AIC_JWT_SECRET) {
   log(

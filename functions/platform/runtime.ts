@@ -4,6 +4,8 @@ import type { CheckResult } from '../core/contracts/health.ts';
 import { databaseConnection } from './db/connection.ts';
 import { connectWithRetry, createDatabase, type Database } from './db/database.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
+import type { FrameEventLog } from './metrics/frame-event-log.ts';
+import { createFrameLog } from './metrics/frame-log-factory.ts';
 import { logger, metrics } from './observability.ts';
 import { createGuardedRedis, type GuardedRedis } from './redis/guarded-redis.ts';
 import { createSecretsLoader, type SecretsLoader } from './secrets.ts';
@@ -15,6 +17,8 @@ export interface Runtime {
   db: Database;
   /** Undefined when no Redis is configured: rate limiting then runs in its degraded mode. */
   redis: GuardedRedis | undefined;
+  /** Where answered frames' events go (docs/design.md section 5.4). */
+  frameLog: FrameEventLog;
 }
 
 type InitState =
@@ -93,8 +97,9 @@ async function initialise(): Promise<Runtime> {
     : undefined;
   // Start the (TLS) handshake now, so the first rate-limit call is not the one that waits for it.
   redis?.connect();
+  const frameLog = createFrameLog(settings, { sql: db.sql, redis });
   initState = { kind: 'ready', tookMs: Math.round(performance.now() - started) };
-  return { settings, db, redis };
+  return { settings, db, redis, frameLog };
 }
 
 /**
@@ -137,6 +142,8 @@ export async function closeRuntime(): Promise<void> {
   initState = { kind: 'idle' };
   if (!current) return;
   const runtime = await current.catch(() => undefined);
+  // Pending appends first: they may still need Redis or Postgres.
+  await runtime?.frameLog.close().catch(() => undefined);
   await Promise.all([runtime?.db.close(), runtime?.redis?.close()]);
 }
 

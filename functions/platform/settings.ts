@@ -248,11 +248,35 @@ const observabilityShape = {
   POWERTOOLS_DEV: optionalFlag,
 };
 
+/** The metrics stream: where answered frames' events go and how they are read (design 5.4). */
+const metricsShape = {
+  /**
+   * Where frame events are appended: `kinesis` (METRICS_STREAM_NAME), `redis` (a stream on
+   * REDIS_URL), `postgres` (written at once, one statement per batch, no stream). `auto`: the
+   * first of these that is configured.
+   */
+  METRICS_LOG: z.enum(['auto', 'kinesis', 'redis', 'postgres']).default('auto'),
+  /** Name of the Kinesis data stream of frame events. */
+  METRICS_STREAM_NAME: z.string().min(1).optional(),
+  /** Key of the Redis stream of frame events (after REDIS_KEY_PREFIX). */
+  METRICS_REDIS_STREAM: z.string().min(1).default('metrics:frames'),
+  /**
+   * How long a producer waits for more events before one append (ms): the gRPC task batches the
+   * frames of all its streams; 0 appends on the next turn of the event loop.
+   */
+  METRICS_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(0),
+  /** Most events one append or one consumer batch carries. */
+  METRICS_BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(500).default(500),
+  /** Hours per-frame rows stay in Postgres for the recent-frames list and the window edges. */
+  FRAME_ROWS_RETENTION_HOURS: z.coerce.number().int().min(25).default(48),
+};
+
 /** Every environment variable of AuraLink AIC, grouped by what reads it. */
 export const settingsSchema = z.object({
   ...databaseShape,
   ...redisShape,
   ...apiShape,
+  ...metricsShape,
   ...jwtShape,
   ...grpcShape,
   ...localShape,

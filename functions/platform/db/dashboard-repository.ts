@@ -5,7 +5,9 @@
  * A window `[now - length, now]` is read in three parts, so its totals are exact to the frame
  * while the cost stays proportional to its hours, not its frames nor its sessions: the whole UTC
  * hours inside it from the hourly rollups (migrations 0002 and 0003), and the two partial hours at
- * its edges from the raw frames (`frame_metrics_user_recorded_idx`).
+ * its edges from the raw frames (`frame_metrics_user_recorded_idx`). Raw frames are kept for
+ * `FRAME_ROWS_RETENTION_HOURS` only: a window reaching further back starts at the whole hour its
+ * start falls in (the `from` it reports), read from the rollups.
  */
 import type { FrameMetric } from '../../core/contracts/dashboard.ts';
 import type { HistogramBin } from '../../core/dashboard/latency-histogram.ts';
@@ -85,16 +87,24 @@ export async function recentFrameMetrics(
   }));
 }
 
+/** Default of `FRAME_ROWS_RETENTION_HOURS`. */
+export const DEFAULT_RAW_HOURS = 48;
+
 /**
  * The window ending now: its bounds, the first whole hour in it (`lo`) and the current partial
- * hour (`hi`). `now()` is the transaction's clock, the one frames are stamped with.
+ * hour (`hi`). `now()` is the transaction's clock, the one frames are stamped with. A window
+ * longer than the raw frames are kept (less an hour of margin) starts at a whole hour.
  */
-function windowBounds(sql: Sql, seconds: number) {
+function windowBounds(sql: Sql, seconds: number, rawHours: number) {
+  const since =
+    seconds > (rawHours - 1) * 3600
+      ? sql`aic_hour(now() - ${seconds} * interval '1 second')`
+      : sql`now() - ${seconds} * interval '1 second'`;
   return sql`
     select since, until,
       aic_hour(since - interval '1 microsecond') + interval '1 hour' as lo,
       aic_hour(until) as hi
-    from (select now() - ${seconds} * interval '1 second' as since, now() as until) as w
+    from (select ${since} as since, now() as until) as w
   `;
 }
 
@@ -169,10 +179,11 @@ export async function windowTotals(
   userId: string,
   seconds: number,
   sessionId?: string,
+  rawHours = DEFAULT_RAW_HOURS,
 ): Promise<WindowTotals> {
   const ofSession = sessionId === undefined ? sql`` : sql`and f.session_id = ${sessionId}`;
   const [row] = await sql<TotalsRow[]>`
-    with b as (${windowBounds(sql, seconds)}),
+    with b as (${windowBounds(sql, seconds, rawHours)}),
     parts (
       frames, fallbacks, within_budget, bytes_in, bytes_out, ssim_frames, ssim_sum,
       latency_ms_sum, excellent_frames, excellent_ssim_sum, good_frames, good_ssim_sum,
@@ -218,9 +229,10 @@ export async function windowLatencyHistogram(
   sql: Sql,
   userId: string,
   seconds: number,
+  rawHours = DEFAULT_RAW_HOURS,
 ): Promise<HistogramBin[]> {
   return sql<HistogramBin[]>`
-    with b as (${windowBounds(sql, seconds)})
+    with b as (${windowBounds(sql, seconds, rawHours)})
     select bucket::int as bucket, sum(frames)::bigint as frames
     from (
       select l.bucket, l.frames

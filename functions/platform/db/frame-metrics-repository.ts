@@ -1,17 +1,12 @@
 /**
- * Per-frame metrics (`frame_metrics`) and the session totals and hourly rollups they add to.
+ * Per-frame metrics (`frame_metrics`) and the session totals and hourly rollups they add to, written
+ * a batch of frame events at a time by the metrics consumer (docs/design.md section 5.4).
  */
+
+import type { CompressionMode } from '../../core/contracts/config.ts';
+import type { FrameEvent } from '../../core/contracts/frame-event.ts';
 import type { Sql } from './database.ts';
-import {
-  type ClaimStatus,
-  claimable,
-  claimStatus,
-  DEFAULT_SESSIONS_PER_USER_PER_DAY,
-  quotaClaim,
-  REPEAT,
-  runClaim,
-  type SessionClaim,
-} from './session-quota.ts';
+import { retryLostRaces } from './retry-conflicts.ts';
 
 /** One compressed frame as stored. */
 export interface FrameMetricRecord {
@@ -19,7 +14,7 @@ export interface FrameMetricRecord {
   userId: string;
   frameNumber: number | null;
   frameType: 'video' | 'screen';
-  mode: string;
+  mode: CompressionMode;
   format: string;
   quality: number | null;
   width: number;
@@ -44,12 +39,6 @@ export interface FrameMetricRecord {
    */
   idempotencyKey?: string | null;
 }
-
-/**
- * What storing a frame did: `stored` it and counted it, found it stored before (`repeat`: a retry,
- * counted once), or nothing because the session is another user's (`not_owned`).
- */
-export type FrameStoreOutcome = 'stored' | 'repeat' | 'not_owned';
 
 /**
  * One frame row as a row of `frame_metrics_hourly`, from `frame_metrics` columns in scope (frames
@@ -90,141 +79,142 @@ const ROLLUP_SUMS = [
   'poor_ssim_sum',
 ] as const;
 
+/** The grouped rollup columns of `stored`, under the names of {@link ROLLUP_SUMS}. */
+const summed = ROLLUP_SUMS.map((c) => `sum(${c})`).join(', ');
+
 /**
- * The CTE `name` that adds the `stored` frame to the hourly rollup `table` keyed by `key` (the
- * owner, the hour, and for the per-session rollup the session).
+ * The CTE `name` that adds the `stored` frames to the hourly rollup `table` keyed by `key` (the
+ * owner, the hour, and for the per-session rollup the session): one row per key, in key order, so
+ * that concurrent batches lock the rows they share in the same order.
  */
 function rollupUpsert(sql: Sql, name: string, table: string, key: readonly string[]) {
   const columns = [...key, ...ROLLUP_SUMS].join(', ');
   const sums = ROLLUP_SUMS.map((c) => `${c} = r.${c} + excluded.${c}`).join(', ');
   const keyValues = key.map((k) => (k === 'hour' ? 'aic_hour(recorded_at)' : k)).join(', ');
+  const keyList = key.join(', ');
   // Every name is a literal of this module: nothing of a request reaches this text.
   return sql`
     ${sql(name)} as (
       insert into ${sql(table)} as r (${sql.unsafe(columns)})
-      select ${sql.unsafe(keyValues)}, ${frameRollupColumns(sql)}
-      from stored
-      on conflict (${sql.unsafe(key.join(', '))}) do update set ${sql.unsafe(sums)}
+      select ${sql.unsafe(keyList)}, ${sql.unsafe(summed)}
+      from (
+        select ${sql.unsafe(keyValues)}, ${frameRollupColumns(sql)} from stored
+      ) as f (${sql.unsafe(columns)})
+      group by ${sql.unsafe(keyList)}
+      order by ${sql.unsafe(keyList)}
+      on conflict (${sql.unsafe(keyList)}) do update set ${sql.unsafe(sums)}
     )
   `;
 }
 
+/** The columns of a frame event as `jsonb_to_recordset` reads them. */
+const EVENT_COLUMNS = `event_id text, user_id text, session_id uuid, recorded_at timestamptz,
+  frame_number bigint, idempotency_key text, frame_type text, mode text, format text,
+  quality integer, width integer, height integer, original_bytes integer, compressed_bytes integer,
+  compression_ratio float8, ssim float8, psnr_db float8, budget_bytes integer, within_budget boolean,
+  encode_attempts integer, decode_ms float8, encode_ms float8, metrics_ms float8, total_ms float8,
+  fallback boolean, fallback_reason text`;
+
+/** The frame columns an event fills, in `EVENT_COLUMNS` order. */
+const FRAME_COLUMNS = EVENT_COLUMNS.split(',').map((c) => c.trim().split(/\s+/)[0] as string);
+
 /**
- * The statement that stores one frame. The frame row is inserted first, with `ON CONFLICT DO
- * NOTHING` on its identity (the session with its `frame_number` or its `idempotency_key`), and
- * everything else adds only what that insert returned: the session's totals (creating the session
- * on first use), and the three hourly rollups. A repeat, concurrent or later, inserts nothing and
- * so adds nothing; a concurrent one waits on the unique index until the first commits.
- *
- * The row is inserted when the session is the owner's, or unknown and a unit of quota was granted;
- * if another user claimed it meanwhile, `claimed` returns nothing and `aic_session_taken()` aborts
- * the whole statement (migration 0004), which is retried.
+ * The statement that applies a batch: the frame rows are inserted with `ON CONFLICT DO NOTHING` on
+ * their identity (the session with its `event_id`), for sessions their owner has claimed, and
+ * everything else adds only what that insert returned: the sessions' totals and the three hourly
+ * rollups, each grouped per key. A repeat, in the batch or from an earlier one, inserts nothing and
+ * so adds nothing.
  */
-function frameStatement(sql: Sql, frame: FrameMetricRecord, claim: SessionClaim) {
-  return sql<ClaimStatus[]>`
-    with ${quotaClaim(sql, claim)}, owner as (
-      select user_id from sessions where session_id = ${frame.sessionId}
-    ), stored as (
-      insert into frame_metrics (
-        session_id, user_id, frame_number, idempotency_key, frame_type, mode, format, quality,
-        width, height, original_bytes, compressed_bytes, compression_ratio, ssim, psnr_db,
-        budget_bytes, within_budget, encode_attempts, decode_ms, encode_ms, metrics_ms, total_ms,
-        fallback, fallback_reason
+function batchStatement(sql: Sql, events: readonly FrameEvent[]) {
+  const columns = FRAME_COLUMNS.join(', ');
+  return sql<{ received: number; stored: number }[]>`
+    with input as (
+      select * from jsonb_to_recordset(${sql.json(events as never)}::jsonb) as e (
+        ${sql.unsafe(EVENT_COLUMNS)}
       )
-      select
-        ${frame.sessionId}, ${frame.userId}, ${frame.frameNumber}, ${frame.idempotencyKey ?? null},
-        ${frame.frameType}, ${frame.mode}, ${frame.format}, ${frame.quality}, ${frame.width},
-        ${frame.height}, ${frame.originalBytes}, ${frame.compressedBytes},
-        ${frame.compressionRatio}, ${frame.ssim}, ${frame.psnrDb}, ${frame.budgetBytes},
-        ${frame.withinBudget}, ${frame.encodeAttempts}, ${frame.decodeMs}, ${frame.encodeMs},
-        ${frame.metricsMs}, ${frame.totalMs}, ${frame.fallback}, ${frame.fallbackReason}
-      where exists (select 1 from owner where user_id = ${frame.userId})
-        or (not exists (select 1 from owner) and ${claimable(sql, claim)})
+    ), stored as (
+      insert into frame_metrics (${sql.unsafe(columns)})
+      select ${sql.unsafe(FRAME_COLUMNS.map((c) => `e.${c}`).join(', '))}
+      from input e
+      where exists (
+        select 1 from sessions s where s.session_id = e.session_id and s.user_id = e.user_id
+      )
+      order by e.session_id, e.event_id
       on conflict do nothing
       returning user_id, session_id, recorded_at, fallback, within_budget, original_bytes,
         compressed_bytes, ssim, total_ms
-    ), claimed as (
-      insert into sessions as s (
-        session_id, user_id, frames_total, fallbacks_total, bytes_in_total, bytes_out_total,
-        ssim_sum, latency_ms_sum
-      )
-      select session_id, user_id, 1, fallback::int, original_bytes, compressed_bytes,
-        coalesce(ssim, 0), total_ms
-      from stored
-      on conflict (session_id) do update set
-        frames_total = s.frames_total + 1,
-        fallbacks_total = s.fallbacks_total + excluded.fallbacks_total,
-        bytes_in_total = s.bytes_in_total + excluded.bytes_in_total,
-        bytes_out_total = s.bytes_out_total + excluded.bytes_out_total,
-        ssim_sum = s.ssim_sum + excluded.ssim_sum,
-        latency_ms_sum = s.latency_ms_sum + excluded.latency_ms_sum,
-        last_seen_at = now()
-      where s.user_id = excluded.user_id
-      returning session_id
+    ), totals as (
+      update sessions s set
+        frames_total = s.frames_total + a.frames,
+        fallbacks_total = s.fallbacks_total + a.fallbacks,
+        bytes_in_total = s.bytes_in_total + a.bytes_in,
+        bytes_out_total = s.bytes_out_total + a.bytes_out,
+        ssim_sum = s.ssim_sum + a.ssim_sum,
+        latency_ms_sum = s.latency_ms_sum + a.latency_ms_sum,
+        last_seen_at = greatest(s.last_seen_at, a.last_at)
+      from (
+        select session_id, user_id, count(*) as frames, sum(fallback::int) as fallbacks,
+          sum(original_bytes) as bytes_in, sum(compressed_bytes) as bytes_out,
+          sum(coalesce(ssim, 0)) as ssim_sum, sum(total_ms) as latency_ms_sum,
+          max(recorded_at) as last_at
+        from stored group by session_id, user_id
+      ) as a
+      where s.session_id = a.session_id and s.user_id = a.user_id
     ),
     ${rollupUpsert(sql, 'hourly', 'frame_metrics_hourly', ['user_id', 'hour', 'session_id'])},
     ${rollupUpsert(sql, 'user_hourly', 'frame_metrics_user_hourly', ['user_id', 'hour'])},
     latency as (
       insert into frame_latency_hourly as l (user_id, hour, bucket, frames)
-      select user_id, aic_hour(recorded_at), aic_latency_bucket(total_ms), 1 from stored
+      select user_id, aic_hour(recorded_at), aic_latency_bucket(total_ms), count(*) from stored
+      group by 1, 2, 3
+      order by 1, 2, 3
       on conflict (user_id, hour, bucket) do update set frames = l.frames + excluded.frames
     )
-    select ${claimStatus(sql, claim, 'stored')},
-      case when exists (select 1 from stored) and not exists (select 1 from claimed)
-        then aic_session_taken() else true end as consistent
+    select (select count(*) from input)::int as received, (select count(*) from stored)::int as stored
   `;
 }
 
-/** Whether the frame's identity (its number or its key) is stored for its owner already. */
-async function frameStoredBefore(sql: Sql, frame: FrameMetricRecord): Promise<boolean> {
-  const rows =
-    frame.frameNumber !== null
-      ? await sql`
-          select 1 from frame_metrics
-          where session_id = ${frame.sessionId} and frame_number = ${frame.frameNumber}
-            and user_id = ${frame.userId}`
-      : await sql`
-          select 1 from frame_metrics
-          where session_id = ${frame.sessionId}
-            and idempotency_key = ${frame.idempotencyKey ?? null} and user_id = ${frame.userId}`;
-  return rows.length > 0;
+/** What applying a batch did. */
+export interface AppliedBatch {
+  /** Events in the batch. */
+  received: number;
+  /** Events stored and counted now; the rest were repeats (or of a session nobody claimed). */
+  stored: number;
 }
 
 /**
- * Stores one frame's metrics and adds it to its session's totals and to the dashboard's hourly
- * rollups (migrations 0002 and 0003), creating the session for its owner on first use within the
- * owner's daily quota of new sessions, all in one statement: a frame is never counted in one place
- * and missing from another. A frame whose identity (its session with its `frame_number`, or with
- * its `idempotency_key`) is stored already is counted once: the repeat writes nothing (migration
- * 0004).
- *
- * @throws SessionQuotaExceededError when the session is new and its owner has no new session left
- *   today (nothing is written).
+ * Applies a batch of frame events in one statement (docs/design.md section 5.4): each frame is
+ * stored and counted once in its session's totals and the dashboard's hourly rollups (migrations
+ * 0002 and 0003), however often the batch or any of its events is applied. A deadlock with a
+ * concurrent batch is retried: the statement is all or nothing, and the retry counts nothing
+ * twice.
  */
-export async function storeFrameMetrics(
+export async function applyFrameEvents(
   sql: Sql,
-  frame: FrameMetricRecord,
-  sessionsPerDay = DEFAULT_SESSIONS_PER_USER_PER_DAY,
-): Promise<FrameStoreOutcome> {
-  const claim = { sessionId: frame.sessionId, userId: frame.userId, sessionsPerDay };
-  const named = frame.frameNumber !== null || Boolean(frame.idempotencyKey);
-  const row = await runClaim(
-    () => frameStatement(sql, frame, claim),
-    sessionsPerDay,
-    named ? () => frameStoredBefore(sql, frame) : undefined,
-  );
-  if (row === REPEAT) return 'repeat';
-  return row === null ? 'not_owned' : 'stored';
+  events: readonly FrameEvent[],
+): Promise<AppliedBatch> {
+  if (events.length === 0) return { received: 0, stored: 0 };
+  const [row] = await retryLostRaces(() => batchStatement(sql, events), 5);
+  return { received: row?.received ?? 0, stored: row?.stored ?? 0 };
 }
 
 /**
- * {@link storeFrameMetrics}, answering true when the frame is stored (by this call or, for a
- * repeat, an earlier one) and false (nothing written) when the session belongs to another user.
+ * Deletes per-frame rows older than `retentionHours`, at most `limit` of them (the totals and
+ * rollups keep what they counted); returns how many it deleted. Run it until it deletes fewer than
+ * `limit`.
  */
-export async function recordFrame(
+export async function pruneFrameRows(
   sql: Sql,
-  frame: FrameMetricRecord,
-  sessionsPerDay = DEFAULT_SESSIONS_PER_USER_PER_DAY,
-): Promise<boolean> {
-  return (await storeFrameMetrics(sql, frame, sessionsPerDay)) !== 'not_owned';
+  retentionHours: number,
+  limit = 10_000,
+): Promise<number> {
+  const rows = await sql`
+    delete from frame_metrics
+    where id in (
+      select id from frame_metrics
+      where recorded_at < now() - ${retentionHours} * interval '1 hour'
+      limit ${limit}
+    )
+  `;
+  return rows.count;
 }

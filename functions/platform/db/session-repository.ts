@@ -4,7 +4,15 @@
  */
 import { SessionQuotaExceededError } from '../../core/errors.ts';
 import type { Sql } from './database.ts';
-import { secondsUntilNextUtcDay } from './session-quota.ts';
+import {
+  type ClaimStatus,
+  claimable,
+  claimStatus,
+  quotaClaim,
+  runClaim,
+  type SessionClaim,
+  secondsUntilNextUtcDay,
+} from './session-quota.ts';
 
 /** Whether `sessionId` may be used by `userId`: it is theirs, or nobody has used it yet. */
 export async function sessionUsableBy(
@@ -85,4 +93,35 @@ export async function sessionTotals(
     where session_id = ${sessionId} and user_id = ${userId}
   `;
   return row ?? null;
+}
+
+/**
+ * Claims `claim.sessionId` for `claim.userId` on first use, within the owner's daily quota of new
+ * sessions: true when the session is theirs (now or before), false (nothing written) when it is
+ * another user's. Frames are counted later, from the metrics stream, so a session is claimed
+ * before its first frame is answered: the consumer stores frames of claimed sessions only. A known
+ * session is only read (its `last_seen_at` is the consumer's to move).
+ *
+ * @throws SessionQuotaExceededError when the session is new and its owner has no new session left
+ *   today (nothing is written).
+ */
+export async function claimSession(sql: Sql, claim: SessionClaim): Promise<boolean> {
+  const [known] = await sql<{ user_id: string }[]>`
+    select user_id from sessions where session_id = ${claim.sessionId}`;
+  if (known) return known.user_id === claim.userId;
+  const row = await runClaim(
+    () => sql<ClaimStatus[]>`
+      with ${quotaClaim(sql, claim)}, inserted as (
+        insert into sessions (session_id, user_id)
+        select ${claim.sessionId}, ${claim.userId}
+        where ${claimable(sql, claim)}
+        on conflict (session_id) do update set last_seen_at = now()
+        where sessions.user_id = excluded.user_id
+        returning session_id
+      )
+      select ${claimStatus(sql, claim, 'inserted')}
+    `,
+    claim.sessionsPerDay,
+  );
+  return row !== null;
 }

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../../functions/platform/db/database.ts';
-import {
-  type FrameMetricRecord,
-  storeFrameMetrics,
-} from '../../../functions/platform/db/frame-metrics-repository.ts';
+import type { FrameMetricRecord } from '../../../functions/platform/db/frame-metrics-repository.ts';
 import { migrate } from '../../../functions/platform/db/migrate.ts';
 import { MIGRATIONS } from '../../../functions/platform/db/migrations/index.ts';
 import { insertNetworkSample } from '../../../functions/platform/db/network-repository.ts';
+import { storeFrameMetrics } from '../../../functions/platform/metrics/postgres-frame-log.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 let db: TestDatabase;

@@ -2,13 +2,11 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionQuotaExceededError } from '../../../functions/core/errors.ts';
-import {
-  type FrameMetricRecord,
-  recordFrame,
-} from '../../../functions/platform/db/frame-metrics-repository.ts';
+import type { FrameMetricRecord } from '../../../functions/platform/db/frame-metrics-repository.ts';
 import { insertNetworkSample } from '../../../functions/platform/db/network-repository.ts';
 import { secondsUntilNextUtcDay } from '../../../functions/platform/db/session-quota.ts';
 import { sessionUsableWithinQuota } from '../../../functions/platform/db/session-repository.ts';
+import { recordFrame } from '../../../functions/platform/metrics/postgres-frame-log.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 let db: TestDatabase;

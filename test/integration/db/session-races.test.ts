@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type FrameMetricRecord,
-  recordFrame,
-} from '../../../functions/platform/db/frame-metrics-repository.ts';
+import type { FrameMetricRecord } from '../../../functions/platform/db/frame-metrics-repository.ts';
 import { insertNetworkSample } from '../../../functions/platform/db/network-repository.ts';
 import { classifyDependencyError } from '../../../functions/platform/dependency-errors.ts';
+import { recordFrame } from '../../../functions/platform/metrics/postgres-frame-log.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 // Found by the Redis-kill fault test in CI: two first uses of one session at once lost the race

@@ -7,7 +7,9 @@ import type {
   NetworkEstimateMessage,
 } from '../../../functions/grpc/proto.ts';
 import { type GrpcServer, startGrpcServer } from '../../../functions/grpc/server.ts';
+import { startLocalMetricsConsumer } from '../../../functions/local/metrics-consumer.ts';
 import { closeRuntime } from '../../../functions/platform/runtime.ts';
+import { loadSettings } from '../../../functions/platform/settings.ts';
 import { encodeFrame, panningSequence } from '../../support/frames.ts';
 import { type AicClient, aicClient, callMetadata, unaryCall } from '../../support/grpc.ts';
 import { deleteKeysWithPrefix, SHARED_REDIS_URL } from '../../support/redis-keys.ts';
@@ -18,6 +20,7 @@ const PREFIX = `aic-test:grpc-once:${randomUUID()}:`;
 let db: TestDatabase;
 let server: GrpcServer;
 let client: AicClient;
+let consumer: Awaited<ReturnType<typeof startLocalMetricsConsumer>>;
 
 beforeAll(async () => {
   db = await createTestDatabase({ migrate: true });
@@ -29,18 +32,25 @@ beforeAll(async () => {
   // Eight frames in their engines at once on a small machine may hold a Redis reply past the
   // 50 ms default; a claim without a reply would be worked twice (counted once all the same).
   process.env.REDIS_COMMAND_TIMEOUT_MS = '1000';
+  // The frames go through the Redis stream, batched, and this process consumes it as `npm start` does.
+  process.env.METRICS_BATCH_LINGER_MS = '5';
   server = await startGrpcServer({ port: 0, healthIntervalMs: 200 });
   client = aicClient(`127.0.0.1:${server.port}`);
+  consumer = await startLocalMetricsConsumer(loadSettings(), (error) =>
+    console.error('metrics consumer:', error),
+  );
 }, 60_000);
 
 afterAll(async () => {
   client?.close();
   await server?.shutdown(1000);
+  await consumer?.close();
   await closeRuntime();
   await db?.drop();
   await deleteKeysWithPrefix(PREFIX);
   delete process.env.GRPC_MAX_CALLS_PER_USER;
   delete process.env.REDIS_COMMAND_TIMEOUT_MS;
+  delete process.env.METRICS_BATCH_LINGER_MS;
 });
 
 async function compressFrame(request: object, user: string, extra: Record<string, string> = {}) {
@@ -69,6 +79,8 @@ async function stream(requests: object[], user: string) {
 }
 
 async function counts(session: string) {
+  expect(consumer, 'the frame log is the Redis stream').toBeDefined();
+  await consumer?.settled();
   const [row] = await db.sql<{ rows: number; totals: number; hourly: number }[]>`
     select
       (select count(*)::int from frame_metrics where session_id = ${session}) as rows,

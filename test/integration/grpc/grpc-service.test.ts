@@ -41,6 +41,9 @@ beforeAll(async () => {
   process.env.REDIS_URL = 'redis://127.0.0.1:6379';
   process.env.REDIS_KEY_PREFIX = PREFIX;
   process.env.RATE_LIMIT_ROUTE_OVERRIDES = RATE_LIMITS;
+  // Postgres is the frame log here, so that what a frame's answer waits for can be held up by a
+  // lock; test/integration/grpc/grpc-once.test.ts runs the Redis stream and its consumer.
+  process.env.METRICS_LOG = 'postgres';
   server = await startGrpcServer({ port: 0, healthIntervalMs: 200 });
   address = `127.0.0.1:${server.port}`;
   client = aicClient(address);
@@ -50,6 +53,7 @@ afterAll(async () => {
   client?.close();
   await server?.shutdown(1000);
   await closeRuntime();
+  delete process.env.METRICS_LOG;
   await db?.drop();
   await deleteKeysWithPrefix(PREFIX);
 });
@@ -306,7 +310,7 @@ describe('CompressStream', () => {
     }
   });
 
-  it('answers no frame before its metrics are stored', async () => {
+  it('answers no frame before its metrics are appended to the frame log', async () => {
     const frames = await panningSequence(3, { width: 320, height: 180, step: 4 });
     const sessionId = randomUUID();
     // Inserts into frame_metrics wait while the test holds this lock; reads do not.

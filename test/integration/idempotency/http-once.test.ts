@@ -10,6 +10,7 @@ import {
 import { errorEnvelopeSchema } from '../../../functions/core/contracts/errors.ts';
 import { networkEstimateResponseSchema } from '../../../functions/core/contracts/network.ts';
 import { createDatabase } from '../../../functions/platform/db/database.ts';
+import { createFrameLog } from '../../../functions/platform/metrics/frame-log-factory.ts';
 import { createGuardedRedis } from '../../../functions/platform/redis/guarded-redis.ts';
 import type { Runtime } from '../../../functions/platform/runtime.ts';
 import { loadSettings } from '../../../functions/platform/settings.ts';
@@ -65,6 +66,7 @@ const frame = (session: string, extra: Body = {}): Body => ({
 const forgetAnswers = () => deleteKeysWithPrefix(`${PREFIX}idem:`);
 
 async function counts(session: string) {
+  await api.metricsSettled();
   const [row] = await db.sql<
     { rows: number; totals: number | null; hourly: number; user: number; latency: number }[]
   >`
@@ -236,7 +238,9 @@ describe('a frame sent again while Redis is down', () => {
     const database = createDatabase({ url: db.url, poolMax: 8 });
     // Nothing listens on port 1: every Redis call fails at once.
     const redis = createGuardedRedis({ url: 'redis://127.0.0.1:1', keyPrefix: PREFIX });
-    const runtime: Runtime = { settings, db: database, redis };
+    // The frame log is the Redis stream, which refuses every append: the events go to Postgres.
+    const frameLog = createFrameLog(settings, { sql: database.sql, redis });
+    const runtime: Runtime = { settings, db: database, redis, frameLog };
     try {
       const session = randomUUID();
       const request = compressJsonRequestSchema.parse(frame(session, { frame_number: 5 }));
@@ -265,14 +269,19 @@ describe('a frame sent again while Redis is down', () => {
 
 describe('a frame whose answer is larger than IDEMPOTENCY_MAX_ANSWER_BYTES', () => {
   it('is not kept: a repeat is worked again at once, not refused, and Postgres counts it once', async () => {
-    const settings = loadSettings({ DATABASE_URL: db.url, IDEMPOTENCY_MAX_ANSWER_BYTES: '1000' });
+    const settings = loadSettings({
+      DATABASE_URL: db.url,
+      IDEMPOTENCY_MAX_ANSWER_BYTES: '1000',
+      METRICS_LOG: 'postgres',
+    });
     const database = createDatabase({ url: db.url, poolMax: 2 });
     const redis = createGuardedRedis({
       url: SHARED_REDIS_URL,
       keyPrefix: PREFIX,
       commandTimeoutMs: 1000,
     });
-    const runtime: Runtime = { settings, db: database, redis };
+    const frameLog = createFrameLog(settings, { sql: database.sql, redis });
+    const runtime: Runtime = { settings, db: database, redis, frameLog };
     try {
       const session = randomUUID();
       const request = compressJsonRequestSchema.parse(frame(session, { frame_number: 3 }));

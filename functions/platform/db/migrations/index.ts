@@ -6,6 +6,7 @@ import { migration as initial } from './0001_initial.ts';
 import { migration as dashboardRollups } from './0002_dashboard_rollups.ts';
 import { migration as boundedSessions } from './0003_bounded_sessions.ts';
 import { migration as framesCountedOnce } from './0004_frames_counted_once.ts';
+import { migration as frameEvents } from './0005_frame_events.ts';
 
 /** One versioned schema change, applied once in its own transaction. */
 export interface Migration {
@@ -21,4 +22,5 @@ export const MIGRATIONS: readonly Migration[] = [
   dashboardRollups,
   boundedSessions,
   framesCountedOnce,
+  frameEvents,
 ];

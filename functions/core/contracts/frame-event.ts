@@ -1,0 +1,78 @@
+/**
+ * The frame event: one answered frame's metrics as they travel from the service that compressed
+ * it, through the metrics stream (Kinesis Data Streams on AWS, a Redis stream locally), to the
+ * consumer that adds it to the totals and rollups and to the per-frame archive (docs/design.md
+ * section 5.4). One JSON object per stream record, snake_case like the rest of the API.
+ *
+ * The stream is written only by this service, but a record is still checked when it is read: a
+ * record that does not parse is set aside and counted, never allowed to stop its shard.
+ */
+import { z } from 'zod';
+
+/** Current version of the record layout; a consumer refuses versions it does not know. */
+export const FRAME_EVENT_VERSION = 1;
+
+const ms = z.number().finite().nonnegative();
+const bytes = z.number().int().nonnegative();
+
+/** One answered frame, as a stream record. */
+export const frameEventSchema = z.object({
+  v: z.literal(FRAME_EVENT_VERSION),
+  /**
+   * The frame's identity within its session (docs/design.md section 2.3): `f:<frame_number>`,
+   * `k:<Idempotency-Key>`, or `e:<uuid>` for a frame with neither (fixed when the frame is
+   * answered, so a producer's retry of the record carries the same one).
+   */
+  event_id: z.string().min(3).max(300),
+  user_id: z.string().min(1).max(256),
+  session_id: z.uuid(),
+  /** When the frame was answered (ISO 8601): its hour in the rollups. */
+  recorded_at: z.iso.datetime({ offset: true }),
+  frame_number: z.number().int().nonnegative().nullable(),
+  idempotency_key: z.string().min(1).max(255).nullable(),
+  frame_type: z.enum(['video', 'screen']),
+  mode: z.enum(['off', 'conservative', 'adaptive', 'aggressive']),
+  format: z.string().min(1).max(16),
+  quality: z.number().int().min(0).max(100).nullable(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  original_bytes: bytes,
+  compressed_bytes: bytes,
+  compression_ratio: z.number().finite(),
+  ssim: z.number().finite().nullable(),
+  psnr_db: z.number().finite().nullable(),
+  budget_bytes: bytes,
+  within_budget: z.boolean(),
+  encode_attempts: z.number().int().nonnegative(),
+  decode_ms: ms,
+  encode_ms: ms,
+  metrics_ms: ms,
+  total_ms: ms,
+  fallback: z.boolean(),
+  fallback_reason: z.string().max(200).nullable(),
+});
+
+/** One answered frame, as a stream record. */
+export type FrameEvent = z.infer<typeof frameEventSchema>;
+
+/** The partition key of a frame event: its session, so one session's frames stay in order. */
+export function frameEventPartitionKey(event: Pick<FrameEvent, 'session_id'>): string {
+  return event.session_id;
+}
+
+/** A record read back from the stream: the event, or why it was set aside. */
+export type ParsedFrameEvent =
+  | { ok: true; event: FrameEvent }
+  | { ok: false; reason: 'not_json' | 'invalid' };
+
+/** Reads one stream record's bytes (UTF-8 JSON) as a {@link FrameEvent}. */
+export function parseFrameEvent(data: string): ParsedFrameEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return { ok: false, reason: 'not_json' };
+  }
+  const parsed = frameEventSchema.safeParse(value);
+  return parsed.success ? { ok: true, event: parsed.data } : { ok: false, reason: 'invalid' };
+}
