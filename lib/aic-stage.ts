@@ -1,10 +1,12 @@
 import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config/environment-config.ts';
+import { MetricsAlarms } from './constructs/metrics/metrics-alarms.ts';
 import { ApiStack } from './stacks/api-stack.ts';
 import { DataStack } from './stacks/data-stack.ts';
 import { EdgeStack } from './stacks/edge-stack.ts';
 import { GrpcStack } from './stacks/grpc-stack.ts';
+import { MetricsStack } from './stacks/metrics-stack.ts';
 import { NetworkStack } from './stacks/network-stack.ts';
 import { ObservabilityStack } from './stacks/observability-stack.ts';
 
@@ -16,8 +18,9 @@ export interface AicStageProps extends StageProps {
 
 /**
  * Everything one environment deploys, split by lifecycle: the network, the data (replaced rarely,
- * never casually), the HTTP API and the gRPC service (deployed with every change of code), and
- * the observability on top; plus the API's web ACL in us-east-1, the only region CloudFront takes
+ * never casually), the metrics stream with its consumer and archive, the HTTP API and the gRPC
+ * service (deployed with every change of code, both producing to the stream), and the
+ * observability on top; plus the API's web ACL in us-east-1, the only region CloudFront takes
  * one from. Environment-agnostic on purpose: the account and region come from the deploying
  * credentials (us-east-1 for the edge stack), so synthesis needs no AWS access.
  */
@@ -26,6 +29,8 @@ export class AicStage extends Stage {
   readonly network: NetworkStack;
   /** Postgres, RDS Proxy, Redis, their secrets and the deploy-time migrations. */
   readonly data: DataStack;
+  /** The frame event stream, its consumer and the Parquet archive. */
+  readonly metrics: MetricsStack;
   /** The web ACL of the HTTP API's CloudFront distribution, in us-east-1. */
   readonly edge: EdgeStack;
   /** The HTTP API, its functions and its CloudFront distribution. */
@@ -34,6 +39,8 @@ export class AicStage extends Stage {
   readonly grpc: GrpcStack;
   /** The dashboard, the alarms and their topic. */
   readonly observability: ObservabilityStack;
+  /** The metrics stream's alarms, in the observability stack on its topic. */
+  readonly metricsAlarms: MetricsAlarms;
 
   constructor(scope: Construct, id: string, props: AicStageProps) {
     super(scope, id, props);
@@ -55,6 +62,13 @@ export class AicStage extends Stage {
       // Deleting the data stack would take the database with it; CloudFormation asks first.
       terminationProtection: config.retainOnDelete,
     });
+    this.metrics = new MetricsStack(this, 'Metrics', {
+      stackName: stackName('metrics'),
+      description: `AuraLink AIC frame event stream, its consumer and Parquet archive (${config.name})`,
+      config,
+      network: this.network,
+      data: this.data,
+    });
     this.edge = new EdgeStack(this, 'Edge', {
       stackName: stackName('edge'),
       description: `AuraLink AIC web ACL of the HTTP API's CloudFront (${config.name})`,
@@ -66,6 +80,7 @@ export class AicStage extends Stage {
       config,
       network: this.network,
       data: this.data,
+      metrics: this.metrics,
     });
     // The API stack reads the web ACL's ARN at deploy time: no reference orders the two for it.
     this.api.addStackDependency(this.edge, 'reads the web ACL ARN from its SSM parameter');
@@ -76,6 +91,7 @@ export class AicStage extends Stage {
       network: this.network,
       data: this.data,
       tokenIssuer: this.api.tokenIssuer,
+      metrics: this.metrics,
     });
     this.observability = new ObservabilityStack(this, 'Observability', {
       stackName: stackName('observability'),
@@ -83,6 +99,12 @@ export class AicStage extends Stage {
       config,
       api: this.api,
       grpc: this.grpc,
+    });
+    this.metricsAlarms = new MetricsAlarms(this.observability, 'MetricsAlarms', {
+      config,
+      topic: this.observability.topic,
+      consumer: this.metrics.consumer.fn.function,
+      failedBatches: this.metrics.consumer.failedBatches,
     });
   }
 }

@@ -242,6 +242,30 @@ export const environmentSettingsSchema = z.strictObject({
      */
     certificateArn: certificateArnSchema.optional(),
   }),
+  /**
+   * The metrics stream: answered frames' events on Kinesis Data Streams, read by the metrics
+   * consumer and archived by Firehose as Parquet in S3.
+   */
+  metrics: z.strictObject({
+    /**
+     * Capacity of the frame event stream. `provisioned` with a shard count is the cheapest for a
+     * steady, known load (one shard takes 1000 records or 1 MB per second: about 33 live 30 fps
+     * streams) and suits dev and staging; `onDemand` scales with the load without a plan, at a
+     * higher price per hour and per GB, and suits prod. The consumer runs one batch per shard (times
+     * `parallelizationFactor`) at a time, so shards also bound its concurrency.
+     */
+    stream: z.discriminatedUnion('mode', [
+      z.strictObject({ mode: z.literal('provisioned'), shards: z.int().min(1).max(64) }),
+      z.strictObject({ mode: z.literal('onDemand') }),
+    ]),
+    /**
+     * Batches of one shard the consumer processes at once (the mapping's parallelization factor,
+     * 1-10). Records of one session (the partition key) stay in order at any value.
+     */
+    parallelizationFactor: z.int().min(1).max(10),
+    /** Days the Parquet archive keeps frame events in S3 (also the range Athena projects). */
+    archiveRetentionDays: z.int().min(1).max(3650),
+  }),
   /** Alarm thresholds. */
   alarms: z.strictObject({
     /** Share of API requests answered 5xx over 5 minutes, in percent. */
@@ -250,6 +274,8 @@ export const environmentSettingsSchema = z.strictObject({
     latencyP95Ms: z.int().positive(),
     /** Requests rejected by the rate limiter within 5 minutes. */
     rateLimitRejectionsPer5Min: z.int().positive(),
+    /** Age of the oldest frame event the metrics consumer has not processed yet, in seconds. */
+    metricsIteratorAgeSeconds: z.int().min(60).max(86_400),
   }),
 });
 

@@ -1,6 +1,7 @@
 import type { FunctionName, ScheduledFunctionName } from '../../functions/core/contracts/routes.ts';
 import type { AuthorizerFunctionName } from './authorizer-functions.ts';
 import type { DeployFunctionName } from './deploy-functions.ts';
+import type { StreamFunctionName } from './stream-functions.ts';
 
 /** Memory, timeout and native dependencies of one Lambda function. */
 export interface FunctionSizing {
@@ -17,13 +18,14 @@ export interface FunctionSizing {
 }
 
 /**
- * Every Lambda function of an environment: behind the API, authorizing its requests, on a schedule
- * or run at deploy time.
+ * Every Lambda function of an environment: behind the API, authorizing its requests, on a
+ * schedule, reading a stream or run at deploy time.
  */
 export type AicFunctionName =
   | FunctionName
   | AuthorizerFunctionName
   | ScheduledFunctionName
+  | StreamFunctionName
   | DeployFunctionName;
 
 /**
@@ -54,4 +56,8 @@ export const FUNCTION_SIZING: Readonly<Record<AicFunctionName, FunctionSizing>> 
   // Schema migrations run DDL in Postgres, one transaction each. An index build on a large table
   // can take minutes; the deploy waits for it (the trigger allows the same time).
   migrate: { memoryMiB: 256, timeoutSeconds: 600, needsSharp: false },
+  // The metrics consumer: parses and checks up to 500 frame events (about 300 KB of JSON) and
+  // writes them in a few statements; Postgres does the aggregation. 60 s leaves room for a slow
+  // statement and the connection retries before the event source mapping retries the batch.
+  metricsConsumer: { memoryMiB: 512, timeoutSeconds: 60, needsSharp: false },
 };

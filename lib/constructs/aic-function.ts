@@ -23,6 +23,7 @@ import {
 } from '../config/environment-config.ts';
 import { type AicFunctionName, FUNCTION_SIZING } from '../config/function-sizing.ts';
 import { NODE_FLAGS_WRAPPER, NODE_HEAP_FLAGS, PIXEL_PROCESS_ENV } from '../config/node-flags.ts';
+import { STREAM_FUNCTIONS, type StreamFunctionName } from '../config/stream-functions.ts';
 import { REPO_ROOT, repoPath } from '../paths.ts';
 
 /** Powertools service name shared by every function, so logs, metrics and traces line up. */
@@ -39,7 +40,7 @@ const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
 /** How a function is invoked, which decides what a failed invocation means. */
-export type AicFunctionKind = 'api' | 'authorizer' | 'scheduled' | 'deploy';
+export type AicFunctionKind = 'api' | 'authorizer' | 'scheduled' | 'stream' | 'deploy';
 
 /** The kind and entry point (relative to the repository root) of a function. */
 export function functionEntry(name: AicFunctionName): { kind: AicFunctionKind; entry: string } {
@@ -51,6 +52,9 @@ export function functionEntry(name: AicFunctionName): { kind: AicFunctionKind; e
       kind: 'authorizer',
       entry: AUTHORIZER_FUNCTIONS[name as AuthorizerFunctionName].entry,
     };
+  }
+  if (name in STREAM_FUNCTIONS) {
+    return { kind: 'stream', entry: STREAM_FUNCTIONS[name as StreamFunctionName].entry };
   }
   if (name in DEPLOY_FUNCTIONS) {
     return { kind: 'deploy', entry: DEPLOY_FUNCTIONS[name as DeployFunctionName].entry };
@@ -69,6 +73,10 @@ const NO_DLQ_REASON: Readonly<Record<AicFunctionKind, string>> = {
   scheduled:
     'A schedule invokes this function every minute to recompute state from the database; ' +
     'a failed run is superseded by the next one, so a queued copy would hold nothing to replay.',
+  stream:
+    'Only its Kinesis event source mapping invokes this function, synchronously, with batches ' +
+    'of records; a batch that fails every retry is recorded by the mapping in its on-failure ' +
+    'destination (an SQS queue). A dead-letter queue only ever receives asynchronous invocations.',
   deploy:
     'CloudFormation invokes this function synchronously during the deployment and fails the ' +
     'deployment (rolling it back) on error; there is no asynchronous invocation to keep.',

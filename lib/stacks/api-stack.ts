@@ -15,12 +15,16 @@ import { ScheduledFunction } from '../constructs/api/scheduled-function.ts';
 import { connectToData } from '../constructs/data/data-access.ts';
 import { ApiDistribution } from '../constructs/edge/api-distribution.ts';
 import { WebAclArnReader } from '../constructs/edge/web-acl-arn-reader.ts';
+import type { FrameEventProducerAccess } from '../constructs/metrics/frame-event-stream.ts';
 import { RouteTableApi } from '../constructs/route-table-api.ts';
 import { SharpLayer } from '../constructs/sharp-layer.ts';
 import { CognitoIssuer, configuredIssuer, type TokenIssuer } from '../constructs/token-issuer.ts';
 import type { DataStack } from './data-stack.ts';
 import { EDGE_REGION, webAclArnParameterName } from './edge-stack.ts';
 import { type NetworkStack, SUBNET_GROUPS } from './network-stack.ts';
+
+/** The functions that answer frames, and so append each frame's event to the metrics stream. */
+export const FRAME_EVENT_PRODUCERS: readonly FunctionName[] = ['compress'];
 
 /** Properties of {@link ApiStack}. */
 export interface ApiStackProps extends StackProps {
@@ -30,6 +34,8 @@ export interface ApiStackProps extends StackProps {
   readonly network: NetworkStack;
   /** Postgres and Redis. */
   readonly data: DataStack;
+  /** The metrics stream, which the functions that answer frames append to. */
+  readonly metrics: FrameEventProducerAccess;
 }
 
 /**
@@ -120,21 +126,30 @@ export class ApiStack extends Stack {
     return distribution;
   }
 
-  /** The functions behind the routes, each connected to Postgres and Redis. */
+  /**
+   * The functions behind the routes, each connected to Postgres and Redis; those that answer
+   * frames may also append to the metrics stream.
+   */
   private createFunctions(
     names: readonly FunctionName[],
     network: AicFunctionNetwork,
-    { config, data }: ApiStackProps,
+    { config, data, metrics }: ApiStackProps,
   ): Record<FunctionName, AicFunction> {
     const functions = names.map((name) => {
+      const producer = FRAME_EVENT_PRODUCERS.includes(name);
       const fn = new AicFunction(this, `${name.charAt(0).toUpperCase()}${name.slice(1)}Function`, {
         functionName: name,
         config,
         sharpLayer: this.sharpLayer?.layer,
         network,
-        environment: { ...data.databaseEnvironment(), ...data.redisEnvironment() },
+        environment: {
+          ...data.databaseEnvironment(),
+          ...data.redisEnvironment(),
+          ...(producer ? metrics.producerEnvironment() : {}),
+        },
       });
       connectToData(fn.function, data, { redis: true });
+      if (producer) metrics.grantProduce(fn.function);
       return [name, fn] as const;
     });
     return Object.fromEntries(functions) as Record<FunctionName, AicFunction>;

@@ -9,6 +9,7 @@ import { GrpcLoadBalancer } from '../constructs/grpc/grpc-load-balancer.ts';
 import { GrpcSecurityGroups } from '../constructs/grpc/grpc-security-groups.ts';
 import { GrpcService } from '../constructs/grpc/grpc-service.ts';
 import { GrpcTask } from '../constructs/grpc/grpc-task.ts';
+import type { FrameEventProducerAccess } from '../constructs/metrics/frame-event-stream.ts';
 import type { TokenIssuer } from '../constructs/token-issuer.ts';
 import type { DataStack } from './data-stack.ts';
 import { type NetworkStack, SUBNET_GROUPS } from './network-stack.ts';
@@ -23,6 +24,8 @@ export interface GrpcStackProps extends StackProps {
   readonly data: DataStack;
   /** Who signs the tokens the service accepts (the HTTP API's issuer). */
   readonly tokenIssuer: TokenIssuer;
+  /** The metrics stream, which the tasks append every answered frame's event to. */
+  readonly metrics: FrameEventProducerAccess;
 }
 
 /**
@@ -51,7 +54,12 @@ export class GrpcStack extends Stack {
     const { vpc } = network;
     const { certificateArn } = config.grpc;
 
-    const task = new GrpcTask(this, 'GrpcTask', { config, data, tokenIssuer: props.tokenIssuer });
+    const task = new GrpcTask(this, 'GrpcTask', {
+      config,
+      data,
+      tokenIssuer: props.tokenIssuer,
+      metrics: props.metrics,
+    });
     this.taskDefinition = task.taskDefinition;
 
     const securityGroups = new GrpcSecurityGroups(this, 'GrpcSecurityGroups', {

@@ -25,7 +25,15 @@ export interface SynthOptions {
 }
 
 /** The stacks of a stage, by their property name on {@link AicStage}. */
-export const STACK_KEYS = ['network', 'data', 'edge', 'api', 'grpc', 'observability'] as const;
+export const STACK_KEYS = [
+  'network',
+  'data',
+  'edge',
+  'metrics',
+  'api',
+  'grpc',
+  'observability',
+] as const;
 
 /** One of the stacks of a stage. */
 export type StackKey = (typeof STACK_KEYS)[number];

@@ -142,7 +142,7 @@ describe('the gRPC stack', () => {
     }
   });
 
-  it('lets the task connect to the proxy with IAM and read the Redis secret, nothing more', () => {
+  it('lets the task connect to the proxy with IAM, read the Redis secret and put frame events, nothing more', () => {
     for (const env of ENVIRONMENT_NAMES) {
       const { grpc } = synthesized.stages[env];
       const policies = template(env).findResources('AWS::IAM::Policy') as Resources;
@@ -152,8 +152,8 @@ describe('the gRPC stack', () => {
       const document = taskPolicy?.Properties.PolicyDocument as {
         Statement: { Action: string[]; Resource: unknown[] }[];
       };
-      expect(document.Statement).toHaveLength(2);
-      const [connect, read] = document.Statement;
+      expect(document.Statement).toHaveLength(3);
+      const [connect, read, put] = document.Statement;
       expect(connect?.Action).toBe('rds-db:connect');
       expect(JSON.stringify(connect?.Resource)).toMatch(/:dbuser:.*DBProxyArn.*\/aic_admin/);
       expect([read?.Action].flat().sort()).toEqual([
@@ -161,6 +161,11 @@ describe('the gRPC stack', () => {
         'secretsmanager:GetSecretValue',
       ]);
       expect(JSON.stringify(read?.Resource)).toMatch(/RedisAuthToken/);
+      expect([put?.Action].flat().sort()).toEqual([
+        'kinesis:ListShards',
+        'kinesis:PutRecord',
+        'kinesis:PutRecords',
+      ]);
     }
   });
 

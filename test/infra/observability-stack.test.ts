@@ -127,7 +127,7 @@ describe('the observability stack', () => {
       const alarms = Object.values(
         template(env).findResources('AWS::CloudWatch::Alarm') as Resources,
       );
-      expect(alarms).toHaveLength(5);
+      expect(alarms).toHaveLength(7);
       for (const { Properties } of alarms) {
         expect(Properties.AlarmActions).toEqual([{ Ref: topic }]);
         expect(Properties.OKActions).toEqual([{ Ref: topic }]);

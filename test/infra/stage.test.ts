@@ -1,4 +1,4 @@
-import { type Stack, Validations } from 'aws-cdk-lib';
+import { type CfnResource, type Stack, Validations } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEV_JWT_SECRET } from '../../functions/platform/jwt.ts';
 import {
@@ -7,7 +7,13 @@ import {
   type EnvironmentName,
   loadEnvironmentConfigs,
 } from '../../lib/config/environment-config.ts';
-import { type Resources, STACK_KEYS, type SynthesizedApp, synthAicApp } from './app-fixture.ts';
+import {
+  logicalId,
+  type Resources,
+  STACK_KEYS,
+  type SynthesizedApp,
+  synthAicApp,
+} from './app-fixture.ts';
 
 let synthesized: SynthesizedApp;
 let configs: Record<EnvironmentName, EnvironmentConfig>;
@@ -129,16 +135,17 @@ describe('every stage', () => {
     }
   });
 
-  it('deploys the stacks in lifecycle order: network, data and edge, then API and gRPC, then observability', () => {
-    const { network, data, edge, api, grpc, observability } = synthesized.stages.dev;
+  it('deploys the stacks in lifecycle order: network, data and edge, then metrics, then API and gRPC, then observability', () => {
+    const { network, data, edge, metrics, api, grpc, observability } = synthesized.stages.dev;
     const dependencies = (stack: Stack) =>
       stack.dependencies.map((dependency) => dependency.node.id).sort();
     expect(dependencies(network)).toEqual([]);
     expect(dependencies(edge)).toEqual([]);
     expect(dependencies(data)).toEqual(['Network']);
-    expect(dependencies(api)).toEqual(['Data', 'Edge', 'Network']);
-    expect(dependencies(grpc)).toEqual(['Data', 'Network']);
-    expect(dependencies(observability)).toEqual(['Api', 'Grpc']);
+    expect(dependencies(metrics)).toEqual(['Data', 'Network']);
+    expect(dependencies(api)).toEqual(['Data', 'Edge', 'Metrics', 'Network']);
+    expect(dependencies(grpc)).toEqual(['Data', 'Metrics', 'Network']);
+    expect(dependencies(observability)).toEqual(['Api', 'Grpc', 'Metrics']);
     expect(data.terminationProtection).toBe(false);
     expect(synthesized.stages.prod.data.terminationProtection).toBe(true);
   });
@@ -172,18 +179,31 @@ describe('every stage', () => {
       }
       return result;
     };
+    const consumer = 'Metrics/MetricsConsumerFunction/Function';
+    const archive = logicalId(
+      synthesized.stages.dev.metrics.archive.bucket.node.defaultChild as CfnResource,
+    );
     const common = {
-      'AwsSolutions-L1': ['Data/MigrateFunction/Function'],
-      'Serverless-LambdaLatestVersion': ['Data/MigrateFunction/Function'],
-      'Serverless-LambdaDLQ': ['Data/MigrateFunction/Function'],
+      'AwsSolutions-L1': ['Data/MigrateFunction/Function', consumer],
+      'Serverless-LambdaLatestVersion': ['Data/MigrateFunction/Function', consumer],
+      'Serverless-LambdaDLQ': ['Data/MigrateFunction/Function', consumer],
       'AwsSolutions-IAM5[Resource::*]': [
         'Data/MigrateFunction/Role/DefaultPolicy',
         'Grpc/Task/ExecutionRole/DefaultPolicy',
+        'Metrics/MetricsConsumerFunction/Role/DefaultPolicy',
       ],
       'AwsSolutions-SMG4': ['Data/RedisAuthToken'],
       'AwsSolutions-ECS2': ['Grpc/Task'],
       'AwsSolutions-EC23': ['Grpc/LoadBalancerSecurityGroup'],
-      'AwsSolutions-S1': ['Grpc/LoadBalancerAccessLogs'],
+      'AwsSolutions-S1': ['Grpc/LoadBalancerAccessLogs', 'Metrics/FrameArchiveAccessLogs'],
+      'Serverless-SQSRedrivePolicy': ['Metrics/FailedBatchesDeadLetters'],
+      'AwsSolutions-KDF1': ['Metrics/FrameArchiveDelivery'],
+      [`AwsSolutions-IAM5[Resource::<${archive}.Arn>/frames/*]`]: [
+        'Metrics/FrameArchiveDeliveryRole/DefaultPolicy',
+      ],
+      [`AwsSolutions-IAM5[Resource::<${archive}.Arn>/errors/*]`]: [
+        'Metrics/FrameArchiveDeliveryRole/DefaultPolicy',
+      ],
     };
     expect(outsideApi(prod)).toEqual({
       ...common,

@@ -7,7 +7,7 @@
  *
  * Built on {@link GuardedRedis} rather than Powertools' idempotency utility: Powertools fails the
  * request when its store is unavailable, while here a Redis outage must only cost the replay
- * (Postgres counts the frame once all the same); and the gRPC task has no Lambda event to key on.
+ * (the metrics consumer counts the frame once all the same); and the gRPC task has no Lambda event to key on.
  */
 import { IdempotencyInProgressError } from '../../core/errors.ts';
 import type { Runtime } from '../runtime.ts';

@@ -17,6 +17,7 @@ import { REPO_ROOT } from '../../paths.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../aic-function.ts';
 import type { DataAccess } from '../data/data-access.ts';
 import { FlatConstruct } from '../flat-construct.ts';
+import type { FrameEventProducerAccess } from '../metrics/frame-event-stream.ts';
 import type { TokenIssuer } from '../token-issuer.ts';
 import { GRPC_PORT, METRICS_PORT } from './grpc-addresses.ts';
 
@@ -55,13 +56,22 @@ export interface GrpcTaskProps {
   readonly data: DataAccess;
   /** Who signs the tokens the service accepts (the HTTP API's issuer). */
   readonly tokenIssuer: TokenIssuer;
+  /** The metrics stream, which the task appends every answered frame's event to. */
+  readonly metrics: FrameEventProducerAccess;
 }
+
+/**
+ * How long the task waits for more frame events before one append (`METRICS_BATCH_LINGER_MS`):
+ * the frames its streams answer within the same 5 ms share one PutRecords call instead of one
+ * each, for at most 5 ms more before a frame's answer (which waits for its append).
+ */
+export const METRICS_BATCH_LINGER_MS = 5;
 
 /**
  * The task of the gRPC service: an arm64 Fargate task definition running the image built from
  * functions/grpc/Dockerfile, its log group, and a task role that may connect to the database
- * through the proxy and read the Redis AUTH token. The container is configured by environment
- * variables that hold no secret.
+ * through the proxy, read the Redis AUTH token and append to the metrics stream. The container is
+ * configured by environment variables that hold no secret.
  */
 export class GrpcTask extends FlatConstruct {
   /** The task definition. */
@@ -90,6 +100,7 @@ export class GrpcTask extends FlatConstruct {
     // cached until its next rotation (an injected value would be frozen at task start).
     data.grantConnect(this.taskDefinition.taskRole);
     data.redisAuthSecret.grantRead(this.taskDefinition.taskRole);
+    props.metrics.grantProduce(this.taskDefinition.taskRole);
     this.addContainer(props);
     this.acknowledgeFindings();
   }
@@ -142,12 +153,17 @@ export class GrpcTask extends FlatConstruct {
   }
 }
 
-/** The container's environment: endpoints, ports, the token issuer and Powertools settings. */
+/**
+ * The container's environment: endpoints, ports, the metrics stream, the token issuer and
+ * Powertools settings.
+ */
 function containerEnvironment(props: GrpcTaskProps): Record<string, string> {
-  const { config, data, tokenIssuer } = props;
+  const { config, data, tokenIssuer, metrics } = props;
   return {
     ...data.databaseEnvironment(),
     ...data.redisEnvironment(),
+    ...metrics.producerEnvironment(),
+    METRICS_BATCH_LINGER_MS: String(METRICS_BATCH_LINGER_MS),
     GRPC_PORT: String(GRPC_PORT),
     METRICS_PORT: String(METRICS_PORT),
     // Tokens are checked as the HTTP API's authorizer checks them: the issuer's public keys, its
