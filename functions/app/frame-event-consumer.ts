@@ -15,7 +15,10 @@ export interface ConsumedBatch {
   received: number;
   /** Frames stored and counted by this batch. */
   stored: number;
-  /** Frames counted before (a repeat delivery or a producer's retry). */
+  /**
+   * Frames not counted now: counted before (a repeat delivery or a producer's retry), or of a
+   * session nobody claimed.
+   */
   repeats: number;
   /** Records that are not frame events: logged, counted and skipped. */
   rejected: number;

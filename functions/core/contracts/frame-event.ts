@@ -12,8 +12,18 @@ import { z } from 'zod';
 /** Current version of the record layout; a consumer refuses versions it does not know. */
 export const FRAME_EVENT_VERSION = 1;
 
+// The bounds of the columns the consumer writes (Postgres `integer`, text without NUL): a record
+// past them would fail its whole batch on every retry, so it is refused when it is read instead.
+const INT32_MAX = 2_147_483_647;
 const ms = z.number().finite().nonnegative();
-const bytes = z.number().int().nonnegative();
+const bytes = z.number().int().nonnegative().max(INT32_MAX);
+const count = z.number().int().positive().max(INT32_MAX);
+const text = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((value) => !value.includes('\u0000'), 'must not hold NUL');
 
 /** One answered frame, as a stream record. */
 export const frameEventSchema = z.object({
@@ -23,19 +33,19 @@ export const frameEventSchema = z.object({
    * `k:<Idempotency-Key>`, or `e:<uuid>` for a frame with neither (fixed when the frame is
    * answered, so a producer's retry of the record carries the same one).
    */
-  event_id: z.string().min(3).max(300),
-  user_id: z.string().min(1).max(256),
+  event_id: text(3, 300),
+  user_id: text(1, 256),
   session_id: z.uuid(),
   /** When the frame was answered (ISO 8601): its hour in the rollups. */
   recorded_at: z.iso.datetime({ offset: true }),
   frame_number: z.number().int().nonnegative().nullable(),
-  idempotency_key: z.string().min(1).max(255).nullable(),
+  idempotency_key: text(1, 255).nullable(),
   frame_type: z.enum(['video', 'screen']),
   mode: z.enum(['off', 'conservative', 'adaptive', 'aggressive']),
-  format: z.string().min(1).max(16),
+  format: text(1, 16),
   quality: z.number().int().min(0).max(100).nullable(),
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
+  width: count,
+  height: count,
   original_bytes: bytes,
   compressed_bytes: bytes,
   compression_ratio: z.number().finite(),
@@ -43,13 +53,13 @@ export const frameEventSchema = z.object({
   psnr_db: z.number().finite().nullable(),
   budget_bytes: bytes,
   within_budget: z.boolean(),
-  encode_attempts: z.number().int().nonnegative(),
+  encode_attempts: bytes,
   decode_ms: ms,
   encode_ms: ms,
   metrics_ms: ms,
   total_ms: ms,
   fallback: z.boolean(),
-  fallback_reason: z.string().max(200).nullable(),
+  fallback_reason: text(0, 200).nullable(),
 });
 
 /** One answered frame, as a stream record. */

@@ -38,14 +38,18 @@ export function batching(inner: FrameEventLog, options: BatchingOptions): FrameE
     waiting = [];
     queued = 0;
     if (batch.length === 0) return;
-    const flight = inner.append(batch.flatMap((w) => w.events)).then(
-      () => {
-        for (const w of batch) w.resolve();
-      },
-      (error: unknown) => {
-        for (const w of batch) w.reject(error);
-      },
-    );
+    // Called from a resolved promise, so an adapter that throws at once still settles every caller.
+    const events = batch.flatMap((w) => w.events);
+    const flight = Promise.resolve()
+      .then(() => inner.append(events))
+      .then(
+        () => {
+          for (const w of batch) w.resolve();
+        },
+        (error: unknown) => {
+          for (const w of batch) w.reject(error);
+        },
+      );
     inFlight.add(flight);
     void flight.finally(() => inFlight.delete(flight));
   };

@@ -40,7 +40,8 @@ export interface RedisStreamConsumer {
   stop(): Promise<void>;
 }
 
-type Entry = [id: string, fields: string[]];
+/** `fields` is null for a pending entry since deleted from the stream (XDEL, XTRIM). */
+type Entry = [id: string, fields: string[] | null];
 
 /** Starts the read loop; the group is created (with the stream) when missing. */
 export async function startRedisStreamConsumer(
@@ -112,7 +113,7 @@ async function readBatch(options: RedisStreamConsumerOptions, from: '0' | '>'): 
 }
 
 async function handleBatch(options: RedisStreamConsumerOptions, entries: Entry[]): Promise<void> {
-  const records = entries.map(([, fields]) => fieldValue(fields, EVENT_FIELD) ?? '');
+  const records = entries.map(([, fields]) => fieldValue(fields ?? [], EVENT_FIELD) ?? '');
   await options.handle(records);
   const ids = entries.map(([id]) => id);
   await options.redis

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  FRAME_EVENT_VERSION,
+  type FrameEvent,
+  frameEventPartitionKey,
+  parseFrameEvent,
+} from '../../../functions/core/contracts/frame-event.ts';
+
+function validEvent(extra: Partial<FrameEvent> = {}): FrameEvent {
+  return {
+    v: FRAME_EVENT_VERSION,
+    event_id: 'f:42',
+    user_id: 'user-1',
+    session_id: randomUUID(),
+    recorded_at: '2026-01-01T12:00:00.000Z',
+    frame_number: 42,
+    idempotency_key: null,
+    frame_type: 'video',
+    mode: 'adaptive',
+    format: 'webp',
+    quality: 70,
+    width: 1280,
+    height: 720,
+    original_bytes: 2_764_800,
+    compressed_bytes: 48_000,
+    compression_ratio: 57.6,
+    ssim: 0.97,
+    psnr_db: 38.2,
+    budget_bytes: 50_000,
+    within_budget: true,
+    encode_attempts: 1,
+    decode_ms: 1.5,
+    encode_ms: 12.25,
+    metrics_ms: 3,
+    total_ms: 17,
+    fallback: false,
+    fallback_reason: null,
+    ...extra,
+  };
+}
+
+/** The JSON of `event` with `field` left out. */
+function without(event: FrameEvent, field: keyof FrameEvent): string {
+  const copy: Record<string, unknown> = { ...event };
+  delete copy[field];
+  return JSON.stringify(copy);
+}
+
+describe('parseFrameEvent', () => {
+  it('accepts a valid event and gives it back unchanged', () => {
+    const event = validEvent();
+    expect(parseFrameEvent(JSON.stringify(event))).toEqual({ ok: true, event });
+  });
+
+  it('accepts an unnamed frame, a frame without SSIM and a time with an offset', () => {
+    const event = validEvent({
+      event_id: `e:${randomUUID()}`,
+      frame_number: null,
+      quality: null,
+      ssim: null,
+      psnr_db: null,
+      fallback: true,
+      fallback_reason: 'encoder failed',
+      recorded_at: '2026-01-01T13:00:00+01:00',
+    });
+    expect(parseFrameEvent(JSON.stringify(event))).toEqual({ ok: true, event });
+  });
+
+  it('refuses a record that is not JSON as not_json', () => {
+    for (const data of ['', 'not json', '{"v":1,', '\u0000\u0001', "{'v': 1}"]) {
+      expect(parseFrameEvent(data)).toEqual({ ok: false, reason: 'not_json' });
+    }
+  });
+
+  it('refuses JSON that is not an object as invalid', () => {
+    for (const data of ['null', '42', '"event"', '[]', 'true']) {
+      expect(parseFrameEvent(data)).toEqual({ ok: false, reason: 'invalid' });
+    }
+  });
+
+  it('refuses a version it does not know as invalid', () => {
+    for (const v of [0, 2, FRAME_EVENT_VERSION + 1, '1']) {
+      const data = JSON.stringify({ ...validEvent(), v });
+      expect(parseFrameEvent(data)).toEqual({ ok: false, reason: 'invalid' });
+    }
+  });
+
+  it('refuses an event with a required field missing as invalid', () => {
+    const event = validEvent();
+    for (const field of ['v', 'event_id', 'session_id', 'user_id', 'recorded_at'] as const) {
+      expect(parseFrameEvent(without(event, field)), field).toEqual({
+        ok: false,
+        reason: 'invalid',
+      });
+    }
+  });
+
+  it('refuses negative byte counts as invalid', () => {
+    for (const field of ['original_bytes', 'compressed_bytes', 'budget_bytes'] as const) {
+      const data = JSON.stringify({ ...validEvent(), [field]: -1 });
+      expect(parseFrameEvent(data), field).toEqual({ ok: false, reason: 'invalid' });
+    }
+  });
+
+  it('refuses malformed identities, times and kinds as invalid', () => {
+    const bad: Record<string, unknown>[] = [
+      { session_id: 'not-a-uuid' },
+      { event_id: 'f:' },
+      { recorded_at: 'yesterday' },
+      { frame_type: 'audio' },
+      { mode: 'maximum' },
+      { width: 0 },
+      { decode_ms: -0.5 },
+      { quality: 101 },
+    ];
+    for (const change of bad) {
+      const data = JSON.stringify({ ...validEvent(), ...change });
+      expect(parseFrameEvent(data), JSON.stringify(change)).toEqual({
+        ok: false,
+        reason: 'invalid',
+      });
+    }
+  });
+});
+
+describe('frameEventPartitionKey', () => {
+  it('is the session, so that one session keeps its order on one shard', () => {
+    const event = validEvent();
+    expect(frameEventPartitionKey(event)).toBe(event.session_id);
+  });
+});
