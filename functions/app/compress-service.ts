@@ -3,13 +3,13 @@ import { type CompressResponse, MAX_FRAME_BYTES_HTTP } from '../core/contracts/c
 import type { OutputFormat } from '../core/contracts/config.ts';
 import { type CompressionDecision, compressFrame } from '../core/engine/engine.ts';
 import type { EngineModel } from '../core/engine/model.ts';
-import { NotFoundError, PayloadTooLargeError } from '../core/errors.ts';
+import { PayloadTooLargeError } from '../core/errors.ts';
 import { LruMap } from '../core/lru-map.ts';
 import { type FrameBudget, frameBudget } from '../core/network/budget.ts';
 import { type ResolvedPolicy, resolvePolicy } from '../core/policy.ts';
 import { getConfig } from '../platform/db/config-repository.ts';
 import type { FrameMetricRecord } from '../platform/db/frame-metrics-repository.ts';
-import { claimSession, sessionUsableWithinQuota } from '../platform/db/session-repository.ts';
+import { checkSessionQuota, claimSession } from '../platform/db/session-repository.ts';
 import { answerOnce, type OnceAnswer } from '../platform/idempotency/answer-once.ts';
 import { type RequestIdentity, requestIdentity } from '../platform/idempotency/identity.ts';
 import { decodeFrame } from '../platform/imaging/frame-decoder.ts';
@@ -23,12 +23,13 @@ import { saveModel } from '../platform/redis/session-model.ts';
 import type { Runtime } from '../platform/runtime.ts';
 import type { CompressCommand } from './compress-command.ts';
 import { type LiveSession, loadLiveSession } from './network-service.ts';
+import { admitSessionFrame } from './session-rate-limit.ts';
 
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /**
- * Sessions this process has seen claimed by their owner (`owner\0session`). A session never changes
- * owner, so a hit needs no look-up and no claim; a miss costs one of each.
+ * Sessions this process has seen claimed (`owner\0session`): a session is never deleted, so a hit
+ * needs no look-up and no claim; a miss costs one of each.
  */
 const ownedSessions = new LruMap<string, true>(50_000);
 const ownedKey = (userId: string, sessionId: string) => `${userId}\u0000${sessionId}`;
@@ -78,10 +79,11 @@ export interface TrialSummary {
 }
 
 /**
- * The first phase of a frame: checks the frame cap before decoding, then decodes while it checks
- * the session is the caller's or new (404 when it is another user's; 429 when it is new and the
- * caller has no new session left today), reads the caller's stored config and the session's model
- * and live estimate.
+ * The first phase of a frame: checks the frame cap and counts the frame against its session's own
+ * rate limit (429 when over it) before decoding, then decodes while it checks
+ * the session is the caller's or may be started (429 when it is new and the caller has no new
+ * session left today), reads the caller's stored config and the session's model and live
+ * estimate.
  */
 export async function prepareFrame(
   runtime: Runtime,
@@ -91,15 +93,16 @@ export async function prepareFrame(
 ): Promise<PreparedFrame> {
   const started = performance.now();
   if (command.frame.length > maxFrameBytes) throw new PayloadTooLargeError(maxFrameBytes);
+  await admitSessionFrame(runtime, command.userId, command.sessionId);
   const { sql } = runtime.db;
   const withEstimate = !command.network;
 
   // The three lookups and the decode are independent: run them side by side.
   const decodeStarted = performance.now();
-  const [usable, stored, decoded, live] = await Promise.all([
+  const [, stored, decoded, live] = await Promise.all([
     known.owned || ownedSessions.get(ownedKey(command.userId, command.sessionId))
-      ? true
-      : sessionUsableWithinQuota(
+      ? undefined
+      : checkSessionQuota(
           sql,
           command.sessionId,
           command.userId,
@@ -114,7 +117,6 @@ export async function prepareFrame(
   ]);
   const decodeMs = performance.now() - decodeStarted;
   command.signal?.throwIfAborted();
-  if (!usable) throw new NotFoundError('Session not found');
   return { command, started, decodeMs, decoded, stored, live };
 }
 
@@ -294,11 +296,9 @@ function trialSummaries(decision: CompressionDecision): TrialSummary[] {
 /**
  * The last phase: claims the frame's session for its owner on first use (within the owner's daily
  * quota of new sessions), then appends the frame's event to the metrics log and resolves once the
- * log holds it durably (docs/design.md section 5.4): the frame may then be answered. The consumer
+ * log holds it durably (docs/design.md section 5.8): the frame may then be answered. The consumer
  * counts it once, however often it is appended.
  *
- * @throws NotFoundError when another user claimed the session since {@link prepareFrame} (nothing
- *   was stored).
  * @throws SessionQuotaExceededError when the session is new and its owner has no new session left
  *   today (nothing was stored).
  * @throws DependencyUnavailableError when the log could not store the event.
@@ -312,7 +312,7 @@ export async function storeFrame(runtime: Runtime, frame: CompressedFrame): Prom
       userId: record.userId,
       sessionsPerDay: runtime.settings.SESSIONS_PER_USER_PER_DAY,
     };
-    if (!(await claimSession(runtime.db.sql, claim))) throw new NotFoundError('Session not found');
+    await claimSession(runtime.db.sql, claim);
     ownedSessions.set(key, true);
   }
   await runtime.frameLog.append([toFrameEvent(record)]);
@@ -356,7 +356,7 @@ export async function compress(
   command.signal?.throwIfAborted();
   await storeFrame(runtime, frame);
   // A cache: when Redis is down the next frame starts from the priors (the breaker keeps this cheap).
-  await saveModel(runtime, command.sessionId, frame.model);
+  await saveModel(runtime, command.userId, command.sessionId, frame.model);
   emitFrameMetrics(frame);
   return frame;
 }

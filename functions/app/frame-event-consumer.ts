@@ -1,5 +1,5 @@
 /**
- * The metrics consumer's work on one batch of stream records (docs/design.md section 5.4), the same
+ * The metrics consumer's work on one batch of stream records (docs/design.md section 5.8), the same
  * for the Lambda behind the Kinesis event source mapping and for the local Redis-stream consumer:
  * read each record as a frame event, set aside what does not parse, and apply the rest in one
  * statement that counts every frame once.

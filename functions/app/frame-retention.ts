@@ -1,5 +1,5 @@
 /**
- * Keeps the per-frame rows in Postgres bounded (docs/design.md section 5.4): rows older than
+ * Keeps the per-frame rows in Postgres bounded (docs/design.md section 5.8): rows older than
  * `FRAME_ROWS_RETENTION_HOURS` are deleted a slice at a time, so one run never holds locks or
  * runs long; the totals and rollups keep what the rows counted, and the archive in S3 keeps the
  * rows themselves.

@@ -19,11 +19,7 @@ import { resolvePolicy } from '../core/policy.ts';
 import { getConfig } from '../platform/db/config-repository.ts';
 import { insertNetworkSample } from '../platform/db/network-repository.ts';
 import { REPEAT } from '../platform/db/session-quota.ts';
-import {
-  sessionOwnedBy,
-  sessionTotals,
-  sessionUsableBy,
-} from '../platform/db/session-repository.ts';
+import { sessionOwnedBy, sessionTotals } from '../platform/db/session-repository.ts';
 import { answerOnce } from '../platform/idempotency/answer-once.ts';
 import { requestIdentity } from '../platform/idempotency/identity.ts';
 import { readLiveState, rebuildState, writeLiveState } from '../platform/network/live-state.ts';
@@ -90,8 +86,8 @@ function toResponse(
 
 /**
  * Records one update: folds it into the session's state (from Redis, else rebuilt from Postgres),
- * stores it in Postgres (claiming the session on first use; 404 and nothing written when it is
- * another user's, 429 when it is new and the caller has no new session left today), then caches
+ * stores it in Postgres (creating the caller's session on first use; 429 when it is new and the
+ * caller has no new session left today), then caches
  * the new state in Redis. The answer follows the Postgres commit; a Redis failure only marks it
  * degraded. A Postgres failure propagates (503, nothing stored).
  *
@@ -108,7 +104,7 @@ export async function recordNetworkUpdate(
   command: NetworkUpdateCommand,
 ): Promise<NetworkResult<NetworkEstimateResponse>> {
   const { sql } = runtime.db;
-  const live = await readLiveState(runtime, command.sessionId, true);
+  const live = await readLiveState(runtime, command.userId, command.sessionId, true);
   let base: NetworkEstimatorState | undefined = live.state;
   let baseId: number | null = live.state ? Number(live.seq) : null;
   if (base === undefined) {
@@ -130,13 +126,12 @@ export async function recordNetworkUpdate(
     },
     runtime.settings.SESSIONS_PER_USER_PER_DAY,
   );
-  if (inserted === null) throw sessionNotFound();
   if (inserted === REPEAT) return getNetworkEstimate(runtime, command.userId, command.sessionId);
   // A base that missed a stored sample (a cache write lost to a Redis failure) is dropped, not kept.
   const expectedSeq = inserted.previousId === baseId ? live.seq : null;
   // The Redis write is sent first: its round trip runs while the engine plans on this thread.
   const [cached, recommendation] = await Promise.all([
-    writeLiveState(runtime, command.sessionId, expectedSeq, state, inserted.id),
+    writeLiveState(runtime, command.userId, command.sessionId, expectedSeq, state, inserted.id),
     recommendationFor(inserted.config, estimate, live.model),
   ]);
   metrics.addMetric('NetworkUpdates', MetricUnit.Count, 1);
@@ -171,7 +166,7 @@ export async function recordNetworkUpdateOnce(
 /**
  * The estimate the session would have after `conditions`, without recording anything (gRPC's
  * `AnalyzeNetworkConditions`): its current state from Redis, else rebuilt from Postgres, plus the
- * sample, and the recommendation by the same rules as an update. 404 for another user's session.
+ * sample, and the recommendation by the same rules as an update.
  */
 export async function previewNetworkUpdate(
   runtime: Runtime,
@@ -179,12 +174,10 @@ export async function previewNetworkUpdate(
 ): Promise<NetworkResult<NetworkEstimateResponse>> {
   const { sql } = runtime.db;
   const { userId, sessionId, conditions } = command;
-  const [usable, stored, live] = await Promise.all([
-    sessionUsableBy(sql, sessionId, userId),
+  const [stored, live] = await Promise.all([
     getConfig(sql, userId),
-    readLiveState(runtime, sessionId, true),
+    readLiveState(runtime, userId, sessionId, true),
   ]);
-  if (!usable) throw sessionNotFound();
   const base = live.state ?? (await rebuildState(sql, sessionId, userId))?.state;
   const estimate = describeEstimate(updateEstimator(base, conditions));
   const recommendation = await recommendationFor(stored, estimate, live.model);
@@ -203,7 +196,7 @@ export async function getNetworkEstimate(
   const { sql } = runtime.db;
   const [owned, live, stored] = await Promise.all([
     sessionOwnedBy(sql, sessionId, userId),
-    readLiveState(runtime, sessionId, true),
+    readLiveState(runtime, userId, sessionId, true),
     getConfig(sql, userId),
   ]);
   if (!owned) throw sessionNotFound();
@@ -213,7 +206,7 @@ export async function getNetworkEstimate(
     const rebuilt = await rebuildState(sql, sessionId, userId);
     if (rebuilt === undefined) throw new NotFoundError('No network estimate for this session');
     state = rebuilt.state;
-    cached = await writeLiveState(runtime, sessionId, live.seq, state, rebuilt.lastId);
+    cached = await writeLiveState(runtime, userId, sessionId, live.seq, state, rebuilt.lastId);
   }
   const estimate = describeEstimate(state);
   const recommendation = await recommendationFor(stored, estimate, live.model);
@@ -239,13 +232,13 @@ export async function loadLiveSession(
   userId: string,
   withEstimate: boolean,
 ): Promise<LiveSession> {
-  const live = await readLiveState(runtime, sessionId, true);
+  const live = await readLiveState(runtime, userId, sessionId, true);
   if (!withEstimate || live.state) {
     return { model: live.model, estimate: live.state ? describeEstimate(live.state) : undefined };
   }
   const rebuilt = await rebuildState(runtime.db.sql, sessionId, userId);
   if (rebuilt === undefined) return { model: live.model, estimate: undefined };
-  await writeLiveState(runtime, sessionId, live.seq, rebuilt.state, rebuilt.lastId);
+  await writeLiveState(runtime, userId, sessionId, live.seq, rebuilt.state, rebuilt.lastId);
   return { model: live.model, estimate: describeEstimate(rebuilt.state) };
 }
 
@@ -258,7 +251,7 @@ export async function loadNetworkEstimate(
   return (await loadLiveSession(runtime, sessionId, userId, true)).estimate;
 }
 
-/** Statistics of the caller's session; 404 when it is missing or another user's. */
+/** Statistics of the caller's session; 404 when the caller has no such session. */
 export async function getSessionStatistics(
   runtime: Runtime,
   userId: string,

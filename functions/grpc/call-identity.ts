@@ -5,11 +5,12 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { UnauthorizedError } from '../core/errors.ts';
+import { tenantFromClaims } from '../core/subject.ts';
 import { bearerToken, type JwtSettings, verifyToken } from '../platform/jwt.ts';
 
 /** The verified caller of a call. */
 export interface CallIdentity {
-  /** The token's `sub`. */
+  /** The tenant the token names (`AIC_TENANT_CLAIM`, docs/design.md section 2.5). */
   userId: string;
   /** When the token expires (its `exp`), epoch ms: a stream ends then. */
   expiresAtMs: number;
@@ -24,7 +25,9 @@ export async function verifyCaller(
 ): Promise<CallIdentity> {
   const value = metadata.get('authorization')[0];
   const claims = await verifyToken(bearerToken(typeof value === 'string' ? value : undefined), jwt);
-  const identity = { userId: String(claims.sub), expiresAtMs: Number(claims.exp) * 1000 };
+  const tenant = tenantFromClaims(claims, jwt.tenantClaim);
+  if (tenant === undefined) throw new UnauthorizedError();
+  const identity = { userId: tenant, expiresAtMs: Number(claims.exp) * 1000 };
   identities.set(metadata, identity);
   return identity;
 }

@@ -50,7 +50,7 @@ export interface StreamPhases {
   /** The session's model as cached in Redis. */
   cachedModel(sessionId: string, userId: string): Promise<EngineModel | undefined>;
   /** Caches the session's model; a cache, so a failure only costs a later frame a cold start. */
-  saveModel(sessionId: string, model: EngineModel): Promise<void>;
+  saveModel(userId: string, sessionId: string, model: EngineModel): Promise<void>;
 }
 
 /** The compress service's phases over `runtime`, with the frame cap `maxFrameBytes`. */
@@ -66,19 +66,20 @@ export function compressPhases(runtime: Runtime, maxFrameBytes: number): StreamP
     },
     cachedModel: async (sessionId, userId) =>
       (await loadLiveSession(runtime, sessionId, userId, false)).model,
-    saveModel: (sessionId, model) => saveModel(runtime, sessionId, model),
+    saveModel: (userId, sessionId, model) => saveModel(runtime, userId, sessionId, model),
   };
 }
 
 /** Writes the latest model of each session behind the stream; one write per session at a time. */
 class ModelWriteBehind {
-  private readonly latest = new Map<string, EngineModel>();
+  /** The latest model of each session, with its owner, by session id (one caller per stream). */
+  private readonly latest = new Map<string, { userId: string; model: EngineModel }>();
   private writing: Promise<void> | undefined;
 
   constructor(private readonly write: StreamPhases['saveModel']) {}
 
-  save(sessionId: string, model: EngineModel): void {
-    this.latest.set(sessionId, model);
+  save(userId: string, sessionId: string, model: EngineModel): void {
+    this.latest.set(sessionId, { userId, model });
     this.writing ??= this.drain();
   }
 
@@ -94,8 +95,8 @@ class ModelWriteBehind {
       const batch = [...this.latest];
       this.latest.clear();
       await Promise.all(
-        batch.map(([sessionId, model]) =>
-          this.write(sessionId, model).catch((error: unknown) =>
+        batch.map(([sessionId, { userId, model }]) =>
+          this.write(userId, sessionId, model).catch((error: unknown) =>
             logger.warn('could not cache a session model', { error }),
           ),
         ),
@@ -181,7 +182,7 @@ export class StreamCompressor {
       await this.phases.store(frame);
       const session = this.sessions.peek(sessionId);
       if (session) session.owned = true;
-      this.cache.save(sessionId, frame.model);
+      this.cache.save(userId, sessionId, frame.model);
       return frame;
     } finally {
       // A frame that never reached its engine leaves the session's model as it found it.

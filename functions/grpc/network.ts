@@ -11,11 +11,9 @@ import {
 } from '../app/network-service.ts';
 import type { NetworkConditions } from '../core/contracts/compress.ts';
 import { recommendEncoding } from '../core/engine/recommend.ts';
-import { NotFoundError } from '../core/errors.ts';
 import { describeEstimate, type NetworkEstimate } from '../core/network/estimator.ts';
 import { resolvePolicy } from '../core/policy.ts';
 import { getConfig } from '../platform/db/config-repository.ts';
-import { sessionUsableBy } from '../platform/db/session-repository.ts';
 import { readLiveState } from '../platform/network/live-state.ts';
 import type { Runtime } from '../platform/runtime.ts';
 import {
@@ -28,14 +26,11 @@ import type { CompressionHintsMessage, NetworkEstimateMessage } from './proto.ts
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-const sessionNotFound = () => new NotFoundError('Session not found');
-
 /**
  * What the server would do with the session's next frame: the effective policy (request mode,
  * stored config, mode defaults), the current estimate's byte budget and the engine's first choice
  * under them. A session the caller has not used yet gets the policy's hint without a network
  * (sample_count 0, budget 0: only the latency budget and the SSIM floor constrain the choice).
- * NOT_FOUND for another user's session.
  */
 export async function compressionHints(
   runtime: Runtime,
@@ -43,12 +38,10 @@ export async function compressionHints(
   input: HintsInput,
 ): Promise<CompressionHintsMessage> {
   const { sql } = runtime.db;
-  const [usable, stored, live] = await Promise.all([
-    sessionUsableBy(sql, input.sessionId, userId),
+  const [stored, live] = await Promise.all([
     getConfig(sql, userId),
-    readLiveState(runtime, input.sessionId, true),
+    readLiveState(runtime, userId, input.sessionId, true),
   ]);
-  if (!usable) throw sessionNotFound();
   const estimate: NetworkEstimate | undefined = live.state
     ? describeEstimate(live.state)
     : await loadNetworkEstimate(runtime, input.sessionId, userId);
@@ -76,7 +69,6 @@ export async function compressionHints(
 /**
  * The session's estimate without recording anything: with `conditions`, the estimate the session
  * would have after that sample; without, its current estimate (NOT_FOUND before the first sample).
- * NOT_FOUND for another user's session.
  */
 export async function analyseNetwork(
   runtime: Runtime,

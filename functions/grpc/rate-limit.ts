@@ -1,6 +1,6 @@
 /**
- * The HTTP API's rate limiter applied to gRPC: the same policy (built-in rules and
- * `RATE_LIMIT_ROUTE_OVERRIDES`), the same Lua script in Redis, the same fail-open fallback. Each RPC
+ * The HTTP API's rate limiter applied to gRPC: the same policies (built-in rules,
+ * `RATE_LIMIT_ROUTE_OVERRIDES` and `TENANT_RATE_LIMITS`), the same Lua script in Redis, the same fail-open fallback. Each RPC
  * counts against the route its HTTP twin uses, and every frame of a `CompressStream` counts as
  * one `compress` request, so switching transports neither gains nor loses quota.
  */
@@ -9,7 +9,7 @@ import { routeList } from '../core/contracts/routes.ts';
 import { RateLimitError } from '../core/errors.ts';
 import { FallbackLimiter } from '../core/rate-limit/fallback-limiter.ts';
 import { rateLimitHeaders, retryAfterSeconds } from '../core/rate-limit/headers.ts';
-import { buildRateLimitPolicy, planFor } from '../core/rate-limit/policy.ts';
+import { buildRateLimitPolicies, planFor, policyOf } from '../core/rate-limit/policy.ts';
 import { metrics } from '../platform/observability.ts';
 import type { GuardedRedis } from '../platform/redis/guarded-redis.ts';
 import { checkRateLimit } from '../platform/redis/rate-limit.ts';
@@ -43,13 +43,14 @@ export function createGrpcRateLimiter(
   settings: Settings,
   redis: GuardedRedis | undefined,
 ): GrpcRateLimiter {
-  const policy = buildRateLimitPolicy(
+  const policies = buildRateLimitPolicies(
     settings.RATE_LIMIT_ROUTE_OVERRIDES,
+    settings.TENANT_RATE_LIMITS,
     routeList.map((route) => route.id),
   );
   const fallback = new FallbackLimiter(settings.RATE_LIMIT_FALLBACK_MAX_IDENTITIES);
   return async (routeId, userId) => {
-    const plan = planFor(policy, routeId, { userId });
+    const plan = planFor(policyOf(policies, userId), routeId, { userId });
     if (plan === undefined) return {};
     const result = redis ? await checkRateLimit(redis, plan) : undefined;
     const decision = result?.ok ? result.value : fallback.check(plan, Date.now());

@@ -9,7 +9,7 @@ import { getRuntime } from '../platform/runtime.ts';
 
 /**
  * Lambda entry of the metrics consumer, invoked by the Kinesis event source mapping of the frame
- * event stream with a batch of one shard's records (docs/design.md section 5.4). The batch is
+ * event stream with a batch of one shard's records (docs/design.md section 5.8). The batch is
  * applied in one statement, all or nothing: when it fails, the first record is reported as the
  * failure, so the mapping retries (and, bisecting, isolates) from there; a repeated record is
  * counted once.

@@ -132,7 +132,7 @@ export function createFunctionHandler<F extends FunctionName>(
     .use(securityHeadersMiddleware())
     .use(errorHandlerMiddleware())
     .use(routeResolverMiddleware(served))
-    .use(authMiddleware())
+    .use(authMiddleware(settings.AIC_TENANT_CLAIM))
     .use(rateLimitMiddleware({ settings }));
   for (const middleware of options.middlewares ?? []) handler.use(middleware);
   return handler.use(bodyParserMiddleware()).use(validatorMiddleware()).handler(dispatch);

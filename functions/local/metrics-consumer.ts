@@ -1,6 +1,6 @@
 /**
  * The local metrics consumer: under `npm start` (and in the tests) the Redis stream of frame
- * events is read by the consumer code the Lambda runs on AWS (docs/design.md section 5.4).
+ * events is read by the consumer code the Lambda runs on AWS (docs/design.md section 5.8).
  */
 import { hostname } from 'node:os';
 import { consumeFrameRecords } from '../app/frame-event-consumer.ts';

@@ -7,7 +7,7 @@ import {
   SignJWT,
 } from 'jose';
 import { DependencyUnavailableError, UnauthorizedError } from '../core/errors.ts';
-import { isUsableSubject } from '../core/subject.ts';
+import { tenantFromClaims } from '../core/subject.ts';
 import { issuerJwksUrl } from '../core/token-issuer.ts';
 import { loadSettings, type Settings } from './settings.ts';
 
@@ -29,6 +29,8 @@ export interface JwtSettings {
   audience: string | string[];
   /** The issuer's public keys: when set, RS256/ES256 tokens are verified against it, not HS256. */
   jwksUrl?: string;
+  /** The claim that names the tenant (`AIC_TENANT_CLAIM`); a token without a usable one is refused. */
+  tenantClaim: string;
 }
 
 /** The claims handlers read, as API Gateway's JWT authorizer passes them on. */
@@ -47,6 +49,7 @@ export function jwtSettings(settings: Settings): JwtSettings {
     secret: settings.AIC_JWT_SECRET ?? DEV_JWT_SECRET,
     issuer: settings.AIC_JWT_ISSUER,
     audience: audiences.length === 1 ? (audiences[0] as string) : audiences,
+    tenantClaim: settings.AIC_TENANT_CLAIM,
   };
   const verify = settings.AIC_JWT_VERIFY ?? (settings.AIC_JWT_JWKS_URL ? 'jwks' : 'hs256');
   if (verify === 'hs256') return base;
@@ -172,7 +175,10 @@ export async function verifyToken(
   if (remembered) return remembered;
   try {
     const payload = await verifySignature(token, settings);
-    if (!hasAcceptedAudience(payload, settings) || !isUsableSubject(payload.sub)) {
+    if (
+      !hasAcceptedAudience(payload, settings) ||
+      tenantFromClaims(payload, settings.tenantClaim) === undefined
+    ) {
       throw new UnauthorizedError();
     }
     remember(token, settings, payload as JwtClaims);
@@ -185,13 +191,17 @@ export async function verifyToken(
   }
 }
 
-/** Signs a development token for `sub`, valid for `ttlSeconds`. */
+/**
+ * Signs a development token for `sub`, valid for `ttlSeconds`, with `claims` added (for example a
+ * `client_id` naming a media server's tenant).
+ */
 export async function signToken(
   sub: string,
   settings: JwtSettings,
   ttlSeconds = 12 * 3600,
+  claims: Record<string, string> = {},
 ): Promise<string> {
-  return new SignJWT({ scope: 'aic' })
+  return new SignJWT({ scope: 'aic', ...claims })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(sub)
     .setIssuer(settings.issuer)

@@ -17,7 +17,7 @@ export interface Runtime {
   db: Database;
   /** Undefined when no Redis is configured: rate limiting then runs in its degraded mode. */
   redis: GuardedRedis | undefined;
-  /** Where answered frames' events go (docs/design.md section 5.4). */
+  /** Where answered frames' events go (docs/design.md section 5.8). */
   frameLog: FrameEventLog;
 }
 
@@ -40,6 +40,37 @@ async function redisPassword(settings: Settings): Promise<string | undefined> {
   return settings.REDIS_AUTH_SECRET_ARN
     ? secretsLoader().getSecret(settings.REDIS_AUTH_SECRET_ARN)
     : undefined;
+}
+
+/**
+ * A guarded client of `REDIS_URL` with the settings' breaker; `role` names it in the breaker's
+ * log lines.
+ */
+function guardedRedis(
+  settings: Settings,
+  options: { password: string | undefined; commandTimeoutMs: number; role: string },
+): GuardedRedis {
+  return createGuardedRedis({
+    url: settings.REDIS_URL as string,
+    password: options.password,
+    commandTimeoutMs: options.commandTimeoutMs,
+    keyPrefix: settings.REDIS_KEY_PREFIX,
+    breaker: {
+      failureThreshold: settings.BREAKER_FAILURE_THRESHOLD,
+      openMs: settings.BREAKER_OPEN_MS,
+      halfOpenMaxTrials: settings.BREAKER_HALF_OPEN_TRIALS,
+      successThreshold: settings.BREAKER_SUCCESS_THRESHOLD,
+    },
+    logger,
+    onStateChange: (from, to) => {
+      logger.warn('Redis circuit breaker changed state', { from, to, client: options.role });
+      metrics.addMetric(
+        `RedisBreaker${to === 'HALF_OPEN' ? 'HalfOpen' : to === 'OPEN' ? 'Open' : 'Closed'}`,
+        MetricUnit.Count,
+        1,
+      );
+    },
+  });
 }
 
 async function initialise(): Promise<Runtime> {
@@ -72,32 +103,22 @@ async function initialise(): Promise<Runtime> {
     await db.close();
     throw error;
   });
+  const password = settings.REDIS_URL ? await redisPassword(settings) : undefined;
+  const redisWith = (commandTimeoutMs: number, role: string) =>
+    guardedRedis(settings, { password, commandTimeoutMs, role });
   const redis = settings.REDIS_URL
-    ? createGuardedRedis({
-        url: settings.REDIS_URL,
-        password: await redisPassword(settings),
-        commandTimeoutMs: settings.REDIS_COMMAND_TIMEOUT_MS,
-        keyPrefix: settings.REDIS_KEY_PREFIX,
-        breaker: {
-          failureThreshold: settings.BREAKER_FAILURE_THRESHOLD,
-          openMs: settings.BREAKER_OPEN_MS,
-          halfOpenMaxTrials: settings.BREAKER_HALF_OPEN_TRIALS,
-          successThreshold: settings.BREAKER_SUCCESS_THRESHOLD,
-        },
-        logger,
-        onStateChange: (from, to) => {
-          logger.warn('Redis circuit breaker changed state', { from, to });
-          metrics.addMetric(
-            `RedisBreaker${to === 'HALF_OPEN' ? 'HalfOpen' : to === 'OPEN' ? 'Open' : 'Closed'}`,
-            MetricUnit.Count,
-            1,
-          );
-        },
-      })
+    ? redisWith(settings.REDIS_COMMAND_TIMEOUT_MS, 'requests')
     : undefined;
   // Start the (TLS) handshake now, so the first rate-limit call is not the one that waits for it.
   redis?.connect();
-  const frameLog = createFrameLog(settings, { sql: db.sql, redis });
+  // The frame log's appends get a connection, a deadline and a breaker of their own: a slow append
+  // under load must neither fail over for the rate limiter nor open its breaker.
+  const frameLog = createFrameLog(settings, {
+    sql: db.sql,
+    redis: settings.REDIS_URL
+      ? () => redisWith(settings.METRICS_APPEND_TIMEOUT_MS, 'metrics')
+      : undefined,
+  });
   initState = { kind: 'ready', tookMs: Math.round(performance.now() - started) };
   return { settings, db, redis, frameLog };
 }

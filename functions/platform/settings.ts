@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_COST_PER_GB_USD } from '../core/contracts/dashboard.ts';
-import { rateLimitOverridesSchema } from '../core/rate-limit/policy.ts';
+import { rateLimitOverridesSchema, tenantRateLimitsSchema } from '../core/rate-limit/policy.ts';
 import { DEFAULT_SESSIONS_PER_USER_PER_DAY } from './db/session-quota.ts';
 import { DEFAULT_STATEMENT_TIMEOUT_MS } from './db/statement-timeout.ts';
 
@@ -118,6 +118,12 @@ const apiShape = {
    * `{"compress":{"user":{"minute":6000}}}`; see `core/rate-limit/policy.ts`. Unset: built-in rules.
    */
   RATE_LIMIT_ROUTE_OVERRIDES: jsonText.pipe(rateLimitOverridesSchema).optional(),
+  /**
+   * JSON of rate-limit rules of particular tenants, keyed by tenant, each in the form of
+   * RATE_LIMIT_ROUTE_OVERRIDES and merged over it, e.g.
+   * `{"media-server-1":{"compress":{"user":{"minute":360000}}}}`.
+   */
+  TENANT_RATE_LIMITS: jsonText.pipe(tenantRateLimitsSchema).optional(),
   /** Identities one container tracks in the in-memory limiter used while Redis is unavailable. */
   RATE_LIMIT_FALLBACK_MAX_IDENTITIES: positiveInt(10_000),
   /** Egress price per GB (10^9 bytes) behind the bandwidth-savings cost estimate. */
@@ -155,6 +161,15 @@ const jwtShape = {
   AIC_JWT_JWKS_URL: z.string().min(1).optional(),
   /** `jwks` or `hs256`; default `jwks` when AIC_JWT_JWKS_URL is set. */
   AIC_JWT_VERIFY: z.enum(['jwks', 'hs256']).optional(),
+  /**
+   * The token claim that names the tenant, to whom quotas, sessions, dashboards and alerts belong:
+   * `sub` (each end user) or, for media servers, e.g. Cognito's `client_id`. Read by every process,
+   * the Lambdas behind API Gateway's authorizer included.
+   */
+  AIC_TENANT_CLAIM: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_:.-]{0,63}$/, 'must be a claim name')
+    .default('sub'),
 };
 
 /** The gRPC service (the Fargate task, and `npm start`). */
@@ -265,8 +280,16 @@ const metricsShape = {
    * frames of all its streams; 0 appends on the next turn of the event loop.
    */
   METRICS_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(0),
-  /** Most events one append or one consumer batch carries. */
-  METRICS_BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(500).default(500),
+  /**
+   * Most events one append carries (a Kinesis put takes 500 at most: a larger append is sent as
+   * several), and most records one local consumer batch applies.
+   */
+  METRICS_BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(10_000).default(1000),
+  /**
+   * Deadline of one append to the Redis stream (ms), on a connection and breaker of its own; an
+   * append past it goes to Postgres instead.
+   */
+  METRICS_APPEND_TIMEOUT_MS: positiveInt(500),
   /** Hours per-frame rows stay in Postgres for the recent-frames list and the window edges. */
   FRAME_ROWS_RETENTION_HOURS: z.coerce.number().int().min(25).default(48),
 };

@@ -13,6 +13,7 @@ import {
   SCHEDULED_FUNCTIONS,
   type ScheduledFunctionName,
 } from '../../functions/core/contracts/routes.ts';
+import { tenantRateLimitsSchema } from '../../functions/core/rate-limit/policy.ts';
 import { AUTHORIZER_FUNCTIONS, type AuthorizerFunctionName } from './authorizer-functions.ts';
 
 /** The `cdk.json` context key that holds one configuration per environment. */
@@ -150,6 +151,20 @@ export const environmentSettingsSchema = z.strictObject({
       audience: z.array(z.string().min(1)).min(1),
       /** The issuer's signing keys (the gRPC service fetches them); default `<issuer>/.well-known/jwks.json`. */
       jwksUrl: z.url({ protocol: /^https$/, message: 'must be an https URL' }).optional(),
+    })
+    .optional(),
+  /**
+   * Who a token's quotas, sessions and dashboards belong to (docs/design.md section 2.5): `claim`
+   * names the tenant (`sub` when absent; e.g. `client_id` when the clients are media servers), and
+   * `rateLimits` gives particular tenants limits of their own (`TENANT_RATE_LIMITS`).
+   */
+  tenants: z
+    .strictObject({
+      claim: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_:.-]{0,63}$/, 'must be a claim name')
+        .optional(),
+      rateLimits: tenantRateLimitsSchema.optional(),
     })
     .optional(),
   /** Retention of every log group of the environment, in days (a CloudWatch Logs value). */
@@ -474,4 +489,16 @@ export function loadEnvironmentConfigs(
   scope: Construct,
 ): Record<EnvironmentName, EnvironmentConfig> {
   return parseEnvironmentConfigs(scope.node.tryGetContext(ENVIRONMENTS_CONTEXT_KEY));
+}
+
+/**
+ * The tenant settings of every function and task of `config` (`AIC_TENANT_CLAIM`,
+ * `TENANT_RATE_LIMITS`); empty when the environment keeps the defaults.
+ */
+export function tenantEnvironment(config: EnvironmentConfig): Record<string, string> {
+  const { tenants } = config;
+  return {
+    ...(tenants?.claim ? { AIC_TENANT_CLAIM: tenants.claim } : {}),
+    ...(tenants?.rateLimits ? { TENANT_RATE_LIMITS: JSON.stringify(tenants.rateLimits) } : {}),
+  };
 }

@@ -20,6 +20,7 @@ import {
   type EnvironmentConfig,
   RESERVED_FUNCTION_NAMES,
   type ReservedFunctionName,
+  tenantEnvironment,
 } from '../config/environment-config.ts';
 import { type AicFunctionName, FUNCTION_SIZING } from '../config/function-sizing.ts';
 import { NODE_FLAGS_WRAPPER, NODE_HEAP_FLAGS, PIXEL_PROCESS_ENV } from '../config/node-flags.ts';
@@ -264,6 +265,7 @@ function functionEnvironment(props: AicFunctionProps): Record<string, string> {
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     LOG_LEVEL: config.logLevel,
     CORS_ALLOWED_ORIGINS: config.corsAllowedOrigins.join(','),
+    ...tenantEnvironment(config),
     // The bundle ships a source map; this makes stack traces point at the TypeScript sources.
     NODE_OPTIONS: '--enable-source-maps',
     // Functions that handle pixels start V8 with a larger old generation (node-flags.ts).

@@ -2,7 +2,7 @@
  * The frame event: one answered frame's metrics as they travel from the service that compressed
  * it, through the metrics stream (Kinesis Data Streams on AWS, a Redis stream locally), to the
  * consumer that adds it to the totals and rollups and to the per-frame archive (docs/design.md
- * section 5.4). One JSON object per stream record, snake_case like the rest of the API.
+ * section 5.8). One JSON object per stream record, snake_case like the rest of the API.
  *
  * The stream is written only by this service, but a record is still checked when it is read: a
  * record that does not parse is set aside and counted, never allowed to stop its shard.

@@ -2,14 +2,16 @@ import { z } from 'zod';
 import type { RateWindow } from './sliding-window.ts';
 
 /**
- * Rate-limit policy (docs/design.md section 2): which windows apply to a request, given its route and
- * caller. Limits are per identity: the JWT `sub` on authenticated routes, else the source IP of the
- * request context. Routes share one default quota per identity unless they have a rule of their own
- * (built in, or from `RATE_LIMIT_ROUTE_OVERRIDES`), in which case they count separately.
+ * Rate-limit policy (docs/design.md section 2.9): which windows apply to a request, given its route
+ * and caller. Limits are per identity: the tenant on authenticated routes, else the source IP of the
+ * request context; a frame also counts against its session's own windows (per stream, under the
+ * tenant's quota). Routes share one default quota per identity unless they have a rule of their own
+ * (built in, or from `RATE_LIMIT_ROUTE_OVERRIDES`), in which case they count separately. A tenant
+ * may have limits of its own (`TENANT_RATE_LIMITS`).
  */
 
-/** Who a quota belongs to. */
-export type IdentityKind = 'user' | 'ip';
+/** Who a quota belongs to: a tenant (`user`), a source IP, or one session of a tenant. */
+export type IdentityKind = 'user' | 'ip' | 'session';
 
 /** The caller a request is counted against. */
 export interface Identity {
@@ -17,10 +19,11 @@ export interface Identity {
   readonly value: string;
 }
 
-/** The windows of a route, per identity kind. */
+/** The windows of a route, per identity kind (`session`: per session of a tenant; may be empty). */
 export interface RouteLimits {
   readonly user: readonly RateWindow[];
   readonly ip: readonly RateWindow[];
+  readonly session: readonly RateWindow[];
 }
 
 /** A route's rule: its limits, or `exempt` (never limited). */
@@ -81,14 +84,34 @@ export const COMPRESS_USER_WINDOWS: readonly RateWindow[] = [
 ];
 
 /**
+ * Per session on `compress`: one stream, up to 60 fps sustained (3600/min) with bursts of 90 frames
+ * in a second, so that no stream of a tenant takes the whole of the tenant's quota.
+ */
+export const COMPRESS_SESSION_WINDOWS: readonly RateWindow[] = [
+  { name: 'second', seconds: 1, limit: 90 },
+  { name: 'minute', seconds: 60, limit: 3600 },
+];
+
+/**
  * Rules built into the service: the video route's own quota, and the probes of load balancers and
  * orchestrators, which must never be throttled.
  */
 export const BUILT_IN_RULES: Readonly<Record<string, RouteRule>> = {
-  compress: { user: COMPRESS_USER_WINDOWS, ip: DEFAULT_IP_WINDOWS },
+  compress: {
+    user: COMPRESS_USER_WINDOWS,
+    ip: DEFAULT_IP_WINDOWS,
+    session: COMPRESS_SESSION_WINDOWS,
+  },
   health: 'exempt',
   liveness: 'exempt',
   readiness: 'exempt',
+};
+
+/** Limits of a route without a rule of its own: per tenant and per IP; none per session. */
+const DEFAULT_LIMITS: RouteLimits = {
+  user: DEFAULT_USER_WINDOWS,
+  ip: DEFAULT_IP_WINDOWS,
+  session: [],
 };
 
 const positiveInt = z.number().int().positive();
@@ -113,7 +136,13 @@ const windowMapSchema = z.record(
 
 const routeOverrideSchema = z.union([
   z.literal('exempt'),
-  z.object({ user: windowMapSchema.optional(), ip: windowMapSchema.optional() }).strict(),
+  z
+    .object({
+      user: windowMapSchema.optional(),
+      ip: windowMapSchema.optional(),
+      session: windowMapSchema.optional(),
+    })
+    .strict(),
 ]);
 
 /**
@@ -167,10 +196,11 @@ function applyOverride(
   if (override === undefined) return base;
   if (override === 'exempt') return 'exempt';
   // An exempt rule that is given limits starts from the service defaults.
-  const from = base === 'exempt' ? { user: DEFAULT_USER_WINDOWS, ip: DEFAULT_IP_WINDOWS } : base;
+  const from = base === 'exempt' ? DEFAULT_LIMITS : base;
   return {
     user: mergeWindows(from.user, override.user, `${path}.user`),
     ip: mergeWindows(from.ip, override.ip, `${path}.ip`),
+    session: mergeWindows(from.session, override.session, `${path}.session`),
   };
 }
 
@@ -194,7 +224,7 @@ export function buildRateLimitPolicy(
     }
   }
   const defaults = applyOverride(
-    { user: DEFAULT_USER_WINDOWS, ip: DEFAULT_IP_WINDOWS },
+    DEFAULT_LIMITS,
     overrides[DEFAULT_SCOPE],
     `${field}.${DEFAULT_SCOPE}`,
   );
@@ -214,7 +244,7 @@ export function buildRateLimitPolicy(
  * `$default`: 404, 405 and CORS preflights, answered from memory), an exempt route, or no window
  * left for the caller's identity kind.
  *
- * @param caller `userId` is the JWT `sub` set by the auth middleware on authenticated routes;
+ * @param caller `userId` is the tenant set by the auth middleware on authenticated routes;
  *   `sourceIp` must come from the request context, never from a client header.
  */
 export function planFor(
@@ -233,4 +263,84 @@ export function planFor(
   const windows = rule[identity.kind];
   if (windows.length === 0) return undefined;
   return { identity, scope: own === undefined ? DEFAULT_SCOPE : routeId, windows };
+}
+
+/**
+ * The plan of one frame against its session's windows (`rule.session` of the route), or
+ * `undefined` when the route has none: every session of a tenant counts on its own, under the
+ * tenant's quota, which {@link planFor} checks.
+ */
+export function sessionPlanFor(
+  policy: RateLimitPolicy,
+  routeId: string,
+  userId: string,
+  sessionId: string,
+): LimitPlan | undefined {
+  const rule = policy.routes.get(routeId) ?? policy.default;
+  if (rule === 'exempt' || rule.session.length === 0) return undefined;
+  return {
+    identity: { kind: 'session', value: `${userId}:${sessionId}` },
+    scope: routeId,
+    windows: rule.session,
+  };
+}
+
+/**
+ * `TENANT_RATE_LIMITS`: JSON keyed by tenant, each value in the form of
+ * `RATE_LIMIT_ROUTE_OVERRIDES`, merged over it for that tenant only (a media server's app client
+ * may send many streams; an end user keeps the defaults).
+ *
+ * @example {"media-server-1":{"compress":{"user":{"minute":360000,"hour":21600000}}}}
+ */
+export const tenantRateLimitsSchema = z.record(
+  z.string().min(1).max(256),
+  rateLimitOverridesSchema,
+);
+
+/** Parsed `TENANT_RATE_LIMITS`. */
+export type TenantRateLimits = z.infer<typeof tenantRateLimitsSchema>;
+
+/** The service's policy, and the policies of the tenants with limits of their own. */
+export interface RateLimitPolicies {
+  readonly default: RateLimitPolicy;
+  readonly tenants: ReadonlyMap<string, RateLimitPolicy>;
+}
+
+/** `base` with `extra` merged in, route by route and identity kind by kind. */
+function mergeOverrides(base: RateLimitOverrides, extra: RateLimitOverrides): RateLimitOverrides {
+  const merged: RateLimitOverrides = { ...base };
+  for (const [route, rule] of Object.entries(extra)) {
+    const under = merged[route];
+    merged[route] =
+      rule === 'exempt' || under === undefined || under === 'exempt'
+        ? rule
+        : {
+            user: { ...under.user, ...rule.user },
+            ip: { ...under.ip, ...rule.ip },
+            session: { ...under.session, ...rule.session },
+          };
+  }
+  return merged;
+}
+
+/**
+ * Builds the service's policy and one per tenant of `tenants` (called at cold start: a bad value
+ * throws, naming the field).
+ */
+export function buildRateLimitPolicies(
+  overrides: RateLimitOverrides = {},
+  tenants: TenantRateLimits = {},
+  routeIds: readonly string[] = Object.keys(BUILT_IN_RULES),
+): RateLimitPolicies {
+  const byTenant = new Map<string, RateLimitPolicy>();
+  for (const [tenant, extra] of Object.entries(tenants)) {
+    const field = `TENANT_RATE_LIMITS.${tenant}`;
+    byTenant.set(tenant, buildRateLimitPolicy(mergeOverrides(overrides, extra), routeIds, field));
+  }
+  return { default: buildRateLimitPolicy(overrides, routeIds), tenants: byTenant };
+}
+
+/** The policy that applies to `userId` (a tenant), or to an anonymous caller. */
+export function policyOf(policies: RateLimitPolicies, userId: string | undefined): RateLimitPolicy {
+  return (userId === undefined ? undefined : policies.tenants.get(userId)) ?? policies.default;
 }

@@ -4,10 +4,11 @@ import { RateLimitError } from '../../core/errors.ts';
 import { FallbackLimiter } from '../../core/rate-limit/fallback-limiter.ts';
 import { rateLimitHeaders, retryAfterSeconds } from '../../core/rate-limit/headers.ts';
 import {
-  buildRateLimitPolicy,
+  buildRateLimitPolicies,
   type LimitPlan,
   planFor,
-  type RateLimitPolicy,
+  policyOf,
+  type RateLimitPolicies,
 } from '../../core/rate-limit/policy.ts';
 import type { LimitDecision } from '../../core/rate-limit/sliding-window.ts';
 import { logger, metrics } from '../../platform/observability.ts';
@@ -27,8 +28,11 @@ export type DegradedReason = GuardedFailureReason | 'not_configured' | 'runtime_
 export interface RateLimitMiddlewareOptions {
   /** Parsed environment (the policy and the fallback's size come from it). */
   settings?: Settings;
-  /** The policy; default: built from `settings.RATE_LIMIT_ROUTE_OVERRIDES` and the route table. */
-  policy?: RateLimitPolicy;
+  /**
+   * The policies; default: built from `settings.RATE_LIMIT_ROUTE_OVERRIDES`,
+   * `settings.TENANT_RATE_LIMITS` and the route table.
+   */
+  policies?: RateLimitPolicies;
   /** The guarded Redis, or undefined when none is configured; default: the runtime's. */
   redis?: () => Promise<GuardedRedis | undefined>;
   /** The limiter used while Redis is unavailable; default: one per container. */
@@ -70,15 +74,16 @@ function noteMode(reason: DegradedReason | undefined): void {
  * runtime cannot start, the request is decided by the bounded per-container fallback limiter,
  * marked `X-AIC-Degraded: rate-limit` and counted in the `RateLimitDegraded` metric.
  *
- * @throws Error at creation when `RATE_LIMIT_ROUTE_OVERRIDES` names an unknown route or an invalid
- *   window (cold start fails loudly).
+ * @throws Error at creation when `RATE_LIMIT_ROUTE_OVERRIDES` or `TENANT_RATE_LIMITS` names an
+ *   unknown route or an invalid window (cold start fails loudly).
  */
 export function rateLimitMiddleware(options: RateLimitMiddlewareOptions = {}): HttpMiddleware {
   const settings = options.settings ?? loadSettings();
-  const policy =
-    options.policy ??
-    buildRateLimitPolicy(
+  const policies =
+    options.policies ??
+    buildRateLimitPolicies(
       settings.RATE_LIMIT_ROUTE_OVERRIDES,
+      settings.TENANT_RATE_LIMITS,
       routeList.map((route) => route.id),
     );
   const redisOf = options.redis ?? runtimeRedis;
@@ -106,7 +111,7 @@ export function rateLimitMiddleware(options: RateLimitMiddlewareOptions = {}): H
     name: 'rateLimit',
     before: async (request) => {
       const { aic } = request.context;
-      const plan = planFor(policy, aic.route?.id, {
+      const plan = planFor(policyOf(policies, aic.userId), aic.route?.id, {
         userId: aic.userId,
         // Only API Gateway's view of the peer: X-Forwarded-For and friends are client-supplied.
         sourceIp: request.event.requestContext?.http?.sourceIp,

@@ -45,8 +45,7 @@ type InsertedRow = ClaimStatus & {
 /**
  * Stores one update, creating the session for its owner on first use within the owner's daily
  * quota of new sessions (or touching its `last_seen_at`), in one statement: the sample and the
- * claim commit together. Returns the new row's id, or null (and writes nothing) when the session
- * belongs to another user. The same statement reads the owner's stored policy, which the answer's
+ * claim commit together. Returns the new row's id. The same statement reads the owner's stored policy, which the answer's
  * recommendation needs, so an update costs one round trip to Postgres.
  *
  * Concurrent updates of one session serialise on the session row's lock and each adds its own row,
@@ -60,7 +59,7 @@ export async function insertNetworkSample(
   sql: Sql,
   record: NetworkSampleRecord,
   sessionsPerDay = DEFAULT_SESSIONS_PER_USER_PER_DAY,
-): Promise<InsertedSample | typeof REPEAT | null> {
+): Promise<InsertedSample | typeof REPEAT> {
   const c = record.conditions;
   const claim = { sessionId: record.sessionId, userId: record.userId, sessionsPerDay };
   const row = await runClaim(
@@ -69,8 +68,7 @@ export async function insertNetworkSample(
       insert into sessions (session_id, user_id)
       select ${record.sessionId}, ${record.userId}
       where ${claimable(sql, claim)}
-      on conflict (session_id) do update set last_seen_at = now()
-      where sessions.user_id = excluded.user_id
+      on conflict (user_id, session_id) do update set last_seen_at = now()
       returning session_id, user_id
     ), previous as (
       select max(id) as id from network_samples
@@ -102,7 +100,7 @@ export async function insertNetworkSample(
     sessionsPerDay,
     record.idempotencyKey === undefined ? undefined : () => sampleStoredBefore(sql, record),
   );
-  if (row === null || row === REPEAT) return row;
+  if (row === REPEAT) return row;
   return {
     id: row.id,
     previousId: row.previous_id,
@@ -114,8 +112,8 @@ export async function insertNetworkSample(
 async function sampleStoredBefore(sql: Sql, record: NetworkSampleRecord): Promise<boolean> {
   const rows = await sql`
     select 1 from network_samples
-    where session_id = ${record.sessionId} and idempotency_key = ${record.idempotencyKey ?? null}
-      and user_id = ${record.userId}
+    where user_id = ${record.userId} and session_id = ${record.sessionId}
+      and idempotency_key = ${record.idempotencyKey ?? null}
   `;
   return rows.length > 0;
 }

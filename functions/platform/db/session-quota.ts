@@ -1,8 +1,9 @@
 /**
  * The cap on new sessions per user and UTC day (`SESSIONS_PER_USER_PER_DAY`, docs/design.md
- * section 5), enforced by the statements that claim a session: the frame statement and the
+ * section 5), enforced by the statements that claim a session: a frame's session claim and the
  * network-sample statement each include {@link quotaClaim} and {@link claimable}, and report
- * {@link claimStatus}, which {@link runClaim} reads.
+ * {@link claimStatus}, which {@link runClaim} reads. A session is its owner's by key
+ * (`(user_id, session_id)`, migration 0006), so a claim only ever creates the owner's own session.
  *
  * A new session takes one unit of its owner's `session_quotas` row before it is inserted. The
  * upsert locks that row, and `ON CONFLICT DO UPDATE` judges the cap on the row's latest version,
@@ -33,7 +34,9 @@ export function quotaClaim(sql: Sql, claim: SessionClaim) {
     quota as (
       insert into session_quotas as q (user_id, day, sessions)
       select ${claim.userId}, aic_utc_day(now()), 1
-      where not exists (select 1 from sessions where session_id = ${claim.sessionId})
+      where not exists (
+        select 1 from sessions where user_id = ${claim.userId} and session_id = ${claim.sessionId}
+      )
       on conflict (user_id) do update set
         day = excluded.day,
         sessions = case when q.day = excluded.day then q.sessions + 1 else 1 end
@@ -50,7 +53,9 @@ export function quotaClaim(sql: Sql, claim: SessionClaim) {
 export function claimable(sql: Sql, claim: SessionClaim) {
   return sql`(
     exists (select 1 from quota)
-    or exists (select 1 from sessions where session_id = ${claim.sessionId})
+    or exists (
+      select 1 from sessions where user_id = ${claim.userId} and session_id = ${claim.sessionId}
+    )
   )`;
 }
 
@@ -59,7 +64,9 @@ export function claimStatus(sql: Sql, claim: SessionClaim, stored: 'stored' | 'i
   return sql`
     exists (select 1 from ${sql(stored)}) as stored,
     exists (select 1 from quota) as counted,
-    exists (select 1 from sessions where session_id = ${claim.sessionId}) as known
+    exists (
+      select 1 from sessions where user_id = ${claim.userId} and session_id = ${claim.sessionId}
+    ) as known
   `;
 }
 
@@ -84,12 +91,11 @@ export const REPEAT = 'repeat';
 
 /**
  * Runs a claiming statement (retrying lost races) and reads its status: the row when it stored,
- * {@link REPEAT} when it stored nothing because `storedBefore` finds the same row stored for the
- * same owner (a retry; asked in a statement of its own, which sees a concurrent first copy's
- * commit), null when the session is another user's.
+ * {@link REPEAT} when it stored nothing because `storedBefore` finds the same row stored before (a
+ * retry; asked in a statement of its own, which sees a concurrent first copy's commit).
  *
  * A statement that neither stored nor was granted quota for a session it did not know was over
- * the cap, or began just before the user's own concurrent first use stored the session: it is run
+ * the cap, or began just before the owner's own concurrent first use stored the session: it is run
  * once more, and a second such answer is the quota's refusal.
  *
  * @throws SessionQuotaExceededError when the owner has no new session left today.
@@ -98,13 +104,12 @@ export async function runClaim<T extends ClaimStatus>(
   statement: () => Promise<readonly T[]>,
   sessionsPerDay: number,
   storedBefore?: () => Promise<boolean>,
-): Promise<T | typeof REPEAT | null> {
+): Promise<T | typeof REPEAT> {
   for (let attempt = 1; ; attempt++) {
     const [row] = await retryLostRaces(statement);
     if (!row) throw new Error('A claiming statement returned no status row');
     if (row.stored) return row;
     if (storedBefore && (await storedBefore())) return REPEAT;
-    if (row.known || row.counted) return null;
     if (attempt === 2) {
       throw new SessionQuotaExceededError(sessionsPerDay, secondsUntilNextUtcDay(Date.now()));
     }

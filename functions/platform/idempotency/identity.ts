@@ -12,7 +12,7 @@ export type IdempotentOperation = 'compress' | 'network';
 /** Who, which session and which request: one identity per answer. */
 export interface RequestIdentity {
   readonly operation: IdempotentOperation;
-  /** Whose request it is, from {@link ownerOf}. */
+  /** Whose request it is: the tenant (docs/design.md section 2.5). */
   readonly owner: string;
   readonly sessionId: string;
   /** The frame's number, or else the client's key. */
@@ -24,14 +24,6 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
 // Visible ASCII only: the key travels in an HTTP header and in gRPC metadata unchanged.
 const KEY_PATTERN = /^[\x21-\x7e]+$/;
-
-/**
- * The owner part of an identity. Today the caller's user id; the one place a tenant-scoped owner
- * will replace it, so every identity and every key built from it follows.
- */
-export function ownerOf(userId: string): string {
-  return userId;
-}
 
 /**
  * The client's `Idempotency-Key` header (gRPC: `idempotency-key` metadata), or undefined when it
@@ -63,7 +55,7 @@ export function requestIdentity(
   frameNumber: number | undefined,
   key: string | undefined,
 ): RequestIdentity | undefined {
-  const owner = ownerOf(userId);
+  const owner = userId;
   if (frameNumber !== undefined) return { operation, owner, sessionId, name: { frameNumber } };
   if (key !== undefined) return { operation, owner, sessionId, name: { key } };
   return undefined;

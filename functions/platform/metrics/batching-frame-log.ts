@@ -1,7 +1,7 @@
 /**
  * Coalesces the appends of concurrent requests into one append of the log underneath: the gRPC
  * task, which serves many streams in one process, puts the frames of all of them every few
- * milliseconds instead of once per frame (docs/design.md section 5.4).
+ * milliseconds instead of once per frame (docs/design.md section 5.8).
  */
 import type { FrameEvent } from '../../core/contracts/frame-event.ts';
 import type { FrameEventLog } from './frame-event-log.ts';

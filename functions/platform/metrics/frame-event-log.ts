@@ -1,5 +1,5 @@
 /**
- * The port every producer of frame events writes through (docs/design.md section 5.4): a durable,
+ * The port every producer of frame events writes through (docs/design.md section 5.8): a durable,
  * ordered-per-session log that a consumer reads in batches. Adapters: Kinesis Data Streams on AWS,
  * a Redis stream locally and in tests, and Postgres itself when neither is configured.
  */

@@ -1,6 +1,6 @@
 /**
  * A stored frame's record as the frame event the metrics stream carries (docs/design.md
- * section 5.4).
+ * section 5.8).
  */
 import { randomUUID } from 'node:crypto';
 import { FRAME_EVENT_VERSION, type FrameEvent } from '../../core/contracts/frame-event.ts';

@@ -1,6 +1,6 @@
 /**
  * Chooses and builds the frame-event log from the settings (`METRICS_LOG`, docs/design.md
- * section 5.4): Kinesis on AWS, a Redis stream locally (falling back to Postgres while Redis cannot
+ * section 5.8): Kinesis on AWS, a Redis stream locally (falling back to Postgres while Redis cannot
  * take an append), or Postgres alone; always behind a batcher, so that concurrent frames of one
  * process share an append.
  */
@@ -20,7 +20,8 @@ import { createRedisStreamFrameLog } from './redis-stream-frame-log.ts';
 /** What the log is built from. */
 export interface FrameLogDependencies {
   sql: Sql;
-  redis: GuardedRedis | undefined;
+  /** Creates the log's own Redis client; undefined when no Redis is configured. */
+  redis: (() => GuardedRedis) | undefined;
 }
 
 /** The kind `METRICS_LOG` names, `auto` resolved to the first one configured. */
@@ -45,7 +46,7 @@ function unbatched(settings: Settings, deps: FrameLogDependencies): FrameEventLo
     case 'redis': {
       if (!deps.redis) throw new Error('METRICS_LOG=redis needs REDIS_URL');
       const stream = createRedisStreamFrameLog({
-        redis: deps.redis,
+        redis: deps.redis(),
         stream: settings.METRICS_REDIS_STREAM,
       });
       return withFallback(stream, postgres, (error, events) => {

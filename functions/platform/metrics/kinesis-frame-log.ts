@@ -1,5 +1,5 @@
 /**
- * The Kinesis Data Streams adapter of the frame-event log (docs/design.md section 5.4): each
+ * The Kinesis Data Streams adapter of the frame-event log (docs/design.md section 5.8): each
  * event is one record (UTF-8 JSON), keyed by its session so one session's frames share a shard.
  *
  * PutRecords is not all-or-nothing: an answer may report some entries as failed (throttled shard,

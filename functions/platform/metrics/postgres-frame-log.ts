@@ -1,6 +1,6 @@
 /**
  * The frame-event log without a stream: each append applies its events to Postgres at once, with
- * the consumer's own statement (docs/design.md section 5.4). Used when neither Kinesis nor Redis is
+ * the consumer's own statement (docs/design.md section 5.8). Used when neither Kinesis nor Redis is
  * configured, and as the fallback of the Redis stream while Redis cannot take an append.
  */
 
@@ -22,11 +22,8 @@ export function createPostgresFrameLog(sql: Sql): FrameEventLog {
   };
 }
 
-/**
- * What storing a frame did: `stored` it and counted it, found it stored before (`repeat`: a retry,
- * counted once), or nothing because the session is another user's (`not_owned`).
- */
-export type FrameStoreOutcome = 'stored' | 'repeat' | 'not_owned';
+/** What storing a frame did: `stored` it and counted it, or found it stored before (`repeat`). */
+export type FrameStoreOutcome = 'stored' | 'repeat';
 
 /**
  * Claims the frame's session (within its owner's daily quota of new sessions) and applies the
@@ -41,16 +38,16 @@ export async function storeFrameMetrics(
   sessionsPerDay = DEFAULT_SESSIONS_PER_USER_PER_DAY,
 ): Promise<FrameStoreOutcome> {
   const claim = { sessionId: record.sessionId, userId: record.userId, sessionsPerDay };
-  if (!(await claimSession(sql, claim))) return 'not_owned';
+  await claimSession(sql, claim);
   const { stored } = await applyFrameEvents(sql, [toFrameEvent(record)]);
   return stored === 1 ? 'stored' : 'repeat';
 }
 
-/** {@link storeFrameMetrics}: true when the frame is stored (now or before), false when not owned. */
+/** {@link storeFrameMetrics}, answering whether the frame was stored now (not a repeat). */
 export async function recordFrame(
   sql: Sql,
   record: FrameMetricRecord,
   sessionsPerDay = DEFAULT_SESSIONS_PER_USER_PER_DAY,
 ): Promise<boolean> {
-  return (await storeFrameMetrics(sql, record, sessionsPerDay)) !== 'not_owned';
+  return (await storeFrameMetrics(sql, record, sessionsPerDay)) === 'stored';
 }

@@ -1,6 +1,6 @@
 /**
  * The consumer side of the Redis frame-event stream (the local stand-in for the Kinesis event
- * source mapping, docs/design.md section 5.4): a consumer group reads batches, hands each to
+ * source mapping, docs/design.md section 5.8): a consumer group reads batches, hands each to
  * `handle`, and acknowledges (and deletes) its entries only after `handle` resolved, so a consumer
  * killed mid-batch leaves the batch pending, and it is read again on restart (its own pending
  * entries first) or claimed by another consumer once idle for `claimIdleMs`. `handle` must count

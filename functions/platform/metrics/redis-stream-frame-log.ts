@@ -1,6 +1,6 @@
 /**
  * The frame-event log on a Redis stream (`XADD`), for `npm start` and the tests: the same producer
- * and consumer contract as Kinesis on AWS (docs/design.md section 5.4), on a real server. With
+ * and consumer contract as Kinesis on AWS (docs/design.md section 5.8), on a real server. With
  * AOF on, an `XADD` that returned is as durable as the server's fsync policy; the local runtime's
  * `redis-server` keeps the stream in memory only.
  */
@@ -14,6 +14,7 @@ export const EVENT_FIELD = 'e';
 
 /** Options of {@link createRedisStreamFrameLog}. */
 export interface RedisStreamFrameLogOptions {
+  /** The log's own client: `close()` closes it. */
   redis: GuardedRedis;
   /** The stream's key, before the client's key prefix. */
   stream: string;
@@ -44,6 +45,6 @@ export function createRedisStreamFrameLog(options: RedisStreamFrameLogOptions): 
         });
       }
     },
-    close: async () => undefined,
+    close: () => redis.close(),
   };
 }

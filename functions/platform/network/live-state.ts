@@ -28,8 +28,12 @@ export const NETWORK_STATE_TTL_SECONDS = 3600;
 /** Samples replayed from Postgres to rebuild a state that Redis does not have. */
 export const REBUILD_SAMPLES = 20;
 
-/** The Redis key of a session's live network state (before the configured prefix). */
-export const networkStateKey = (sessionId: string) => `network:${sessionId}`;
+/**
+ * The Redis key of a session's live network state (before the configured prefix): the session of
+ * its owner (the tenant), whose id ends the key at a fixed length, so no two pairs share a key.
+ */
+export const networkStateKey = (userId: string, sessionId: string) =>
+  `network:${userId}:${sessionId}`;
 
 /** The key compress-service stores the session's learned engine model under. */
 
@@ -76,12 +80,13 @@ function parseJson(text: string | null | undefined): unknown {
  */
 export async function readLiveState(
   runtime: Runtime,
+  userId: string,
   sessionId: string,
   withModel: boolean,
 ): Promise<LiveRead> {
   const result = await runtime.redis?.run(async (redis: Redis) => {
-    const pipeline = redis.pipeline().hmget(networkStateKey(sessionId), 'state', 'seq');
-    if (withModel) pipeline.get(modelKey(sessionId));
+    const pipeline = redis.pipeline().hmget(networkStateKey(userId, sessionId), 'state', 'seq');
+    if (withModel) pipeline.get(modelKey(userId, sessionId));
     const replies = (await pipeline.exec()) ?? [];
     for (const [error] of replies) if (error) throw error;
     return replies.map(([, value]) => value);
@@ -103,6 +108,7 @@ export async function readLiveState(
  */
 export async function writeLiveState(
   runtime: Runtime,
+  userId: string,
   sessionId: string,
   expectedSeq: string | null,
   state: NetworkEstimatorState,
@@ -112,7 +118,7 @@ export async function writeLiveState(
     runScript(
       redis,
       COMPARE_AND_SET,
-      [networkStateKey(sessionId)],
+      [networkStateKey(userId, sessionId)],
       [
         expectedSeq ?? NEVER_MATCHES,
         JSON.stringify(state),

@@ -14,13 +14,15 @@ const RATE_LIMIT_SCRIPT = redisScript(RATE_LIMIT_LUA);
 /** Namespace of limiter keys under the client's `keyPrefix`. */
 export const RATE_LIMIT_KEY_NAMESPACE = 'rl:';
 
+const KEY_KINDS = { user: 'u', ip: 'ip', session: 's' } as const;
+
 /**
- * The Redis key of a plan, holding all its windows: `rl:{<u|ip>:<identity>}:<scope>`. The identity
+ * The Redis key of a plan, holding all its windows: `rl:{<u|ip|s>:<identity>}:<scope>`. The identity
  * is URI-encoded, so a `sub` cannot inject `{`, `}` or `:`; the braces make it the hash tag, so
  * the key lives in the identity's Redis Cluster slot.
  */
 export function rateLimitKey(plan: LimitPlan): string {
-  const kind = plan.identity.kind === 'user' ? 'u' : 'ip';
+  const kind = KEY_KINDS[plan.identity.kind];
   return `${RATE_LIMIT_KEY_NAMESPACE}{${kind}:${encodeURIComponent(plan.identity.value)}}:${encodeURIComponent(plan.scope)}`;
 }
 

@@ -4,8 +4,8 @@ import type { Runtime } from '../runtime.ts';
 /** How long a session's learned model lives in Redis after its last frame. */
 export const MODEL_TTL_SECONDS = 3600;
 
-/** Redis key of a session's learned engine model. */
-export const modelKey = (sessionId: string) => `model:${sessionId}`;
+/** Redis key of a session's learned engine model: the session of its owner (the tenant). */
+export const modelKey = (userId: string, sessionId: string) => `model:${userId}:${sessionId}`;
 
 /** Parses a cached model; a corrupt or outdated one is rejected (cold start from the priors). */
 export function parseModel(text: string | null | undefined): EngineModel | undefined {
@@ -20,10 +20,11 @@ export function parseModel(text: string | null | undefined): EngineModel | undef
 /** Stores the session's model; a cache, so a Redis failure only costs the next frame a cold start. */
 export async function saveModel(
   runtime: Runtime,
+  userId: string,
   sessionId: string,
   model: EngineModel,
 ): Promise<void> {
   await runtime.redis?.run((redis) =>
-    redis.set(modelKey(sessionId), JSON.stringify(model), 'EX', MODEL_TTL_SECONDS),
+    redis.set(modelKey(userId, sessionId), JSON.stringify(model), 'EX', MODEL_TTL_SECONDS),
   );
 }

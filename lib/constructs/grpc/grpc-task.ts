@@ -12,7 +12,7 @@ import {
 } from 'aws-cdk-lib/aws-ecs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { EnvironmentConfig } from '../../config/environment-config.ts';
+import { type EnvironmentConfig, tenantEnvironment } from '../../config/environment-config.ts';
 import { REPO_ROOT } from '../../paths.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../aic-function.ts';
 import type { DataAccess } from '../data/data-access.ts';
@@ -172,6 +172,7 @@ function containerEnvironment(props: GrpcTaskProps): Record<string, string> {
     AIC_JWT_ISSUER: tokenIssuer.issuer,
     AIC_JWT_AUDIENCE: tokenIssuer.audience.join(','),
     AIC_JWT_JWKS_URL: tokenIssuer.jwksUrl,
+    ...tenantEnvironment(config),
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     // The task runs no X-Ray daemon and Prometheus covers it: tracing off also keeps the X-Ray

@@ -239,7 +239,7 @@ describe('a frame sent again while Redis is down', () => {
     // Nothing listens on port 1: every Redis call fails at once.
     const redis = createGuardedRedis({ url: 'redis://127.0.0.1:1', keyPrefix: PREFIX });
     // The frame log is the Redis stream, which refuses every append: the events go to Postgres.
-    const frameLog = createFrameLog(settings, { sql: database.sql, redis });
+    const frameLog = createFrameLog(settings, { sql: database.sql, redis: () => redis });
     const runtime: Runtime = { settings, db: database, redis, frameLog };
     try {
       const session = randomUUID();
@@ -280,7 +280,7 @@ describe('a frame whose answer is larger than IDEMPOTENCY_MAX_ANSWER_BYTES', () 
       keyPrefix: PREFIX,
       commandTimeoutMs: 1000,
     });
-    const frameLog = createFrameLog(settings, { sql: database.sql, redis });
+    const frameLog = createFrameLog(settings, { sql: database.sql, redis: () => redis });
     const runtime: Runtime = { settings, db: database, redis, frameLog };
     try {
       const session = randomUUID();

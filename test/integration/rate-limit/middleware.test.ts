@@ -21,6 +21,7 @@ const policy = buildRateLimitPolicy({ '*': { user: { minute: 2 }, ip: { minute: 
   'getConfig',
   'health',
 ]);
+const policies = { default: policy, tenants: new Map() };
 
 let guarded: GuardedRedis;
 let admin: Redis;
@@ -76,7 +77,7 @@ async function run(
 describe('the rate-limit middleware', () => {
   it('counts allowed and rejected decisions and throws a 429 with Retry-After', async () => {
     const added = vi.spyOn(metrics, 'addMetric');
-    const middleware = rateLimitMiddleware({ settings, policy, redis: async () => guarded });
+    const middleware = rateLimitMiddleware({ settings, policies, redis: async () => guarded });
     const first = request({ userId: 'metrics-user' });
     expect(await run(middleware, first)).toBeUndefined();
     expect(first.context.aic.responseHeaders).toMatchObject({
@@ -99,7 +100,7 @@ describe('the rate-limit middleware', () => {
   });
 
   it('keys anonymous callers by the request context address, not X-Forwarded-For', async () => {
-    const middleware = rateLimitMiddleware({ settings, policy, redis: async () => guarded });
+    const middleware = rateLimitMiddleware({ settings, policies, redis: async () => guarded });
     const ip = '198.51.100.23';
     expect(await run(middleware, request({ sourceIp: ip, xff: '10.0.0.1' }))).toBeUndefined();
     expect(await run(middleware, request({ sourceIp: ip, xff: '10.0.0.2' }))).toBeUndefined();
@@ -114,7 +115,7 @@ describe('the rate-limit middleware', () => {
     const added = vi.spyOn(metrics, 'addMetric');
     const middleware = rateLimitMiddleware({
       settings,
-      policy,
+      policies,
       redis: async () => undefined,
       fallback: new FallbackLimiter(100),
     });
@@ -132,7 +133,7 @@ describe('the rate-limit middleware', () => {
   it('fails open when the runtime cannot start', async () => {
     const middleware = rateLimitMiddleware({
       settings,
-      policy,
+      policies,
       redis: () => Promise.reject(new Error('Postgres is down')),
       fallback: new FallbackLimiter(100),
     });

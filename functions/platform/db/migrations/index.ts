@@ -7,6 +7,7 @@ import { migration as dashboardRollups } from './0002_dashboard_rollups.ts';
 import { migration as boundedSessions } from './0003_bounded_sessions.ts';
 import { migration as framesCountedOnce } from './0004_frames_counted_once.ts';
 import { migration as frameEvents } from './0005_frame_events.ts';
+import { migration as tenantSessions } from './0006_tenant_sessions.ts';
 
 /** One versioned schema change, applied once in its own transaction. */
 export interface Migration {
@@ -23,4 +24,5 @@ export const MIGRATIONS: readonly Migration[] = [
   boundedSessions,
   framesCountedOnce,
   frameEvents,
+  tenantSessions,
 ];
