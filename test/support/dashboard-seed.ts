@@ -74,11 +74,12 @@ export interface SeedFrame {
  * call {@link rebuildRollups} after.
  */
 export async function insertFrames(sql: Sql, frames: readonly SeedFrame[]): Promise<void> {
-  const sessions = [...new Map(frames.map((f) => [f.sessionId, f.userId])).entries()];
-  for (const [sessionId, userId] of sessions) {
+  // A session is its tenant's (`(user_id, session_id)`): two tenants may seed the same id.
+  const sessions = new Map(frames.map((f) => [`${f.userId}\u0000${f.sessionId}`, f]));
+  for (const { sessionId, userId } of sessions.values()) {
     await sql`
       insert into sessions (session_id, user_id) values (${sessionId}, ${userId})
-      on conflict (session_id) do nothing
+      on conflict (user_id, session_id) do nothing
     `;
   }
   const rows = frames.map((f) => ({

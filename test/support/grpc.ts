@@ -22,14 +22,20 @@ export function aicClient(address: string, options: grpc.ClientOptions = {}): Ai
   }) as unknown as AicClient;
 }
 
-/** Call metadata with the bearer token of `user` (none when undefined) and extra entries. */
+/**
+ * Call metadata with the bearer token of `user` (none when undefined), with `claims` added to the
+ * token (e.g. a `client_id`), and extra entries.
+ */
 export async function callMetadata(
   user: string | undefined,
   extra: Record<string, string> = {},
+  claims: Record<string, string> = {},
 ): Promise<grpc.Metadata> {
   const metadata = new grpc.Metadata();
-  if (user)
-    metadata.set('authorization', `Bearer ${await signToken(user, jwtSettingsFromEnv(), 600)}`);
+  if (user) {
+    const token = await signToken(user, jwtSettingsFromEnv(), 600, claims);
+    metadata.set('authorization', `Bearer ${token}`);
+  }
   for (const [key, value] of Object.entries(extra)) metadata.set(key, value);
   return metadata;
 }

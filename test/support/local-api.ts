@@ -20,10 +20,16 @@ export interface TestApi {
   url: string;
   server: LocalServer;
   jwt: JwtSettings;
-  /** A valid bearer token for `user`. */
-  token(user: string): Promise<string>;
-  /** `fetch` relative to the API, with the token of `user` when given. */
-  request(path: string, init?: RequestInit & { user?: string }): Promise<Response>;
+  /** A valid bearer token for `user`, with `claims` added (e.g. a `client_id`) when given. */
+  token(user: string, claims?: Record<string, string>): Promise<string>;
+  /**
+   * `fetch` relative to the API, with the token of `user` when given (carrying `claims` when
+   * given too).
+   */
+  request(
+    path: string,
+    init?: RequestInit & { user?: string; claims?: Record<string, string> },
+  ): Promise<Response>;
   /**
    * Resolves once the metrics consumer has applied every frame answered so far (at once when the
    * frame log is Postgres itself): what the dashboard shows after it is every answered frame.
@@ -55,16 +61,17 @@ export async function startTestApi(env: Record<string, string | undefined>): Pro
   const consumer = await startLocalMetricsConsumer(loadSettings(), (error) =>
     console.error('metrics consumer:', error),
   );
-  const token = (user: string) => signToken(user, jwt, 600);
+  const token = (user: string, claims?: Record<string, string>) =>
+    signToken(user, jwt, 600, claims);
   return {
     url: server.url,
     server,
     jwt,
     token,
     request: async (path, init = {}) => {
-      const { user, ...rest } = init;
+      const { user, claims, ...rest } = init;
       const headers = new Headers(rest.headers);
-      if (user) headers.set('authorization', `Bearer ${await token(user)}`);
+      if (user) headers.set('authorization', `Bearer ${await token(user, claims)}`);
       return fetch(`${server.url}${path}`, { ...rest, headers });
     },
     metricsSettled: async () => {

@@ -45,8 +45,8 @@ type InsertedRow = ClaimStatus & {
 /**
  * Stores one update, creating the session for its owner on first use within the owner's daily
  * quota of new sessions (or touching its `last_seen_at`), in one statement: the sample and the
- * claim commit together. Returns the new row's id. The same statement reads the owner's stored policy, which the answer's
- * recommendation needs, so an update costs one round trip to Postgres.
+ * claim commit together. Returns the new row's id. The same statement reads the owner's stored
+ * policy, which the answer's recommendation needs, so an update costs one round trip to Postgres.
  *
  * Concurrent updates of one session serialise on the session row's lock and each adds its own row,
  * except that a sample whose `idempotencyKey` is stored for the session already is not stored

@@ -95,9 +95,26 @@ describe('session-owned tables', () => {
     expect(row?.n).toBe(1);
   });
 
-  it('refuses a network sample that names another user as owner of the session', async () => {
+  it('refuses a network sample for a session its tenant does not have, though another tenant has that id', async () => {
     const sessionId = await newSession('alice');
     await expect(insertSample(sessionId, 'mallory')).rejects.toMatchObject({ code: '23503' });
+  });
+
+  it('keys a session by its tenant and id: two tenants may share an id, one tenant may not have it twice', async () => {
+    const sessionId = await newSession('alice');
+    await db.sql`insert into sessions (session_id, user_id) values (${sessionId}, 'mallory')`;
+    await expect(
+      db.sql`insert into sessions (session_id, user_id) values (${sessionId}, 'alice')`,
+    ).rejects.toMatchObject({ code: '23505' });
+    await insertSample(sessionId, 'alice');
+    await insertSample(sessionId, 'mallory');
+    const rows = await db.sql<{ user_id: string; n: number }[]>`
+      select user_id, count(*)::int as n from network_samples where session_id = ${sessionId}
+      group by user_id order by user_id`;
+    expect(rows).toEqual([
+      { user_id: 'alice', n: 1 },
+      { user_id: 'mallory', n: 1 },
+    ]);
   });
 
   it('refuses more fallbacks than frames in a session', async () => {

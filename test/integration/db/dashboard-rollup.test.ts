@@ -95,17 +95,27 @@ describe('the hourly rollups', () => {
     expect(await rollupSnapshot(userId)).toEqual(maintained);
   });
 
-  it('writes nothing anywhere when the session belongs to another user', async () => {
+  it('gives another tenant that uses the same session id rollups of its own and leaves the first tenant’s as they were', async () => {
     const sessionId = randomUUID();
-    expect(await recordFrame(db.sql, frame('owner-a', sessionId, 1))).toBe(true);
-    expect(await recordFrame(db.sql, frame('intruder-b', sessionId, 2))).toBe(false);
+    const [first, second] = [`owner-${randomUUID()}`, `other-${randomUUID()}`];
+    expect(await recordFrame(db.sql, frame(first, sessionId, 1))).toBe(true);
+    const before = await rollupSnapshot(first);
+    // The same frame number in the same session id is the other tenant's own frame, not a repeat.
+    expect(await recordFrame(db.sql, frame(second, sessionId, 1))).toBe(true);
+    expect(await recordFrame(db.sql, frame(second, sessionId, 2))).toBe(true);
+    expect(await rollupSnapshot(first)).toEqual(before);
     const [row] = await db.sql<{ hourly: number; user_hourly: number; latency: number }[]>`
-      select (select count(*)::int from frame_metrics_hourly where user_id = 'intruder-b') as hourly,
-        (select count(*)::int from frame_metrics_user_hourly where user_id = 'intruder-b')
+      select (select sum(frames)::int from frame_metrics_hourly
+          where user_id = ${second} and session_id = ${sessionId}) as hourly,
+        (select sum(frames)::int from frame_metrics_user_hourly where user_id = ${second})
           as user_hourly,
-        (select count(*)::int from frame_latency_hourly where user_id = 'intruder-b') as latency
+        (select sum(frames)::int from frame_latency_hourly where user_id = ${second}) as latency
     `;
-    expect(row).toEqual({ hourly: 0, user_hourly: 0, latency: 0 });
+    expect(row).toEqual({ hourly: 2, user_hourly: 2, latency: 2 });
+    const after = await rollupSnapshot(second);
+    await rebuildRollups(db.sql);
+    expect(await rollupSnapshot(first)).toEqual(before);
+    expect(await rollupSnapshot(second)).toEqual(after);
   });
 
   it('put latencies in the same bucket in SQL as in core', async () => {

@@ -67,11 +67,14 @@ async function counts(userId: string, sessionId: string) {
     }[]
   >`
     select
-      (select count(*)::int from frame_metrics where session_id = ${sessionId}) as rows,
-      (select frames_total from sessions where session_id = ${sessionId}) as totals,
-      (select bytes_in_total from sessions where session_id = ${sessionId}) as bytes_in,
+      (select count(*)::int from frame_metrics
+        where user_id = ${userId} and session_id = ${sessionId}) as rows,
+      (select frames_total from sessions
+        where user_id = ${userId} and session_id = ${sessionId}) as totals,
+      (select bytes_in_total from sessions
+        where user_id = ${userId} and session_id = ${sessionId}) as bytes_in,
       (select coalesce(sum(frames), 0)::int from frame_metrics_hourly
-        where session_id = ${sessionId}) as hourly,
+        where user_id = ${userId} and session_id = ${sessionId}) as hourly,
       (select coalesce(sum(frames), 0)::int from frame_metrics_user_hourly
         where user_id = ${userId}) as user,
       (select coalesce(sum(frames), 0)::int from frame_latency_hourly
@@ -128,22 +131,27 @@ describe('a frame sent more than once', () => {
     expect(await counts('keyed', session)).toMatchObject({ rows: 3, totals: 3 });
   });
 
-  it('is no repeat in another user session: the session stays its owner and the copy is 404', async () => {
+  it('is no repeat when another tenant sends the same frame of the same session id: each is counted in its own session', async () => {
     for (let round = 0; round < 10; round++) {
       const session = randomUUID();
+      const [first, second] = [`first-${round}`, `second-${round}`];
       const outcomes = await Promise.all([
-        storeFrameMetrics(wide.sql, frame(`owner-${round}`, session, 5)),
-        storeFrameMetrics(wide.sql, frame(`intruder-${round}`, session, 5)),
+        storeFrameMetrics(wide.sql, frame(first, session, 5)),
+        storeFrameMetrics(wide.sql, frame(second, session, 5)),
+        storeFrameMetrics(wide.sql, frame(first, session, 5)),
+        storeFrameMetrics(wide.sql, frame(second, session, 5)),
       ]);
-      expect(outcomes.sort()).toEqual(['not_owned', 'stored']);
-      const rows = await db.sql<{ user_id: string }[]>`
-        select user_id from frame_metrics where session_id = ${session}`;
-      const [owner] = await db.sql<{ user_id: string; frames_total: number }[]>`
-        select user_id, frames_total from sessions where session_id = ${session}`;
-      expect(rows.map((r) => r.user_id)).toEqual([owner?.user_id]);
-      expect(owner?.frames_total).toBe(1);
-      const intruder = owner?.user_id === `owner-${round}` ? `intruder-${round}` : `owner-${round}`;
-      expect(await counts(intruder, session)).toMatchObject({ user: 0, latency: 0 });
+      expect(outcomes.sort()).toEqual(['repeat', 'repeat', 'stored', 'stored']);
+      const owners = await db.sql<{ user_id: string; frames_total: number }[]>`
+        select user_id, frames_total::int from sessions where session_id = ${session}
+        order by user_id`;
+      expect(owners).toEqual([
+        { user_id: first, frames_total: 1 },
+        { user_id: second, frames_total: 1 },
+      ]);
+      const single = { rows: 1, totals: 1, bytes_in: 60_000, hourly: 1, user: 1, latency: 1 };
+      expect(await counts(first, session)).toEqual(single);
+      expect(await counts(second, session)).toEqual(single);
     }
   });
 });
@@ -168,12 +176,42 @@ describe('a network update sent more than once with an Idempotency-Key', () => {
       });
     const keyed = await Promise.all(Array.from({ length: 6 }, () => sample('update-1')));
     expect(keyed.filter((r) => r === 'repeat')).toHaveLength(5);
-    expect(keyed.filter((r) => r !== null && r !== 'repeat')).toHaveLength(1);
+    expect(keyed.filter((r) => r !== 'repeat')).toHaveLength(1);
     await sample();
     await sample();
     const [row] = await db.sql<{ n: number }[]>`
       select count(*)::int as n from network_samples where session_id = ${session}`;
     expect(row?.n).toBe(3);
+  });
+
+  it('is stored for each tenant that sends the same key in the same session id', async () => {
+    const session = randomUUID();
+    const sample = (userId: string) =>
+      insertNetworkSample(wide.sql, {
+        sessionId: session,
+        userId,
+        conditions: {
+          available_bandwidth_kbps: 1500,
+          rtt_ms: 30,
+          packet_loss_percent: 1,
+          jitter_ms: 3,
+          fps: 25,
+        },
+        estimatedBandwidthKbps: 1500,
+        networkCondition: 0.5,
+        idempotencyKey: 'shared-key',
+      });
+    const outcomes = await Promise.all(
+      ['tenant-a', 'tenant-b', 'tenant-a', 'tenant-b'].map((userId) => sample(userId)),
+    );
+    expect(outcomes.filter((r) => r === 'repeat')).toHaveLength(2);
+    const rows = await db.sql<{ user_id: string; n: number }[]>`
+      select user_id, count(*)::int as n from network_samples where session_id = ${session}
+      group by user_id order by user_id`;
+    expect(rows).toEqual([
+      { user_id: 'tenant-a', n: 1 },
+      { user_id: 'tenant-b', n: 1 },
+    ]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../../functions/platform/db/migrate.ts';
@@ -130,6 +131,49 @@ describe('migrate', () => {
         ],
       }),
     ).rejects.toThrow(/ascending/);
+  });
+
+  it('keys sessions by tenant from 0006 on, keeping every session, sample and frame stored before', async () => {
+    const db = await fresh();
+    const at0005 = MIGRATIONS.findIndex((m) => m.id === '0006_tenant_sessions');
+    expect(at0005).toBeGreaterThan(0);
+    await migrate(db.sql, { migrations: MIGRATIONS.slice(0, at0005) });
+    const session = randomUUID();
+    const sample = (userId: string) => db.sql`
+      insert into network_samples (session_id, user_id, available_bandwidth_kbps, rtt_ms,
+        packet_loss_percent, jitter_ms, fps, estimated_bandwidth_kbps, network_condition,
+        idempotency_key)
+      values (${session}, ${userId}, 1000, 10, 0, 1, 30, 1000, 0.5, 'update-1')`;
+    const frame = (userId: string) => db.sql`
+      insert into frame_metrics (session_id, user_id, frame_number, event_id, mode, format, width,
+        height, original_bytes, compressed_bytes, compression_ratio, budget_bytes, within_budget,
+        decode_ms, encode_ms, metrics_ms, total_ms)
+      values (${session}, ${userId}, 0, 'f:0', 'adaptive', 'jpeg', 640, 360, 100, 50, 0.5, 100,
+        true, 1, 1, 1, 3)`;
+    await db.sql`insert into sessions (session_id, user_id, frames_total) values (${session}, 'early', 1)`;
+    await sample('early');
+    await frame('early');
+    // Before 0006 a session id is one tenant's only.
+    await expect(
+      db.sql`insert into sessions (session_id, user_id) values (${session}, 'later')`,
+    ).rejects.toMatchObject({ code: '23505' });
+
+    await migrate(db.sql);
+    const [kept] = await db.sql`
+      select (select frames_total::int from sessions where user_id = 'early') as frames,
+        (select count(*)::int from network_samples) as samples,
+        (select count(*)::int from frame_metrics) as rows`;
+    expect(kept).toEqual({ frames: 1, samples: 1, rows: 1 });
+    // Another tenant may now have its own session under that id, with the same sample key and
+    // the same frame, and one tenant still cannot have the id twice or the key twice.
+    await db.sql`insert into sessions (session_id, user_id) values (${session}, 'later')`;
+    await sample('later');
+    await frame('later');
+    await expect(
+      db.sql`insert into sessions (session_id, user_id) values (${session}, 'early')`,
+    ).rejects.toMatchObject({ code: '23505' });
+    await expect(sample('early')).rejects.toMatchObject({ code: '23505' });
+    await expect(frame('early')).rejects.toMatchObject({ code: '23505' });
   });
 
   describe('npm run migrate', () => {

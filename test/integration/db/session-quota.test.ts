@@ -4,9 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionQuotaExceededError } from '../../../functions/core/errors.ts';
 import type { FrameMetricRecord } from '../../../functions/platform/db/frame-metrics-repository.ts';
 import { insertNetworkSample } from '../../../functions/platform/db/network-repository.ts';
-import { secondsUntilNextUtcDay } from '../../../functions/platform/db/session-quota.ts';
-import { sessionUsableWithinQuota } from '../../../functions/platform/db/session-repository.ts';
-import { recordFrame } from '../../../functions/platform/metrics/postgres-frame-log.ts';
+import { REPEAT, secondsUntilNextUtcDay } from '../../../functions/platform/db/session-quota.ts';
+import {
+  checkSessionQuota,
+  sessionTotals,
+} from '../../../functions/platform/db/session-repository.ts';
+import {
+  recordFrame,
+  storeFrameMetrics,
+} from '../../../functions/platform/metrics/postgres-frame-log.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 let db: TestDatabase;
@@ -62,7 +68,7 @@ const sample = (userId: string, sessionId: string) => ({
 /** Stores a frame, or tells the quota's refusal apart from any other failure. */
 async function claimByFrame(userId: string, sessionId: string, cap: number) {
   try {
-    return (await recordFrame(db.sql, frame(userId, sessionId), cap)) ? 'stored' : 'not_owned';
+    return await storeFrameMetrics(db.sql, frame(userId, sessionId), cap);
   } catch (error) {
     if (error instanceof SessionQuotaExceededError) return 'over_quota';
     throw error;
@@ -71,8 +77,8 @@ async function claimByFrame(userId: string, sessionId: string, cap: number) {
 
 async function claimBySample(userId: string, sessionId: string, cap: number) {
   try {
-    return (await insertNetworkSample(db.sql, sample(userId, sessionId), cap)) === null
-      ? 'not_owned'
+    return (await insertNetworkSample(db.sql, sample(userId, sessionId), cap)) === REPEAT
+      ? 'repeat'
       : 'stored';
   } catch (error) {
     if (error instanceof SessionQuotaExceededError) return 'over_quota';
@@ -132,22 +138,39 @@ describe('the daily quota of new sessions', () => {
     expect(await claimByFrame(userId, randomUUID(), 2)).toBe('over_quota');
     expect(await claimBySample(userId, first, 2)).toBe('stored');
     expect(await claimByFrame(userId, second, 2)).toBe('stored');
-    expect(await sessionUsableWithinQuota(db.sql, first, userId, 2)).toBe(true);
-    await expect(sessionUsableWithinQuota(db.sql, randomUUID(), userId, 2)).rejects.toBeInstanceOf(
+    await expect(checkSessionQuota(db.sql, first, userId, 2)).resolves.toBeUndefined();
+    await expect(checkSessionQuota(db.sql, randomUUID(), userId, 2)).rejects.toBeInstanceOf(
       SessionQuotaExceededError,
     );
   });
 
-  it('counts each user on their own, and still answers 404 for another user`s session', async () => {
+  it('counts each tenant on its own, and charges a tenant for its own session under another tenant`s id', async () => {
     const [alice, bob] = [`alice-${randomUUID()}`, `bob-${randomUUID()}`];
     const alices = randomUUID();
     expect(await claimByFrame(alice, alices, 1)).toBe('stored');
     expect(await claimByFrame(alice, randomUUID(), 1)).toBe('over_quota');
     expect(await claimByFrame(bob, randomUUID(), 1)).toBe('stored');
-    // Bob is over his cap too: naming Alice's session is still 404, never a quota answer.
-    expect(await claimByFrame(bob, alices, 1)).toBe('not_owned');
-    expect(await claimBySample(bob, alices, 1)).toBe('not_owned');
-    expect(await sessionUsableWithinQuota(db.sql, alices, bob, 1)).toBe(false);
+    // Bob is over his cap: the id Alice uses would be a new session of his, so it is refused.
+    expect(await claimByFrame(bob, alices, 1)).toBe('over_quota');
+    expect(await claimBySample(bob, alices, 1)).toBe('over_quota');
+    await expect(checkSessionQuota(db.sql, alices, bob, 1)).rejects.toBeInstanceOf(
+      SessionQuotaExceededError,
+    );
+    expect(await sessionTotals(db.sql, alices, bob)).toBeNull();
+    expect(await sessionTotals(db.sql, alices, alice)).toMatchObject({ frames: 1 });
+    expect(await footprint(bob)).toEqual({ sessions: 1, frames: 1, samples: 0, quota: 1 });
+  });
+
+  it('lets a tenant with sessions left start its own session under an id another tenant uses', async () => {
+    const [alice, bob] = [`alice-${randomUUID()}`, `bob-${randomUUID()}`];
+    const shared = randomUUID();
+    expect(await claimByFrame(alice, shared, 1)).toBe('stored');
+    expect(await claimBySample(bob, shared, 1)).toBe('stored');
+    expect(await claimByFrame(bob, shared, 1)).toBe('stored');
+    expect(await footprint(alice)).toEqual({ sessions: 1, frames: 1, samples: 0, quota: 1 });
+    expect(await footprint(bob)).toEqual({ sessions: 1, frames: 1, samples: 1, quota: 1 });
+    expect(await sessionTotals(db.sql, shared, alice)).toMatchObject({ frames: 1 });
+    expect(await sessionTotals(db.sql, shared, bob)).toMatchObject({ frames: 1 });
   });
 
   it('lets concurrent first uses of the last session a user has left all through', async () => {
@@ -195,7 +218,8 @@ describe('the daily quota of new sessions', () => {
               (byFrame ? claimByFrame : claimBySample)(userId, ids[session] as string, cap),
             ),
           );
-          expect(outcomes).not.toContain('not_owned');
+          // A first use is either stored or refused by the quota: never taken for a repeat.
+          for (const outcome of outcomes) expect(['stored', 'over_quota']).toContain(outcome);
           const after = await footprint(userId);
           expect(after?.sessions).toBeLessThanOrEqual(cap);
           expect(after?.quota).toBeGreaterThanOrEqual(after?.sessions ?? 0);

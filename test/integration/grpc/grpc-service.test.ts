@@ -8,10 +8,13 @@ import { RateLimitError } from '../../../functions/core/errors.ts';
 import {
   aicServiceDefinition,
   type CompressFrameResponseMessage,
+  type CompressionHintsMessage,
   type CompressStreamResponseMessage,
+  type NetworkEstimateMessage,
 } from '../../../functions/grpc/proto.ts';
 import { type GrpcServer, startGrpcServer } from '../../../functions/grpc/server.ts';
 import { jwtSettingsFromEnv, signToken } from '../../../functions/platform/jwt.ts';
+import { modelKey } from '../../../functions/platform/redis/session-model.ts';
 import { closeRuntime } from '../../../functions/platform/runtime.ts';
 import { encodeFrame, panningSequence } from '../../support/frames.ts';
 import {
@@ -186,17 +189,36 @@ describe('CompressFrame', () => {
     expect(forged.error?.code).toBe(grpc.status.UNAUTHENTICATED);
   });
 
-  it("answers NOT_FOUND for another user's session and stores nothing for the intruder", async () => {
-    const sessionId = randomUUID();
-    const frame = await encodeFrame('gradient');
-    expect((await compressFrame({ session_id: sessionId, frame_data: frame }, 'owner')).error).toBe(
-      undefined,
-    );
-    const intruder = await compressFrame({ session_id: sessionId, frame_data: frame }, 'mallory');
-    expect(intruder.error?.code).toBe(grpc.status.NOT_FOUND);
-    const [row] = await db.sql<{ n: number }[]>`
-      select count(*)::int as n from frame_metrics where session_id = ${sessionId}`;
-    expect(row?.n).toBe(1);
+  it('gives another tenant that sends a frame with the same session id a session of its own, and leaves the first tenant’s session and model as they were', async () => {
+    const { Redis } = await import('ioredis');
+    const redis = new Redis('redis://127.0.0.1:6379');
+    try {
+      const sessionId = randomUUID();
+      const [owner, other] = [`owner-${randomUUID()}`, `other-${randomUUID()}`];
+      const frame = await encodeFrame('gradient');
+      const request = { session_id: sessionId, frame_data: frame, metadata: { frame_number: 3 } };
+      expect((await compressFrame(request, owner)).error).toBe(undefined);
+      const ownerModel = await redis.get(`${PREFIX}${modelKey(owner, sessionId)}`);
+      expect(ownerModel).not.toBeNull();
+
+      // The same frame number of the same session id: the other tenant's own frame, not a repeat.
+      const theirs = await compressFrame(request, other);
+      expect(theirs.error).toBe(undefined);
+      expect(theirs.response?.session_id).toBe(sessionId);
+
+      const rows = await db.sql<{ user_id: string; frames_total: number; frames: number }[]>`
+        select s.user_id, s.frames_total::int, (select count(*)::int from frame_metrics f
+          where f.user_id = s.user_id and f.session_id = s.session_id) as frames
+        from sessions s where s.session_id = ${sessionId} order by s.started_at`;
+      expect(rows).toEqual([
+        { user_id: owner, frames_total: 1, frames: 1 },
+        { user_id: other, frames_total: 1, frames: 1 },
+      ]);
+      expect(await redis.get(`${PREFIX}${modelKey(owner, sessionId)}`)).toBe(ownerModel);
+      expect(await redis.exists(`${PREFIX}${modelKey(other, sessionId)}`)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('ends with DEADLINE_EXCEEDED when the deadline is shorter than the work, and abandons it', async () => {
@@ -244,10 +266,11 @@ describe('CompressStream', () => {
     expect(row?.n).toBe(100);
   });
 
-  it("answers a bad frame, an undecodable one and another user's session as that frame's error and goes on", async () => {
+  it('answers a bad frame and an undecodable one as that frame’s error, takes a frame under another tenant’s session id as the caller’s own, and goes on', async () => {
     const frame = await encodeFrame('gradient', { width: 320, height: 180 });
     const theirs = randomUUID();
-    await compressFrame({ session_id: theirs, frame_data: frame }, 'owner');
+    const owner = `owner-${randomUUID()}`;
+    await compressFrame({ session_id: theirs, frame_data: frame }, owner);
     const mine = randomUUID();
     const { responses, status } = await stream([
       { frame: { session_id: mine, frame_data: frame, metadata: { frame_number: 0 } } },
@@ -263,7 +286,7 @@ describe('CompressStream', () => {
       'result',
       'VALIDATION_FAILED',
       'UNSUPPORTED_MEDIA_TYPE',
-      'NOT_FOUND',
+      'result',
       'VALIDATION_FAILED',
       'result',
     ]);
@@ -272,9 +295,14 @@ describe('CompressStream', () => {
     };
     expect(invalid.error.details.map((d) => d.field)).toEqual(['max_latency_ms']);
     expect(invalid.error.grpc_status_code).toBe(grpc.status.INVALID_ARGUMENT);
-    expect((responses[3] as { error: { grpc_status_code: number } }).error.grpc_status_code).toBe(
-      grpc.status.NOT_FOUND,
-    );
+    expect(responses[3]?.result?.session_id).toBe(theirs);
+    const owners = await db.sql<{ user_id: string; frames_total: number }[]>`
+      select user_id, frames_total::int from sessions where session_id = ${theirs}
+      order by started_at`;
+    expect(owners).toEqual([
+      { user_id: owner, frames_total: 1 },
+      { user_id: 'alice', frames_total: 1 },
+    ]);
   });
 
   it('keeps the order and carries each session its model when frames of two sessions are in flight together', async () => {
@@ -302,7 +330,9 @@ describe('CompressStream', () => {
     const redis = new Redis('redis://127.0.0.1:6379');
     try {
       for (const session of [a, b]) {
-        const model = JSON.parse((await redis.get(`${PREFIX}model:${session}`)) ?? '{}');
+        const model = JSON.parse(
+          (await redis.get(`${PREFIX}${modelKey('alice', session)}`)) ?? '{}',
+        );
         expect(model.frames).toBe(6);
       }
     } finally {
@@ -776,24 +806,48 @@ describe('network RPCs', () => {
     });
   });
 
-  it("answers NOT_FOUND for another user's session on every network RPC", async () => {
+  it('gives another tenant its own session under the same id on every network RPC, and leaves the first tenant’s estimate as it was', async () => {
     const sessionId = randomUUID();
-    await unaryCall(
-      client,
-      'UpdateNetworkConditions',
-      { session_id: sessionId, network },
-      await callMetadata('owner'),
+    const owner = await callMetadata(`owner-${randomUUID()}`);
+    const other = await callMetadata(`other-${randomUUID()}`);
+    const call = <T = NetworkEstimateMessage>(method: string, request: object, as: grpc.Metadata) =>
+      unaryCall<T>(client, method, request, as);
+    const slow = { ...network, available_bandwidth_kbps: 300, rtt_ms: 250 };
+    await call('UpdateNetworkConditions', { session_id: sessionId, network }, owner);
+    const before = await call('AnalyzeNetworkConditions', { session_id: sessionId }, owner);
+    expect(before.response?.sample_count).toBe(1);
+
+    // The other tenant has no sample in its session of that id yet.
+    const none = await call('AnalyzeNetworkConditions', { session_id: sessionId }, other);
+    expect(none.error?.code).toBe(grpc.status.NOT_FOUND);
+    const hints = await call<CompressionHintsMessage>(
+      'GetCompressionHints',
+      { session_id: sessionId },
+      other,
     );
-    const intruder = await callMetadata('mallory');
-    for (const [method, request] of [
-      ['UpdateNetworkConditions', { session_id: sessionId, network }],
-      ['AnalyzeNetworkConditions', { session_id: sessionId }],
-      ['AnalyzeNetworkConditions', { session_id: sessionId, network }],
-      ['GetCompressionHints', { session_id: sessionId }],
-    ] as const) {
-      const { error } = await unaryCall(client, method, request, intruder);
-      expect(error?.code, method).toBe(grpc.status.NOT_FOUND);
-    }
+    expect(hints.response?.sample_count).toBe(0);
+    const preview = await call(
+      'AnalyzeNetworkConditions',
+      { session_id: sessionId, network: slow },
+      other,
+    );
+    expect(preview.response?.sample_count).toBe(1);
+    const update = await call(
+      'UpdateNetworkConditions',
+      { session_id: sessionId, network: slow },
+      other,
+    );
+    expect(update.response?.sample_count).toBe(1);
+    expect(update.response?.smoothed_bandwidth_kbps).toBeLessThan(
+      before.response?.smoothed_bandwidth_kbps ?? 0,
+    );
+
+    const after = await call('AnalyzeNetworkConditions', { session_id: sessionId }, owner);
+    expect(after.response).toEqual(before.response);
+    const rows = await db.sql<{ samples: number }[]>`
+      select count(*)::int as samples from network_samples where session_id = ${sessionId}
+      group by user_id`;
+    expect(rows).toEqual([{ samples: 1 }, { samples: 1 }]);
   });
 
   it('requires the sample of an update', async () => {

@@ -5,6 +5,7 @@ import { compressResponseSchema } from '../../../functions/core/contracts/compre
 import { errorEnvelopeSchema } from '../../../functions/core/contracts/errors.ts';
 import { ENGINE_MODEL_VERSION } from '../../../functions/core/engine/model.ts';
 import { analysisFactor } from '../../../functions/core/quality/ssim.ts';
+import { modelKey } from '../../../functions/platform/redis/session-model.ts';
 import { encodeFrame, type FrameKind, panningSequence } from '../../support/frames.ts';
 import { startTestApi, type TestApi } from '../../support/local-api.ts';
 import { deleteKeysWithPrefix } from '../../support/redis-keys.ts';
@@ -222,6 +223,7 @@ describe('POST /compress', () => {
         ),
       );
     }
+    await api.metricsSettled();
     const frames =
       await db.sql`select user_id, frame_number from frame_metrics where session_id = ${session} order by frame_number`;
     expect(frames.map((f) => [f.user_id, f.frame_number])).toEqual([
@@ -235,13 +237,46 @@ describe('POST /compress', () => {
     expect(totals?.bytes_out_total).toBeLessThan(totals?.bytes_in_total);
   });
 
-  it("answers another user's session with 404 and stores nothing", async () => {
-    const body = await frameBody('scene', { max_latency_ms: 100 });
-    await ok(await post(body, 'grace'));
-    await rejected(await post(body, 'mallory'), 404, 'NOT_FOUND');
-    const [row] =
-      await db.sql`select count(*)::int as n from frame_metrics where session_id = ${body.session_id}`;
-    expect(row?.n).toBe(1);
+  it('gives another tenant that sends a frame with the same session id a session of its own, and leaves the first tenant’s session and model as they were', async () => {
+    const { Redis } = await import('ioredis');
+    const redis = new Redis('redis://127.0.0.1:6379');
+    try {
+      const [grace, mallory] = [`grace-${randomUUID()}`, `mallory-${randomUUID()}`];
+      const body = await frameBody('scene', { frame_number: 0, max_latency_ms: 100 });
+      const session = body.session_id;
+      await ok(await post(body, grace));
+      await api.metricsSettled();
+      const totals = () => db.sql<
+        { user_id: string; frames_total: number; bytes_in_total: number }[]
+      >`
+        select user_id, frames_total::int, bytes_in_total::int from sessions
+        where session_id = ${session} order by started_at`;
+      const [graceBefore] = await totals();
+      const graceModel = await redis.get(`${PREFIX}${modelKey(grace, session)}`);
+      expect(graceModel).not.toBeNull();
+
+      // The same body, frame number included: Mallory's own frame, not a repeat of Grace's.
+      const own = await ok(await post(body, mallory));
+      expect(own.session_id).toBe(session);
+      await api.metricsSettled();
+
+      expect(await totals()).toEqual([
+        graceBefore,
+        { user_id: mallory, frames_total: 1, bytes_in_total: own.original_size_bytes },
+      ]);
+      expect(graceBefore).toMatchObject({ user_id: grace, frames_total: 1 });
+      const frames = await db.sql<{ user_id: string; n: number }[]>`
+        select user_id, count(*)::int as n from frame_metrics where session_id = ${session}
+        group by user_id order by user_id`;
+      expect(frames).toEqual([
+        { user_id: grace, n: 1 },
+        { user_id: mallory, n: 1 },
+      ]);
+      expect(await redis.get(`${PREFIX}${modelKey(grace, session)}`)).toBe(graceModel);
+      expect(await redis.exists(`${PREFIX}${modelKey(mallory, session)}`)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
 
@@ -280,7 +315,7 @@ describe('predictive compression across a session', () => {
     try {
       const body = await frameBody('scene', { max_latency_ms: 100 });
       await ok(await post(body));
-      const key = `${PREFIX}model:${body.session_id}`;
+      const key = `${PREFIX}${modelKey('alice', body.session_id)}`;
       expect(await redis.ttl(key)).toBeGreaterThan(3000);
       expect(JSON.parse((await redis.get(key)) ?? '{}')).toMatchObject({
         version: ENGINE_MODEL_VERSION,

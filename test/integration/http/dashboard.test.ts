@@ -203,7 +203,7 @@ describe('bad dashboard input', () => {
     ]);
   });
 
-  it('answers 404 for an unknown session and for another user’s session', async () => {
+  it('answers 404 for an unknown session and for a session id only another tenant has', async () => {
     for (const path of [
       `/metrics?session_id=${randomUUID()}`,
       `/stats/bandwidth-savings?session_id=${randomUUID()}`,

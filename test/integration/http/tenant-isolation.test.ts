@@ -10,9 +10,11 @@ import { startTestApi, type TestApi } from '../../support/local-api.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 /**
- * Every route of the route table, called as user B with user A's identifiers (A's session, A's
- * alert), answers 404 or B's own (empty) data: never anything of A's. New routes are walked
- * automatically; a route that takes a body needs an example in functions/http/openapi-examples.ts.
+ * Every route of the route table, called as tenant B with tenant A's identifiers (A's session id,
+ * A's alerts), answers 404 or B's own data: never anything of A's. A session is its tenant's by key,
+ * so a write of B's that names A's session id starts B's own session under that id; B's reads then
+ * show B's session only. New routes are walked automatically; a route that takes a body needs an
+ * example in functions/http/openapi-examples.ts.
  */
 
 const A = `tenant-a-${randomUUID()}`;
@@ -136,42 +138,109 @@ function leaves(value: unknown, key = ''): [string, unknown][] {
   return [[key, value]];
 }
 
+/** Checks one of B's answers: nothing of A's; A's session id only as the id B itself sent. */
+function expectNothingOfA(label: string, status: number, text: string): [string, unknown][] {
+  expect([200, 404], label).toContain(status);
+  for (const secret of [A, ...alertIdsA]) expect(text, label).not.toContain(secret);
+  if (status !== 200) {
+    expect(text, label).not.toContain(SESSION_A);
+    return [];
+  }
+  const found = leaves(JSON.parse(text));
+  for (const [key, value] of found) {
+    if (value === SESSION_A) expect(key, `${label}: ${SESSION_A} under ${key}`).toBe('session_id');
+  }
+  return found;
+}
+
+/** B's call of `route` naming A's session and each of A's alerts (or an unknown alert). */
+async function walkAsB(route: RouteSpec): Promise<{ label: string; found: [string, unknown][] }[]> {
+  const answers: { label: string; found: [string, unknown][] }[] = [];
+  for (const alertId of route.path.includes('{alert_id}') ? alertIdsA : [randomUUID()]) {
+    const response = await call(
+      B,
+      route.method,
+      ...requestFor(route, { sessionId: SESSION_A, alertId }),
+    );
+    const text = await response.text();
+    const label = `${route.method} ${route.path} as B -> ${response.status} ${text.slice(0, 300)}`;
+    const found = expectNothingOfA(label, response.status, text);
+    // The OpenAPI document is static text: its examples are not anyone's data.
+    answers.push({ label, found: route.id === 'openApi' ? [] : found });
+  }
+  return answers;
+}
+
+const reads = routeList.filter((route) => route.method === 'GET');
+const writes = routeList.filter((route) => route.method !== 'GET');
+const COUNTS = ['frames', 'count', 'bytes_in', 'bytes_saved', 'fallbacks'];
+
 describe('tenant isolation', () => {
-  it('shows user B none of user A’s data on any route of the route table', async () => {
-    const walked: string[] = [];
-    for (const route of routeList) {
-      for (const alertId of route.path.includes('{alert_id}') ? alertIdsA : [randomUUID()]) {
-        const response = await call(
-          B,
-          route.method,
-          ...requestFor(route, { sessionId: SESSION_A, alertId }),
-        );
-        const text = await response.text();
-        const label = `${route.method} ${route.path} as B -> ${response.status} ${text.slice(0, 300)}`;
-        expect([200, 404], label).toContain(response.status);
-        for (const secret of [A, SESSION_A, ...alertIdsA])
-          expect(text, label).not.toContain(secret);
-        // The OpenAPI document is static text: its examples are not anyone's data.
-        if (response.status === 200 && route.id !== 'openApi') {
-          for (const [key, value] of leaves(JSON.parse(text))) {
-            if (['frames', 'count', 'bytes_in', 'bytes_saved', 'fallbacks'].includes(key)) {
-              expect(value, `${label}: ${key}`).toBe(0);
-            }
-          }
-          if (route.id === 'getConfig') {
-            expect(JSON.parse(text)).toMatchObject({
-              updated_at: null,
-              max_latency_ms: DEFAULT_CONFIG.max_latency_ms,
-            });
-          }
-        }
-      }
-      walked.push(route.id);
-    }
-    expect(walked).toEqual(routeList.map((route) => route.id));
+  let sessionA: { frames_total: number; bytes_in_total: number } | undefined;
+
+  beforeAll(async () => {
+    [sessionA] = await db.sql<{ frames_total: number; bytes_in_total: number }[]>`
+      select frames_total::int, bytes_in_total::int from sessions
+      where user_id = ${A} and session_id = ${SESSION_A}`;
   });
 
-  it('leaves user A’s config, frames and alerts as they were', async () => {
+  it('shows tenant B none of tenant A’s data on any read route while B has none of its own', async () => {
+    for (const route of reads) {
+      for (const { label, found } of await walkAsB(route)) {
+        for (const [key, value] of found) {
+          expect(value, `${label}: ${key}`).not.toBe(SESSION_A);
+          if (COUNTS.includes(key)) expect(value, `${label}: ${key}`).toBe(0);
+        }
+        if (route.id === 'getConfig') {
+          expect(Object.fromEntries(found)).toMatchObject({
+            updated_at: null,
+            max_latency_ms: DEFAULT_CONFIG.max_latency_ms,
+          });
+        }
+      }
+    }
+    expect(reads.map((route) => route.id)).toContain('getSession');
+  });
+
+  it('gives tenant B’s writes that name A’s session id and alerts B’s own session, or 404', async () => {
+    for (const route of writes) {
+      const answers = await walkAsB(route);
+      // A's alerts are A's: B can resolve none of them.
+      if (route.id === 'resolveAlert') {
+        for (const { label } of answers) expect(label).toMatch(/-> 404 /);
+      }
+    }
+    const owners = await db.sql<{ user_id: string }[]>`
+      select user_id from sessions where session_id = ${SESSION_A} order by started_at`;
+    expect(owners.map((row) => row.user_id)).toEqual([A, B]);
+  });
+
+  it('shows tenant B only its own session under A’s session id afterwards', async () => {
+    const [own] = await db.sql<{ frames_total: number; bytes_in_total: number }[]>`
+      select frames_total::int, bytes_in_total::int from sessions
+      where user_id = ${B} and session_id = ${SESSION_A}`;
+    // B sent one frame (compress) with A's session id: its figures are that frame's.
+    expect(own?.frames_total).toBe(1);
+    const ownFigures: Record<string, number[]> = {
+      frames: [0, 1],
+      count: [0, 1],
+      fallbacks: [0, 1],
+      bytes_in: [0, own?.bytes_in_total ?? -1],
+    };
+    const seen = new Set<string>();
+    for (const route of reads) {
+      for (const { label, found } of await walkAsB(route)) {
+        for (const [key, value] of found) {
+          if (key in ownFigures) expect(ownFigures[key], `${label}: ${key}`).toContain(value);
+          if (key === 'frames' && value === 1) seen.add(route.id);
+        }
+      }
+    }
+    // B's own frame is there to see: the walk reads B's session, not an empty one.
+    expect([...seen]).toEqual(expect.arrayContaining(['getSession', 'getPerformanceSummary']));
+  });
+
+  it('leaves tenant A’s config, session, frames and alerts as they were', async () => {
     const config = await (await call(A, 'GET', '/api/v1/aic/config')).json();
     expect(config).toMatchObject(CONFIG_A);
     const summary = (await (await call(A, 'GET', '/api/v1/aic/performance/summary')).json()) as {
@@ -180,7 +249,10 @@ describe('tenant isolation', () => {
     expect(summary.frames).toBe(32);
     const open = await db.sql`select 1 from alerts where user_id = ${A} and resolved_at is null`;
     expect(open.length).toBe(alertIdsA.length);
-    const sessions = await db.sql`select user_id from sessions where session_id = ${SESSION_A}`;
-    expect(sessions).toEqual([{ user_id: A }]);
+    const [session] = await db.sql<{ frames_total: number; bytes_in_total: number }[]>`
+      select frames_total::int, bytes_in_total::int from sessions
+      where user_id = ${A} and session_id = ${SESSION_A}`;
+    expect(session).toEqual(sessionA);
+    expect(session?.frames_total).toBe(2);
   });
 });

@@ -155,7 +155,7 @@ describe('network updates', () => {
     const alice = newUser();
     const session = randomUUID();
     await estimateOf(await put(session, conditions(), alice));
-    const key = networkStateKey(session);
+    const key = networkStateKey(alice, session);
     const ttl = await redis.ttl(key);
     expect(ttl).toBeGreaterThan(NETWORK_STATE_TTL_SECONDS - 60);
     expect(ttl).toBeLessThanOrEqual(NETWORK_STATE_TTL_SECONDS);
@@ -179,11 +179,15 @@ describe('network updates', () => {
       await put(session, conditions({ available_bandwidth_kbps: 9000 }), alice),
     );
 
-    await redis.del(networkStateKey(session));
+    await redis.del(networkStateKey(alice, session));
     expect(await estimateOf(await get(networkPath(session), alice))).toEqual(warm);
-    expect(await redis.exists(networkStateKey(session))).toBe(1);
+    expect(await redis.exists(networkStateKey(alice, session))).toBe(1);
 
-    await redis.hset(networkStateKey(session), 'state', '{"version":1,"estimateKbps":"lots"}');
+    await redis.hset(
+      networkStateKey(alice, session),
+      'state',
+      '{"version":1,"estimateKbps":"lots"}',
+    );
     const next = await estimateOf(
       await put(session, conditions({ available_bandwidth_kbps: 9000 }), alice),
     );
@@ -203,7 +207,7 @@ describe('network updates', () => {
       ) values (${session}, ${alice}, 3000, 40, 0.5, 5, 30, 3000, 0.5)
     `;
     await estimateOf(await put(session, conditions(), alice));
-    expect(await redis.exists(networkStateKey(session))).toBe(0);
+    expect(await redis.exists(networkStateKey(alice, session))).toBe(0);
     expect((await estimateOf(await get(networkPath(session), alice))).sample_count).toBe(3);
   });
 
@@ -239,6 +243,8 @@ describe('network updates', () => {
     });
     expect(compress.status).toBe(200);
     await rejected(await get(networkPath(session), alice), 404, 'NOT_FOUND');
+    // The frame is counted by the metrics consumer, from the Redis stream.
+    await api.metricsSettled();
     const stats = sessionStatisticsSchema.parse(
       await (await get(sessionPath(session), alice)).json(),
     );
@@ -251,20 +257,32 @@ describe('network updates', () => {
 });
 
 describe('network routes and ownership', () => {
-  it("answers another user's session with 404 on every session route and writes nothing", async () => {
+  it('gives another tenant that uses the same session id a session of its own, and leaves the first one’s as it was', async () => {
     const grace = newUser();
     const mallory = newUser();
     const session = randomUUID();
     await estimateOf(await put(session, conditions(), grace));
-    const before = await redis.hgetall(networkStateKey(session));
+    const before = await redis.hgetall(networkStateKey(grace, session));
+    const estimateBefore = await estimateOf(await get(networkPath(session), grace));
 
-    await rejected(await put(session, conditions(), mallory), 404, 'NOT_FOUND');
     await rejected(await get(networkPath(session), mallory), 404, 'NOT_FOUND');
     await rejected(await get(sessionPath(session), mallory), 404, 'NOT_FOUND');
+    const own = await estimateOf(
+      await put(session, conditions({ available_bandwidth_kbps: 900 }), mallory),
+    );
+    expect(own.sample_count).toBe(1);
 
-    expect(await sampleRows(session)).toBe(1);
-    expect((await sessionRow(session))?.user_id).toBe(grace);
-    expect(await redis.hgetall(networkStateKey(session))).toEqual(before);
+    const owners = await db.sql<{ user_id: string; samples: number }[]>`
+      select s.user_id, (select count(*)::int from network_samples n
+        where n.session_id = s.session_id and n.user_id = s.user_id) as samples
+      from sessions s where s.session_id = ${session} order by s.started_at`;
+    expect(owners).toEqual([
+      { user_id: grace, samples: 1 },
+      { user_id: mallory, samples: 1 },
+    ]);
+    expect(await redis.hgetall(networkStateKey(grace, session))).toEqual(before);
+    expect(await estimateOf(await get(networkPath(session), grace))).toEqual(estimateBefore);
+    expect((await estimateOf(await get(networkPath(session), mallory))).sample_count).toBe(1);
   });
 
   it('answers a session nobody used with 404 on reads and creates nothing', async () => {
@@ -273,7 +291,7 @@ describe('network routes and ownership', () => {
     await rejected(await get(networkPath(session), alice), 404, 'NOT_FOUND');
     await rejected(await get(sessionPath(session), alice), 404, 'NOT_FOUND');
     expect(await sessionRow(session)).toBeUndefined();
-    expect(await redis.exists(networkStateKey(session))).toBe(0);
+    expect(await redis.exists(networkStateKey(alice, session))).toBe(0);
   });
 
   it('requires a token on every session route', async () => {
@@ -324,7 +342,7 @@ describe('network updates with bad input', () => {
       expect(fields.some((f) => f === `body.${field}` || f === 'body')).toBe(true);
       expect(await sampleRows(session)).toBe(0);
       expect(await sessionRow(session)).toBeUndefined();
-      expect(await redis.exists(networkStateKey(session))).toBe(0);
+      expect(await redis.exists(networkStateKey(alice, session))).toBe(0);
     },
   );
 

@@ -80,7 +80,7 @@ function fakePhases(cached?: EngineModel) {
       cacheReads += 1;
       return cached;
     },
-    saveModel: async (sessionId, model) => {
+    saveModel: async (_userId, sessionId, model) => {
       await (saveGates.shift() ?? tick());
       saved.push([sessionId, seenBy(model)]);
     },

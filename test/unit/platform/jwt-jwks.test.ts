@@ -54,6 +54,7 @@ const settings = (): JwtSettings => ({
   secret: DEV_JWT_SECRET,
   issuer: ISSUER,
   audience: AUDIENCES,
+  tenantClaim: 'sub',
   jwksUrl,
 });
 
@@ -131,7 +132,21 @@ describe('verifyToken against a JWKS', () => {
 describe('jwtSettingsFromEnv', () => {
   it('keeps HS256 with the shared secret when no JWKS is configured', () => {
     const jwt = jwtSettingsFromEnv({ AIC_JWT_SECRET: 'k'.repeat(32), AIC_JWT_AUDIENCE: 'a' });
-    expect(jwt).toEqual({ secret: 'k'.repeat(32), issuer: 'auralink-aic-local', audience: 'a' });
+    expect(jwt).toEqual({
+      secret: 'k'.repeat(32),
+      issuer: 'auralink-aic-local',
+      audience: 'a',
+      tenantClaim: 'sub',
+    });
+  });
+
+  it('names the tenant by AIC_TENANT_CLAIM, sub unless set, and refuses a name that is no claim', () => {
+    expect(jwtSettingsFromEnv({}).tenantClaim).toBe('sub');
+    expect(jwtSettingsFromEnv({ AIC_TENANT_CLAIM: 'client_id' }).tenantClaim).toBe('client_id');
+    expect(() => jwtSettingsFromEnv({ AIC_TENANT_CLAIM: 'client id' })).toThrow(/AIC_TENANT_CLAIM/);
+    expect(() => jwtSettingsFromEnv({ AIC_TENANT_CLAIM: '1st' })).toThrow(/AIC_TENANT_CLAIM/);
+    // An empty value is an unset one (the schema's rule for every variable).
+    expect(jwtSettingsFromEnv({ AIC_TENANT_CLAIM: '' }).tenantClaim).toBe('sub');
   });
 
   it('uses AIC_JWT_JWKS_URL, or derives it from the issuer with AIC_JWT_VERIFY=jwks', () => {

@@ -10,6 +10,7 @@ import {
 const settings = (): JwtSettings => ({
   secret: 'a-test-secret-of-at-least-thirty-two-bytes',
   issuer: 'auralink-aic-local',
+  tenantClaim: 'sub',
   audience: 'auralink-aic',
 });
 
@@ -61,5 +62,40 @@ describe('verifyToken remembers verified tokens', () => {
     const strict = { ...settings(), audience: 'someone-else' };
     await verifyToken(token, settings());
     await expect(verifyToken(token, strict)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+});
+
+describe('verifyToken and the tenant claim', () => {
+  const byClient = (): JwtSettings => ({ ...settings(), tenantClaim: 'client_id' });
+
+  it('accepts a token that names its tenant in the configured claim, whatever its sub', async () => {
+    const jwt = byClient();
+    const token = await signToken('end-user-1', jwt, 3600, { client_id: 'media-server-app' });
+    await expect(verifyToken(token, jwt)).resolves.toMatchObject({
+      sub: 'end-user-1',
+      client_id: 'media-server-app',
+    });
+  });
+
+  it('refuses a token without the configured claim, or with one that cannot be an id', async () => {
+    const jwt = byClient();
+    const cases: Record<string, string>[] = [
+      {},
+      { client_id: '' },
+      { client_id: 'a\u0000b' },
+      { clientid: 'x' },
+    ];
+    for (const claims of cases) {
+      const token = await signToken('end-user-2', jwt, 3600, claims);
+      await expect(verifyToken(token, jwt), JSON.stringify(claims)).rejects.toBeInstanceOf(
+        UnauthorizedError,
+      );
+    }
+  });
+
+  it('names the tenant by sub when the claim is sub, ignoring a client_id', async () => {
+    const jwt = settings();
+    const token = await signToken('frank', jwt, 3600, { client_id: 'some-app' });
+    await expect(verifyToken(token, jwt)).resolves.toMatchObject({ sub: 'frank' });
   });
 });
