@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { aicClientConstructor, LOADER_OPTIONS } from '../../functions/grpc/proto.ts';
+import {
+  aicClientConstructor,
+  type CompressStreamResponseMessage,
+  LOADER_OPTIONS,
+} from '../../functions/grpc/proto.ts';
 import { jwtSettingsFromEnv, signToken } from '../../functions/platform/jwt.ts';
 
 /** A client of `AICCompressionService`. */
@@ -141,4 +145,24 @@ export function healthClient(address: string): grpc.Client {
     grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
   };
   return new loaded.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
+}
+
+/** Sends `requests` on one `CompressStream` and collects every response and the final status. */
+export async function grpcCompressStream(
+  client: AicClient,
+  requests: object[],
+  metadata: grpc.Metadata,
+): Promise<{ responses: CompressStreamResponseMessage[]; status: grpc.StatusObject }> {
+  const call = (
+    client.CompressStream as (
+      m: grpc.Metadata,
+    ) => grpc.ClientDuplexStream<object, CompressStreamResponseMessage>
+  )(metadata);
+  const responses: CompressStreamResponseMessage[] = [];
+  const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+  call.on('data', (response: CompressStreamResponseMessage) => responses.push(response));
+  call.on('error', () => undefined);
+  for (const request of requests) call.write(request);
+  call.end();
+  return { responses, status: await status };
 }

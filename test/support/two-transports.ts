@@ -4,10 +4,7 @@
  * one tenant's frames by either transport and read the dashboards over HTTP.
  */
 import type * as grpc from '@grpc/grpc-js';
-import type {
-  CompressFrameResponseMessage,
-  CompressStreamResponseMessage,
-} from '../../functions/grpc/proto.ts';
+import type { CompressFrameResponseMessage } from '../../functions/grpc/proto.ts';
 import { type GrpcServer, startGrpcServer } from '../../functions/grpc/server.ts';
 import { type AicClient, aicClient, unaryCall } from './grpc.ts';
 import { startTestApi, type TestApi } from './local-api.ts';
@@ -43,24 +40,4 @@ export async function startTwoTransports(
 /** One `CompressFrame` call with `metadata`. */
 export function grpcCompressFrame(client: AicClient, request: object, metadata: grpc.Metadata) {
   return unaryCall<CompressFrameResponseMessage>(client, 'CompressFrame', request, metadata);
-}
-
-/** Sends `requests` on one `CompressStream` and collects every response and the final status. */
-export async function grpcCompressStream(
-  client: AicClient,
-  requests: object[],
-  metadata: grpc.Metadata,
-): Promise<{ responses: CompressStreamResponseMessage[]; status: grpc.StatusObject }> {
-  const call = (
-    client.CompressStream as (
-      m: grpc.Metadata,
-    ) => grpc.ClientDuplexStream<object, CompressStreamResponseMessage>
-  )(metadata);
-  const responses: CompressStreamResponseMessage[] = [];
-  const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
-  call.on('data', (response: CompressStreamResponseMessage) => responses.push(response));
-  call.on('error', () => undefined);
-  for (const request of requests) call.write(request);
-  call.end();
-  return { responses, status: await status };
 }

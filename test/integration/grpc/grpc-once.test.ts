@@ -3,7 +3,6 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   CompressFrameResponseMessage,
-  CompressStreamResponseMessage,
   NetworkEstimateMessage,
 } from '../../../functions/grpc/proto.ts';
 import { type GrpcServer, startGrpcServer } from '../../../functions/grpc/server.ts';
@@ -11,7 +10,13 @@ import { startLocalMetricsConsumer } from '../../../functions/local/metrics-cons
 import { closeRuntime } from '../../../functions/platform/runtime.ts';
 import { loadSettings } from '../../../functions/platform/settings.ts';
 import { encodeFrame, panningSequence } from '../../support/frames.ts';
-import { type AicClient, aicClient, callMetadata, unaryCall } from '../../support/grpc.ts';
+import {
+  type AicClient,
+  aicClient,
+  callMetadata,
+  grpcCompressStream,
+  unaryCall,
+} from '../../support/grpc.ts';
 import { deleteKeysWithPrefix, SHARED_REDIS_URL } from '../../support/redis-keys.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
@@ -62,20 +67,9 @@ async function compressFrame(request: object, user: string, extra: Record<string
   );
 }
 
-/** Sends `requests` on one CompressStream and collects every response, the status and trailers. */
+/** Sends `requests` on one CompressStream as `user`: every response and the status. */
 async function stream(requests: object[], user: string) {
-  const call = (
-    client.CompressStream as (
-      m: grpc.Metadata,
-    ) => grpc.ClientDuplexStream<object, CompressStreamResponseMessage>
-  )(await callMetadata(user));
-  const responses: CompressStreamResponseMessage[] = [];
-  const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
-  call.on('data', (response: CompressStreamResponseMessage) => responses.push(response));
-  call.on('error', () => undefined);
-  for (const request of requests) call.write(request);
-  call.end();
-  return { responses, status: await status };
+  return grpcCompressStream(client, requests, await callMetadata(user));
 }
 
 async function counts(session: string) {

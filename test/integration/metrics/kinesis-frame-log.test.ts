@@ -7,11 +7,7 @@ import {
   type PutRecordsResultEntry,
 } from '@aws-sdk/client-kinesis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  FRAME_EVENT_VERSION,
-  type FrameEvent,
-  parseFrameEvent,
-} from '../../../functions/core/contracts/frame-event.ts';
+import { type FrameEvent, parseFrameEvent } from '../../../functions/core/contracts/frame-event.ts';
 import { DependencyUnavailableError } from '../../../functions/core/errors.ts';
 import {
   createKinesisFrameLog,
@@ -19,6 +15,7 @@ import {
   PutRecordsPartialFailure,
   planPutBatches,
 } from '../../../functions/platform/metrics/kinesis-frame-log.ts';
+import { sampleFrameEvent } from '../../support/frame-events.ts';
 import {
   type Kinesalite,
   localKinesisClient,
@@ -28,37 +25,12 @@ import {
 import { freePort } from '../../support/own-redis.ts';
 
 function frameEvent(sessionId: string, frameNumber: number, extra: Partial<FrameEvent> = {}) {
-  const event: FrameEvent = {
-    v: FRAME_EVENT_VERSION,
-    event_id: `f:${frameNumber}`,
+  return sampleFrameEvent(frameNumber, {
     user_id: 'user-kinesis',
     session_id: sessionId,
     recorded_at: new Date(Date.UTC(2026, 0, 1, 12, 0, frameNumber % 60)).toISOString(),
-    frame_number: frameNumber,
-    idempotency_key: null,
-    frame_type: 'video',
-    mode: 'adaptive',
-    format: 'webp',
-    quality: 70,
-    width: 1280,
-    height: 720,
-    original_bytes: 2_764_800,
-    compressed_bytes: 48_000,
-    compression_ratio: 57.6,
-    ssim: 0.97,
-    psnr_db: 38.2,
-    budget_bytes: 50_000,
-    within_budget: true,
-    encode_attempts: 1,
-    decode_ms: 1.5,
-    encode_ms: 12.25,
-    metrics_ms: 3,
-    total_ms: 17,
-    fallback: false,
-    fallback_reason: null,
     ...extra,
-  };
-  return event;
+  });
 }
 
 /** `count` events of `sessions` sessions, interleaved: frame n of every session, then n + 1. */

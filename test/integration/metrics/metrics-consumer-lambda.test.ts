@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  FRAME_EVENT_VERSION,
-  type FrameEvent,
-} from '../../../functions/core/contracts/frame-event.ts';
+import type { FrameEvent } from '../../../functions/core/contracts/frame-event.ts';
 import { handler } from '../../../functions/handlers/metrics-consumer.ts';
 import { lambdaContext } from '../../../functions/local/api-gateway-event.ts';
 import { claimSession } from '../../../functions/platform/db/session-repository.ts';
 import { createKinesisFrameLog } from '../../../functions/platform/metrics/kinesis-frame-log.ts';
 import { logger } from '../../../functions/platform/observability.ts';
 import { closeRuntime } from '../../../functions/platform/runtime.ts';
+import { sampleFrameEvent } from '../../support/frame-events.ts';
 import { type Kinesalite, type StreamRecord, startKinesalite } from '../../support/kinesalite.ts';
 import { freePort } from '../../support/own-redis.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
@@ -72,36 +70,24 @@ async function expectClaimed(claims: readonly { sessionId: string; userId: strin
 }
 
 function frameEvent(userId: string, sessionId: string, frameNumber: number): FrameEvent {
-  return {
-    v: FRAME_EVENT_VERSION,
-    event_id: `f:${frameNumber}`,
+  return sampleFrameEvent(frameNumber, {
     user_id: userId,
     session_id: sessionId,
     // A frame a minute from 12:00: the session's frames span two hours of the rollups.
     recorded_at: new Date(Date.UTC(2026, 0, 1, 12, frameNumber)).toISOString(),
-    frame_number: frameNumber,
-    idempotency_key: null,
-    frame_type: 'video',
-    mode: 'adaptive',
-    format: 'webp',
-    quality: 70,
-    width: 1280,
-    height: 720,
     original_bytes: 100_000 + frameNumber,
     compressed_bytes: 5_000,
     compression_ratio: 20,
     ssim: frameNumber % 3 === 0 ? 0.97 : 0.85,
     psnr_db: 38,
     budget_bytes: 6_000,
-    within_budget: true,
-    encode_attempts: 1,
     decode_ms: 1,
     encode_ms: 5,
     metrics_ms: 1,
     total_ms: 7 + (frameNumber % 50),
     fallback: frameNumber % 17 === 0,
     fallback_reason: frameNumber % 17 === 0 ? 'encoder failed' : null,
-  };
+  });
 }
 
 /** The frames of one session as the producer appended them: every 9th frame sent again later. */

@@ -5,10 +5,7 @@ import {
   type ConsumedBatch,
   consumeFrameRecords,
 } from '../../../functions/app/frame-event-consumer.ts';
-import {
-  FRAME_EVENT_VERSION,
-  type FrameEvent,
-} from '../../../functions/core/contracts/frame-event.ts';
+import type { FrameEvent } from '../../../functions/core/contracts/frame-event.ts';
 import { claimSession } from '../../../functions/platform/db/session-repository.ts';
 import type { FrameEventLog } from '../../../functions/platform/metrics/frame-event-log.ts';
 import {
@@ -24,6 +21,7 @@ import {
   createGuardedRedis,
   type GuardedRedis,
 } from '../../../functions/platform/redis/guarded-redis.ts';
+import { sampleFrameEvent } from '../../support/frame-events.ts';
 import { deleteKeysWithPrefix, SHARED_REDIS_URL } from '../../support/redis-keys.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
@@ -82,14 +80,10 @@ afterEach(async () => {
 const streamKey = () => `${prefix}${STREAM}`;
 
 function frameEvent(userId: string, sessionId: string, frameNumber: number): FrameEvent {
-  return {
-    v: FRAME_EVENT_VERSION,
-    event_id: `f:${frameNumber}`,
+  return sampleFrameEvent(frameNumber, {
     user_id: userId,
     session_id: sessionId,
     recorded_at: new Date(Date.UTC(2026, 0, 1, 9, frameNumber)).toISOString(),
-    frame_number: frameNumber,
-    idempotency_key: null,
     frame_type: 'screen',
     mode: 'conservative',
     format: 'png',
@@ -102,15 +96,11 @@ function frameEvent(userId: string, sessionId: string, frameNumber: number): Fra
     ssim: 0.99,
     psnr_db: 45,
     budget_bytes: 400_000,
-    within_budget: true,
-    encode_attempts: 1,
     decode_ms: 2,
     encode_ms: 20,
     metrics_ms: 4,
     total_ms: 26,
-    fallback: false,
-    fallback_reason: null,
-  };
+  });
 }
 
 /**

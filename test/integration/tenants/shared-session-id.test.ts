@@ -19,12 +19,11 @@ import type {
 import { networkStateKey } from '../../../functions/platform/network/live-state.ts';
 import { modelKey } from '../../../functions/platform/redis/session-model.ts';
 import { encodeFrame } from '../../support/frames.ts';
-import { callMetadata, unaryCall } from '../../support/grpc.ts';
+import { callMetadata, grpcCompressStream, unaryCall } from '../../support/grpc.ts';
 import { deleteKeysWithPrefix, SHARED_REDIS_URL } from '../../support/redis-keys.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 import {
   grpcCompressFrame,
-  grpcCompressStream,
   startTwoTransports,
   type TwoTransports,
 } from '../../support/two-transports.ts';

@@ -6,39 +6,9 @@ import {
   frameEventPartitionKey,
   parseFrameEvent,
 } from '../../../functions/core/contracts/frame-event.ts';
+import { sampleFrameEvent } from '../../support/frame-events.ts';
 
-function validEvent(extra: Partial<FrameEvent> = {}): FrameEvent {
-  return {
-    v: FRAME_EVENT_VERSION,
-    event_id: 'f:42',
-    user_id: 'user-1',
-    session_id: randomUUID(),
-    recorded_at: '2026-01-01T12:00:00.000Z',
-    frame_number: 42,
-    idempotency_key: null,
-    frame_type: 'video',
-    mode: 'adaptive',
-    format: 'webp',
-    quality: 70,
-    width: 1280,
-    height: 720,
-    original_bytes: 2_764_800,
-    compressed_bytes: 48_000,
-    compression_ratio: 57.6,
-    ssim: 0.97,
-    psnr_db: 38.2,
-    budget_bytes: 50_000,
-    within_budget: true,
-    encode_attempts: 1,
-    decode_ms: 1.5,
-    encode_ms: 12.25,
-    metrics_ms: 3,
-    total_ms: 17,
-    fallback: false,
-    fallback_reason: null,
-    ...extra,
-  };
-}
+const validEvent = (extra: Partial<FrameEvent> = {}): FrameEvent => sampleFrameEvent(42, extra);
 
 /** The JSON of `event` with `field` left out. */
 function without(event: FrameEvent, field: keyof FrameEvent): string {
