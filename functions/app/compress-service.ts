@@ -36,7 +36,7 @@ const ownedKey = (userId: string, sessionId: string) => `${userId}\u0000${sessio
 
 /** What a caller already knows about a frame's session, so {@link prepareFrame} need not ask. */
 export interface SessionKnowledge {
-  /** The session is the caller's: a frame of it was stored for them (sessions never change owner). */
+  /** The caller's session exists: a frame of it was stored for them (sessions are never deleted). */
   owned?: boolean;
   /** The caller holds the session's latest model: Redis is read only for the live estimate. */
   modelInHand?: boolean;
@@ -80,10 +80,9 @@ export interface TrialSummary {
 
 /**
  * The first phase of a frame: checks the frame cap and counts the frame against its session's own
- * rate limit (429 when over it) before decoding, then decodes while it checks
- * the session is the caller's or may be started (429 when it is new and the caller has no new
- * session left today), reads the caller's stored config and the session's model and live
- * estimate.
+ * rate limit (429 when over it) before decoding, then decodes while it checks that the session
+ * exists or may be started (429 when it is new and the caller has no new session left today), and
+ * reads the caller's stored config and the session's model and live estimate.
  */
 export async function prepareFrame(
   runtime: Runtime,

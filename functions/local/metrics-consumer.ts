@@ -35,7 +35,8 @@ export async function startLocalMetricsConsumer(
     commandTimeoutMs: BLOCK_MS + 5000,
     connectionName: `aic-metrics-${consumer}`,
   });
-  await redis.connect();
+  // Without Redis now, the client reconnects by itself and the loop starts reading once it is back.
+  await redis.connect().catch(onError);
   const running = await startRedisStreamConsumer({
     redis,
     stream: `${settings.REDIS_KEY_PREFIX}${settings.METRICS_REDIS_STREAM}`,

@@ -26,6 +26,7 @@ export interface RedisStreamConsumerOptions {
   claimIdleMs: number;
   /** Applies the events of one batch (their JSON); a rejection leaves the batch pending. */
   handle(records: readonly string[]): Promise<void>;
+  /** Told the first failure of a run of failures (the loop retries with backoff). */
   onError(error: unknown): void;
 }
 
@@ -43,14 +44,14 @@ export interface RedisStreamConsumer {
 /** `fields` is null for a pending entry since deleted from the stream (XDEL, XTRIM). */
 type Entry = [id: string, fields: string[] | null];
 
-/** Starts the read loop; the group is created (with the stream) when missing. */
+/**
+ * Starts the read loop; the group is created (with the stream) when missing, first and after any
+ * failure, so a consumer started while Redis is down begins once it is back.
+ */
 export async function startRedisStreamConsumer(
   options: RedisStreamConsumerOptions,
 ): Promise<RedisStreamConsumer> {
-  const { redis, stream, group } = options;
-  await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM').catch((error: unknown) => {
-    if (!String(error).includes('BUSYGROUP')) throw error;
-  });
+  const { redis } = options;
   const state = { stopped: false };
   const loop = readLoop(options, state);
   return {
@@ -71,8 +72,10 @@ async function readLoop(
   let backlog = true;
   let lastClaim = 0;
   let failures = 0;
+  let grouped = false;
   while (!state.stopped) {
     try {
+      if (!grouped) grouped = await ensureGroup(options);
       if (!backlog && Date.now() - lastClaim > options.claimIdleMs / 2) {
         lastClaim = Date.now();
         backlog = await claimIdle(options);
@@ -83,12 +86,24 @@ async function readLoop(
       failures = 0;
     } catch (error) {
       if (state.stopped) return;
-      options.onError(error);
+      // Once per outage: while Redis is down every retry fails the same way.
+      if (failures === 0) options.onError(error);
       backlog = true;
+      grouped = false;
       failures += 1;
       await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
     }
   }
+}
+
+/** Creates the group (and the stream) unless it exists; true once it does. */
+async function ensureGroup(options: RedisStreamConsumerOptions): Promise<true> {
+  await options.redis
+    .xgroup('CREATE', options.stream, options.group, '0', 'MKSTREAM')
+    .catch((error: unknown) => {
+      if (!String(error).includes('BUSYGROUP')) throw error;
+    });
+  return true;
 }
 
 async function readBatch(options: RedisStreamConsumerOptions, from: '0' | '>'): Promise<Entry[]> {
