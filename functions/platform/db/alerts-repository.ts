@@ -82,29 +82,61 @@ export interface RecentUserStats {
   minQualityScore: number | null;
 }
 
-/**
- * Per user with frames in the last `seconds`: frame count, exact p95 of total latency, mean SSIM,
- * fallbacks, and their stored thresholds. The window is found through the BRIN index on
- * `recorded_at`.
- */
-export async function recentStatsByUser(sql: Sql, seconds: number): Promise<RecentUserStats[]> {
-  return sql<RecentUserStats[]>`
-    select f.user_id as "userId", count(*)::bigint as frames,
-      percentile_cont(0.95) within group (order by f.total_ms) as "p95LatencyMs",
-      avg(f.ssim) as "meanSsim", count(*) filter (where f.fallback)::bigint as fallbacks,
-      c.max_latency_ms as "maxLatencyMs", c.min_quality_score as "minQualityScore"
-    from frame_metrics f
-    left join compression_configs c on c.user_id = f.user_id
-    where f.recorded_at >= now() - ${seconds} * interval '1 second'
-    group by f.user_id, c.max_latency_ms, c.min_quality_score
-  `;
+/** A page of {@link recentStatsByUser}: the users after `after` (in id order), at most `limit`. */
+export interface UserPage {
+  after: string | undefined;
+  limit: number;
 }
 
 /**
+ * Per user with frames in the last `seconds`, one page of users at a time in id order: frame
+ * count, exact p95 of total latency, mean SSIM, fallbacks, and their stored thresholds. A page
+ * reads its users' frames through `frame_metrics (user_id, recorded_at)` in user order and stops
+ * at `limit` users, so paging through every user reads each window row once.
+ */
+export async function recentStatsByUser(
+  sql: Sql,
+  seconds: number,
+  page: UserPage,
+): Promise<RecentUserStats[]> {
+  return sql<RecentUserStats[]>`
+    select s.*, c.max_latency_ms as "maxLatencyMs", c.min_quality_score as "minQualityScore"
+    from (
+      select f.user_id as "userId", count(*)::bigint as frames,
+        percentile_cont(0.95) within group (order by f.total_ms) as "p95LatencyMs",
+        avg(f.ssim) as "meanSsim", count(*) filter (where f.fallback)::bigint as fallbacks
+      from frame_metrics f
+      where f.recorded_at >= now() - ${seconds} * interval '1 second'
+        ${page.after === undefined ? sql`` : sql`and f.user_id > ${page.after}`}
+      group by f.user_id
+      order by f.user_id
+      limit ${page.limit}
+    ) as s
+    left join compression_configs c on c.user_id = s."userId"
+    order by s."userId"
+  `;
+}
+
+/** Alerts one insert carries: six parameters each, far under Postgres' 65,535 per statement. */
+const ALERTS_PER_INSERT = 1000;
+
+/**
  * Opens each alert unless its user already has an open one of that type (the partial unique
- * index `alerts_one_open_per_type_idx`); returns how many were opened.
+ * index `alerts_one_open_per_type_idx`), {@link ALERTS_PER_INSERT} to a statement; returns how
+ * many were opened.
  */
 export async function openAlerts(
+  sql: Sql,
+  alerts: readonly (AlertCandidate & { userId: string })[],
+): Promise<number> {
+  let opened = 0;
+  for (let i = 0; i < alerts.length; i += ALERTS_PER_INSERT) {
+    opened += await insertAlerts(sql, alerts.slice(i, i + ALERTS_PER_INSERT));
+  }
+  return opened;
+}
+
+async function insertAlerts(
   sql: Sql,
   alerts: readonly (AlertCandidate & { userId: string })[],
 ): Promise<number> {
