@@ -7,6 +7,7 @@
  */
 
 import { warmUpImaging } from '../platform/imaging/warm-up.ts';
+import { jwtSettings } from '../platform/jwt.ts';
 import { logger, metrics } from '../platform/observability.ts';
 import { closeRuntime, getRuntime } from '../platform/runtime.ts';
 import { loadSettings } from '../platform/settings.ts';
@@ -17,6 +18,9 @@ import { startGrpcServer } from './server.ts';
 const METRICS_FLUSH_MS = 60_000;
 
 const settings = loadSettings();
+// A task that would accept tokens it must not (the development key, keys over http) refuses to
+// start here, naming the setting.
+const jwt = jwtSettings(settings);
 // Start connecting now: the health service reports NOT_SERVING until this succeeds.
 getRuntime().catch((error: unknown) => logger.error('runtime initialisation failed', { error }));
 // Before serving, so that no stream's first frame pays for it (see warmUpImaging).
@@ -24,6 +28,7 @@ await warmUpImaging().catch((error: unknown) =>
   logger.warn('imaging warm-up failed; the first frame will be slower', { error }),
 );
 const grpcServer = await startGrpcServer({
+  jwt,
   port: settings.GRPC_PORT,
   host: settings.GRPC_HOST,
   healthIntervalMs: settings.GRPC_HEALTH_INTERVAL_MS,

@@ -31,6 +31,10 @@ export interface JwtSettings {
   jwksUrl?: string;
   /** The claim that names the tenant (`AIC_TENANT_CLAIM`); a token without a usable one is refused. */
   tenantClaim: string;
+  /** The `token_use` a token must carry (`AIC_JWT_TOKEN_USE`), when set. */
+  tokenUse?: string;
+  /** Scopes of which a token must hold one (`AIC_JWT_SCOPES`), when set. */
+  scopes?: readonly string[];
 }
 
 /** The claims handlers read, as API Gateway's JWT authorizer passes them on. */
@@ -50,14 +54,50 @@ export function jwtSettings(settings: Settings): JwtSettings {
     issuer: settings.AIC_JWT_ISSUER,
     audience: audiences.length === 1 ? (audiences[0] as string) : audiences,
     tenantClaim: settings.AIC_TENANT_CLAIM,
+    ...(settings.AIC_JWT_TOKEN_USE ? { tokenUse: settings.AIC_JWT_TOKEN_USE } : {}),
+    ...(settings.AIC_JWT_SCOPES ? { scopes: settings.AIC_JWT_SCOPES } : {}),
   };
+  assertNoSharedKey(settings);
   const verify = settings.AIC_JWT_VERIFY ?? (settings.AIC_JWT_JWKS_URL ? 'jwks' : 'hs256');
+  if (verify === 'hs256' && settings.AIC_DEPLOYMENT === 'aws') {
+    throw new Error(
+      'AIC_JWT_JWKS_URL: the development key is refused where AIC_DEPLOYMENT=aws; verify against ' +
+        'the issuer keys (AIC_JWT_JWKS_URL or AIC_JWT_VERIFY=jwks)',
+    );
+  }
   if (verify === 'hs256') return base;
   const jwksUrl = settings.AIC_JWT_JWKS_URL ?? issuerJwksUrl(base.issuer);
-  if (!/^https?:\/\//.test(jwksUrl)) {
-    throw new Error('AIC_JWT_VERIFY=jwks needs AIC_JWT_JWKS_URL or an https AIC_JWT_ISSUER');
+  if (!secureJwksUrl(jwksUrl, settings.AIC_DEPLOYMENT)) {
+    throw new Error(
+      'AIC_JWT_JWKS_URL: the issuer keys must be fetched over https (http only from loopback, ' +
+        'and never where AIC_DEPLOYMENT=aws); set it, or an https AIC_JWT_ISSUER',
+    );
   }
   return { ...base, jwksUrl };
+}
+
+/** Whether the keys at `url` may be trusted: https, or http from loopback outside AWS. */
+function secureJwksUrl(url: string, deployment: Settings['AIC_DEPLOYMENT']): boolean {
+  if (url.startsWith('https://')) return true;
+  if (deployment === 'aws' || !url.startsWith('http://')) return false;
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+}
+
+/**
+ * Refuses, where `AIC_DEPLOYMENT=aws`, any shared signing key: no HS256 key exists on AWS, so an
+ * `AIC_JWT_SECRET` or `AIC_JWT_VERIFY=hs256` there is a mistake, named at start (the Lambdas call
+ * it at initialisation; every process that verifies tokens, through {@link jwtSettings}).
+ *
+ * @throws Error naming the setting.
+ */
+export function assertNoSharedKey(settings: Settings): void {
+  if (settings.AIC_DEPLOYMENT !== 'aws') return;
+  if (settings.AIC_JWT_SECRET !== undefined) {
+    throw new Error('AIC_JWT_SECRET: no shared signing key is accepted where AIC_DEPLOYMENT=aws');
+  }
+  if (settings.AIC_JWT_VERIFY === 'hs256') {
+    throw new Error('AIC_JWT_VERIFY: hs256 is refused where AIC_DEPLOYMENT=aws');
+  }
 }
 
 /**
@@ -89,6 +129,18 @@ function hasAcceptedAudience(payload: JWTPayload, settings: JwtSettings): boolea
   const accepted = [settings.audience].flat();
   const presented = [payload.aud ?? [], payload.client_id ?? []].flat();
   return presented.some((audience) => typeof audience === 'string' && accepted.includes(audience));
+}
+
+/** The token's `token_use` and one of its scopes, where the settings ask for them. */
+function hasAcceptedUseAndScope(payload: JWTPayload, settings: JwtSettings): boolean {
+  if (settings.tokenUse !== undefined && payload.token_use !== settings.tokenUse) return false;
+  if (settings.scopes === undefined) return true;
+  const granted = [payload.scope, payload.scp]
+    .flatMap((value) =>
+      typeof value === 'string' ? value.split(' ') : Array.isArray(value) ? value : [],
+    )
+    .filter((scope): scope is string => typeof scope === 'string');
+  return settings.scopes.some((scope) => granted.includes(scope));
 }
 
 async function verifySignature(token: string, settings: JwtSettings): Promise<JWTPayload> {
@@ -177,6 +229,7 @@ export async function verifyToken(
     const payload = await verifySignature(token, settings);
     if (
       !hasAcceptedAudience(payload, settings) ||
+      !hasAcceptedUseAndScope(payload, settings) ||
       tenantFromClaims(payload, settings.tenantClaim) === undefined
     ) {
       throw new UnauthorizedError();

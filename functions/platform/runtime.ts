@@ -4,6 +4,7 @@ import type { CheckResult } from '../core/contracts/health.ts';
 import { databaseConnection } from './db/connection.ts';
 import { connectWithRetry, createDatabase, type Database } from './db/database.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
+import { assertNoSharedKey } from './jwt.ts';
 import type { FrameEventLog } from './metrics/frame-event-log.ts';
 import { createFrameLog } from './metrics/frame-log-factory.ts';
 import { logger, metrics } from './observability.ts';
@@ -76,6 +77,7 @@ function guardedRedis(
 async function initialise(): Promise<Runtime> {
   const started = performance.now();
   const settings = loadSettings();
+  assertNoSharedKey(settings);
   const connection = await databaseConnection(settings, {
     getSecretJson: (arn) => secretsLoader().getJson(arn),
     onTokenError: (error) => logger.error('Could not sign an RDS IAM auth token', { error }),

@@ -162,6 +162,15 @@ const jwtShape = {
   /** `jwks` or `hs256`; default `jwks` when AIC_JWT_JWKS_URL is set. */
   AIC_JWT_VERIFY: z.enum(['jwks', 'hs256']).optional(),
   /**
+   * Where the process runs: `aws` (set by the CDK on every function and task) refuses the HS256
+   * development key and any `http://` JWKS URL at start, naming the setting; `local` allows them.
+   */
+  AIC_DEPLOYMENT: z.enum(['local', 'aws']).default('local'),
+  /** The `token_use` a token must carry (`access` for Cognito); unset: not checked. */
+  AIC_JWT_TOKEN_USE: z.string().min(1).optional(),
+  /** Comma-separated scopes; a token's `scope` (or `scp`) must hold one of them. Unset: not checked. */
+  AIC_JWT_SCOPES: csv.optional(),
+  /**
    * The token claim that names the tenant, to whom quotas, sessions, dashboards and alerts belong:
    * `sub` (each end user) or, for media servers, e.g. Cognito's `client_id`. Read by every process,
    * the Lambdas behind API Gateway's authorizer included.

@@ -151,6 +151,10 @@ export const environmentSettingsSchema = z.strictObject({
       audience: z.array(z.string().min(1)).min(1),
       /** The issuer's signing keys (the gRPC service fetches them); default `<issuer>/.well-known/jwks.json`. */
       jwksUrl: z.url({ protocol: /^https$/, message: 'must be an https URL' }).optional(),
+      /** The `token_use` a token must carry (Cognito: `access`); absent: not checked. */
+      tokenUse: z.string().min(1).optional(),
+      /** Scopes of which a token must hold one, on every route that needs a token and in gRPC. */
+      scopes: z.array(z.string().min(1)).min(1).optional(),
     })
     .optional(),
   /**

@@ -266,6 +266,8 @@ function functionEnvironment(props: AicFunctionProps): Record<string, string> {
     LOG_LEVEL: config.logLevel,
     CORS_ALLOWED_ORIGINS: config.corsAllowedOrigins.join(','),
     ...tenantEnvironment(config),
+    // No shared signing key exists on AWS: a function configured with one refuses to start.
+    AIC_DEPLOYMENT: 'aws',
     // The bundle ships a source map; this makes stack traces point at the TypeScript sources.
     NODE_OPTIONS: '--enable-source-maps',
     // Functions that handle pixels start V8 with a larger old generation (node-flags.ts).

@@ -183,11 +183,13 @@ export class RouteTableApi extends Construct {
     ) => {
       if (routes.has(routeKey.key))
         throw new Error(`Duplicate route in the route table: ${routeKey.key}`);
+      const scopes = authorizer === jwt ? props.tokenIssuer.scopes : undefined;
       const route = new HttpRoute(this, id, {
         httpApi: this.api,
         routeKey,
         integration: integrationFor(fn),
         authorizer,
+        ...(scopes ? { authorizationScopes: [...scopes] } : {}),
       });
       routes.set(routeKey.key, route);
     };

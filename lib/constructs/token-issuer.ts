@@ -1,5 +1,12 @@
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { AccountRecovery, Mfa, UserPool, type UserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import { Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import {
+  AccountRecovery,
+  Mfa,
+  OAuthScope,
+  ResourceServerScope,
+  UserPool,
+  type UserPoolClient,
+} from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import { issuerJwksUrl } from '../../functions/core/token-issuer.ts';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
@@ -12,6 +19,13 @@ export interface TokenIssuer {
   readonly audience: readonly string[];
   /** The issuer's public keys, which the gRPC service verifies tokens with. */
   readonly jwksUrl: string;
+  /** The `token_use` a token must carry (`access` for Cognito); undefined: not checked. */
+  readonly tokenUse?: string;
+  /**
+   * Scopes of which a token must hold one, checked by API Gateway on every route that needs a
+   * token and by the gRPC task; undefined: not checked.
+   */
+  readonly scopes?: readonly string[];
 }
 
 /** The issuer configured in `cdk.json` (`jwt`); its JWKS defaults to the OpenID location. */
@@ -20,8 +34,16 @@ export function configuredIssuer(jwt: NonNullable<EnvironmentConfig['jwt']>): To
     issuer: jwt.issuer,
     audience: jwt.audience,
     jwksUrl: jwt.jwksUrl ?? issuerJwksUrl(jwt.issuer),
+    ...(jwt.tokenUse ? { tokenUse: jwt.tokenUse } : {}),
+    ...(jwt.scopes ? { scopes: jwt.scopes } : {}),
   };
 }
+
+/** The scope of the API in the fallback pool's resource server: `auralink-aic/api`. */
+export const API_SCOPE = { server: 'auralink-aic', name: 'api' } as const;
+
+/** The scope every access token of a user signed in with SRP carries. */
+const SIGNED_IN_USER_SCOPE = 'aws.cognito.signin.user.admin';
 
 /** Properties of {@link CognitoIssuer}. */
 export interface CognitoIssuerProps {
@@ -31,14 +53,18 @@ export interface CognitoIssuerProps {
 
 /**
  * The token issuer of an environment that configures none: a Cognito user pool (administrators
- * create the users, strong passwords, TOTP MFA required) with one public app client, whose id is
- * the audience. Users sign in with SRP; the tokens carry the pool's issuer URL.
+ * create the users, strong passwords, TOTP MFA required) with a public app client for users (SRP)
+ * and a confidential one for media servers (client credentials, scope `auralink-aic/api`), whose
+ * ids are the audience. Only access tokens are accepted, holding the API's scope or a signed-in
+ * user's: ID tokens, which carry no scope, are refused by API Gateway and the gRPC task alike.
  */
 export class CognitoIssuer extends Construct {
   /** The user pool. */
   readonly userPool: UserPool;
-  /** The app client whose id the API accepts as audience. */
+  /** The users' app client, whose id the API accepts as audience. */
   readonly client: UserPoolClient;
+  /** The media servers' app client (client credentials), whose id the API accepts as audience. */
+  readonly serverClient: UserPoolClient;
   /** The pool's issuer, audience and JWKS. */
   readonly tokenIssuer: TokenIssuer;
 
@@ -81,12 +107,45 @@ export class CognitoIssuer extends Construct {
       authFlows: { userSrp: true },
       preventUserExistenceErrors: true,
     });
+    this.serverClient = this.addServerClient(config);
     // The form API Gateway's Cognito authorizer uses; `ProviderURL` lacks the scheme.
     const issuer = `https://cognito-idp.${Stack.of(this).region}.amazonaws.com/${this.userPool.userPoolId}`;
     this.tokenIssuer = {
       issuer,
-      audience: [this.client.userPoolClientId],
+      audience: [this.client.userPoolClientId, this.serverClient.userPoolClientId],
       jwksUrl: issuerJwksUrl(issuer),
+      tokenUse: 'access',
+      scopes: [`${API_SCOPE.server}/${API_SCOPE.name}`, SIGNED_IN_USER_SCOPE],
     };
+  }
+
+  /**
+   * The media servers' client: a secret, the client-credentials flow on the pool's domain, and the
+   * API's scope from a resource server of its own.
+   */
+  private addServerClient(config: EnvironmentConfig): UserPoolClient {
+    const scope = new ResourceServerScope({
+      scopeName: API_SCOPE.name,
+      scopeDescription: 'Compress frames and read the dashboards of the client tenant',
+    });
+    const server = this.userPool.addResourceServer('ResourceServer', {
+      identifier: API_SCOPE.server,
+      scopes: [scope],
+    });
+    this.userPool.addDomain('Domain', {
+      cognitoDomain: {
+        domainPrefix: `auralink-aic-${config.name}-${Names.uniqueId(this).slice(-8).toLowerCase()}`,
+      },
+    });
+    return this.userPool.addClient('ServerClient', {
+      userPoolClientName: `auralink-aic-${config.name}-servers`,
+      generateSecret: true,
+      authFlows: {},
+      oAuth: {
+        flows: { clientCredentials: true },
+        scopes: [OAuthScope.resourceServer(server, scope)],
+      },
+      preventUserExistenceErrors: true,
+    });
   }
 }

@@ -3,7 +3,13 @@ import { Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENVIRONMENTS_CONTEXT_KEY } from '../../lib/config/environment-config.ts';
-import { cdkJsonContext, logicalId, type SynthesizedApp, synthAicApp } from './app-fixture.ts';
+import {
+  cdkJsonContext,
+  logicalId,
+  type Resources,
+  type SynthesizedApp,
+  synthAicApp,
+} from './app-fixture.ts';
 
 let synthesized: SynthesizedApp;
 
@@ -48,10 +54,11 @@ describe('an environment without a configured issuer', () => {
     synthesized.templates.dev.api.resourceCountIs('AWS::Cognito::UserPool', 0);
   });
 
-  it('points the JWT authorizer at the pool: its issuer URL and the app client as audience', () => {
+  it('points the JWT authorizer at the pool: its issuer URL and both app clients as audience', () => {
     const { api } = synthesized.stages.staging;
     const pool = idOf(api.cognito?.userPool as IConstruct);
     const client = idOf(api.cognito?.client as IConstruct);
+    const servers = idOf(api.cognito?.serverClient as IConstruct);
     synthesized.templates.staging.api.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'JWT',
       JwtConfiguration: {
@@ -61,8 +68,29 @@ describe('an environment without a configured issuer', () => {
             ['https://cognito-idp.', { Ref: 'AWS::Region' }, '.amazonaws.com/', { Ref: pool }],
           ],
         },
-        Audience: [{ Ref: client }],
+        Audience: [{ Ref: client }, { Ref: servers }],
       },
+    });
+  });
+
+  it('accepts on every route that needs a token only the API scope or a signed-in user’s', () => {
+    const template = synthesized.templates.staging.api;
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route') as Resources);
+    const withJwt = routes.filter((route) => route.Properties.AuthorizationType === 'JWT');
+    expect(withJwt.length).toBeGreaterThan(5);
+    for (const route of withJwt) {
+      expect(route.Properties.AuthorizationScopes).toEqual([
+        'auralink-aic/api',
+        'aws.cognito.signin.user.admin',
+      ]);
+    }
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: true,
+      AllowedOAuthFlows: ['client_credentials'],
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      Identifier: 'auralink-aic',
+      Scopes: [{ ScopeName: 'api', ScopeDescription: Match.anyValue() }],
     });
   });
 
@@ -83,6 +111,9 @@ describe('an environment without a configured issuer', () => {
       (definitions[0]?.Environment ?? []).map((variable) => [variable.Name, variable.Value]),
     );
     expect(variables.AIC_JWT_VERIFY).toBe('jwks');
+    expect(variables.AIC_DEPLOYMENT).toBe('aws');
+    expect(variables.AIC_JWT_TOKEN_USE).toBe('access');
+    expect(variables.AIC_JWT_SCOPES).toBe('auralink-aic/api,aws.cognito.signin.user.admin');
     for (const name of ['AIC_JWT_ISSUER', 'AIC_JWT_JWKS_URL', 'AIC_JWT_AUDIENCE']) {
       // Cross-stack references to the API stack's pool and client.
       expect(JSON.stringify(variables[name]), name).toMatch(
