@@ -39,7 +39,9 @@ function unbatched(settings: Settings, deps: FrameLogDependencies): FrameEventLo
         throw new Error('METRICS_LOG=kinesis needs METRICS_STREAM_NAME');
       }
       return createKinesisFrameLog({
-        client: new KinesisClient({}),
+        // The adapter retries (failed entries alone, with backoff): the SDK's own retries on top
+        // would multiply what one frame can wait for its append.
+        client: new KinesisClient({ maxAttempts: 1 }),
         streamName: settings.METRICS_STREAM_NAME,
       });
     }
