@@ -8,6 +8,7 @@ import { migration as boundedSessions } from './0003_bounded_sessions.ts';
 import { migration as framesCountedOnce } from './0004_frames_counted_once.ts';
 import { migration as frameEvents } from './0005_frame_events.ts';
 import { migration as tenantSessions } from './0006_tenant_sessions.ts';
+import { migration as serviceRoles } from './0007_service_roles.ts';
 
 /** One versioned schema change, applied once in its own transaction. */
 export interface Migration {
@@ -25,4 +26,5 @@ export const MIGRATIONS: readonly Migration[] = [
   framesCountedOnce,
   frameEvents,
   tenantSessions,
+  serviceRoles,
 ];
