@@ -18,8 +18,8 @@ import {
 import { createDatabase } from '../functions/platform/db/database.ts';
 import type { FrameMetricRecord } from '../functions/platform/db/frame-metrics-repository.ts';
 import { jwtSettingsFromEnv, signToken } from '../functions/platform/jwt.ts';
-import { recordFrame } from '../functions/platform/metrics/postgres-frame-log.ts';
 import { NODE_HEAP_FLAGS } from '../lib/config/node-flags.ts';
+import { recordFrame } from '../test/support/frame-store.ts';
 import { panningSequence } from '../test/support/frames.ts';
 import { spawnLocalRuntime } from '../test/support/local-runtime-process.ts';
 import { deleteKeysWithPrefix } from '../test/support/redis-keys.ts';

@@ -5,41 +5,26 @@
  * frame is decoded; fails open to the process's own memory like the transports' limiter.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { routeList } from '../core/contracts/routes.ts';
 import { RateLimitError } from '../core/errors.ts';
 import { FallbackLimiter } from '../core/rate-limit/fallback-limiter.ts';
 import { rateLimitHeaders, retryAfterSeconds } from '../core/rate-limit/headers.ts';
-import {
-  buildRateLimitPolicies,
-  policyOf,
-  type RateLimitPolicies,
-  sessionPlanFor,
-} from '../core/rate-limit/policy.ts';
+import { policyOf, sessionPlanFor } from '../core/rate-limit/policy.ts';
 import { metrics } from '../platform/observability.ts';
+import { rateLimitPoliciesOf } from '../platform/rate-limit-policies.ts';
 import { checkRateLimit } from '../platform/redis/rate-limit.ts';
 import type { Runtime } from '../platform/runtime.ts';
 import type { Settings } from '../platform/settings.ts';
 
-/** The policies and fallback of a settings object, built once. */
-const limiters = new WeakMap<
-  Settings,
-  { policies: RateLimitPolicies; fallback: FallbackLimiter }
->();
+// The per-process fallback while Redis cannot decide, one per settings object.
+const fallbacks = new WeakMap<Settings, FallbackLimiter>();
 
-function limiterOf(settings: Settings) {
-  let limiter = limiters.get(settings);
-  if (!limiter) {
-    limiter = {
-      policies: buildRateLimitPolicies(
-        settings.RATE_LIMIT_ROUTE_OVERRIDES,
-        settings.TENANT_RATE_LIMITS,
-        routeList.map((route) => route.id),
-      ),
-      fallback: new FallbackLimiter(settings.RATE_LIMIT_FALLBACK_MAX_IDENTITIES),
-    };
-    limiters.set(settings, limiter);
+function fallbackOf(settings: Settings): FallbackLimiter {
+  let fallback = fallbacks.get(settings);
+  if (!fallback) {
+    fallback = new FallbackLimiter(settings.RATE_LIMIT_FALLBACK_MAX_IDENTITIES);
+    fallbacks.set(settings, fallback);
   }
-  return limiter;
+  return fallback;
 }
 
 /**
@@ -53,7 +38,8 @@ export async function admitSessionFrame(
   userId: string,
   sessionId: string,
 ): Promise<void> {
-  const { policies, fallback } = limiterOf(runtime.settings);
+  const policies = rateLimitPoliciesOf(runtime.settings);
+  const fallback = fallbackOf(runtime.settings);
   const plan = sessionPlanFor(policyOf(policies, userId), 'compress', userId, sessionId);
   if (plan === undefined) return;
   const result = runtime.redis ? await checkRateLimit(runtime.redis, plan) : undefined;

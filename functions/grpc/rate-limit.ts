@@ -5,12 +5,12 @@
  * one `compress` request, so switching transports neither gains nor loses quota.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { routeList } from '../core/contracts/routes.ts';
 import { RateLimitError } from '../core/errors.ts';
 import { FallbackLimiter } from '../core/rate-limit/fallback-limiter.ts';
 import { rateLimitHeaders, retryAfterSeconds } from '../core/rate-limit/headers.ts';
-import { buildRateLimitPolicies, planFor, policyOf } from '../core/rate-limit/policy.ts';
+import { planFor, policyOf } from '../core/rate-limit/policy.ts';
 import { metrics } from '../platform/observability.ts';
+import { rateLimitPoliciesOf } from '../platform/rate-limit-policies.ts';
 import type { GuardedRedis } from '../platform/redis/guarded-redis.ts';
 import { checkRateLimit } from '../platform/redis/rate-limit.ts';
 import type { Settings } from '../platform/settings.ts';
@@ -43,11 +43,7 @@ export function createGrpcRateLimiter(
   settings: Settings,
   redis: GuardedRedis | undefined,
 ): GrpcRateLimiter {
-  const policies = buildRateLimitPolicies(
-    settings.RATE_LIMIT_ROUTE_OVERRIDES,
-    settings.TENANT_RATE_LIMITS,
-    routeList.map((route) => route.id),
-  );
+  const policies = rateLimitPoliciesOf(settings);
   const fallback = new FallbackLimiter(settings.RATE_LIMIT_FALLBACK_MAX_IDENTITIES);
   return async (routeId, userId) => {
     const plan = planFor(policyOf(policies, userId), routeId, { userId });

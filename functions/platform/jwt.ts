@@ -10,6 +10,7 @@ import { DependencyUnavailableError, UnauthorizedError } from '../core/errors.ts
 import { tenantFromClaims } from '../core/subject.ts';
 import { issuerJwksUrl } from '../core/token-issuer.ts';
 import { loadSettings, type Settings } from './settings.ts';
+import { assertNoSharedKey } from './shared-key.ts';
 
 /** Signing key used when AIC_JWT_SECRET is unset: for the local runtime only, never on AWS. */
 export const DEV_JWT_SECRET = 'auralink-aic-local-development-signing-key';
@@ -81,23 +82,6 @@ function secureJwksUrl(url: string, deployment: Settings['AIC_DEPLOYMENT']): boo
   if (url.startsWith('https://')) return true;
   if (deployment === 'aws' || !url.startsWith('http://')) return false;
   return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
-}
-
-/**
- * Refuses, where `AIC_DEPLOYMENT=aws`, any shared signing key: no HS256 key exists on AWS, so an
- * `AIC_JWT_SECRET` or `AIC_JWT_VERIFY=hs256` there is a mistake, named at start (the Lambdas call
- * it at initialisation; every process that verifies tokens, through {@link jwtSettings}).
- *
- * @throws Error naming the setting.
- */
-export function assertNoSharedKey(settings: Settings): void {
-  if (settings.AIC_DEPLOYMENT !== 'aws') return;
-  if (settings.AIC_JWT_SECRET !== undefined) {
-    throw new Error('AIC_JWT_SECRET: no shared signing key is accepted where AIC_DEPLOYMENT=aws');
-  }
-  if (settings.AIC_JWT_VERIFY === 'hs256') {
-    throw new Error('AIC_JWT_VERIFY: hs256 is refused where AIC_DEPLOYMENT=aws');
-  }
 }
 
 /**

@@ -4,13 +4,14 @@ import type { CheckResult } from '../core/contracts/health.ts';
 import { databaseConnection } from './db/connection.ts';
 import { connectWithRetry, createDatabase, type Database } from './db/database.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
-import { assertNoSharedKey } from './jwt.ts';
+
 import type { FrameEventLog } from './metrics/frame-event-log.ts';
 import { createFrameLog } from './metrics/frame-log-factory.ts';
 import { logger, metrics } from './observability.ts';
 import { createGuardedRedis, type GuardedRedis } from './redis/guarded-redis.ts';
 import { createSecretsLoader, type SecretsLoader } from './secrets.ts';
 import { loadSettings, type Settings } from './settings.ts';
+import { assertNoSharedKey } from './shared-key.ts';
 
 /** The dependencies every handler of a container shares. */
 export interface Runtime {

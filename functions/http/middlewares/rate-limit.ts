@@ -1,10 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { routeList } from '../../core/contracts/routes.ts';
 import { RateLimitError } from '../../core/errors.ts';
 import { FallbackLimiter } from '../../core/rate-limit/fallback-limiter.ts';
 import { rateLimitHeaders, retryAfterSeconds } from '../../core/rate-limit/headers.ts';
 import {
-  buildRateLimitPolicies,
   type LimitPlan,
   planFor,
   policyOf,
@@ -12,6 +10,7 @@ import {
 } from '../../core/rate-limit/policy.ts';
 import type { LimitDecision } from '../../core/rate-limit/sliding-window.ts';
 import { logger, metrics } from '../../platform/observability.ts';
+import { rateLimitPoliciesOf } from '../../platform/rate-limit-policies.ts';
 import type { GuardedFailureReason, GuardedRedis } from '../../platform/redis/guarded-redis.ts';
 import { checkRateLimit } from '../../platform/redis/rate-limit.ts';
 import { getRuntime } from '../../platform/runtime.ts';
@@ -79,13 +78,7 @@ function noteMode(reason: DegradedReason | undefined): void {
  */
 export function rateLimitMiddleware(options: RateLimitMiddlewareOptions = {}): HttpMiddleware {
   const settings = options.settings ?? loadSettings();
-  const policies =
-    options.policies ??
-    buildRateLimitPolicies(
-      settings.RATE_LIMIT_ROUTE_OVERRIDES,
-      settings.TENANT_RATE_LIMITS,
-      routeList.map((route) => route.id),
-    );
+  const policies = options.policies ?? rateLimitPoliciesOf(settings);
   const redisOf = options.redis ?? runtimeRedis;
   const fallback = options.fallback ?? sharedFallback(settings);
 

@@ -15,8 +15,8 @@ import type { Sql } from '../../../functions/platform/db/database.ts';
 import type { FrameMetricRecord } from '../../../functions/platform/db/frame-metrics-repository.ts';
 import { migrate } from '../../../functions/platform/db/migrate.ts';
 import { MIGRATIONS } from '../../../functions/platform/db/migrations/index.ts';
-import { recordFrame } from '../../../functions/platform/metrics/postgres-frame-log.ts';
 import { insertFrames, rebuildRollups, type SeedFrame } from '../../support/dashboard-seed.ts';
+import { recordFrame } from '../../support/frame-store.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 let db: TestDatabase;

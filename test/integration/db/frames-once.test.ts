@@ -5,7 +5,7 @@ import type { FrameMetricRecord } from '../../../functions/platform/db/frame-met
 import { migrate } from '../../../functions/platform/db/migrate.ts';
 import { MIGRATIONS } from '../../../functions/platform/db/migrations/index.ts';
 import { insertNetworkSample } from '../../../functions/platform/db/network-repository.ts';
-import { storeFrameMetrics } from '../../../functions/platform/metrics/postgres-frame-log.ts';
+import { storeFrameMetrics } from '../../support/frame-store.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 let db: TestDatabase;

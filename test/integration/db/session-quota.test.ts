@@ -9,10 +9,7 @@ import {
   checkSessionQuota,
   sessionTotals,
 } from '../../../functions/platform/db/session-repository.ts';
-import {
-  recordFrame,
-  storeFrameMetrics,
-} from '../../../functions/platform/metrics/postgres-frame-log.ts';
+import { recordFrame, storeFrameMetrics } from '../../support/frame-store.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 let db: TestDatabase;

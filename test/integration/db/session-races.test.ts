@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FrameMetricRecord } from '../../../functions/platform/db/frame-metrics-repository.ts';
 import { insertNetworkSample } from '../../../functions/platform/db/network-repository.ts';
 import { classifyDependencyError } from '../../../functions/platform/dependency-errors.ts';
-import { recordFrame } from '../../../functions/platform/metrics/postgres-frame-log.ts';
+import { recordFrame } from '../../support/frame-store.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 // Found by the Redis-kill fault test in CI: two first uses of one session at once lost the race

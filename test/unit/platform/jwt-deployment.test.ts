@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
-  assertNoSharedKey,
   DEV_JWT_SECRET,
   jwtSettings,
   signToken,
   verifyToken,
 } from '../../../functions/platform/jwt.ts';
 import { loadSettings } from '../../../functions/platform/settings.ts';
+import { assertNoSharedKey } from '../../../functions/platform/shared-key.ts';
 
 const settingsOf = (env: Record<string, string>) => jwtSettings(loadSettings(env));
 
