@@ -60,8 +60,17 @@ const databaseShape = {
    * username).
    */
   DB_IAM_AUTH: flag(false),
-  /** Database user of IAM authentication; default the username in DB_SECRET_ARN's secret. */
+  /**
+   * Database user of IAM authentication; default the username in DB_SECRET_ARN's secret. On AWS
+   * the services connect as `aic_app`, the migrations as `aic_migrator` (docs/design.md section 5.6).
+   */
   DB_USER: z.string().min(1).optional(),
+  /**
+   * Secrets Manager ARNs of the `aic_app` and `aic_migrator` credentials: read only by the database
+   * bootstrap step, which gives the two roles their logins (docs/design.md section 5.6).
+   */
+  DB_APP_SECRET_ARN: z.string().min(1).optional(),
+  DB_MIGRATOR_SECRET_ARN: z.string().min(1).optional(),
   /** Connections per container: one Lambda runs one request at a time, RDS Proxy pools the rest. */
   DB_POOL_MAX: positiveInt(2),
   /**
@@ -87,8 +96,25 @@ const databaseShape = {
 const redisShape = {
   /** Redis URL (`redis://` or `rediss://`). Unset: rate limiting runs in its degraded mode. */
   REDIS_URL: z.string().min(1).optional(),
-  /** Secrets Manager ARN of the Redis AUTH token. */
+  /**
+   * Secrets Manager ARN of the Redis password (an ACL user's, or the AUTH token); read again when
+   * Redis refuses it, so a rotated password is picked up without a restart.
+   */
   REDIS_AUTH_SECRET_ARN: z.string().min(1).optional(),
+  /**
+   * A file holding the Redis password (a mounted secret a rotating agent rewrites); read again
+   * when Redis refuses it.
+   */
+  REDIS_PASSWORD_FILE: z.string().min(1).optional(),
+  /** Redis ACL user; with REDIS_IAM_AUTH, the ElastiCache user ID. Default: the URL's user. */
+  REDIS_USER: z.string().min(1).optional(),
+  /**
+   * Authenticate to ElastiCache with short-lived IAM tokens signed for REDIS_USER and
+   * REDIS_CACHE_NAME (docs/design.md section 6): no static Redis secret at all.
+   */
+  REDIS_IAM_AUTH: flag(false),
+  /** The ElastiCache replication group ID the IAM tokens are signed for. */
+  REDIS_CACHE_NAME: z.string().min(1).optional(),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt(50),
   REDIS_KEY_PREFIX: z.string().default('aic:'),
   BREAKER_FAILURE_THRESHOLD: positiveInt(5),

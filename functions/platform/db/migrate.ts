@@ -43,8 +43,12 @@ export async function migrate(sql: Sql, options: MigrateOptions = {}): Promise<M
 
   await sql.begin(async (tx) => {
     await lockUnbounded(tx);
+    // Only when missing: CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the table
+    // exists, and the service's own role (which checks a current schema at start) has none.
+    const [existing] = await tx`select to_regclass('schema_migrations') as name`;
+    if (existing?.name) return;
     await tx`
-      create table if not exists schema_migrations (
+      create table schema_migrations (
         id text primary key,
         applied_at timestamptz not null default now()
       )
@@ -85,7 +89,7 @@ export async function migrate(sql: Sql, options: MigrateOptions = {}): Promise<M
  * statements may), then takes the lock, held until the transaction ends: a concurrent runner waits
  * here, then sees what this one recorded.
  */
-async function lockUnbounded(tx: TransactionSql): Promise<void> {
+export async function lockUnbounded(tx: TransactionSql): Promise<void> {
   await tx`set local statement_timeout = 0`;
   await tx`select pg_advisory_xact_lock(hashtext(${LOCK_NAME}))`;
 }

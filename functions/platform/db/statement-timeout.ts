@@ -13,25 +13,31 @@ import type { Sql } from './database.ts';
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
 
 /**
- * Makes `timeoutMs` the `statement_timeout` of the connected role in the connected database
- * (`ALTER ROLE ... IN DATABASE ... SET`): never cluster-wide, and only for sessions that start
- * afterwards. Run by {@link migrate} under its lock, since two concurrent `ALTER ROLE` of one
- * role fail.
+ * Makes `timeoutMs` the `statement_timeout` of `role` (default: the connected role) in the
+ * connected database (`ALTER ROLE ... IN DATABASE ... SET`): never cluster-wide, and only for
+ * sessions that start afterwards. Run under the migrations' lock, since two concurrent
+ * `ALTER ROLE` of one role fail.
  *
- * @throws RangeError unless `timeoutMs` is a positive integer.
+ * @throws RangeError unless `timeoutMs` is a positive integer and `role` a plain lower-case name.
  */
 export async function applyStatementTimeout(
   sql: Pick<Sql, 'unsafe'>,
   timeoutMs: number,
+  role?: string,
 ): Promise<void> {
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
     throw new RangeError(`statement_timeout must be a positive integer of ms: ${timeoutMs}`);
   }
-  // ALTER ROLE takes no bind parameters: the names are quoted by format(), the number is checked.
+  if (role !== undefined && !/^[a-z_][a-z0-9_]*$/.test(role)) {
+    throw new RangeError(`Not a plain role name: ${role}`);
+  }
+  // ALTER ROLE takes no bind parameters: format() quotes the names, the number and the role name
+  // are checked above.
+  const target = role === undefined ? 'current_user' : `'${role}'`;
   await sql.unsafe(`
     do $$ begin
       execute format('alter role %I in database %I set statement_timeout = %s',
-        current_user, current_database(), ${timeoutMs});
+        ${target}, current_database(), ${timeoutMs});
     end $$
   `);
 }

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAlertEvaluation } from '../../../functions/app/alert-evaluator.ts';
 import { DEFAULT_CONFIG } from '../../../functions/core/contracts/config.ts';
 import { type RouteSpec, routeList } from '../../../functions/core/contracts/routes.ts';
-import { ROUTE_EXAMPLES } from '../../../functions/http/openapi-examples.ts';
 import { insertFrames, rebuildRollups } from '../../support/dashboard-seed.ts';
 import { encodeFrame } from '../../support/frames.ts';
 import { startTestApi, type TestApi } from '../../support/local-api.ts';
+import { requestFor } from '../../support/route-requests.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 /**
@@ -58,7 +58,7 @@ beforeAll(async () => {
     await call(
       A,
       route.method,
-      ...requestFor(route, { sessionId: SESSION_A, alertId: randomUUID() }),
+      ...requestFor(route, { sessionId: SESSION_A, alertId: randomUUID(), frameData: frameA }),
     );
   }
   await insertFrames(
@@ -98,37 +98,6 @@ function call(user: string, method: string, path: string, body?: unknown, query 
   });
 }
 
-/** Path, body and query of a request to `route` that names A's session and alert wherever it can. */
-function requestFor(
-  route: RouteSpec,
-  ids: { sessionId: string; alertId: string },
-): [string, unknown, string] {
-  const examples = ROUTE_EXAMPLES[route.id as keyof typeof ROUTE_EXAMPLES];
-  const path = route.path.replace('{session_id}', ids.sessionId).replace('{alert_id}', ids.alertId);
-  const swap = (value: unknown): unknown =>
-    value && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(
-          Object.entries(value).map(([key, v]) => [
-            key,
-            key === 'session_id' ? ids.sessionId : swap(v),
-          ]),
-        )
-      : value;
-  const jsonBody = route.request?.body?.contentTypes.includes('application/json');
-  let body: unknown;
-  if (jsonBody) {
-    expect(examples?.body, `${route.id} needs a body example`).toBeDefined();
-    body =
-      route.id === 'compress'
-        ? { session_id: ids.sessionId, frame_data: frameA }
-        : swap(examples?.body);
-  }
-  const query = route.request?.query
-    ? `?${new URLSearchParams(swap(examples?.query ?? {}) as Record<string, string>)}`
-    : '';
-  return [path, body, query];
-}
-
 /** Every string and number in a JSON value, with the key it sits under. */
 function leaves(value: unknown, key = ''): [string, unknown][] {
   if (Array.isArray(value)) return value.flatMap((item) => leaves(item, key));
@@ -160,7 +129,7 @@ async function walkAsB(route: RouteSpec): Promise<{ label: string; found: [strin
     const response = await call(
       B,
       route.method,
-      ...requestFor(route, { sessionId: SESSION_A, alertId }),
+      ...requestFor(route, { sessionId: SESSION_A, alertId, frameData: frameA }),
     );
     const text = await response.text();
     const label = `${route.method} ${route.path} as B -> ${response.status} ${text.slice(0, 300)}`;

@@ -9,9 +9,10 @@ import type { Migration } from './index.ts';
  *   functions; no DDL (not the schema's owner, no `CREATE` on it), nothing outside these tables.
  * - `aic_migrator`: owns nothing yet, may `CREATE` in the schema; the migrations' role.
  *
- * Both are `NOLOGIN` here: how a process becomes one (a login through RDS Proxy with IAM, or
- * `SET ROLE` from a bootstrap user) is the deployment's, not the schema's. Tables created by later
- * migrations are granted by the default privileges set below.
+ * Both are `NOLOGIN` here: how a process becomes one (a login through RDS Proxy with IAM, given
+ * by the bootstrap step, `functions/platform/db/bootstrap-roles.ts`) is the deployment's, not the
+ * schema's. Tables created by later migrations are granted by the default privileges set below
+ * (for the role that runs them) and by the bootstrap step (for `aic_migrator`).
  *
  * Frozen like 0001 to 0006.
  */
@@ -19,11 +20,14 @@ export const migration: Migration = {
   id: '0007_service_roles',
   sql: /* sql */ `
 -- Roles are the cluster's: another database's migration may create them at the same moment.
+-- Where they exist (the bootstrap step made them), nothing is created, so a migrator without
+-- CREATEROLE runs this too.
 do $$
 declare
   name text;
 begin
   foreach name in array array['aic_app', 'aic_migrator'] loop
+    continue when exists (select 1 from pg_roles where rolname = name);
     begin
       execute format('create role %I nologin', name);
     exception when duplicate_object or unique_violation then
