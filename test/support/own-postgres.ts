@@ -38,6 +38,19 @@ export interface OwnPostgres {
   start(): Promise<void>;
   /** Stops it if running and removes its directory. Safe to call twice. */
   destroy(): Promise<void>;
+  /** Debian's server only: its directory (owned by the server's user) and data directory in it. */
+  files?: {
+    dir: string;
+    dataDir: string;
+    /** Runs `file` (a PostgreSQL tool's name, or a path) as the server's user, in `dir`. */
+    run(file: string, args: string[]): Promise<string>;
+  };
+}
+
+/** Options of {@link startOwnPostgres}. */
+export interface OwnPostgresOptions {
+  /** More `name=value` server settings (e.g. WAL archiving); Debian's binaries only. */
+  settings?: string[];
 }
 
 // Throwaway data: durability settings off make init and start faster.
@@ -51,9 +64,11 @@ const SERVER_SETTINGS = [
 ];
 
 /** Starts a private PostgreSQL on a free port; call `destroy()` in `afterAll`. */
-export async function startOwnPostgres(): Promise<OwnPostgres> {
+export async function startOwnPostgres(options: OwnPostgresOptions = {}): Promise<OwnPostgres> {
   const binDir = process.env.AIC_OWN_POSTGRES === 'embedded' ? undefined : findDebianBinDir();
-  return binDir ? startDebian(binDir) : startEmbedded();
+  if (binDir) return startDebian(binDir, options.settings ?? []);
+  if (options.settings?.length) throw new Error('Extra server settings need Debian’s PostgreSQL');
+  return startEmbedded();
 }
 
 function findDebianBinDir(): string | undefined {
@@ -66,18 +81,18 @@ function findDebianBinDir(): string | undefined {
   return preferred === undefined ? undefined : join(root, preferred, 'bin');
 }
 
-async function startDebian(binDir: string): Promise<OwnPostgres> {
+async function startDebian(binDir: string, settings: string[]): Promise<OwnPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'aic-pg-'));
   const dataDir = join(dir, 'data');
   const asRoot = process.getuid?.() === 0;
-  const command = (tool: string, args: string[]): [string, string[]] =>
-    asRoot
-      ? ['runuser', ['-u', 'postgres', '--', join(binDir, tool), ...args]]
-      : [join(binDir, tool), args];
-  const exec = async (tool: string, args: string[]) => {
+  const command = (tool: string, args: string[]): [string, string[]] => {
+    const file = tool.includes('/') || !existsSync(join(binDir, tool)) ? tool : join(binDir, tool);
+    return asRoot ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args];
+  };
+  const exec = async (tool: string, args: string[]): Promise<string> => {
     const [file, argv] = command(tool, args);
     try {
-      await run(file, argv, { cwd: dir });
+      return (await run(file, argv, { cwd: dir })).stdout;
     } catch (error) {
       const log = join(dir, 'postgres.log');
       const tail = existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : '';
@@ -112,7 +127,13 @@ async function startDebian(binDir: string): Promise<OwnPostgres> {
     throw error;
   }
   const port = await freePort();
-  const options = ['-p', String(port), '-k', dir, ...SERVER_SETTINGS.flatMap((s) => ['-c', s])];
+  const options = [
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    ...[...SERVER_SETTINGS, ...settings].flatMap((s) => ['-c', s]),
+  ];
   const pgCtl = (action: 'start' | 'stop') =>
     action === 'start'
       ? exec('pg_ctl', [
@@ -147,6 +168,7 @@ async function startDebian(binDir: string): Promise<OwnPostgres> {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     kind: 'debian',
+    files: { dir, dataDir, run: exec },
     async start() {
       if (running) return;
       await pgCtl('start');
