@@ -10,7 +10,8 @@ import {
   startRedisStreamConsumer,
 } from '../platform/metrics/redis-stream-consumer.ts';
 import { createRedisClient } from '../platform/redis/client.ts';
-import { getRuntime } from '../platform/runtime.ts';
+import { RedisReauthenticator } from '../platform/redis/reauthenticator.ts';
+import { createRedisLogin, getRuntime } from '../platform/runtime.ts';
 import type { Settings } from '../platform/settings.ts';
 
 /** The consumer group of the frame-event stream. */
@@ -30,10 +31,13 @@ export async function startLocalMetricsConsumer(
   consumer = `local-${hostname()}`,
 ): Promise<(RedisStreamConsumer & { close(): Promise<void> }) | undefined> {
   if (!settings.REDIS_URL || frameLogKind(settings, true) !== 'redis') return undefined;
+  // The services' login, renewed the same way when Redis refuses it (a rotated password).
+  const credentials = createRedisLogin(settings);
   const redis = createRedisClient({
     url: settings.REDIS_URL,
     commandTimeoutMs: BLOCK_MS + 5000,
     connectionName: `aic-metrics-${consumer}`,
+    ...(credentials ? { ...(await credentials.current()), credentials } : {}),
   });
   // Without Redis now, the client reconnects by itself and the loop starts reading once it is back.
   await redis.connect().catch(onError);
@@ -57,6 +61,7 @@ export async function startLocalMetricsConsumer(
       await (await getRuntime().catch(() => undefined))?.frameLog.close();
       await running.settled(5000).catch(onError);
       await running.stop();
+      RedisReauthenticator.of(redis)?.stop();
       redis.disconnect();
     },
   };

@@ -8,6 +8,8 @@ import { MIGRATIONS } from './db/migrations/index.ts';
 import type { FrameEventLog } from './metrics/frame-event-log.ts';
 import { createFrameLog } from './metrics/frame-log-factory.ts';
 import { logger, metrics } from './observability.ts';
+import { redisLogin } from './redis/credential-settings.ts';
+import type { RedisCredentials, RedisCredentialsProvider } from './redis/credentials.ts';
 import { createGuardedRedis, type GuardedRedis } from './redis/guarded-redis.ts';
 import { createSecretsLoader, type SecretsLoader } from './secrets.ts';
 import { loadSettings, type Settings } from './settings.ts';
@@ -38,10 +40,20 @@ function secretsLoader(): SecretsLoader {
   return secrets;
 }
 
-async function redisPassword(settings: Settings): Promise<string | undefined> {
-  return settings.REDIS_AUTH_SECRET_ARN
-    ? secretsLoader().getSecret(settings.REDIS_AUTH_SECRET_ARN)
-    : undefined;
+/**
+ * Where this process's Redis login comes from (`REDIS_IAM_AUTH`, `REDIS_AUTH_SECRET_ARN`,
+ * `REDIS_PASSWORD_FILE` or the URL); undefined without Redis or without a login.
+ *
+ * @throws Error naming the setting when the Redis settings do not fit together.
+ */
+export function createRedisLogin(settings: Settings): RedisCredentialsProvider | undefined {
+  return redisLogin(settings, { secrets: secretsLoader, region: process.env.AWS_REGION });
+}
+
+/** A Redis login and its first value, shared by the container's clients. */
+interface RedisLogin {
+  credentials: RedisCredentialsProvider;
+  first: RedisCredentials;
 }
 
 /**
@@ -50,11 +62,12 @@ async function redisPassword(settings: Settings): Promise<string | undefined> {
  */
 function guardedRedis(
   settings: Settings,
-  options: { password: string | undefined; commandTimeoutMs: number; role: string },
+  options: { login: RedisLogin | undefined; commandTimeoutMs: number; role: string },
 ): GuardedRedis {
+  const { login } = options;
   return createGuardedRedis({
     url: settings.REDIS_URL as string,
-    password: options.password,
+    ...(login ? { ...login.first, credentials: login.credentials } : {}),
     commandTimeoutMs: options.commandTimeoutMs,
     keyPrefix: settings.REDIS_KEY_PREFIX,
     breaker: {
@@ -79,6 +92,9 @@ async function initialise(): Promise<Runtime> {
   const started = performance.now();
   const settings = loadSettings();
   assertNoSharedKey(settings);
+  // Before Postgres: a Redis misconfiguration fails the start at once, with nothing to close.
+  const credentials = createRedisLogin(settings);
+  const login = credentials && { credentials, first: await credentials.current() };
   const connection = await databaseConnection(settings, {
     getSecretJson: (arn) => secretsLoader().getJson(arn),
     onTokenError: (error) => logger.error('Could not sign an RDS IAM auth token', { error }),
@@ -106,9 +122,8 @@ async function initialise(): Promise<Runtime> {
     await db.close();
     throw error;
   });
-  const password = settings.REDIS_URL ? await redisPassword(settings) : undefined;
   const redisWith = (commandTimeoutMs: number, role: string) =>
-    guardedRedis(settings, { password, commandTimeoutMs, role });
+    guardedRedis(settings, { login, commandTimeoutMs, role });
   const redis = settings.REDIS_URL
     ? redisWith(settings.REDIS_COMMAND_TIMEOUT_MS, 'requests')
     : undefined;

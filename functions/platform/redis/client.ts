@@ -1,5 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
+import type { RedisCredentialsProvider } from './credentials.ts';
+import { RedisReauthenticator } from './reauthenticator.ts';
 
 /**
  * Redis client factory (ioredis 6) tuned for a request path that must never wait on Redis: the
@@ -23,7 +25,10 @@ export interface RedisLogger {
 
 /** Options of {@link createRedisClient}; the composition root fills them from the environment. */
 export interface RedisClientOptions {
-  /** `redis://host:port[/db]` or `rediss://...` (TLS). Credentials in the URL are honoured. */
+  /**
+   * `redis://host:port[/db]` or `rediss://...` (TLS). Credentials in the URL are used unless
+   * `username` or `password` is given.
+   */
   url: string;
   /** A command without a reply after this many ms is rejected with "Command timed out". */
   commandTimeoutMs?: number;
@@ -33,10 +38,16 @@ export interface RedisClientOptions {
   keyPrefix?: string;
   /** `true` or TLS options to use TLS; a `rediss://` URL implies `true`. */
   tls?: boolean | ConnectionOptions;
-  /** AUTH password (the ElastiCache auth token). */
+  /** AUTH password; with `credentials`, the provider's current one. */
   password?: string;
   /** AUTH user name (Redis ACL), when not the default user. */
   username?: string;
+  /**
+   * Where the login comes from when it can change (a rotated password, an IAM token): the client
+   * then logs in again with a new credential when Redis refuses its own (reauthenticator.ts).
+   * `username` and `password` are its first value: `await credentials.current()`.
+   */
+  credentials?: RedisCredentialsProvider;
   /** Upper bound of the reconnect backoff; reconnecting itself never stops. */
   maxReconnectDelayMs?: number;
   /** Connect only on first use (default `true`), so creating a client costs nothing at import. */
@@ -65,12 +76,16 @@ export function reconnectDelayMs(times: number, maxDelayMs: number): number {
  *   count twice);
  * - reconnects forever in the background with bounded backoff;
  * - an `error` listener is always attached (forwarding to `logger`), so a connection error can
- *   never crash the process as an unhandled `error` event.
+ *   never crash the process as an unhandled `error` event;
+ * - with `credentials`, a refused login is repaired with a new credential
+ *   ({@link RedisReauthenticator.of} finds the client's re-authenticator).
  */
 export function createRedisClient(options: RedisClientOptions): Redis {
   const maxReconnectDelayMs = options.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS;
   const useTls = options.tls !== undefined ? options.tls : /^rediss:\/\//i.test(options.url);
-  const redis = new Redis(options.url, {
+  const explicitLogin = options.username !== undefined || options.password !== undefined;
+  // ioredis lets the URL's credentials win over the options; explicit ones must win here.
+  const redis = new Redis(explicitLogin ? withoutCredentials(options.url) : options.url, {
     commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     enableOfflineQueue: false,
@@ -88,7 +103,15 @@ export function createRedisClient(options: RedisClientOptions): Redis {
     ...(options.connectionName === undefined ? {} : { connectionName: options.connectionName }),
   });
   attachLogging(redis, options.logger);
+  if (options.credentials) RedisReauthenticator.attach(redis, options.credentials, options.logger);
   return redis;
+}
+
+function withoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.toString();
 }
 
 /** Forwards connection events to the logger, once per distinct error until the next `ready`. */

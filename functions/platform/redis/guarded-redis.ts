@@ -17,6 +17,7 @@ import {
   type RedisClientOptions,
   type RedisLogger,
 } from './client.ts';
+import { RedisReauthenticator } from './reauthenticator.ts';
 
 /** Why a guarded call produced no value. */
 export type GuardedFailureReason = 'breaker_open' | 'error' | 'timeout';
@@ -58,6 +59,14 @@ const TIMEOUT_MESSAGE = 'Command timed out';
  *
  * Every error counts as a failure, Redis reply errors included: a server answering `OOM`, `BUSY`
  * or `READONLY` is not one the request path should keep waiting on.
+ *
+ * A call that fails because Redis refused the client's login (a rotated password, an expired IAM
+ * token; see {@link RedisReauthenticator.failedOnLogin}) waits, within one more `timeoutMs`, for
+ * the client's re-authenticator to log in with a new credential and then runs `op` once more.
+ * That retry cannot apply a command twice: Redis answers `NOAUTH`/`WRONGPASS` without running the
+ * command, and a command rejected while the connection was down was never sent. The retry's
+ * outcome is what the breaker records; a call whose login was still being repaired at the deadline
+ * is not counted as a failure (in HALF_OPEN it ends the trial as one, so that trials never leak).
  */
 export class GuardedRedis {
   readonly #redis: Redis;
@@ -66,6 +75,7 @@ export class GuardedRedis {
   readonly #now: () => number;
   readonly #onStateChange: ((from: BreakerStateName, to: BreakerStateName) => void) | undefined;
   readonly #logger: RedisLogger | undefined;
+  readonly #reauthenticator: RedisReauthenticator | undefined;
   #breaker: BreakerState = initialBreakerState();
   #pendingConnection: Promise<void> | null = null;
 
@@ -76,6 +86,7 @@ export class GuardedRedis {
     this.#now = options.now ?? Date.now;
     this.#onStateChange = options.onStateChange;
     this.#logger = options.logger;
+    this.#reauthenticator = RedisReauthenticator.of(options.redis);
   }
 
   /** Current breaker state name. */
@@ -97,14 +108,38 @@ export class GuardedRedis {
     this.#apply(admission);
     if (!admission.allowed) return { ok: false, reason: 'breaker_open' };
 
-    const result = await this.#attempt(op);
+    const first = await this.#attempt(op, this.#timeoutMs);
+    const { result, counted } = first.ok
+      ? { result: first, counted: true }
+      : await this.#retried(op, first);
     const now = this.#now();
-    this.#apply(
-      result.ok
-        ? recordSuccess(this.#breaker, this.#config, now, admission.ticket)
-        : recordFailure(this.#breaker, this.#config, now, admission.ticket),
-    );
+    if (result.ok) {
+      this.#apply(recordSuccess(this.#breaker, this.#config, now, admission.ticket));
+    } else if (counted || this.#breaker.name === 'HALF_OPEN') {
+      this.#apply(recordFailure(this.#breaker, this.#config, now, admission.ticket));
+    }
     return result;
+  }
+
+  /**
+   * `failed` again, unless it failed on a refused login: then `op` once more after the login is
+   * repaired, all within one more `timeoutMs`. `counted` is false when the repair was still under
+   * way at the deadline.
+   */
+  async #retried<T>(
+    op: (redis: Redis) => Promise<T>,
+    failed: GuardedResult<T>,
+  ): Promise<{ result: GuardedResult<T>; counted: boolean }> {
+    const reauthenticator = this.#reauthenticator;
+    if (failed.ok || !reauthenticator?.failedOnLogin(failed.error)) {
+      return { result: failed, counted: true };
+    }
+    const started = performance.now();
+    const repaired = await withDeadline(reauthenticator.repair(), this.#timeoutMs);
+    if (repaired === undefined) return { result: failed, counted: false };
+    if (!repaired) return { result: failed, counted: true };
+    const left = Math.max(1, this.#timeoutMs - (performance.now() - started));
+    return { result: await this.#attempt(op, left), counted: true };
   }
 
   /** Readiness check: PING through the breaker. `degraded` (with a reason) when it fails. */
@@ -125,6 +160,7 @@ export class GuardedRedis {
 
   /** Closes the connection: QUIT when connected, otherwise (or if QUIT fails) a hard disconnect. */
   async close(): Promise<void> {
+    this.#reauthenticator?.stop();
     if (this.#redis.status === 'ready') {
       try {
         await this.#redis.quit();
@@ -147,7 +183,7 @@ export class GuardedRedis {
     }
   }
 
-  #attempt<T>(op: (redis: Redis) => Promise<T>): Promise<GuardedResult<T>> {
+  #attempt<T>(op: (redis: Redis) => Promise<T>, timeoutMs: number): Promise<GuardedResult<T>> {
     // Only a call that may wait for a connection needs a signal to stop waiting; on a ready
     // connection (every call of a warm container) it is not built.
     const deadline = this.#redis.status === 'ready' ? undefined : new AbortController();
@@ -155,7 +191,7 @@ export class GuardedRedis {
       const timer = setTimeout(() => {
         deadline?.abort();
         resolve({ ok: false, reason: 'timeout', error: new Error(TIMEOUT_MESSAGE) });
-      }, this.#timeoutMs);
+      }, timeoutMs);
       // On a ready connection the command is sent now, before the caller's next synchronous work.
       (deadline
         ? this.#whenConnected(deadline.signal).then(() => op(this.#redis))
@@ -213,6 +249,19 @@ function started<T>(op: (redis: Redis) => Promise<T>, redis: Redis): Promise<T> 
     return op(redis);
   } catch (error) {
     return Promise.reject(error);
+  }
+}
+
+/** `promise`'s value, or undefined when it takes longer than `ms`. */
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
