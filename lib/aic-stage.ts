@@ -27,7 +27,7 @@ export interface AicStageProps extends StageProps {
 export class AicStage extends Stage {
   /** The VPC, its subnets and endpoints. */
   readonly network: NetworkStack;
-  /** Postgres, RDS Proxy, Redis, their secrets and the deploy-time migrations. */
+  /** Postgres, RDS Proxy, Redis, the database secrets and the deploy-time steps. */
   readonly data: DataStack;
   /** The frame event stream, its consumer and the Parquet archive. */
   readonly metrics: MetricsStack;

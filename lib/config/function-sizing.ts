@@ -56,6 +56,10 @@ export const FUNCTION_SIZING: Readonly<Record<AicFunctionName, FunctionSizing>> 
   // Schema migrations run DDL in Postgres, one transaction each. An index build on a large table
   // can take minutes; the deploy waits for it (the trigger allows the same time).
   migrate: { memoryMiB: 256, timeoutSeconds: 600, needsSharp: false },
+  // The database bootstrap: a few role statements and an ownership hand-over per object, in
+  // Postgres. Changing an owner waits for the table's lock, which the services' statements hold
+  // briefly, so it gets the migrations' limit (the trigger allows the same time).
+  databaseBootstrap: { memoryMiB: 256, timeoutSeconds: 600, needsSharp: false },
   // The metrics consumer: parses and checks up to 500 frame events (about 300 KB of JSON) and
   // writes them in a few statements; Postgres does the aggregation. 60 s leaves room for a slow
   // statement and the connection retries before the event source mapping retries the batch.

@@ -42,9 +42,9 @@ export interface ApiStackProps extends StackProps {
  * The public HTTP API of one environment: one Lambda function per {@link FunctionName}, the sharp
  * layer for those that need it, and the routes of the route table in front of them, behind a
  * CloudFront distribution with the edge stack's web ACL. The functions run in the VPC's application
- * subnets; each may reach only RDS Proxy, Redis (if it uses it) and the VPC endpoints, and read
- * only the secrets it is given. The origin authorizer runs outside the VPC and reads only the
- * origin secret. Deploy it after the edge stack, whose web ACL it reads.
+ * subnets; each may reach only RDS Proxy, Redis (if it uses it) and the VPC endpoints, and reads
+ * no secret: Postgres and Redis both take IAM auth tokens. The origin authorizer runs outside the
+ * VPC and reads only the origin secret. Deploy it after the edge stack, whose web ACL it reads.
  */
 export class ApiStack extends Stack {
   /** The Lambda functions, one per {@link FunctionName}. */

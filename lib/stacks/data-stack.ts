@@ -3,14 +3,15 @@ import type { Connections, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import type { CfnReplicationGroup } from 'aws-cdk-lib/aws-elasticache';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { DatabaseInstance, DatabaseProxy } from 'aws-cdk-lib/aws-rds';
-import type { ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Trigger } from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import type { AicFunction } from '../constructs/aic-function.ts';
 import type { DataAccess } from '../constructs/data/data-access.ts';
+import { DatabaseBootstrap } from '../constructs/data/database-bootstrap.ts';
 import { MigrationTrigger } from '../constructs/data/migration-trigger.ts';
-import { PostgresDatabase } from '../constructs/data/postgres-database.ts';
+import { APP_DATABASE_USER, PostgresDatabase } from '../constructs/data/postgres-database.ts';
 import { RedisCache } from '../constructs/data/redis-cache.ts';
 import { type NetworkStack, SUBNET_GROUPS } from './network-stack.ts';
 
@@ -22,34 +23,47 @@ export interface DataStackProps extends StackProps {
   readonly network: NetworkStack;
 }
 
+/** A deploy-time function and the trigger that runs it. */
+export interface DeployStep {
+  readonly fn: AicFunction;
+  readonly trigger: Trigger;
+}
+
 /**
- * The stateful part of one environment: RDS for PostgreSQL behind RDS Proxy, its credentials
- * secret with a rotation schedule, the schema migrations applied at deploy time, and ElastiCache
- * for Redis with an AUTH token from Secrets Manager. Everything sits in the isolated data subnets;
- * clients reach it through {@link DataStack.proxyConnections} and {@link DataStack.redisConnections}.
+ * The stateful part of one environment: RDS for PostgreSQL behind RDS Proxy with a rotated
+ * credentials secret per database user, the deploy-time steps (the database bootstrap, then the
+ * schema migrations), and ElastiCache for Redis whose only enabled user authenticates with IAM.
+ * Everything sits in the isolated data subnets; clients reach it through
+ * {@link DataStack.proxyConnections} and {@link DataStack.redisConnections}, as the app database
+ * role and the Redis service user ({@link DataAccess}).
  */
 export class DataStack extends Stack implements DataAccess {
   /** The PostgreSQL instance. */
   readonly database: DatabaseInstance;
-  /** The credentials secret of the database user (username, password, host, port, dbname). */
+  /** The credentials secret of the master user (username, password, host, port, dbname). */
   readonly databaseSecret: ISecret;
+  /** The credentials secret of the app role, in the same form. */
+  readonly appDatabaseSecret: ISecret;
+  /** The credentials secret of the migrator role, in the same form. */
+  readonly migratorDatabaseSecret: ISecret;
   /** RDS Proxy in front of the instance; clients connect to its endpoint on `PROXY_PORT`. */
   readonly proxy: DatabaseProxy;
   /** Who may connect to the proxy: `connections.allowTo(dataStack.proxyConnections, ...)`. */
   readonly proxyConnections: Connections;
+  /** Redis: the replication group, its users and user group. */
+  readonly cache: RedisCache;
   /** The Redis replication group. */
   readonly redis: CfnReplicationGroup;
-  /** The Redis AUTH token (a plain string secret). */
-  readonly redisAuthSecret: Secret;
   /** Port of Redis. */
   readonly redisPort: number;
   /** Who may connect to Redis. */
   readonly redisConnections: Connections;
-  /** The deploy-time migration function and its trigger. */
-  readonly migrations: { fn: AicFunction; trigger: Trigger };
+  /** The deploy-time database bootstrap (as the master user) and its trigger. */
+  readonly bootstrap: DeployStep;
+  /** The deploy-time migration function (as the migrator role) and its trigger. */
+  readonly migrations: DeployStep;
 
   private readonly postgres: PostgresDatabase;
-  private readonly cache: RedisCache;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -66,38 +80,59 @@ export class DataStack extends Stack implements DataAccess {
     });
     this.database = this.postgres.instance;
     this.databaseSecret = this.postgres.secret;
+    this.appDatabaseSecret = this.postgres.appSecret;
+    this.migratorDatabaseSecret = this.postgres.migratorSecret;
     this.proxy = this.postgres.proxy;
     this.proxyConnections = this.postgres.proxyConnections;
 
-    const { fn, trigger } = new MigrationTrigger(this, 'Migrations', {
+    const deployNetwork = { vpc, subnets: appSubnets };
+    const bootstrap = new DatabaseBootstrap(this, 'Bootstrap', {
       config,
-      network: { vpc, subnets: appSubnets },
+      network: deployNetwork,
       database: this.postgres,
     });
-    this.migrations = { fn, trigger };
+    this.bootstrap = { fn: bootstrap.fn, trigger: bootstrap.trigger };
+    const migrations = new MigrationTrigger(this, 'Migrations', {
+      config,
+      network: deployNetwork,
+      database: this.postgres,
+      executeAfter: [bootstrap.trigger],
+    });
+    this.migrations = { fn: migrations.fn, trigger: migrations.trigger };
+    // A new role secret rotates as soon as its schedule exists: after the migrations, so none of
+    // the deploy's own connections sees the password change.
+    this.postgres.rotateRolesAfter(migrations.trigger);
 
     this.cache = new RedisCache(this, 'Cache', { config, vpc, subnets: dataSubnets });
     this.redis = this.cache.replicationGroup;
-    this.redisAuthSecret = this.cache.authSecret;
     this.redisPort = this.cache.port;
     this.redisConnections = this.cache.connections;
   }
 
   /**
-   * The variables that point a service at the database through the proxy with IAM auth: the proxy
-   * endpoint, port, database and user. No secret: the service signs its own tokens.
+   * The variables that point a service at the database through the proxy with IAM auth, as the
+   * app role: the proxy endpoint, port, database and user. No secret: the service signs its own
+   * tokens.
    */
   databaseEnvironment(): Record<string, string> {
-    return this.postgres.environment();
+    return this.postgres.environment(APP_DATABASE_USER);
   }
 
-  /** Lets `grantee` connect to the proxy as the database user (`rds-db:connect`). */
+  /** Lets `grantee` connect to the proxy as the app role (`rds-db:connect`), and as no other. */
   grantConnect(grantee: IGrantable): void {
-    this.postgres.grantConnect(grantee);
+    this.postgres.grantConnect(grantee, APP_DATABASE_USER);
   }
 
-  /** The variables that point a service at Redis over TLS, with the AUTH token's secret ARN. */
+  /**
+   * The variables that point a service at Redis over TLS as the service user, authenticating with
+   * IAM: the URL, the user and the replication group the tokens are signed for.
+   */
   redisEnvironment(): Record<string, string> {
     return this.cache.environment();
+  }
+
+  /** Lets `grantee` connect to Redis as the service user (`elasticache:Connect`). */
+  grantRedisConnect(grantee: IGrantable): void {
+    this.cache.grantConnect(grantee);
   }
 }

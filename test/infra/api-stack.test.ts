@@ -311,7 +311,7 @@ describe('the API stack', () => {
 
   it('points the functions at RDS Proxy and Redis over TLS, the evaluator at Postgres only', () => {
     const databaseVariables = ['DB_HOST', 'DB_IAM_AUTH', 'DB_NAME', 'DB_PORT', 'DB_USER'];
-    const redisVariables = ['REDIS_AUTH_SECRET_ARN', 'REDIS_URL'];
+    const redisVariables = ['REDIS_CACHE_NAME', 'REDIS_IAM_AUTH', 'REDIS_URL', 'REDIS_USER'];
     for (const env of ENVIRONMENT_NAMES) {
       for (const name of ALL_FUNCTION_NAMES) {
         const variables = (
@@ -328,13 +328,18 @@ describe('the API stack', () => {
           DB_PORT: '5432',
           DB_NAME: 'auralink',
           DB_IAM_AUTH: 'true',
-          DB_USER: 'aic_admin',
+          DB_USER: 'aic_app',
         });
         // A cross-stack reference to the data stack's proxy endpoint.
         expect(variables.DB_HOST).toHaveProperty('Fn::ImportValue');
         if (usesRedis) {
           expect(JSON.stringify(variables.REDIS_URL)).toMatch(/^\{"Fn::Join":\["",\["rediss:\/\//);
-          expect(variables.REDIS_AUTH_SECRET_ARN).toHaveProperty('Fn::ImportValue');
+          // IAM auth tokens for the service user on this replication group: no secret at all.
+          expect(variables).toMatchObject({
+            REDIS_IAM_AUTH: 'true',
+            REDIS_USER: `aic-app-${env}`,
+            REDIS_CACHE_NAME: `auralink-aic-${env}`,
+          });
         }
       }
     }
@@ -375,7 +380,7 @@ describe('the API stack', () => {
     }
   });
 
-  it('lets each function read only the Redis secret it uses and connect to the proxy with IAM', () => {
+  it('lets each function read no secret, connect to the proxy as aic_app and to Redis (if it uses it) as the service user', () => {
     for (const env of ENVIRONMENT_NAMES) {
       const policies = synthesized.templates[env].api.findResources(
         'AWS::IAM::Policy',
@@ -393,26 +398,28 @@ describe('the API stack', () => {
           Statement: { Action: string | string[]; Resource: unknown }[];
         };
         const statements = document.Statement;
-        const secretReads = statements.filter((statement) =>
-          [statement.Action].flat().includes('secretsmanager:GetSecretValue'),
-        );
-        const resources = secretReads.flatMap((statement) => [statement.Resource].flat());
-        // The database needs no secret (IAM tokens); the evaluator does not use Redis.
-        expect(resources, name).toHaveLength(name in SCHEDULED_FUNCTIONS ? 0 : 1);
-        for (const statement of secretReads) {
-          expect([statement.Action].flat().sort()).toEqual([
-            'secretsmanager:DescribeSecret',
-            'secretsmanager:GetSecretValue',
-          ]);
-          for (const resource of [statement.Resource].flat()) {
-            expect(JSON.stringify(resource)).toMatch(/RedisAuthToken/);
-          }
-        }
+        const actions = statements.flatMap((statement) => [statement.Action].flat());
+        // Postgres and Redis take IAM tokens: no secret to read.
+        expect(
+          actions.filter((action) => action.startsWith('secretsmanager:')),
+          name,
+        ).toEqual([]);
         const connect = statements.filter((statement) => statement.Action === 'rds-db:connect');
         expect(connect, name).toHaveLength(1);
-        // arn:...:rds-db:<region>:<account>:dbuser:<proxy resource id>/aic_admin
+        // arn:...:rds-db:<region>:<account>:dbuser:<proxy resource id>/aic_app
         const resource = JSON.stringify(connect[0]?.Resource);
-        expect(resource).toMatch(/:dbuser:.*DBProxyArn.*\/aic_admin/);
+        expect(resource).toMatch(/:dbuser:.*DBProxyArn.*\/aic_app"\]\]\}$/);
+        const redis = statements.filter((statement) => statement.Action === 'elasticache:Connect');
+        const usesRedis = !(name in SCHEDULED_FUNCTIONS);
+        expect(redis, name).toHaveLength(usesRedis ? 1 : 0);
+        for (const statement of redis) {
+          const resources = [statement.Resource].flat().map((arn) => JSON.stringify(arn));
+          expect(resources).toHaveLength(2);
+          expect(resources[0]).toMatch(
+            new RegExp(`:replicationgroup:auralink-aic-${env}"\\]\\]\\}$`),
+          );
+          expect(resources[1]).toMatch(new RegExp(`:user:aic-app-${env}"\\]\\]\\}$`));
+        }
       }
     }
   });

@@ -125,7 +125,7 @@ describe('the gRPC stack', () => {
         DB_PORT: '5432',
         DB_NAME: 'auralink',
         DB_IAM_AUTH: 'true',
-        DB_USER: 'aic_admin',
+        DB_USER: 'aic_app',
         AIC_JWT_VERIFY: 'jwks',
         AIC_JWT_ISSUER: jwt?.issuer,
         AIC_JWT_AUDIENCE: jwt?.audience.join(','),
@@ -135,14 +135,20 @@ describe('the gRPC stack', () => {
         POWERTOOLS_TRACE_ENABLED: 'false',
       });
       expect(variables.DB_SECRET_ARN).toBeUndefined();
-      expect(variables.REDIS_AUTH_SECRET_ARN).toHaveProperty('Fn::ImportValue');
+      // Redis takes IAM auth tokens for the service user on this replication group: no secret.
+      expect(variables.REDIS_AUTH_SECRET_ARN).toBeUndefined();
+      expect(variables).toMatchObject({
+        REDIS_IAM_AUTH: 'true',
+        REDIS_USER: `aic-app-${env}`,
+        REDIS_CACHE_NAME: `auralink-aic-${env}`,
+      });
       expect(JSON.stringify(variables.REDIS_URL)).toMatch(
         new RegExp(`"rediss://",.*":${configs[env].cache.port}"`),
       );
     }
   });
 
-  it('lets the task connect to the proxy with IAM, read the Redis secret and put frame events, nothing more', () => {
+  it('lets the task connect to the proxy as aic_app and to Redis as the service user, and put frame events, nothing more', () => {
     for (const env of ENVIRONMENT_NAMES) {
       const { grpc } = synthesized.stages[env];
       const policies = template(env).findResources('AWS::IAM::Policy') as Resources;
@@ -153,14 +159,16 @@ describe('the gRPC stack', () => {
         Statement: { Action: string[]; Resource: unknown[] }[];
       };
       expect(document.Statement).toHaveLength(3);
-      const [connect, read, put] = document.Statement;
+      const [connect, redis, put] = document.Statement;
       expect(connect?.Action).toBe('rds-db:connect');
-      expect(JSON.stringify(connect?.Resource)).toMatch(/:dbuser:.*DBProxyArn.*\/aic_admin/);
-      expect([read?.Action].flat().sort()).toEqual([
-        'secretsmanager:DescribeSecret',
-        'secretsmanager:GetSecretValue',
-      ]);
-      expect(JSON.stringify(read?.Resource)).toMatch(/RedisAuthToken/);
+      expect(JSON.stringify(connect?.Resource)).toMatch(/:dbuser:.*DBProxyArn.*\/aic_app"\]\]\}$/);
+      expect(redis?.Action).toBe('elasticache:Connect');
+      const redisResources = [redis?.Resource].flat().map((arn) => JSON.stringify(arn));
+      expect(redisResources).toHaveLength(2);
+      expect(redisResources[0]).toMatch(
+        new RegExp(`:replicationgroup:auralink-aic-${env}"\\]\\]\\}$`),
+      );
+      expect(redisResources[1]).toMatch(new RegExp(`:user:aic-app-${env}"\\]\\]\\}$`));
       expect([put?.Action].flat().sort()).toEqual([
         'kinesis:ListShards',
         'kinesis:PutRecord',

@@ -1,10 +1,22 @@
+import type { CfnResource } from 'aws-cdk-lib';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Resources, STACK_KEYS, type SynthesizedApp, synthAicApp } from './app-fixture.ts';
+import type { AicFunction } from '../../lib/constructs/aic-function.ts';
+import {
+  logicalId,
+  type Resources,
+  STACK_KEYS,
+  type StackKey,
+  type SynthesizedApp,
+  synthAicApp,
+} from './app-fixture.ts';
 
 /**
  * Every IAM statement of every stage is the least its code uses: no wildcard action anywhere, and
  * a wildcard resource only where AWS offers no narrower one. The lists below are the whole of the
  * exceptions, each with its reason; a new statement that needs one must be added here on purpose.
+ * The IAM-authenticated connections are checked per role: which database user each role may
+ * connect as, and which roles may connect to Redis, as which user.
  */
 
 /** Actions that take no resource-level permission (the IAM service authorization reference). */
@@ -32,6 +44,8 @@ interface Statement {
   Resource?: unknown;
 }
 
+type Env = 'dev' | 'staging' | 'prod';
+
 let synthesized: SynthesizedApp;
 
 beforeAll(() => {
@@ -39,7 +53,7 @@ beforeAll(() => {
 });
 
 /** Every statement of every policy of a stage, with where it is. */
-function statementsOf(env: 'dev' | 'staging' | 'prod'): { where: string; statement: Statement }[] {
+function statementsOf(env: Env): { where: string; statement: Statement }[] {
   const out: { where: string; statement: Statement }[] = [];
   for (const key of STACK_KEYS) {
     const template = synthesized.templates[env][key];
@@ -64,6 +78,60 @@ function statementsOf(env: 'dev' | 'staging' | 'prod'): { where: string; stateme
 }
 
 const resourceText = (resource: unknown) => JSON.stringify(resource);
+
+/** Every statement of the policies attached to each role of a stage, keyed `<stack>/<role id>`. */
+function statementsByRole(env: Env): Map<string, Statement[]> {
+  const out = new Map<string, Statement[]>();
+  const add = (key: string, statements: Statement[]) =>
+    out.set(key, [...(out.get(key) ?? []), ...statements]);
+  for (const stack of STACK_KEYS) {
+    const template = synthesized.templates[env][stack];
+    for (const [id, role] of Object.entries(
+      template.findResources('AWS::IAM::Role') as Resources,
+    )) {
+      add(`${stack}/${id}`, []);
+      for (const policy of (role.Properties.Policies ?? []) as {
+        PolicyDocument: { Statement: Statement[] };
+      }[]) {
+        add(`${stack}/${id}`, policy.PolicyDocument.Statement);
+      }
+    }
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy') as Resources)) {
+      const document = policy.Properties.PolicyDocument as { Statement: Statement[] };
+      for (const role of (policy.Properties.Roles ?? []) as { Ref?: string }[]) {
+        if (role.Ref) add(`${stack}/${role.Ref}`, document.Statement);
+      }
+    }
+  }
+  return out;
+}
+
+/** `<stack>/<role id>` of a role of a stage. */
+const roleKey = (stack: StackKey, role: IRole | undefined) =>
+  `${stack}/${logicalId((role as IRole).node.defaultChild as CfnResource)}`;
+
+/** The roles of a stage's service functions and task, which use Postgres as the app role. */
+function serviceRoles(env: Env): { redis: string[]; postgresOnly: string[] } {
+  const { api, grpc, metrics } = synthesized.stages[env];
+  const fnRole = (stack: StackKey, fn: AicFunction) => roleKey(stack, fn.function.role);
+  return {
+    redis: [
+      ...Object.values(api.functions).map((fn) => fnRole('api', fn)),
+      roleKey('grpc', grpc.taskDefinition.taskRole),
+    ],
+    postgresOnly: [
+      ...Object.values(api.scheduled).map(({ fn }) => fnRole('api', fn)),
+      fnRole('metrics', metrics.consumer.fn),
+    ],
+  };
+}
+
+/** The database users a role's `rds-db:connect` statements name (`...:dbuser:<proxy>/<user>`). */
+const connectUsers = (statements: readonly Statement[]) =>
+  statements
+    .filter((statement) => [statement.Action].flat().includes('rds-db:connect'))
+    .flatMap((statement) => [statement.Resource].flat())
+    .map((resource) => /\/(\w+)"\]\]\}$/.exec(resourceText(resource))?.[1] ?? '?');
 
 describe('IAM in every stage', () => {
   for (const env of ['dev', 'staging', 'prod'] as const) {
@@ -91,6 +159,69 @@ describe('IAM in every stage', () => {
       }
       // The exceptions above are used (the Lambdas' VPC and X-Ray statements): the scan reads them.
       expect(starred).toBeGreaterThan(0);
+      // So are the IAM-authenticated connections to Postgres and Redis.
+      const actions = statements.flatMap(({ statement }) => [statement.Action].flat());
+      expect(actions).toContain('rds-db:connect');
+      expect(actions).toContain('elasticache:Connect');
+    });
+
+    it(`connects to the database as one user per role: the services as aic_app, the migrations as aic_migrator, the bootstrap alone as aic_admin (${env})`, () => {
+      const byRole = statementsByRole(env);
+      const { data } = synthesized.stages[env];
+      const { redis, postgresOnly } = serviceRoles(env);
+      const expected = new Map<string, string[]>([
+        ...[...redis, ...postgresOnly].map((role): [string, string[]] => [role, ['aic_app']]),
+        [roleKey('data', data.migrations.fn.function.role), ['aic_migrator']],
+        [roleKey('data', data.bootstrap.fn.function.role), ['aic_admin']],
+      ]);
+      for (const role of expected.keys()) expect(byRole.has(role), role).toBe(true);
+      for (const [role, statements] of byRole) {
+        expect(connectUsers(statements), role).toEqual(expected.get(role) ?? []);
+      }
+    });
+
+    it(`lets the Redis users, and no other role, connect to exactly the replication group and the service user (${env})`, () => {
+      const byRole = statementsByRole(env);
+      const { redis } = serviceRoles(env);
+      const arn = (resource: string, name: string) => ({
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':elasticache:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            `:${resource}:${name}`,
+          ],
+        ],
+      });
+      for (const [role, statements] of byRole) {
+        const connect = statements.filter((statement) =>
+          [statement.Action].flat().some((action) => action.startsWith('elasticache:')),
+        );
+        if (!redis.includes(role)) {
+          expect(connect, role).toEqual([]);
+          continue;
+        }
+        expect(connect, role).toEqual([
+          {
+            Action: 'elasticache:Connect',
+            Effect: 'Allow',
+            Resource: [
+              arn('replicationgroup', `auralink-aic-${env}`),
+              arn('user', `aic-app-${env}`),
+            ],
+          },
+        ]);
+        // Redis needs no secret: a role that connects to it reads none.
+        const reads = statements.flatMap((statement) => [statement.Action].flat());
+        expect(
+          reads.filter((action) => action.startsWith('secretsmanager:')),
+          role,
+        ).toEqual([]);
+      }
     });
 
     it(`attaches no managed policy but the basic Lambda one to CDK's own providers (${env})`, () => {

@@ -182,6 +182,7 @@ describe('the metrics stack: the consumer', () => {
       const variables = (props.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(variables).toMatchObject({
         DB_IAM_AUTH: 'true',
+        DB_USER: 'aic_app',
         DB_PORT: '5432',
         DB_NAME: 'auralink',
       });
@@ -198,7 +199,11 @@ describe('the metrics stack: the consumer', () => {
         idOf(consumer.fn.function.role as IConstruct),
       );
       const connect = statements.filter((statement) => statement.Action === 'rds-db:connect');
-      expect(JSON.stringify(connect[0]?.Resource)).toMatch(/:dbuser:.*DBProxyArn.*\/aic_admin/);
+      expect(connect).toHaveLength(1);
+      expect(JSON.stringify(connect[0]?.Resource)).toMatch(
+        /:dbuser:.*DBProxyArn.*\/aic_app"\]\]\}$/,
+      );
+      expect(actionsOf(statements)).not.toContain('elasticache:Connect');
       expect(actionsOf(statements)).not.toContain('secretsmanager:GetSecretValue');
       expect(actionsOf(statements)).toContain('sqs:SendMessage');
     }

@@ -1,12 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import { Port } from 'aws-cdk-lib/aws-ec2';
 import { InvocationType, Trigger } from 'aws-cdk-lib/triggers';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import type { EnvironmentConfig } from '../../config/environment-config.ts';
 import { FUNCTION_SIZING } from '../../config/function-sizing.ts';
 import { AicFunction, type AicFunctionNetwork } from '../aic-function.ts';
 import { FlatConstruct } from '../flat-construct.ts';
-import { type PostgresDatabase, PROXY_PORT } from './postgres-database.ts';
+import { MIGRATOR_DATABASE_USER, type PostgresDatabase, PROXY_PORT } from './postgres-database.ts';
 
 /** Properties of {@link MigrationTrigger}. */
 export interface MigrationTriggerProps {
@@ -16,13 +16,16 @@ export interface MigrationTriggerProps {
   readonly network: AicFunctionNetwork;
   /** The database to migrate, through its proxy. */
   readonly database: PostgresDatabase;
+  /** The deploy steps the migrations wait for besides the proxy and the instance. */
+  readonly executeAfter?: readonly IConstruct[];
 }
 
 /**
  * The schema migrations, applied at deploy time: the `migrate` function, allowed to connect to
- * the proxy, and a trigger that runs it once the proxy and the instance exist and again whenever
- * its code changes. The deployment waits for it and rolls back if it fails, so new code never runs
- * against an old schema.
+ * the proxy as the migrator role and as no other user, and a trigger that runs it once the proxy,
+ * the instance and the given steps (the database bootstrap, which gives that role its login) are
+ * done, and again whenever its code changes. The deployment waits for it and rolls back if it
+ * fails, so new code never runs against an old schema.
  */
 export class MigrationTrigger extends FlatConstruct {
   /** The migration function. */
@@ -37,9 +40,9 @@ export class MigrationTrigger extends FlatConstruct {
       functionName: 'migrate',
       config: props.config,
       network: props.network,
-      environment: database.environment(),
+      environment: database.environment(MIGRATOR_DATABASE_USER),
     });
-    database.grantConnect(this.fn.function);
+    database.grantConnect(this.fn.function, MIGRATOR_DATABASE_USER);
     this.fn.function.connections.allowTo(
       database.proxyConnections,
       Port.tcp(PROXY_PORT),
@@ -50,7 +53,7 @@ export class MigrationTrigger extends FlatConstruct {
       invocationType: InvocationType.REQUEST_RESPONSE,
       // The function's own limit, plus a margin for a cold start.
       timeout: Duration.seconds(FUNCTION_SIZING.migrate.timeoutSeconds + 60),
-      executeAfter: [database.proxy, database.instance],
+      executeAfter: [database.proxy, database.instance, ...(props.executeAfter ?? [])],
       executeOnHandlerChange: true,
     });
   }

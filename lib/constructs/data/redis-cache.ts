@@ -1,9 +1,15 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Connections, type IVpc, Port, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
-import { CfnReplicationGroup, CfnSubnetGroup } from 'aws-cdk-lib/aws-elasticache';
+import {
+  CfnReplicationGroup,
+  CfnSubnetGroup,
+  CfnUser,
+  CfnUserGroup,
+} from 'aws-cdk-lib/aws-elasticache';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { REDIS_ACCESS_STRING } from '../../../functions/core/contracts/redis-access.ts';
 import type { EnvironmentConfig } from '../../config/environment-config.ts';
 import { FlatConstruct } from '../flat-construct.ts';
 import { privateSecurityGroup } from '../private-security-group.ts';
@@ -19,16 +25,25 @@ export interface RedisCacheProps {
 }
 
 /**
- * ElastiCache for Redis: one replication group (TLS required, encrypted at rest, slow log in a log
- * group with the environment's retention) and its AUTH token, generated into Secrets Manager and
- * handed to ElastiCache as a dynamic reference, so no token is in the template. The services read
- * the token themselves and cache it until its next rotation.
+ * ElastiCache for Redis with role-based access control and no static secret: one replication group
+ * (TLS required, encrypted at rest, slow log in a log group with the environment's retention)
+ * whose user group holds the services' user, which authenticates with short-lived IAM auth tokens
+ * and may run only the commands of {@link REDIS_ACCESS_STRING}, and a `default` user that is
+ * switched off, so a connection that does not authenticate can do nothing.
  */
 export class RedisCache extends FlatConstruct {
   /** The Redis replication group. */
   readonly replicationGroup: CfnReplicationGroup;
-  /** The Redis AUTH token (a plain string secret). */
-  readonly authSecret: Secret;
+  /** The services' user (IAM authentication). */
+  readonly serviceUser: CfnUser;
+  /** The replacement of the `default` user: off, with no command allowed. */
+  readonly defaultUser: CfnUser;
+  /** The user group of the replication group: the two users above. */
+  readonly userGroup: CfnUserGroup;
+  /** The replication group's ID (`REDIS_CACHE_NAME`). */
+  readonly replicationGroupId: string;
+  /** The services' user ID, which is also its user name (`REDIS_USER`). */
+  readonly serviceUserId: string;
   /** Port of Redis. */
   readonly port: number;
   /** Who may connect to Redis. */
@@ -38,6 +53,11 @@ export class RedisCache extends FlatConstruct {
     super(scope, id);
     const { config } = props;
     this.port = config.cache.port;
+    // Fixed and lowercase, not generated: the IAM auth tokens name the replication group, and the
+    // grants name it and the user before either exists.
+    this.replicationGroupId = `auralink-aic-${config.name}`;
+    // IAM authentication requires the user name to equal the user ID: one value is both.
+    this.serviceUserId = `aic-app-${config.name}`;
     const securityGroup = privateSecurityGroup(
       this.host,
       'RedisSecurityGroup',
@@ -48,37 +68,71 @@ export class RedisCache extends FlatConstruct {
       securityGroups: [securityGroup],
       defaultPort: Port.tcp(this.port),
     });
-    this.authSecret = this.createAuthSecret(config);
+    this.serviceUser = new CfnUser(this.host, 'RedisServiceUser', {
+      engine: 'redis',
+      userId: this.serviceUserId,
+      userName: this.serviceUserId,
+      accessString: REDIS_ACCESS_STRING,
+      authenticationMode: { Type: 'iam' },
+    });
+    // Every user group needs a user named `default`, which is who a connection is before it
+    // authenticates: this one is off and allowed nothing, and so needs no password to guard it.
+    this.defaultUser = new CfnUser(this.host, 'RedisDefaultUser', {
+      engine: 'redis',
+      userId: `aic-default-${config.name}`,
+      userName: 'default',
+      accessString: 'off -@all',
+      authenticationMode: { Type: 'no-password-required' },
+    });
+    // The Refs (the IDs) order the creation: users, then their group, then the replication group.
+    this.userGroup = new CfnUserGroup(this.host, 'RedisUserGroup', {
+      engine: 'redis',
+      userGroupId: `aic-${config.name}`,
+      userIds: [this.defaultUser.ref, this.serviceUser.ref],
+    });
     this.replicationGroup = this.createReplicationGroup(props, securityGroup.securityGroupId);
   }
 
-  /** The variables that point a service at Redis over TLS, with the AUTH token's secret ARN. */
+  /**
+   * The variables that point a service at Redis over TLS, authenticating with IAM as the services'
+   * user: the URL, the user and the replication group the tokens are signed for. No secret.
+   */
   environment(): Record<string, string> {
     return {
       REDIS_URL: `rediss://${this.replicationGroup.attrPrimaryEndPointAddress}:${this.port}`,
-      REDIS_AUTH_SECRET_ARN: this.authSecret.secretArn,
+      REDIS_IAM_AUTH: 'true',
+      REDIS_USER: this.serviceUserId,
+      REDIS_CACHE_NAME: this.replicationGroupId,
     };
   }
 
-  /** The AUTH token, in a form ElastiCache accepts. */
-  private createAuthSecret(config: EnvironmentConfig): Secret {
-    const secret = new Secret(this.host, 'RedisAuthToken', {
-      secretName: `auralink-aic/${config.name}/redis-auth-token`,
-      description: `AUTH token of the AuraLink AIC Redis replication group (${config.name})`,
-      // ElastiCache accepts 16-128 printable characters except @, " and /: letters and digits only.
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-      removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+  /**
+   * Lets `grantee` connect as the services' user: `elasticache:Connect` on the replication group
+   * and on that user, which an IAM auth token for the pair needs, and on nothing else.
+   */
+  grantConnect(grantee: IGrantable): void {
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['elasticache:Connect'],
+      resourceArns: [
+        this.elastiCacheArn('replicationgroup', this.replicationGroupId),
+        this.elastiCacheArn('user', this.serviceUserId),
+      ],
     });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Secrets Manager has no rotation function for ElastiCache AUTH tokens; rotating one is a ' +
-        'two-step modify-replication-group (ROTATE, then SET) that the README runbook describes.',
-    });
-    return secret;
   }
 
-  /** The replication group with its subnet group and slow log. */
+  /**
+   * `arn:<partition>:elasticache:<region>:<account>:<resource>:<id>`, from the fixed ID rather than
+   * an attribute, so a grantee in another stack needs no export of it.
+   */
+  private elastiCacheArn(resource: string, resourceName: string): string {
+    return Arn.format(
+      { service: 'elasticache', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+      Stack.of(this.host),
+    );
+  }
+
+  /** The replication group with its subnet group and slow log, on the user group. */
   private createReplicationGroup(
     props: RedisCacheProps,
     securityGroupId: string,
@@ -95,6 +149,7 @@ export class RedisCache extends FlatConstruct {
       removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     const group = new CfnReplicationGroup(this.host, 'Redis', {
+      replicationGroupId: this.replicationGroupId,
       replicationGroupDescription: `AuraLink AIC rate limits and live session state (${config.name})`,
       engine: 'redis',
       engineVersion: '7.1',
@@ -107,11 +162,11 @@ export class RedisCache extends FlatConstruct {
       port: cache.port,
       cacheSubnetGroupName: subnetGroup.ref,
       securityGroupIds: [securityGroupId],
+      // IAM authentication needs TLS (and Redis 7 or later).
       transitEncryptionEnabled: true,
       transitEncryptionMode: 'required',
       atRestEncryptionEnabled: true,
-      // A dynamic reference: CloudFormation resolves it at deploy time; no value is in the template.
-      authToken: this.authSecret.secretValue.unsafeUnwrap(),
+      userGroupIds: [this.userGroup.ref],
       snapshotRetentionLimit: cache.snapshotRetentionDays,
       autoMinorVersionUpgrade: true,
       logDeliveryConfigurations: [
@@ -126,6 +181,13 @@ export class RedisCache extends FlatConstruct {
     group.applyRemovalPolicy(
       config.retainOnDelete ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
     );
+    Validations.of(group).acknowledge({
+      id: 'AwsSolutions-AEC6',
+      reason:
+        'Clients authenticate with role-based access control instead of an AUTH token (ElastiCache ' +
+        'takes one or the other): the user group holds a service user that signs in with ' +
+        'short-lived IAM auth tokens and a default user that is off, so no static secret exists.',
+    });
     if (!cache.multiAz) {
       Validations.of(group).acknowledge({
         id: 'AwsSolutions-AEC4',

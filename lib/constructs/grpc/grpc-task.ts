@@ -70,8 +70,8 @@ export const METRICS_BATCH_LINGER_MS = 5;
 /**
  * The task of the gRPC service: an arm64 Fargate task definition running the image built from
  * functions/grpc/Dockerfile, its log group, and a task role that may connect to the database
- * through the proxy, read the Redis AUTH token and append to the metrics stream. The container is
- * configured by environment variables that hold no secret.
+ * through the proxy as the app role, connect to Redis as the services' user and append to the
+ * metrics stream. The container is configured by environment variables that hold no secret.
  */
 export class GrpcTask extends FlatConstruct {
   /** The task definition. */
@@ -96,10 +96,10 @@ export class GrpcTask extends FlatConstruct {
         operatingSystemFamily: OperatingSystemFamily.LINUX,
       },
     });
-    // Postgres with IAM auth tokens the task signs itself. The Redis token is read by the task and
-    // cached until its next rotation (an injected value would be frozen at task start).
+    // Postgres and Redis both take IAM auth tokens that the task signs itself with its role: no
+    // secret to inject, none frozen at task start.
     data.grantConnect(this.taskDefinition.taskRole);
-    data.redisAuthSecret.grantRead(this.taskDefinition.taskRole);
+    data.grantRedisConnect(this.taskDefinition.taskRole);
     props.metrics.grantProduce(this.taskDefinition.taskRole);
     this.addContainer(props);
     this.acknowledgeFindings();
@@ -147,8 +147,8 @@ export class GrpcTask extends FlatConstruct {
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason:
-        'The environment holds endpoints, ports, the Redis secret ARN and the JWT issuer, none of ' +
-        'them secret: the database takes IAM tokens and the task reads the Redis token itself.',
+        'The environment holds endpoints, ports, user names and the JWT issuer, none of them ' +
+        'secret: the database and Redis both take IAM auth tokens the task signs itself.',
     });
   }
 }

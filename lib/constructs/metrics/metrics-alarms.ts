@@ -12,6 +12,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config/environment-config.ts';
 import { FlatConstruct } from '../flat-construct.ts';
+import { withRunbook } from '../observability/runbook.ts';
 
 /** Properties of {@link MetricsAlarms}. */
 export interface MetricsAlarmsProps {
@@ -73,7 +74,7 @@ export class MetricsAlarms extends FlatConstruct {
   ): Alarm {
     const alarm = new Alarm(this.host, `${name}Alarm`, {
       alarmName: `auralink-aic-${config.name}-${name}`,
-      alarmDescription: description,
+      alarmDescription: withRunbook(name, description),
       metric,
       threshold,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -9,6 +9,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config/environment-config.ts';
 import { FlatConstruct } from '../flat-construct.ts';
+import { withRunbook } from './runbook.ts';
 import { MIN_REQUESTS_FOR_ERROR_RATE, serviceMetric } from './service-metrics.ts';
 
 /** Properties of {@link ServiceAlarms}. */
@@ -93,7 +94,7 @@ export class ServiceAlarms extends FlatConstruct {
   ): Alarm {
     const alarm = new Alarm(this.host, `${name}Alarm`, {
       alarmName: `auralink-aic-${this.props.config.name}-${name}`,
-      alarmDescription: description,
+      alarmDescription: withRunbook(name, description),
       metric,
       threshold,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
