@@ -11,7 +11,10 @@ export function recordFrameReceived(metrics: GrpcMetrics, bytes: number): void {
   metrics.bytesIn.inc({}, bytes);
 }
 
-/** A frame was compressed into `result` and `sentBytes` of it go back. */
+/**
+ * A frame was compressed into `result` and `sentBytes` of it go back: its outcome, engine time,
+ * bytes, SSIM, whether it fit its budget and, for a fallback, why.
+ */
 export function recordFrameAnswered(
   metrics: GrpcMetrics,
   result: CompressResponse,
@@ -20,6 +23,12 @@ export function recordFrameAnswered(
   metrics.frames.inc({ outcome: result.status });
   metrics.frameSeconds.observe({ status: result.status }, result.latency_ms.total / 1000);
   metrics.bytesOut.inc({}, sentBytes);
+  metrics.bytesSaved.inc({}, Math.max(0, result.original_size_bytes - sentBytes));
+  if (result.ssim !== null) metrics.ssim.observe({}, result.ssim);
+  if (result.within_budget) metrics.withinBudget.inc();
+  if (result.fallback_used) {
+    metrics.fallbacks.inc({ reason: result.fallback_reason ?? 'unknown' });
+  }
 }
 
 /** A frame of a stream was answered with the error `code`. */

@@ -1,6 +1,8 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FUNCTION_ENTRIES, type FunctionName } from '../core/contracts/routes.ts';
+import { prometheusText } from '../grpc/metrics-server.ts';
+import { GrpcMetrics } from '../grpc/prometheus.ts';
 import { type GrpcServer, startGrpcServer } from '../grpc/server.ts';
 import { createDatabase } from '../platform/db/database.ts';
 import { migrate } from '../platform/db/migrate.ts';
@@ -128,16 +130,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const postgres = await localPostgres(settings.DATABASE_URL, options, started);
     const redis = await localRedis(settings.REDIS_URL, started);
     await applyMigrations(postgres.url, settings.DB_STATEMENT_TIMEOUT_MS, options.log);
+    // The gRPC server's registry, scraped at the API's `GET /metrics`.
+    const prometheus = new GrpcMetrics();
     const api = await startLocalServer({
       port: options.port,
       host: options.host,
       handlers: await loadHandlers(),
       jwt: jwtSettingsFromEnv(),
       onError: (error) => options.log(`local runtime error: ${String(error)}`),
+      prometheus: () => prometheusText(prometheus),
     });
     const grpc = await startGrpcServer({
       port: options.grpcPort ?? 50051,
       host: options.host,
+      metrics: prometheus,
     }).catch(async (error: unknown) => {
       await api.close();
       throw error;

@@ -28,6 +28,7 @@ log(
 log(`Postgres   ${runtime.uses.postgres}`);
 log(`Redis      ${runtime.uses.redis}`);
 log(`Metrics    ${runtime.uses.metrics}`);
+log(`Prometheus ${runtime.api.url}/metrics  (the gRPC service's series)`);
 log('Alerts     evaluated every minute (npm run alerts runs the evaluator once)');
 if (!settings.AIC_JWT_SECRET) {
   log(

@@ -14,6 +14,7 @@ import {
 } from '../core/contracts/routes.ts';
 import { type AicError, PayloadTooLargeError, toAicError } from '../core/errors.ts';
 import { resolveRequestId } from '../core/request-id.ts';
+import { PROMETHEUS_CONTENT_TYPE } from '../grpc/metrics-server.ts';
 import { errorResult } from '../http/error-response.ts';
 import { SECURITY_HEADERS } from '../http/middlewares/security-headers.ts';
 import { createRouteMatcher } from '../http/route-matcher.ts';
@@ -38,6 +39,11 @@ export interface LocalServerOptions {
   timeoutMs?: number;
   /** Called for a failure outside the handlers (a bug in the runtime itself). */
   onError?: (error: unknown) => void;
+  /**
+   * Prometheus text served at `GET /metrics` (the in-process gRPC server's registry). Local only:
+   * API Gateway has no such route; on AWS the gRPC task serves it on METRICS_PORT.
+   */
+  prometheus?: () => Promise<string>;
 }
 
 /** A running local API. */
@@ -127,6 +133,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   };
 
   const server = createServer((request, response) => {
+    if (options.prometheus && isMetricsScrape(request)) {
+      servePrometheus(response, options.prometheus(), options.onError);
+      return;
+    }
     readBody(request, maxRequestBytes)
       .then((body) => invoke(request, body))
       .then((result) => send(response, result))
@@ -152,6 +162,35 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         server.closeIdleConnections();
       }),
   };
+}
+
+/** `GET /metrics`, which no route of the API uses. */
+function isMetricsScrape(request: IncomingMessage): boolean {
+  return (
+    request.method === 'GET' &&
+    new URL(request.url ?? '/', 'http://localhost').pathname === '/metrics'
+  );
+}
+
+/** Answers a scrape with `text` in the exposition format (500 when it cannot be produced). */
+function servePrometheus(
+  response: ServerResponse,
+  text: Promise<string>,
+  onError?: (error: unknown) => void,
+): void {
+  text.then(
+    (body) => {
+      response.writeHead(200, {
+        'Content-Type': PROMETHEUS_CONTENT_TYPE,
+        'Content-Length': Buffer.byteLength(body),
+      });
+      response.end(body);
+    },
+    (error: unknown) => {
+      onError?.(error);
+      response.writeHead(500).end();
+    },
+  );
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
