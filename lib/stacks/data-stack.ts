@@ -9,9 +9,13 @@ import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import type { AicFunction } from '../constructs/aic-function.ts';
 import type { DataAccess } from '../constructs/data/data-access.ts';
-import { DatabaseBootstrap } from '../constructs/data/database-bootstrap.ts';
-import { MigrationTrigger } from '../constructs/data/migration-trigger.ts';
-import { APP_DATABASE_USER, PostgresDatabase } from '../constructs/data/postgres-database.ts';
+import { DatabaseDeployStep } from '../constructs/data/database-deploy-step.ts';
+import {
+  APP_DATABASE_USER,
+  DATABASE_USER,
+  MIGRATOR_DATABASE_USER,
+  PostgresDatabase,
+} from '../constructs/data/postgres-database.ts';
 import { RedisCache } from '../constructs/data/redis-cache.ts';
 import { type NetworkStack, SUBNET_GROUPS } from './network-stack.ts';
 
@@ -86,21 +90,38 @@ export class DataStack extends Stack implements DataAccess {
     this.proxyConnections = this.postgres.proxyConnections;
 
     const deployNetwork = { vpc, subnets: appSubnets };
-    const bootstrap = new DatabaseBootstrap(this, 'Bootstrap', {
+    // The only function that may connect as the master user (with IAM auth tokens, never the
+    // master's password); it reads the two role secrets, and no other, to give the roles logins.
+    const bootstrap = new DatabaseDeployStep(this, 'Bootstrap', {
       config,
       network: deployNetwork,
       database: this.postgres,
+      functionName: 'databaseBootstrap',
+      idPrefix: 'DatabaseBootstrap',
+      user: DATABASE_USER,
+      purpose: 'Database bootstrap',
+      environment: {
+        DB_APP_SECRET_ARN: this.postgres.appSecret.secretArn,
+        DB_MIGRATOR_SECRET_ARN: this.postgres.migratorSecret.secretArn,
+      },
     });
+    this.postgres.appSecret.grantRead(bootstrap.fn.function);
+    this.postgres.migratorSecret.grantRead(bootstrap.fn.function);
     this.bootstrap = { fn: bootstrap.fn, trigger: bootstrap.trigger };
-    const migrations = new MigrationTrigger(this, 'Migrations', {
+    const migrations = new DatabaseDeployStep(this, 'Migrations', {
       config,
       network: deployNetwork,
       database: this.postgres,
+      functionName: 'migrate',
+      idPrefix: 'Migrate',
+      user: MIGRATOR_DATABASE_USER,
+      purpose: 'Schema migrations',
       executeAfter: [bootstrap.trigger],
     });
     this.migrations = { fn: migrations.fn, trigger: migrations.trigger };
-    // A new role secret rotates as soon as its schedule exists: after the migrations, so none of
-    // the deploy's own connections sees the password change.
+    // A new role secret rotates as soon as its schedule exists: after the bootstrap and the
+    // migrations, so none of the deploy's own connections sees the password change.
+    this.postgres.rotateRolesAfter(bootstrap.trigger);
     this.postgres.rotateRolesAfter(migrations.trigger);
 
     this.cache = new RedisCache(this, 'Cache', { config, vpc, subnets: dataSubnets });
