@@ -83,9 +83,10 @@ const databaseShape = {
   DB_CONNECT_BASE_DELAY_MS: positiveInt(1000),
   DB_CONNECT_MAX_DELAY_MS: positiveInt(30_000),
   /**
-   * The bound of every statement of the service: the migration step stores it as the
-   * `statement_timeout` of its role in the database (docs/design.md section 5); the migrations
-   * themselves run without it.
+   * The bound of every statement of the service, stored as the `statement_timeout` of the
+   * services' role in the database: on AWS by the bootstrap step for `aic_app`, locally by the
+   * migration runner for the URL's user (docs/design.md section 5.7); the migrations themselves
+   * run without it.
    */
   DB_STATEMENT_TIMEOUT_MS: positiveInt(DEFAULT_STATEMENT_TIMEOUT_MS),
   /** New sessions one user may start per UTC day; a new one over it is `SESSION_QUOTA_EXCEEDED`. */
