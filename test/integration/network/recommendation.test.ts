@@ -152,8 +152,8 @@ describe('the recommendation of a network update', () => {
       expect(first.estimate.smoothed_bandwidth_kbps).toBe(kbps);
       expect(formats).toContain(first.estimate.recommendation.format);
       // Before its first frame a session's content is unknown: the plan assumes none in particular,
-      // while /compress centres its cold start on the frame it sees (see the README's engine
-      // section), so only the budget is sure to agree here.
+      // while /compress centres its cold start on the frame it sees (docs/design.md section 4.7),
+      // so only the budget is sure to agree here.
       const cold = await compress(session, user, first.estimate, loss, 0);
       expect(cold.budget_bytes).toBe(first.estimate.budget_bytes_per_frame);
 
