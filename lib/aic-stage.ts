@@ -1,7 +1,6 @@
 import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config/environment-config.ts';
-import { MetricsAlarms } from './constructs/metrics/metrics-alarms.ts';
 import { ApiStack } from './stacks/api-stack.ts';
 import { DataStack } from './stacks/data-stack.ts';
 import { EdgeStack } from './stacks/edge-stack.ts';
@@ -39,8 +38,6 @@ export class AicStage extends Stage {
   readonly grpc: GrpcStack;
   /** The dashboard, the alarms and their topic. */
   readonly observability: ObservabilityStack;
-  /** The metrics stream's alarms, in the observability stack on its topic. */
-  readonly metricsAlarms: MetricsAlarms;
 
   constructor(scope: Construct, id: string, props: AicStageProps) {
     super(scope, id, props);
@@ -99,12 +96,8 @@ export class AicStage extends Stage {
       config,
       api: this.api,
       grpc: this.grpc,
-    });
-    this.metricsAlarms = new MetricsAlarms(this.observability, 'MetricsAlarms', {
-      config,
-      topic: this.observability.topic,
-      consumer: this.metrics.consumer.fn.function,
-      failedBatches: this.metrics.consumer.failedBatches,
+      data: this.data,
+      metrics: this.metrics,
     });
   }
 }

@@ -329,6 +329,7 @@ export function emitFrameMetrics(frame: CompressedFrame): void {
   );
   metrics.addMetric('EncodeMs', MetricUnit.Milliseconds, record.encodeMs);
   metrics.addMetric('EncodeAttempts', MetricUnit.Count, record.encodeAttempts);
+  if (record.withinBudget) metrics.addMetric('FramesWithinBudget', MetricUnit.Count, 1);
   if (frame.ssim !== undefined) metrics.addMetric('SSIM', MetricUnit.NoUnit, frame.ssim);
   if (record.fallback) {
     metrics.addMetric('Fallbacks', MetricUnit.Count, 1);

@@ -5,6 +5,7 @@ import { databaseConnection } from './db/connection.ts';
 import { connectWithRetry, createDatabase, type Database } from './db/database.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
 
+import { INITIALISATION_STALL_MS, watchInitialisation } from './initialisation-watch.ts';
 import type { FrameEventLog } from './metrics/frame-event-log.ts';
 import { createFrameLog } from './metrics/frame-log-factory.ts';
 import { logger, metrics } from './observability.ts';
@@ -33,6 +34,7 @@ type InitState =
 
 let pending: Promise<Runtime> | undefined;
 let initState: InitState = { kind: 'idle' };
+let stopInitialisationWatch: (() => void) | undefined;
 let secrets: SecretsLoader | undefined;
 
 function secretsLoader(): SecretsLoader {
@@ -147,6 +149,17 @@ async function initialise(): Promise<Runtime> {
  * cached: the next request tries again.
  */
 export function getRuntime(): Promise<Runtime> {
+  stopInitialisationWatch ??= watchInitialisation({
+    afterMs: INITIALISATION_STALL_MS,
+    isReady: () => initState.kind === 'ready',
+    onStalled: () => {
+      logger.error('The container is still not initialised 60 s after it started', {
+        state: initState.kind,
+      });
+      metrics.addMetric('InitialisationStalled', MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+    },
+  });
   if (!pending) {
     initState = { kind: 'initialising', since: Date.now() };
     pending = initialise().catch((error: unknown) => {
@@ -178,6 +191,8 @@ export function initialisationCheck(): CheckResult {
 export async function closeRuntime(): Promise<void> {
   const current = pending;
   pending = undefined;
+  stopInitialisationWatch?.();
+  stopInitialisationWatch = undefined;
   initState = { kind: 'idle' };
   if (!current) return;
   const runtime = await current.catch(() => undefined);

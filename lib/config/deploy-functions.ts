@@ -21,3 +21,10 @@ export const DEPLOY_FUNCTIONS: Readonly<Record<DeployFunctionName, DeployFunctio
     description: 'Applies the schema migrations before the new code is deployed',
   },
 };
+
+/**
+ * The reserved concurrency of every deploy-time function: one, so two deploy steps (a retried
+ * trigger, two deployments of the same stage) never run at once; a second invocation is throttled
+ * and fails its deployment instead of racing the first.
+ */
+export const DEPLOY_FUNCTION_CONCURRENCY = 1;

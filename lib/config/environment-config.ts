@@ -15,6 +15,8 @@ import {
 } from '../../functions/core/contracts/routes.ts';
 import { tenantRateLimitsSchema } from '../../functions/core/rate-limit/policy.ts';
 import { AUTHORIZER_FUNCTIONS, type AuthorizerFunctionName } from './authorizer-functions.ts';
+import { DEPLOY_FUNCTION_CONCURRENCY, DEPLOY_FUNCTIONS } from './deploy-functions.ts';
+import { STREAM_FUNCTIONS, type StreamFunctionName } from './stream-functions.ts';
 
 /** The `cdk.json` context key that holds one configuration per environment. */
 export const ENVIRONMENTS_CONTEXT_KEY = 'aic:environments';
@@ -109,22 +111,41 @@ const certificateArnSchema = z
   );
 
 /**
+ * An AWS Backup vault ARN (`arn:aws:backup:<region>:<account>:backup-vault:<name>`). Its Region
+ * cannot be compared with the environment's here, since the stages are environment-agnostic: a
+ * vault in the environment's own Region would still take the copies, but survive no Regional
+ * outage, so whoever sets it checks the Region.
+ */
+const backupVaultArnSchema = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:backup:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:backup-vault:[A-Za-z0-9_-]{2,50}$/,
+    'must be an AWS Backup vault ARN such as "arn:aws:backup:eu-central-1:123456789012:backup-vault:name"',
+  );
+
+/**
  * Concurrent executions Lambda keeps unreserved in every account and region: reservations may not
  * take them, so functions without a reservation always have somewhere to run.
  */
 export const UNRESERVED_CONCURRENCY_MINIMUM = 100;
 
 /**
- * The functions that run on demand and so get a reserved concurrency: the API's, its authorizer
- * and the scheduled ones.
+ * The functions whose reserved concurrency `cdk.json` sets: the API's, its authorizer, the
+ * scheduled ones and the stream consumers (the deploy-time functions reserve
+ * {@link DEPLOY_FUNCTION_CONCURRENCY} each, whatever the environment).
  */
-export type ReservedFunctionName = FunctionName | AuthorizerFunctionName | ScheduledFunctionName;
+export type ReservedFunctionName =
+  | FunctionName
+  | AuthorizerFunctionName
+  | ScheduledFunctionName
+  | StreamFunctionName;
 
 /** Every {@link ReservedFunctionName}, from the registries that define the functions. */
 export const RESERVED_FUNCTION_NAMES = [
   ...Object.keys(FUNCTION_ENTRIES),
   ...Object.keys(AUTHORIZER_FUNCTIONS),
   ...Object.keys(SCHEDULED_FUNCTIONS),
+  ...Object.keys(STREAM_FUNCTIONS),
 ] as readonly ReservedFunctionName[];
 
 /** One reserved concurrency per function, none missing and none unknown. */
@@ -231,8 +252,25 @@ export const environmentSettingsSchema = z.strictObject({
     port: nonDefaultPort(5432),
     multiAz: z.boolean(),
     deletionProtection: z.boolean(),
-    /** Days of automated backups (point-in-time recovery window). */
-    backupRetentionDays: z.int().min(1).max(35),
+    /**
+     * Days of point-in-time recovery: the retention of the AWS Backup plan's continuous backups,
+     * which are the instance's automated backups under AWS Backup's management, so the instance
+     * keeps the same value (two values would keep overwriting each other). More than one day, so
+     * the continuous recovery point outlives the daily run of its rule; AWS Backup caps it at 35.
+     */
+    backupRetentionDays: z.int().min(2).max(35),
+    /**
+     * A copy of the daily backup to a vault in another Region (disaster recovery of a lost Region).
+     * The copy is a snapshot: it restores to the time it was taken, not to any point in time.
+     */
+    backupCopy: z
+      .strictObject({
+        /** The destination vault, in another Region than the environment's; it must exist. */
+        vaultArn: backupVaultArnSchema,
+        /** Days the copies are kept (they are snapshots, so beyond the 35 days of PITR). */
+        retentionDays: z.int().min(1).max(3650),
+      })
+      .optional(),
     /** Days between rotations of the credentials secret. */
     credentialsRotationDays: z.int().min(1).max(365),
   }),
@@ -245,8 +283,12 @@ export const environmentSettingsSchema = z.strictObject({
     port: nonDefaultPort(6379),
     /** Multi-AZ with automatic failover to a replica in another Availability Zone. */
     multiAz: z.boolean(),
-    /** Days of daily snapshots; 0 takes none. */
-    snapshotRetentionDays: z.int().min(0).max(35),
+    /**
+     * Days of daily snapshots: at least 15, the minimum NIST SP 800-53 (CP-9) asks as cdk-nag
+     * checks it. The cache holds state the services can rebuild; the snapshots, cheap at its size,
+     * let a lost cache come back warm.
+     */
+    snapshotRetentionDays: z.int().min(15).max(35),
   }),
   /** The gRPC service on Fargate behind a Network Load Balancer. */
   grpc: z.strictObject({
@@ -295,6 +337,10 @@ export const environmentSettingsSchema = z.strictObject({
     rateLimitRejectionsPer5Min: z.int().positive(),
     /** Age of the oldest frame event the metrics consumer has not processed yet, in seconds. */
     metricsIteratorAgeSeconds: z.int().min(60).max(86_400),
+    /** Share of compressed frames sent as their original, over 15 minutes, in percent. */
+    fallbackRatePercent: z.number().positive().max(100),
+    /** Least share of compressed frames that fit their byte budget, over 15 minutes, in percent. */
+    withinBudgetMinPercent: z.number().positive().max(100),
   }),
 });
 
@@ -344,19 +390,44 @@ function checkRouteThrottles({ throttling }: Settings, ctx: z.RefinementCtx): vo
   }
 }
 
-/** The reservations must leave the account's unreserved minimum free. */
-function checkConcurrency({ lambda }: Settings, ctx: z.RefinementCtx): void {
-  const reserved = Object.values<number>(lambda.reservedConcurrency).reduce((a, b) => a + b, 0);
+/** What the deploy-time functions reserve together, in every environment. */
+export const DEPLOY_RESERVED_CONCURRENCY =
+  Object.keys(DEPLOY_FUNCTIONS).length * DEPLOY_FUNCTION_CONCURRENCY;
+
+/**
+ * The reservations (the configured ones and the deploy-time functions') must leave the account's
+ * unreserved minimum free, and the stream consumer must be able to read every batch the stream
+ * offers at once.
+ */
+function checkConcurrency({ lambda, metrics }: Settings, ctx: z.RefinementCtx): void {
+  const configured = Object.values<number>(lambda.reservedConcurrency).reduce((a, b) => a + b, 0);
+  const reserved = configured + DEPLOY_RESERVED_CONCURRENCY;
   const available = lambda.accountConcurrency - UNRESERVED_CONCURRENCY_MINIMUM;
   if (reserved > available) {
     ctx.addIssue({
       code: 'custom',
       path: ['lambda', 'reservedConcurrency'],
       message:
-        `reserves ${reserved} in total, more than the ${available} of accountConcurrency ` +
+        `reserves ${reserved} in total (${DEPLOY_RESERVED_CONCURRENCY} of them for the ` +
+        `deploy-time functions), more than the ${available} of accountConcurrency ` +
         `(${lambda.accountConcurrency}) left after the ${UNRESERVED_CONCURRENCY_MINIMUM} ` +
         'Lambda keeps unreserved',
     });
+  }
+  // The mapping runs one batch per shard and parallelization slot at once; a smaller reservation
+  // would throttle some of them on every poll and let the iterator age grow. An on-demand stream's
+  // shard count follows its load, so only a provisioned one can be checked here.
+  if (metrics.stream.mode === 'provisioned') {
+    const batches = metrics.stream.shards * metrics.parallelizationFactor;
+    if (lambda.reservedConcurrency.metricsConsumer < batches) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lambda', 'reservedConcurrency', 'metricsConsumer'],
+        message:
+          `must be at least metrics.stream.shards x metrics.parallelizationFactor (${batches}), ` +
+          'the batches the event source mapping runs at once',
+      });
+    }
   }
 }
 

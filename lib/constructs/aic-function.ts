@@ -1,9 +1,15 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { type IVpc, Peer, Port, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, type Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  type BundlingOptions,
+  NodejsFunction,
+  type NodejsFunctionProps,
+  OutputFormat,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   FUNCTION_ENTRIES,
@@ -15,10 +21,13 @@ import {
   AUTHORIZER_FUNCTIONS,
   type AuthorizerFunctionName,
 } from '../config/authorizer-functions.ts';
-import { DEPLOY_FUNCTIONS, type DeployFunctionName } from '../config/deploy-functions.ts';
+import {
+  DEPLOY_FUNCTION_CONCURRENCY,
+  DEPLOY_FUNCTIONS,
+  type DeployFunctionName,
+} from '../config/deploy-functions.ts';
 import {
   type EnvironmentConfig,
-  RESERVED_FUNCTION_NAMES,
   type ReservedFunctionName,
   tenantEnvironment,
 } from '../config/environment-config.ts';
@@ -26,6 +35,8 @@ import { type AicFunctionName, FUNCTION_SIZING } from '../config/function-sizing
 import { NODE_FLAGS_WRAPPER, NODE_HEAP_FLAGS, PIXEL_PROCESS_ENV } from '../config/node-flags.ts';
 import { STREAM_FUNCTIONS, type StreamFunctionName } from '../config/stream-functions.ts';
 import { REPO_ROOT, repoPath } from '../paths.ts';
+import { logEncryptionKey } from './security/log-encryption-key.ts';
+import { ManagedPolicyRole } from './security/managed-policy-role.ts';
 
 /** Powertools service name shared by every function, so logs, metrics and traces line up. */
 export const SERVICE_NAME = 'auralink-aic';
@@ -63,17 +74,17 @@ export function functionEntry(name: AicFunctionName): { kind: AicFunctionKind; e
   return { kind: 'api', entry: FUNCTION_ENTRIES[name as FunctionName] };
 }
 
-/** Why a dead-letter queue has nothing to hold, per kind of function. */
-const NO_DLQ_REASON: Readonly<Record<AicFunctionKind, string>> = {
+/**
+ * Why a dead-letter queue has nothing to hold, per kind of function invoked only synchronously.
+ * Scheduled functions are invoked asynchronously and get one ({@link AicFunction.deadLetterQueue}).
+ */
+const NO_DLQ_REASON: Readonly<Record<Exclude<AicFunctionKind, 'scheduled'>, string>> = {
   api:
     'Only API Gateway invokes this function, synchronously: failures go back to the caller ' +
     'as HTTP errors. A dead-letter queue only ever receives asynchronous invocations.',
   authorizer:
     'Only API Gateway invokes this authorizer, synchronously, before a route: a failure refuses ' +
     'that request. A dead-letter queue only ever receives asynchronous invocations.',
-  scheduled:
-    'A schedule invokes this function every minute to recompute state from the database; ' +
-    'a failed run is superseded by the next one, so a queued copy would hold nothing to replay.',
   stream:
     'Only its Kinesis event source mapping invokes this function, synchronously, with batches ' +
     'of records; a batch that fails every retry is recorded by the mapping in its on-failure ' +
@@ -141,17 +152,30 @@ const RUNTIME_REASON =
   'Node.js 22 is the runtime fixed by the design (docs/design.md section 6); moving to a newer ' +
   'runtime is a deliberate, tested upgrade, not a silent one.';
 
+/** Why a dead-letter queue has no queue of its own to redrive to. */
+const DEAD_LETTER_QUEUE_REASON =
+  'This queue is itself the dead-letter queue of a scheduled function and of its schedule: the ' +
+  'end of the line, counted by an alarm and read by an operator, with nowhere further to go.';
+
 /**
  * One Lambda function: Node.js 22 on arm64, bundled locally by esbuild as ESM, with its own log
- * group, X-Ray tracing and a role that may only write to that log group and to X-Ray (and manage
- * its network interfaces when in the VPC). Functions that need sharp get the sharp layer, and only
- * those.
+ * group (encrypted with the stack's log key), X-Ray tracing, a reserved concurrency and a role
+ * whose one managed policy may only write to that log group and to X-Ray (and manage its network
+ * interfaces when in the VPC). Functions that need sharp get the sharp layer, and only those;
+ * scheduled functions, the only ones invoked asynchronously, get a dead-letter queue.
  */
 export class AicFunction extends Construct {
   /** The Lambda function. */
   readonly function: NodejsFunction;
   /** The function's log group, with the environment's retention. */
   readonly logGroup: LogGroup;
+  /**
+   * Scheduled functions only (undefined for the others, which are invoked synchronously): where
+   * Lambda and the schedule put every run that failed, could not start within its minute or could
+   * not be delivered. SSE-SQS, TLS only, kept 14 days; nothing replays them (the next run
+   * supersedes a failed one), so a visible message means the runs are failing: alarm on it.
+   */
+  readonly deadLetterQueue?: Queue;
 
   constructor(scope: Construct, id: string, props: AicFunctionProps) {
     super(scope, id);
@@ -160,9 +184,13 @@ export class AicFunction extends Construct {
     this.logGroup = new LogGroup(this, 'LogGroup', {
       logGroupName: `/auralink/aic/${config.name}/lambda/${functionName}`,
       retention: config.logRetentionDays,
+      encryptionKey: logEncryptionKey(this, config),
       removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     const role = this.createRole(props);
+    if (functionEntry(functionName).kind === 'scheduled') {
+      this.deadLetterQueue = this.createDeadLetterQueue(props);
+    }
 
     this.function = new NodejsFunction(this, 'Function', {
       description: `AuraLink AIC ${functionName} (${config.name})`,
@@ -182,6 +210,7 @@ export class AicFunction extends Construct {
       ...(network
         ? { vpc: network.vpc, vpcSubnets: network.subnets, allowAllOutbound: false }
         : {}),
+      ...asyncInvocation(this.deadLetterQueue),
       environment: functionEnvironment(props),
       bundling: BUNDLING,
     });
@@ -200,10 +229,10 @@ export class AicFunction extends Construct {
 
   /**
    * An explicit role instead of the default one: AWSLambdaBasicExecutionRole would allow writing
-   * to every log group of the account.
+   * to every log group of the account. Its grants go into one managed policy of its own.
    */
   private createRole({ functionName, config, network }: AicFunctionProps): Role {
-    const role = new Role(this, 'Role', {
+    const role = new ManagedPolicyRole(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `AuraLink AIC ${functionName} function (${config.name})`,
     });
@@ -214,16 +243,51 @@ export class AicFunction extends Construct {
     return role;
   }
 
+  /**
+   * The dead-letter queue of a scheduled function. SSE-SQS rather than a customer-managed key:
+   * EventBridge could send to the latter only through a key policy of its own, and the messages
+   * hold the schedule's event (its time and rule), no data.
+   */
+  private createDeadLetterQueue({ functionName, config }: AicFunctionProps): Queue {
+    const queue = new Queue(this, 'DeadLetterQueue', {
+      queueName: `auralink-aic-${config.name}-${functionName}-dlq`,
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(queue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason: DEAD_LETTER_QUEUE_REASON,
+    });
+    return queue;
+  }
+
   /** The findings of the function and its role, each with its reason. */
   private acknowledgeFindings({ functionName, network }: AicFunctionProps, role: Role): void {
     Validations.of(this.function).acknowledge(
       { id: 'AwsSolutions-L1', reason: RUNTIME_REASON },
       { id: 'Serverless-LambdaLatestVersion', reason: RUNTIME_REASON },
-      { id: 'Serverless-LambdaDLQ', reason: NO_DLQ_REASON[functionEntry(functionName).kind] },
     );
-    const defaultPolicy = role.node.tryFindChild('DefaultPolicy');
-    if (defaultPolicy) {
-      Validations.of(defaultPolicy).acknowledge({
+    const { kind } = functionEntry(functionName);
+    if (kind !== 'scheduled') {
+      Validations.of(this.function).acknowledge(
+        { id: 'Serverless-LambdaDLQ', reason: NO_DLQ_REASON[kind] },
+        { id: 'NIST.800.53.R5-LambdaDLQ', reason: NO_DLQ_REASON[kind] },
+      );
+    }
+    const invokeConfig = this.function.node.tryFindChild('EventInvokeConfig');
+    if (invokeConfig) {
+      Validations.of(invokeConfig).acknowledge({
+        id: 'Serverless-LambdaAsyncFailureDestination',
+        reason:
+          "Failed and expired asynchronous invocations go to the function's dead-letter queue; " +
+          'an on-failure destination would record every one of them a second time.',
+      });
+    }
+    const policy = role.node.tryFindChild('Policy');
+    if (policy) {
+      Validations.of(policy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
           'Added by Tracing.ACTIVE for xray:PutTraceSegments and xray:PutTelemetryRecords, which ' +
@@ -239,14 +303,26 @@ export class AicFunction extends Construct {
 }
 
 /**
- * The reserved concurrency `cdk.json` gives the function (docs/design.md section 6): the most
- * instances it may run, which also bounds its connections to RDS Proxy, and capacity no other
- * function can take. Deploy-time functions run once per deployment and reserve nothing.
+ * The most instances the function may run, and capacity no other function can take: what
+ * `cdk.json` reserves for it (docs/design.md section 6), which also bounds its connections to RDS
+ * Proxy, or {@link DEPLOY_FUNCTION_CONCURRENCY} for a deploy-time function.
  */
-function reservedConcurrency({ functionName, config }: AicFunctionProps): number | undefined {
-  return (RESERVED_FUNCTION_NAMES as readonly string[]).includes(functionName)
-    ? config.lambda.reservedConcurrency[functionName as ReservedFunctionName]
-    : undefined;
+function reservedConcurrency({ functionName, config }: AicFunctionProps): number {
+  return functionEntry(functionName).kind === 'deploy'
+    ? DEPLOY_FUNCTION_CONCURRENCY
+    : config.lambda.reservedConcurrency[functionName as ReservedFunctionName];
+}
+
+/**
+ * How Lambda handles the asynchronous invocations of a function with a dead-letter queue (a
+ * scheduled one): the next run, a minute later, supersedes a failed one, so a run is not retried,
+ * and one that could not start within its minute is dropped. Both go to the queue.
+ */
+function asyncInvocation(
+  deadLetterQueue: Queue | undefined,
+): Pick<NodejsFunctionProps, 'deadLetterQueue' | 'retryAttempts' | 'maxEventAge'> {
+  if (!deadLetterQueue) return {};
+  return { deadLetterQueue, retryAttempts: 0, maxEventAge: Duration.minutes(1) };
 }
 
 /** The sharp layer for the functions whose sizing says they need sharp; none for the others. */

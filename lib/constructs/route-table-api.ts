@@ -28,6 +28,7 @@ import {
   type RouteSpec,
 } from '../../functions/core/contracts/routes.ts';
 import { type EnvironmentConfig, routeThrottles } from '../config/environment-config.ts';
+import { logEncryptionKey } from './security/log-encryption-key.ts';
 import type { TokenIssuer } from './token-issuer.ts';
 
 const lowerCase = (name: string) => name.toLowerCase();
@@ -113,6 +114,8 @@ export class RouteTableApi extends Construct {
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
       logGroupName: `/auralink/aic/${config.name}/api-access`,
       retention: config.logRetentionDays,
+      // API Gateway writes through CloudWatch Logs, which encrypts with the key itself.
+      encryptionKey: logEncryptionKey(this, config),
       removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     this.stage = this.addDefaultStage(config);

@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import type { AicFunction } from '../constructs/aic-function.ts';
 import type { DataAccess } from '../constructs/data/data-access.ts';
+import { DatabaseBackup } from '../constructs/data/database-backup.ts';
 import { DatabaseDeployStep } from '../constructs/data/database-deploy-step.ts';
 import {
   APP_DATABASE_USER,
@@ -35,7 +36,8 @@ export interface DeployStep {
 
 /**
  * The stateful part of one environment: RDS for PostgreSQL behind RDS Proxy with a rotated
- * credentials secret per database user, the deploy-time steps (the database bootstrap, then the
+ * credentials secret per database user, backed up by AWS Backup (point-in-time recovery, and a
+ * copy in another Region where configured), the deploy-time steps (the database bootstrap, then the
  * schema migrations), and ElastiCache for Redis whose only enabled user authenticates with IAM.
  * Everything sits in the isolated data subnets; clients reach it through
  * {@link DataStack.proxyConnections} and {@link DataStack.redisConnections}, as the app database
@@ -44,6 +46,8 @@ export interface DeployStep {
 export class DataStack extends Stack implements DataAccess {
   /** The PostgreSQL instance. */
   readonly database: DatabaseInstance;
+  /** AWS Backup of the instance: vault, plan (continuous backups) and selection. */
+  readonly databaseBackup: DatabaseBackup;
   /** The credentials secret of the master user (username, password, host, port, dbname). */
   readonly databaseSecret: ISecret;
   /** The credentials secret of the app role, in the same form. */
@@ -83,6 +87,10 @@ export class DataStack extends Stack implements DataAccess {
       rotation: { subnets: appSubnets, endpoint: network.secretsManagerEndpoint },
     });
     this.database = this.postgres.instance;
+    this.databaseBackup = new DatabaseBackup(this, 'DatabaseBackup', {
+      config,
+      instance: this.postgres.instance,
+    });
     this.databaseSecret = this.postgres.secret;
     this.appDatabaseSecret = this.postgres.appSecret;
     this.migratorDatabaseSecret = this.postgres.migratorSecret;

@@ -1,7 +1,11 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { SecurityGroup } from 'aws-cdk-lib/aws-ec2';
 import type { Cluster, FargateService, FargateTaskDefinition } from 'aws-cdk-lib/aws-ecs';
-import type { INetworkListener, NetworkLoadBalancer } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type {
+  INetworkListener,
+  NetworkLoadBalancer,
+  NetworkTargetGroup,
+} from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
 import { listenerPort } from '../constructs/grpc/grpc-addresses.ts';
@@ -45,6 +49,8 @@ export class GrpcStack extends Stack {
   readonly loadBalancer: NetworkLoadBalancer;
   /** The client-facing listener: TLS on 443, or TCP on the gRPC port without a certificate. */
   readonly listener: INetworkListener;
+  /** The target group of the tasks behind the listener (its healthy and unhealthy host counts). */
+  readonly targetGroup: NetworkTargetGroup;
   /** Attach this to a Prometheus scraper in the VPC to let it reach /metrics on the tasks. */
   readonly metricsScraperSecurityGroup: SecurityGroup;
 
@@ -89,6 +95,7 @@ export class GrpcStack extends Stack {
     });
     this.loadBalancer = loadBalancer.loadBalancer;
     this.listener = loadBalancer.listener;
+    this.targetGroup = loadBalancer.targetGroup;
 
     new CfnOutput(this, 'GrpcEndpoint', {
       description: certificateArn

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import {
   FlowLogDestination,
   FlowLogTrafficType,
@@ -13,13 +13,16 @@ import {
   SubnetType,
   Vpc,
 } from 'aws-cdk-lib/aws-ec2';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environment-config.ts';
+import { logEncryptionKey } from '../constructs/security/log-encryption-key.ts';
+import { ManagedPolicyRole } from '../constructs/security/managed-policy-role.ts';
 
 /** Subnet group names, for selecting subnets in the other stacks. */
 export const SUBNET_GROUPS = {
-  /** The load balancer (and NAT gateways, when configured). */
+  /** The load balancer (and NAT gateways, when configured): nothing else runs there. */
   public: 'public',
   /** Lambda functions and Fargate tasks. */
   app: 'app',
@@ -47,9 +50,10 @@ export interface NetworkStackProps extends StackProps {
 }
 
 /**
- * The VPC of one environment: public subnets for the load balancer, application subnets for
- * functions and tasks (isolated unless NAT gateways are configured), isolated data subnets, VPC
- * endpoints for the AWS services the application calls, and flow logs of rejected traffic.
+ * The VPC of one environment: public subnets for the load balancer (no public IP assigned to
+ * anything launched there), application subnets for functions and tasks (isolated unless NAT
+ * gateways are configured), isolated data subnets, VPC endpoints for the AWS services the
+ * application calls, and flow logs of rejected traffic in an encrypted log group.
  */
 export class NetworkStack extends Stack {
   /** The VPC. */
@@ -63,6 +67,7 @@ export class NetworkStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     this.vpc = this.createVpc(config);
+    this.acknowledgePublicSubnets();
     this.addRejectedTrafficLogs(config);
     this.endpointsSecurityGroup = new SecurityGroup(this, 'EndpointsSecurityGroup', {
       vpc: this.vpc,
@@ -88,7 +93,14 @@ export class NetworkStack extends Stack {
       maxAzs: 2,
       natGateways,
       subnetConfiguration: [
-        { name: SUBNET_GROUPS.public, subnetType: SubnetType.PUBLIC, cidrMask: 24 },
+        {
+          name: SUBNET_GROUPS.public,
+          subnetType: SubnetType.PUBLIC,
+          cidrMask: 24,
+          // The NAT gateways have Elastic IPs and the load balancer addresses of its own; no
+          // instance, task or interface launched there may get a public IP by default.
+          mapPublicIpOnLaunch: false,
+        },
         {
           name: SUBNET_GROUPS.app,
           subnetType:
@@ -103,19 +115,46 @@ export class NetworkStack extends Stack {
     });
   }
 
-  /** Flow logs of the rejected traffic, in a log group with the environment's retention. */
+  /** The public subnets' default route to the internet gateway is what makes them public. */
+  private acknowledgePublicSubnets(): void {
+    for (const subnet of this.vpc.publicSubnets) {
+      const route = subnet.node.tryFindChild('DefaultRoute');
+      if (!route) throw new Error(`Public subnet ${subnet.node.path} has no default route`);
+      Validations.of(route).acknowledge({
+        id: 'NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW',
+        reason:
+          'The route to the internet gateway is what the public subnets exist for: they hold ' +
+          'only the NAT gateways and the internet-facing gRPC load balancer, whose security ' +
+          'group opens the listener port alone; the application and data subnets have no such ' +
+          'route.',
+      });
+    }
+  }
+
+  /**
+   * Flow logs of the rejected traffic, in a log group with the environment's retention and the
+   * stack's log key, written with a role whose one managed policy may write only there.
+   */
   private addRejectedTrafficLogs(config: EnvironmentConfig): void {
     const flowLogs = new LogGroup(this, 'FlowLogs', {
       logGroupName: `/auralink/aic/${config.name}/vpc-flow-logs`,
       retention: config.logRetentionDays,
+      // VPC Flow Logs write through CloudWatch Logs, which encrypts with the key itself.
+      encryptionKey: logEncryptionKey(this, config),
       removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
-    this.vpc.addFlowLog('FlowLog', {
-      destination: FlowLogDestination.toCloudWatchLogs(flowLogs),
+    const role = new ManagedPolicyRole(this, 'FlowLogRole', {
+      assumedBy: new ServicePrincipal('vpc-flow-logs.amazonaws.com'),
+      description: `AuraLink AIC VPC flow logs (${config.name})`,
+    });
+    const flowLog = this.vpc.addFlowLog('FlowLog', {
+      destination: FlowLogDestination.toCloudWatchLogs(flowLogs, role),
       // Rejections are what an investigation needs (a blocked port, a probe); accepted traffic
       // would multiply the log volume of every frame upload.
       trafficType: FlowLogTrafficType.REJECT,
     });
+    // Delivery starts with the flow log: the role's policy must exist by then, not only the role.
+    flowLog.node.addDependency(role);
   }
 
   /**

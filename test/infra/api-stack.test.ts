@@ -5,8 +5,9 @@ import { App, type CfnResource, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { CfnRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { CachePolicy, OriginRequestPolicy } from 'aws-cdk-lib/aws-cloudfront';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from '../../functions/core/contracts/cors.ts';
 import { ORIGIN_VERIFY_HEADER } from '../../functions/core/contracts/origin.ts';
@@ -22,7 +23,9 @@ import {
 } from '../../functions/core/contracts/routes.ts';
 import { MIGRATIONS } from '../../functions/platform/db/migrations/index.ts';
 import { buildAicApp } from '../../lib/aic-app.ts';
+import { DEPLOY_FUNCTION_CONCURRENCY } from '../../lib/config/deploy-functions.ts';
 import {
+  DEPLOY_RESERVED_CONCURRENCY,
   ENVIRONMENT_NAMES,
   type EnvironmentName,
   loadEnvironmentConfigs,
@@ -98,6 +101,28 @@ function readerProviderLogicalId(env: EnvironmentName): string {
   );
   expect(ids).toHaveLength(1);
   return ids[0] as string;
+}
+
+/** The statements of the managed policy of a role of the stack (`<role>/Policy`). */
+function roleStatements(
+  env: EnvironmentName,
+  role: IRole | undefined,
+): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
+  const policies = synthesized.templates[env].api.findResources(
+    'AWS::IAM::ManagedPolicy',
+  ) as Resources;
+  const policyId = logicalId(role?.node.findChild('Policy').node.defaultChild as CfnResource);
+  const document = policies[policyId]?.Properties.PolicyDocument as {
+    Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[];
+  };
+  return document.Statement;
+}
+
+/** The logical id of a scheduled function's dead-letter queue. */
+function deadLetterQueueId(env: EnvironmentName, name: ScheduledFunctionName): string {
+  const queue = synthesized.stages[env].api.scheduled[name].fn.deadLetterQueue;
+  expect(queue, name).toBeDefined();
+  return logicalId(queue?.node.defaultChild as CfnResource);
 }
 
 function functionProperties(
@@ -382,22 +407,13 @@ describe('the API stack', () => {
 
   it('lets each function read no secret, connect to the proxy as aic_app and to Redis (if it uses it) as the service user', () => {
     for (const env of ENVIRONMENT_NAMES) {
-      const policies = synthesized.templates[env].api.findResources(
-        'AWS::IAM::Policy',
-      ) as Resources;
       for (const name of ALL_FUNCTION_NAMES) {
         const { api } = synthesized.stages[env];
         const fn =
           name in SCHEDULED_FUNCTIONS
             ? api.scheduled[name as ScheduledFunctionName].fn
             : api.functions[name as FunctionName];
-        const policyId = logicalId(
-          fn.function.role?.node.findChild('DefaultPolicy').node.defaultChild as CfnResource,
-        );
-        const document = policies[policyId]?.Properties.PolicyDocument as {
-          Statement: { Action: string | string[]; Resource: unknown }[];
-        };
-        const statements = document.Statement;
+        const statements = roleStatements(env, fn.function.role);
         const actions = statements.flatMap((statement) => [statement.Action].flat());
         // Postgres and Redis take IAM tokens: no secret to read.
         expect(
@@ -443,6 +459,21 @@ describe('the API stack', () => {
     }
   });
 
+  it("encrypts every log group with the stack's own log key", () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const { api } = synthesized.stages[env];
+      const key = logicalId(api.node.findChild('LogsKey').node.defaultChild as CfnResource);
+      const template = synthesized.templates[env].api;
+      const keys = template.findResources('AWS::KMS::Key') as Resources;
+      expect(keys[key]?.Properties.EnableKeyRotation).toBe(true);
+      const groups = template.findResources('AWS::Logs::LogGroup') as Resources;
+      expect(Object.keys(groups).length).toBeGreaterThan(0);
+      for (const [id, group] of Object.entries(groups)) {
+        expect(group.Properties.KmsKeyId, id).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
+      }
+    }
+  });
+
   it('throttles each route the route table gives a throttle, $default included, below the stage', () => {
     const configs = loadEnvironmentConfigs(synthesized.app);
     const throttles = routeThrottles();
@@ -476,9 +507,12 @@ describe('the API stack', () => {
     }
   });
 
-  it('reserves the configured concurrency for every function but the deploy-time ones, within the account', () => {
+  it('reserves the configured concurrency for every function and one for each deploy step, within the account', () => {
     const configs = loadEnvironmentConfigs(synthesized.app);
-    expect([...RESERVED_FUNCTION_NAMES].sort()).toEqual([...AIC_FUNCTION_NAMES].sort());
+    expect([...RESERVED_FUNCTION_NAMES].sort()).toEqual(
+      [...AIC_FUNCTION_NAMES, 'metricsConsumer'].sort(),
+    );
+    expect(DEPLOY_FUNCTION_CONCURRENCY).toBe(1);
     for (const env of ENVIRONMENT_NAMES) {
       const { reservedConcurrency, accountConcurrency } = configs[env].lambda;
       for (const name of AIC_FUNCTION_NAMES) {
@@ -487,22 +521,28 @@ describe('the API stack', () => {
         );
       }
       const total = Object.values<number>(reservedConcurrency).reduce((a, b) => a + b, 0);
-      expect(total).toBeLessThanOrEqual(accountConcurrency - UNRESERVED_CONCURRENCY_MINIMUM);
-      // Deploy-time functions run once per deployment and reserve nothing.
+      expect(total + DEPLOY_RESERVED_CONCURRENCY).toBeLessThanOrEqual(
+        accountConcurrency - UNRESERVED_CONCURRENCY_MINIMUM,
+      );
+      // CDK's custom resource provider runs only during deployments and reserves nothing.
       const reader = synthesized.templates[env].api.findResources(
         'AWS::Lambda::Function',
       ) as Resources;
       expect(
         reader[readerProviderLogicalId(env)]?.Properties.ReservedConcurrentExecutions,
       ).toBeUndefined();
-      const migrate = synthesized.stages[env].data.migrations.fn.function;
+      // The deploy steps reserve one each: two of them never run at once.
+      const { bootstrap, migrations } = synthesized.stages[env].data;
       const dataFunctions = synthesized.templates[env].data.findResources(
         'AWS::Lambda::Function',
       ) as Resources;
-      expect(
-        dataFunctions[logicalId(migrate.node.defaultChild as CfnResource)]?.Properties
-          .ReservedConcurrentExecutions,
-      ).toBeUndefined();
+      for (const fn of [bootstrap.fn.function, migrations.fn.function]) {
+        expect(
+          dataFunctions[logicalId(fn.node.defaultChild as CfnResource)]?.Properties
+            .ReservedConcurrentExecutions,
+          fn.node.path,
+        ).toBe(1);
+      }
     }
     expect(configs.prod.lambda.reservedConcurrency).not.toEqual(
       configs.dev.lambda.reservedConcurrency,
@@ -520,21 +560,38 @@ describe('the API stack', () => {
       expect(variables.ORIGIN_VERIFY_SECRET_ARN).toEqual({ Ref: secret });
       expect(Object.keys(variables).filter((key) => /^(DB|REDIS)_/.test(key))).toEqual([]);
       const role = synthesized.stages[env].api.originAuthorizer.function.role;
-      const policyId = logicalId(
-        role?.node.findChild('DefaultPolicy').node.defaultChild as CfnResource,
-      );
-      const policies = synthesized.templates[env].api.findResources(
-        'AWS::IAM::Policy',
-      ) as Resources;
-      const document = policies[policyId]?.Properties.PolicyDocument as
-        | { Statement: { Action: string | string[]; Resource: unknown }[] }
-        | undefined;
-      const statements = document?.Statement ?? [];
+      const statements = roleStatements(env, role);
       const secretReads = statements.filter((statement) =>
         [statement.Action].flat().includes('secretsmanager:GetSecretValue'),
       );
       expect(secretReads.map((statement) => statement.Resource)).toEqual([{ Ref: secret }]);
       expect(statements.some((statement) => statement.Action === 'rds-db:connect')).toBe(false);
+    }
+  });
+
+  it('encrypts the origin secret with its own rotated key, which the authorizer may use only through Secrets Manager', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const { distribution, originAuthorizer } = synthesized.stages[env].api;
+      const template = synthesized.templates[env].api;
+      const key = logicalId(distribution.originSecretKey.node.defaultChild as CfnResource);
+      const secrets = template.findResources('AWS::SecretsManager::Secret') as Resources;
+      const secret = secrets[logicalId(distribution.originSecret.node.defaultChild as CfnResource)];
+      expect(secret?.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
+      const keys = template.findResources('AWS::KMS::Key') as Resources;
+      expect(keys[key]?.Properties.EnableKeyRotation).toBe(true);
+      const keyPolicy = keys[key]?.Properties.KeyPolicy as
+        | { Statement: { Action: string | string[]; Principal: unknown; Condition?: unknown }[] }
+        | undefined;
+      const statements = keyPolicy?.Statement ?? [];
+      const role = logicalId(originAuthorizer.function.role?.node.defaultChild as CfnResource);
+      const authorizer = statements.filter(
+        (statement) =>
+          JSON.stringify(statement.Principal) ===
+          JSON.stringify({ AWS: { 'Fn::GetAtt': [role, 'Arn'] } }),
+      );
+      expect(authorizer).toHaveLength(1);
+      expect(authorizer[0]?.Action).toBe('kms:Decrypt');
+      expect(JSON.stringify(authorizer[0]?.Condition)).toContain('"kms:ViaService"');
     }
   });
 
@@ -588,24 +645,15 @@ describe('the API stack', () => {
           ],
         }),
       });
-      // The reader may read that one parameter, in the web ACL's region.
-      template.hasResourceProperties('AWS::IAM::Policy', {
-        PolicyDocument: {
-          Statement: [
-            {
-              Action: 'ssm:GetParameter',
-              Effect: 'Allow',
-              Resource: {
-                'Fn::Join': [
-                  '',
-                  Match.arrayWith([`:ssm:${EDGE_REGION}:`, `:parameter${parameterName}`]),
-                ],
-              },
-            },
-          ],
-          Version: '2012-10-17',
-        },
-      });
+      // The reader may write its log group and read that one parameter, in the web ACL's region.
+      const readerRole = api.node.findChild('WebAclArn').node.findChild('Role') as IRole;
+      const [logs, ssm, ...others] = roleStatements(env, readerRole);
+      expect(others).toEqual([]);
+      expect(logs?.Action).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(ssm?.Action).toBe('ssm:GetParameter');
+      const ssmResource = JSON.stringify(ssm?.Resource);
+      expect(ssmResource).toContain(`":ssm:${EDGE_REGION}:"`);
+      expect(ssmResource).toContain(`":parameter${parameterName}"`);
     }
   });
 
@@ -663,7 +711,7 @@ describe('the API stack', () => {
     }
   });
 
-  it('runs each scheduled function from its own EventBridge rule at its rate, without retries', () => {
+  it('runs each scheduled function from its own EventBridge rule at its rate, retrying a delivery only within its minute', () => {
     for (const env of ENVIRONMENT_NAMES) {
       const rules = synthesized.templates[env].api.findResources('AWS::Events::Rule') as Resources;
       expect(Object.keys(rules)).toHaveLength(SCHEDULED_NAMES.length);
@@ -675,7 +723,8 @@ describe('the API stack', () => {
           Targets: [
             Match.objectLike({
               Arn: { 'Fn::GetAtt': [functionLogicalId(env, name), 'Arn'] },
-              RetryPolicy: { MaximumRetryAttempts: 0 },
+              RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 },
+              DeadLetterConfig: { Arn: { 'Fn::GetAtt': [deadLetterQueueId(env, name), 'Arn'] } },
             }),
           ],
         });
@@ -685,6 +734,47 @@ describe('the API stack', () => {
         Principal: 'events.amazonaws.com',
         FunctionName: { 'Fn::GetAtt': [functionLogicalId(env, 'alerts'), 'Arn'] },
       });
+    }
+  });
+
+  it('gives the alerts function a dead-letter queue for failed and late runs, which the schedule uses too', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const template = synthesized.templates[env].api;
+      const { fn } = synthesized.stages[env].api.scheduled.alerts;
+      expect(fn.deadLetterQueue).toBeDefined();
+      const queue = deadLetterQueueId(env, 'alerts');
+      expect(functionProperties(env, 'alerts').DeadLetterConfig).toEqual({
+        TargetArn: { 'Fn::GetAtt': [queue, 'Arn'] },
+      });
+      // A failed run is not retried, and a run that cannot start within its minute is dropped.
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionLogicalId(env, 'alerts') },
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 60,
+      });
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        QueueName: `auralink-aic-${env}-alerts-dlq`,
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+      // TLS only; the schedule may send to it, and the function's role may.
+      const policies = Object.values(
+        template.findResources('AWS::SQS::QueuePolicy') as Resources,
+      ).filter((policy) => JSON.stringify(policy.Properties.Queues).includes(queue));
+      expect(policies).toHaveLength(1);
+      const statements = JSON.stringify(policies[0]?.Properties.PolicyDocument);
+      expect(statements).toContain('"aws:SecureTransport":"false"');
+      expect(statements).toContain('"Service":"events.amazonaws.com"');
+      const sends = roleStatements(env, fn.function.role).filter(
+        (statement) => statement.Action === 'sqs:SendMessage',
+      );
+      expect(sends.map((statement) => statement.Resource)).toEqual([
+        { 'Fn::GetAtt': [queue, 'Arn'] },
+      ]);
+    }
+    // The functions API Gateway invokes synchronously have none.
+    for (const name of FUNCTION_NAMES) {
+      expect(synthesized.stages.dev.api.functions[name].deadLetterQueue, name).toBeUndefined();
     }
   });
 
@@ -727,7 +817,11 @@ describe('the API stack', () => {
 
   it('leaves no cdk-nag finding unacknowledged in any stage', () => {
     for (const env of ENVIRONMENT_NAMES) {
-      for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
+      for (const pack of [
+        new AwsSolutionsChecks(),
+        new ServerlessChecks(),
+        new NIST80053R5Checks(),
+      ]) {
         const report = pack.validateScope(synthesized.stages[env]);
         expect(report.violations, `${pack.name} in ${env}`).toEqual([]);
         expect(report.success).toBe(true);
@@ -755,29 +849,44 @@ describe('the API stack', () => {
       }
     }
     // Every route has an authorizer: no AwsSolutions-APIG4 to acknowledge.
+    const provider = `dev/Api/AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`;
+    // The synchronously invoked AIC functions and the web ACL ARN reader's provider.
+    const withoutDeadLetterQueue = AIC_FUNCTION_NAMES.length - SCHEDULED_NAMES.length + 1;
     expect(Object.fromEntries([...acknowledged].map(([id, paths]) => [id, paths.length]))).toEqual({
       'AwsSolutions-L1': AIC_FUNCTION_NAMES.length,
       'Serverless-LambdaLatestVersion': AIC_FUNCTION_NAMES.length,
-      // The AIC functions and the web ACL ARN reader's provider.
-      'Serverless-LambdaDLQ': AIC_FUNCTION_NAMES.length + 1,
+      'Serverless-LambdaDLQ': withoutDeadLetterQueue,
+      'NIST.800.53.R5-LambdaDLQ': withoutDeadLetterQueue,
       'Serverless-LambdaTracing': 1,
+      'NIST.800.53.R5-LambdaConcurrency': 1,
+      'NIST.800.53.R5-LambdaInsideVPC': 2,
       'AwsSolutions-IAM5[Resource::*]': AIC_FUNCTION_NAMES.length,
-      'Serverless-EventBusDLQ': SCHEDULED_NAMES.length,
+      'Serverless-SQSRedrivePolicy': SCHEDULED_NAMES.length,
+      'Serverless-LambdaAsyncFailureDestination': SCHEDULED_NAMES.length,
       'AwsSolutions-CFR1': 1,
       'AwsSolutions-CFR3': 1,
       'AwsSolutions-CFR4': 1,
       'AwsSolutions-SMG4': 1,
+      'NIST.800.53.R5-SecretsManagerRotationEnabled': 1,
     });
     for (const path of acknowledged.get('AwsSolutions-IAM5[Resource::*]') ?? []) {
-      expect(path).toMatch(/\/Role\/DefaultPolicy$/);
+      expect(path).toMatch(/\/Role\/Policy$/);
     }
-    expect(acknowledged.get('Serverless-LambdaTracing')).toEqual([
-      `dev/Api/AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`,
+    expect(acknowledged.get('Serverless-LambdaTracing')).toEqual([provider]);
+    expect(acknowledged.get('NIST.800.53.R5-LambdaConcurrency')).toEqual([provider]);
+    expect(acknowledged.get('NIST.800.53.R5-LambdaInsideVPC')?.sort()).toEqual(
+      [provider, 'dev/Api/OriginAuthorizerFunction/Function'].sort(),
+    );
+    expect(acknowledged.get('Serverless-SQSRedrivePolicy')).toEqual([
+      'dev/Api/AlertsFunction/DeadLetterQueue',
     ]);
     for (const rule of ['AwsSolutions-CFR1', 'AwsSolutions-CFR3', 'AwsSolutions-CFR4']) {
       expect(acknowledged.get(rule)).toEqual(['dev/Api/Edge/Distribution']);
     }
     expect(acknowledged.get('AwsSolutions-SMG4')).toEqual(['dev/Api/Edge/OriginSecret']);
+    expect(acknowledged.get('NIST.800.53.R5-SecretsManagerRotationEnabled')).toEqual([
+      'dev/Api/Edge/OriginSecret',
+    ]);
   });
 
   it('differs between prod and dev where the configuration says so', () => {

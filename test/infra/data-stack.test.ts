@@ -3,6 +3,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_ACCESS_STRING } from '../../functions/core/contracts/redis-access.ts';
+import { DEPLOY_FUNCTION_CONCURRENCY } from '../../lib/config/deploy-functions.ts';
 import {
   ENVIRONMENT_NAMES,
   type EnvironmentConfig,
@@ -60,17 +61,38 @@ function environmentOf(env: EnvironmentName, fn: AicFunction): Record<string, un
 interface Statement {
   Action: string | string[];
   Resource: unknown;
+  Condition?: unknown;
 }
 
-/** The statements of the policies of a function's role. */
-function roleStatements(env: EnvironmentName, fn: AicFunction): Statement[] {
-  const role = idOf(fn.function.role as IConstruct);
-  return Object.values(template(env).findResources('AWS::IAM::Policy') as Resources)
-    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${role}"`))
+/** The inline and customer-managed policies of the data stack, by logical id. */
+function policies(env: EnvironmentName): Resources {
+  return {
+    ...(template(env).findResources('AWS::IAM::Policy') as Resources),
+    ...(template(env).findResources('AWS::IAM::ManagedPolicy') as Resources),
+  };
+}
+
+/** The statements of the policies (inline or customer-managed) attached to a role. */
+function statementsOfRole(env: EnvironmentName, role: IConstruct): Statement[] {
+  const id = idOf(role);
+  return Object.values(policies(env))
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${id}"`))
     .flatMap(
       (policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
     );
 }
+
+/** The statements of the policies of a function's role. */
+function roleStatements(env: EnvironmentName, fn: AicFunction): Statement[] {
+  return statementsOfRole(env, fn.function.role as IConstruct);
+}
+
+/** A construct the data stack creates as its direct child. */
+const dataChild = (env: EnvironmentName, id: string) =>
+  synthesized.stages[env].data.node.findChild(id);
+
+/** `{ "Fn::GetAtt": [<logical id of construct>, "Arn"] }`. */
+const arnOf = (construct: IConstruct) => ({ 'Fn::GetAtt': [idOf(construct), 'Arn'] });
 
 /** The database users that `rds-db:connect` statements name (`...:dbuser:<proxy>/<user>`). */
 function connectUsers(statements: readonly Statement[]): string[] {
@@ -129,8 +151,11 @@ describe('the data stack: PostgreSQL', () => {
         BackupRetentionPeriod: database.backupRetentionDays,
         AllocatedStorage: String(database.allocatedStorageGiB),
         MaxAllocatedStorage: database.maxAllocatedStorageGiB,
-        EnableCloudwatchLogsExports: ['postgresql'],
+        EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
         CACertificateIdentifier: 'rds-ca-rsa2048-g1',
+        // The instance's snapshots in the hour of the AWS Backup rule, apart from maintenance.
+        PreferredBackupWindow: '01:00-02:00',
+        PreferredMaintenanceWindow: 'sun:03:00-sun:04:00',
       });
       expect(database.port).not.toBe(5432);
     }
@@ -318,7 +343,9 @@ describe('the data stack: PostgreSQL', () => {
           Timeout: FUNCTION_SIZING[name].timeoutSeconds,
           VpcConfig: expect.anything(),
         });
-        expect(functionProperties(env, step.fn).ReservedConcurrentExecutions).toBeUndefined();
+        expect(functionProperties(env, step.fn).ReservedConcurrentExecutions).toBe(
+          DEPLOY_FUNCTION_CONCURRENCY,
+        );
       }
       // The migrations run as the migrator, whose login the bootstrap gives it.
       expect(triggers[idOf(data.migrations.trigger)]?.DependsOn).toContain(
@@ -416,7 +443,7 @@ describe('the data stack: PostgreSQL', () => {
           // with the secret and reads it, the schedule rotates it and protects it from deletion.
           `AWS::RDS::DBInstance ${idOf(data.database)}`,
           `AWS::RDS::DBProxy ${idOf(data.proxy)}`,
-          `AWS::IAM::Policy ${idOf(data.proxy.node.findChild('IAMRole').node.findChild('DefaultPolicy'))}`,
+          `AWS::IAM::ManagedPolicy ${idOf(dataChild(env, 'ProxyRole').node.findChild('Policy'))}`,
           `AWS::SecretsManager::RotationSchedule ${rotationScheduleId(env, data.databaseSecret)}`,
           `AWS::SecretsManager::ResourcePolicy ${idOf(data.databaseSecret.node.findChild('Policy'))}`,
         ].sort(),
@@ -428,12 +455,210 @@ describe('the data stack: PostgreSQL', () => {
       // The one policy in any stack that may connect as the master is the bootstrap's.
       const masterLogins = Object.entries(synthesized.templates[env]).flatMap(
         ([stack, stackTemplate]) =>
-          Object.entries(stackTemplate.findResources('AWS::IAM::Policy') as Resources)
-            .filter(([, policy]) => JSON.stringify(policy.Properties).includes('/aic_admin"'))
-            .map(([id]) => `${stack}/${id}`),
+          ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].flatMap((type) =>
+            Object.entries(stackTemplate.findResources(type) as Resources)
+              .filter(([, policy]) => JSON.stringify(policy.Properties).includes('/aic_admin"'))
+              .map(([id]) => `${stack}/${id}`),
+          ),
       );
-      const bootstrapPolicy = data.bootstrap.fn.function.role?.node.findChild('DefaultPolicy');
-      expect(masterLogins).toEqual([`data/${idOf(bootstrapPolicy as IConstruct)}`]);
+      const bootstrapRole = data.bootstrap.fn.function.role as IConstruct;
+      const bootstrapPolicy =
+        bootstrapRole.node.tryFindChild('Policy') ?? bootstrapRole.node.findChild('DefaultPolicy');
+      expect(masterLogins).toEqual([`data/${idOf(bootstrapPolicy)}`]);
+    }
+  });
+});
+
+describe('the data stack: credentials encryption', () => {
+  it('encrypts the three credentials secrets with a rotated key of the data stack, kept with them', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const key = dataChild(env, 'CredentialsKey');
+      const secrets = Object.values(
+        template(env).findResources('AWS::SecretsManager::Secret') as Resources,
+      );
+      expect(secrets).toHaveLength(3);
+      for (const secret of secrets) expect(secret.Properties.KmsKeyId).toEqual(arnOf(key));
+      const keyResource = (template(env).findResources('AWS::KMS::Key') as Resources)[idOf(key)];
+      expect(keyResource?.Properties.EnableKeyRotation).toBe(true);
+      expect(keyResource?.DeletionPolicy).toBe(configs[env].retainOnDelete ? 'Retain' : 'Delete');
+    }
+  });
+
+  it('lets the proxy, the rotations and the bootstrap decrypt the secrets, and no other stack name the key', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const { data } = synthesized.stages[env];
+      const key = dataChild(env, 'CredentialsKey');
+      const proxyRole = dataChild(env, 'ProxyRole');
+      // The proxy's own grant, in its managed policy.
+      expect(statementsOfRole(env, proxyRole)).toContainEqual(
+        expect.objectContaining({ Action: 'kms:Decrypt', Resource: arnOf(key) }),
+      );
+      // Each rotation application grants its function the key it is given.
+      for (const secret of [
+        data.databaseSecret,
+        data.appDatabaseSecret,
+        data.migratorDatabaseSecret,
+      ]) {
+        expect(rotationOf(env, secret).Properties.Parameters).toMatchObject({
+          kmsKeyArn: arnOf(key),
+        });
+      }
+      // The readers of the role secrets decrypt through Secrets Manager only (the key policy).
+      const keyPolicy = (template(env).findResources('AWS::KMS::Key') as Resources)[idOf(key)]
+        ?.Properties.KeyPolicy as { Statement: (Statement & { Principal: unknown })[] };
+      const viaSecretsManager = keyPolicy.Statement.find(
+        (statement) =>
+          statement.Action === 'kms:Decrypt' &&
+          JSON.stringify(statement.Condition).includes('kms:ViaService'),
+      );
+      expect(JSON.stringify(viaSecretsManager?.Principal)).toContain(
+        idOf(data.bootstrap.fn.function.role as IConstruct),
+      );
+      // No other stack references the key: reading a secret stays inside the data stack.
+      const outputs = JSON.stringify(template(env).toJSON().Outputs ?? {});
+      expect(outputs).not.toContain(idOf(key));
+    }
+  });
+
+  it('gives RDS Proxy a role whose permissions are a managed policy of its own: the three secrets and their key', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const proxyRole = dataChild(env, 'ProxyRole');
+      expect(only(env, 'AWS::RDS::DBProxy').Properties.RoleArn).toEqual(arnOf(proxyRole));
+      const role = (template(env).findResources('AWS::IAM::Role') as Resources)[idOf(proxyRole)];
+      expect(role?.Properties.Policies).toBeUndefined();
+      expect(JSON.stringify(role?.Properties.AssumeRolePolicyDocument)).toContain(
+        'rds.amazonaws.com',
+      );
+      const inline = template(env).findResources('AWS::IAM::Policy') as Resources;
+      for (const policy of Object.values(inline)) {
+        expect(JSON.stringify(policy.Properties.Roles)).not.toContain(idOf(proxyRole));
+      }
+      const actions = statementsOfRole(env, proxyRole).flatMap(({ Action }) => [Action].flat());
+      expect(actions.sort()).toEqual([
+        'kms:Decrypt',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ]);
+    }
+  });
+});
+
+describe('the data stack: backups, logs and monitoring', () => {
+  /** The one rule of the database's backup plan. */
+  const backupRule = (env: EnvironmentName) =>
+    (
+      only(env, 'AWS::Backup::BackupPlan').Properties.BackupPlan as {
+        BackupPlanRule: Record<string, unknown>[];
+      }
+    ).BackupPlanRule;
+
+  it('backs the instance up daily with continuous backups (point-in-time recovery) for backupRetentionDays', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const { data } = synthesized.stages[env];
+      const days = configs[env].database.backupRetentionDays;
+      const rules = backupRule(env);
+      expect(rules).toHaveLength(1);
+      expect(rules[0]).toMatchObject({
+        ScheduleExpression: 'cron(0 1 * * ? *)',
+        StartWindowMinutes: 60,
+        EnableContinuousBackup: true,
+        Lifecycle: { DeleteAfterDays: days },
+        TargetBackupVault: { 'Fn::GetAtt': [idOf(data.databaseBackup.vault), 'BackupVaultName'] },
+      });
+      // AWS Backup manages the instance's automated backups: the same retention, and the rule
+      // starts in the instance's backup window.
+      expect(only(env, 'AWS::RDS::DBInstance').Properties.BackupRetentionPeriod).toBe(days);
+      expect(days).toBeGreaterThan(1);
+      expect(days).toBeLessThanOrEqual(35);
+      const selection = only(env, 'AWS::Backup::BackupSelection').Properties.BackupSelection as {
+        Resources: unknown[];
+        IamRoleArn: unknown;
+      };
+      expect(selection.Resources).toHaveLength(1);
+      expect(JSON.stringify(selection.Resources[0])).toContain(`{"Ref":"${idOf(data.database)}"}`);
+      expect(JSON.stringify(selection.IamRoleArn)).toMatch(/DatabaseBackupPlanDatabaseRole/);
+    }
+  });
+
+  it('keeps the recovery points in a vault encrypted with a rotated key of its own, retained in prod', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const { vault, vaultKey } = synthesized.stages[env].data.databaseBackup;
+      const retained = configs[env].retainOnDelete ? 'Retain' : 'Delete';
+      const vaultResource = only(env, 'AWS::Backup::BackupVault');
+      expect(vaultResource.Properties).toMatchObject({
+        BackupVaultName: `auralink-aic-${env}-database`,
+        EncryptionKeyArn: arnOf(vaultKey),
+      });
+      expect(vaultResource.DeletionPolicy).toBe(retained);
+      expect(idOf(vault)).toBeDefined();
+      const key = (template(env).findResources('AWS::KMS::Key') as Resources)[idOf(vaultKey)];
+      expect(key?.Properties.EnableKeyRotation).toBe(true);
+      expect(key?.DeletionPolicy).toBe(retained);
+    }
+  });
+
+  it("copies each day's backup to the configured vault in another Region in prod, and nowhere else", () => {
+    const copy = configs.prod.database.backupCopy;
+    expect(copy?.vaultArn).toMatch(/^arn:aws:backup:[a-z0-9-]+:\d{12}:backup-vault:/);
+    expect(backupRule('prod')[0]?.CopyActions).toEqual([
+      {
+        DestinationBackupVaultArn: copy?.vaultArn,
+        Lifecycle: { DeleteAfterDays: copy?.retentionDays },
+      },
+    ]);
+    for (const env of ['dev', 'staging'] as const) {
+      expect(configs[env].database.backupCopy).toBeUndefined();
+      expect(backupRule(env)[0]?.CopyActions ?? []).toEqual([]);
+    }
+  });
+
+  it('exports the PostgreSQL and upgrade logs to log groups it creates first, encrypted, with the retention', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const logsKey = arnOf(dataChild(env, 'LogsKey'));
+      const instance = only(env, 'AWS::RDS::DBInstance');
+      for (const [log, id] of [
+        ['postgresql', 'PostgresLog'],
+        ['upgrade', 'PostgresUpgradeLog'],
+      ] as const) {
+        const logGroup = dataChild(env, id);
+        const resource = (template(env).findResources('AWS::Logs::LogGroup') as Resources)[
+          idOf(logGroup)
+        ];
+        expect(resource?.Properties).toMatchObject({
+          LogGroupName: `/aws/rds/instance/auralink-aic-${env}/${log}`,
+          RetentionInDays: configs[env].logRetentionDays,
+          KmsKeyId: logsKey,
+        });
+        // RDS would otherwise create the group itself, unencrypted and kept forever.
+        expect(instance.DependsOn).toContain(idOf(logGroup));
+      }
+    }
+  });
+
+  it('samples the operating system every 60 s with a role only RDS monitoring this instance may assume', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const monitoringRole = dataChild(env, 'MonitoringRole');
+      const instance = only(env, 'AWS::RDS::DBInstance');
+      expect(instance.Properties).toMatchObject({
+        MonitoringInterval: 60,
+        MonitoringRoleArn: arnOf(monitoringRole),
+      });
+      const role = (template(env).findResources('AWS::IAM::Role') as Resources)[
+        idOf(monitoringRole)
+      ];
+      // No AWS managed policy: the role's own, scoped to this account's RDSOSMetrics group.
+      expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
+      const trust = JSON.stringify(role?.Properties.AssumeRolePolicyDocument);
+      expect(trust).toContain('monitoring.rds.amazonaws.com');
+      expect(trust).toContain('aws:SourceAccount');
+      expect(trust).toContain(`:db:auralink-aic-${env}`);
+      const statements = statementsOfRole(env, monitoringRole);
+      expect(statements).toHaveLength(1);
+      for (const resource of [statements[0]?.Resource].flat()) {
+        expect(JSON.stringify(resource)).toMatch(/:log-group:RDSOSMetrics(:\*)?"\]\]\}$/);
+      }
+      // The policy is attached before RDS turns monitoring on.
+      expect(instance.DependsOn).toContain(idOf(monitoringRole.node.findChild('Policy')));
     }
   });
 });
@@ -515,6 +740,28 @@ describe('the data stack: Redis', () => {
       expect(only(env, 'AWS::ElastiCache::ReplicationGroup').Properties).toMatchObject({
         ...expected[env],
         SnapshotRetentionLimit: configs[env].cache.snapshotRetentionDays,
+      });
+    }
+  });
+
+  it('keeps daily snapshots for at least 15 days in every environment, in a window apart from maintenance', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const { snapshotRetentionDays } = configs[env].cache;
+      expect(snapshotRetentionDays).toBeGreaterThanOrEqual(15);
+      expect(only(env, 'AWS::ElastiCache::ReplicationGroup').Properties).toMatchObject({
+        SnapshotRetentionLimit: snapshotRetentionDays,
+        SnapshotWindow: '02:00-03:00',
+        PreferredMaintenanceWindow: 'sun:04:00-sun:05:00',
+      });
+    }
+  });
+
+  it("keeps the slow log in a log group encrypted with the stack's log key", () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      template(env).hasResourceProperties('AWS::Logs::LogGroup', {
+        LogGroupName: `/auralink/aic/${env}/redis-slow-log`,
+        RetentionInDays: configs[env].logRetentionDays,
+        KmsKeyId: arnOf(dataChild(env, 'LogsKey')),
       });
     }
   });

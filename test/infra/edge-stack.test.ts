@@ -199,15 +199,21 @@ describe('the edge stack', () => {
     }
   });
 
-  it('logs blocked and counted requests to a WAF log group, without the authorization header', () => {
+  it("logs blocked and counted requests to a WAF log group encrypted with the stack's log key, without the authorization header", () => {
     for (const env of ENVIRONMENT_NAMES) {
       const template = synthesized.templates[env].edge;
       const { edge } = synthesized.stages[env];
       const logGroupName = `aws-waf-logs-auralink-aic-${env}-api`;
+      const logsKey = logicalId(edge.node.findChild('LogsKey').node.defaultChild as CfnResource);
       template.hasResourceProperties('AWS::Logs::LogGroup', {
         LogGroupName: logGroupName,
         RetentionInDays: configs[env].logRetentionDays,
+        KmsKeyId: { 'Fn::GetAtt': [logsKey, 'Arn'] },
       });
+      template.resourceCountIs('AWS::Logs::LogGroup', 1);
+      // CloudWatch Logs in the edge region may use the key for this account's log groups.
+      const keyPolicy = template.findResources('AWS::KMS::Key')[logsKey]?.Properties.KeyPolicy;
+      expect(JSON.stringify(keyPolicy)).toContain(`"Service":"logs.${EDGE_REGION}.amazonaws.com"`);
       template.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
         ResourceArn: { 'Fn::GetAtt': [webAcl(env).id, 'Arn'] },
         // The log group's ARN without the `:*` WAF refuses.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  DEPLOY_RESERVED_CONCURRENCY,
   ENVIRONMENTS_CONTEXT_KEY,
   EnvironmentConfigError,
   parseEnvironmentConfigs,
@@ -146,6 +147,28 @@ describe('the environment configuration', () => {
     expect(message).toMatch(/dev\.cache\.port: must not be the engine default 6379/);
   });
 
+  it('keeps point-in-time recovery longer than a day, Redis snapshots 15 days, and a backup copy only to a vault ARN', () => {
+    const raw = environments();
+    (raw.dev.database as { backupRetentionDays: number }).backupRetentionDays = 1;
+    (raw.staging.database as { backupRetentionDays: number }).backupRetentionDays = 36;
+    (raw.staging.cache as { snapshotRetentionDays: number }).snapshotRetentionDays = 14;
+    (raw.dev.database as { backupCopy: unknown }).backupCopy = {
+      vaultArn: 'arn:aws:s3:::auralink-backups',
+      retentionDays: 90,
+    };
+    (raw.prod.database as { backupCopy: { retentionDays: number } }).backupCopy.retentionDays = 0;
+    const message = errorOf(raw);
+    expect(message).toMatch(/dev\.database\.backupRetentionDays/);
+    expect(message).toMatch(/staging\.database\.backupRetentionDays/);
+    expect(message).toMatch(/staging\.cache\.snapshotRetentionDays/);
+    expect(message).toMatch(/dev\.database\.backupCopy\.vaultArn: must be an AWS Backup vault ARN/);
+    expect(message).toMatch(/prod\.database\.backupCopy\.retentionDays/);
+    // The copy is optional: an environment without one is valid.
+    const configs = parseEnvironmentConfigs(environments());
+    expect(configs.dev.database.backupCopy).toBeUndefined();
+    expect(configs.prod.database.backupCopy?.vaultArn).toMatch(/^arn:aws:backup:eu-central-1:/);
+  });
+
   it('checks sizes against each other: Fargate memory, replicas for Multi-AZ, storage bounds', () => {
     const raw = environments();
     (raw.dev.grpc as { memoryMiB: number }).memoryMiB = 8192;
@@ -163,7 +186,11 @@ describe('the environment configuration', () => {
       accountConcurrency: number;
       reservedConcurrency: Record<string, number>;
     };
-    const reserved = Object.values(lambda.reservedConcurrency).reduce((a, b) => a + b, 0);
+    // The configured reservations and the deploy-time functions' one each.
+    const reserved =
+      Object.values(lambda.reservedConcurrency).reduce((a, b) => a + b, 0) +
+      DEPLOY_RESERVED_CONCURRENCY;
+    expect(DEPLOY_RESERVED_CONCURRENCY).toBe(2);
     // Exactly 100 left: accepted.
     lambda.accountConcurrency = reserved + 100;
     expect(parseEnvironmentConfigs(raw).prod.lambda.accountConcurrency).toBe(reserved + 100);
@@ -171,8 +198,9 @@ describe('the environment configuration', () => {
     lambda.accountConcurrency = reserved + 99;
     expect(errorOf(raw)).toMatch(
       new RegExp(
-        `aic:environments\\.prod\\.lambda\\.reservedConcurrency: reserves ${reserved} in total, ` +
-          `more than the ${reserved - 1} of accountConcurrency`,
+        `aic:environments\\.prod\\.lambda\\.reservedConcurrency: reserves ${reserved} in total ` +
+          `\\(2 of them for the deploy-time functions\\), more than the ${reserved - 1} of ` +
+          'accountConcurrency',
       ),
     );
   });

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CfnResource } from 'aws-cdk-lib';
+import { type CfnResource, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { AssetManifestArtifact } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
@@ -12,6 +12,7 @@ import {
   loadEnvironmentConfigs,
 } from '../../lib/config/environment-config.ts';
 import { GRPC_PORT, METRICS_PORT } from '../../lib/constructs/grpc/grpc-addresses.ts';
+import type { GrpcLoadBalancer } from '../../lib/constructs/grpc/grpc-load-balancer.ts';
 import {
   logicalId,
   type Resources,
@@ -30,6 +31,9 @@ beforeAll(() => {
 
 const template = (env: EnvironmentName) => synthesized.templates[env].grpc;
 const idOf = (construct: IConstruct) => logicalId(construct.node.defaultChild as CfnResource);
+/** The load balancer construct of a stage's gRPC stack (its access logs). */
+const grpc = (env: EnvironmentName) =>
+  synthesized.stages[env].grpc.node.findChild('GrpcLoadBalancer') as GrpcLoadBalancer;
 
 function only(env: EnvironmentName, type: string): Resources[string] {
   const resources = Object.values(template(env).findResources(type) as Resources);
@@ -104,10 +108,13 @@ describe('the gRPC stack', () => {
       const command = (definition?.HealthCheck as { Command: string[] } | undefined)?.Command ?? [];
       expect(command.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
       expect(command[3]).toContain(`http://127.0.0.1:${METRICS_PORT}/health`);
+      const logsKey = idOf(synthesized.stages[env].grpc.node.findChild('LogsKey'));
       template(env).hasResourceProperties('AWS::Logs::LogGroup', {
         LogGroupName: `/auralink/aic/${env}/grpc`,
         RetentionInDays: configs[env].logRetentionDays,
+        KmsKeyId: { 'Fn::GetAtt': [logsKey, 'Arn'] },
       });
+      template(env).resourceCountIs('AWS::Logs::LogGroup', 1);
     }
   });
 
@@ -151,7 +158,7 @@ describe('the gRPC stack', () => {
   it('lets the task connect to the proxy as aic_app and to Redis as the service user, and put frame events, nothing more', () => {
     for (const env of ENVIRONMENT_NAMES) {
       const { grpc } = synthesized.stages[env];
-      const policies = template(env).findResources('AWS::IAM::Policy') as Resources;
+      const policies = template(env).findResources('AWS::IAM::ManagedPolicy') as Resources;
       const taskPolicy = Object.values(policies).find((policy) =>
         JSON.stringify(policy.Properties.Roles).includes(idOf(grpc.taskDefinition.taskRole)),
       );
@@ -174,6 +181,32 @@ describe('the gRPC stack', () => {
         'kinesis:PutRecord',
         'kinesis:PutRecords',
       ]);
+    }
+  });
+
+  it('lets ECS pull only the asset image and write only the log group, through a managed policy the task definition waits for', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const { grpc } = synthesized.stages[env];
+      const executionRole = grpc.taskDefinition.executionRole;
+      expect(executionRole).toBeDefined();
+      const policy = (executionRole as IConstruct).node.findChild('Policy');
+      const policies = template(env).findResources('AWS::IAM::ManagedPolicy') as Resources;
+      const document = policies[idOf(policy)]?.Properties.PolicyDocument as {
+        Statement: { Action: string | string[]; Resource: unknown }[];
+      };
+      const actions = document.Statement.flatMap((statement) => [statement.Action].flat());
+      expect(actions.sort()).toEqual(
+        [
+          'ecr:BatchCheckLayerAvailability',
+          'ecr:BatchGetImage',
+          'ecr:GetAuthorizationToken',
+          'ecr:GetDownloadUrlForLayer',
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+        ].sort(),
+      );
+      const definition = only(env, 'AWS::ECS::TaskDefinition');
+      expect(definition.DependsOn).toEqual(expect.arrayContaining([idOf(policy)]));
     }
   });
 
@@ -230,7 +263,7 @@ describe('the gRPC stack', () => {
     }
   });
 
-  it('puts an internet-facing NLB with access logs in the public subnets', () => {
+  it('puts an internet-facing NLB with versioned, KMS-encrypted access logs in the public subnets', () => {
     for (const env of ENVIRONMENT_NAMES) {
       const properties = only(env, 'AWS::ElasticLoadBalancingV2::LoadBalancer').Properties;
       expect(properties).toMatchObject({ Type: 'network', Scheme: 'internet-facing' });
@@ -241,15 +274,73 @@ describe('the gRPC stack', () => {
           { Key: 'deletion_protection.enabled', Value: String(configs[env].retainOnDelete) },
         ]),
       );
+      const { accessLogs } = grpc(env);
+      const key = idOf(accessLogs.key);
       template(env).hasResourceProperties('AWS::S3::Bucket', {
         BucketEncryption: {
           ServerSideEncryptionConfiguration: [
-            { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+            {
+              BucketKeyEnabled: true,
+              ServerSideEncryptionByDefault: {
+                SSEAlgorithm: 'aws:kms',
+                KMSMasterKeyID: { 'Fn::GetAtt': [key, 'Arn'] },
+              },
+            },
           ],
         },
         PublicAccessBlockConfiguration: Match.objectLike({ BlockPublicAcls: true }),
+        VersioningConfiguration: { Status: 'Enabled' },
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            {
+              Id: 'expire-previous-versions',
+              NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+              ExpiredObjectDeleteMarker: true,
+              Status: 'Enabled',
+            },
+          ]),
+        },
+      });
+      // The key is rotated, and the log delivery service may use it for this account's logs only.
+      const keyProperties = template(env).findResources('AWS::KMS::Key')[key]?.Properties;
+      expect(keyProperties?.EnableKeyRotation).toBe(true);
+      const keyPolicy = keyProperties?.KeyPolicy as
+        | { Statement: { Principal: unknown; Condition?: Record<string, unknown> }[] }
+        | undefined;
+      const delivery = (keyPolicy?.Statement ?? []).filter(
+        (statement) =>
+          JSON.stringify(statement.Principal) ===
+          JSON.stringify({ Service: 'delivery.logs.amazonaws.com' }),
+      );
+      expect(delivery).toHaveLength(1);
+      expect(delivery[0]?.Condition).toMatchObject({
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
       });
     }
+  });
+
+  it('protects the NLB from deletion where the environment is retained, and acknowledges why not elsewhere', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const acknowledged: string[] = [];
+      for (const construct of synthesized.stages[env].grpc.node.findAll()) {
+        for (const entry of construct.node.metadata) {
+          if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+          for (const key of Object.keys(entry.data as Record<string, string>)) {
+            const id = key.replace(/^annotation::/i, '');
+            if (id.startsWith('NIST.800.53.R5-ELB')) acknowledged.push(id);
+          }
+        }
+      }
+      expect(acknowledged.sort(), env).toEqual(
+        [
+          ...(configs[env].retainOnDelete ? [] : ['NIST.800.53.R5-ELBDeletionProtectionEnabled']),
+          ...(configs[env].grpc.certificateArn
+            ? []
+            : ['NIST.800.53.R5-ELBv2ACMCertificateRequired']),
+        ].sort(),
+      );
+    }
+    expect(configs.prod.retainOnDelete).toBe(true);
   });
 
   it('opens the tasks to the NLB (gRPC, health) and the scraper (metrics) only', () => {

@@ -31,13 +31,42 @@ const RESOURCE_STAR_ACTIONS: Readonly<Record<string, string>> = {
   'ec2:AssignPrivateIpAddresses': 'the Lambda VPC access the service requires',
   'ec2:UnassignPrivateIpAddresses': 'the Lambda VPC access the service requires',
   'ecr:GetAuthorizationToken': 'a registry login token is account-wide',
+  // The secret-rotation age publisher; a condition limits it to the SecretsManager namespace.
+  'cloudwatch:PutMetricData': 'CloudWatch metrics take no resource-level permissions',
 };
 
 /** Resource patterns that end in a wildcard: the objects a writer names as it writes them. */
-const PREFIX_RESOURCES = [/\/frames\/\*"/, /\/errors\/\*"/, /":\*"/];
+const PREFIX_RESOURCES = [
+  /\/frames\/\*"/,
+  /\/errors\/\*"/,
+  /":\*"/,
+  // The streams of the log group RDS Enhanced Monitoring names itself (one per instance).
+  /:log-group:RDSOSMetrics:\*"/,
+];
 
-/** CDK's own custom-resource providers may use the basic Lambda execution policy. */
-const MANAGED_POLICY = /service-role\/AWSLambdaBasicExecutionRole/;
+/** The AWS managed policies a role may carry, each only on the roles it is made for. */
+const AWS_MANAGED_POLICIES: readonly { policy: RegExp; role: RegExp }[] = [
+  // CDK's own custom-resource providers.
+  { policy: /service-role\/AWSLambdaBasicExecutionRole"/, role: /CustomResourceProvider/ },
+  // AWS Backup's service role, which AWS keeps in step with the services it backs up.
+  { policy: /service-role\/AWSBackupServiceRolePolicyForBackup"/, role: /BackupPlan.*Role/ },
+];
+
+/**
+ * The policy resources whose statements are read: the customer-managed policies of the roles
+ * (ManagedPolicyRole) and any inline policy a construct still creates.
+ */
+const POLICY_TYPES = ['AWS::IAM::ManagedPolicy', 'AWS::IAM::Policy'] as const;
+
+/** The stacks whose roles keep their grants in managed policies only. */
+const MANAGED_POLICY_STACKS: readonly StackKey[] = ['network', 'edge', 'metrics', 'api', 'grpc'];
+
+/**
+ * CDK's own custom-resource providers (e.g. the one that strips the default security group's
+ * rules): rendered as plain CloudFormation with an inline policy CDK writes and no way to give
+ * them a managed one.
+ */
+const CDK_PROVIDER_ROLE = /CustomResourceProvider/;
 
 interface Statement {
   Action: string | string[];
@@ -57,10 +86,12 @@ function statementsOf(env: Env): { where: string; statement: Statement }[] {
   const out: { where: string; statement: Statement }[] = [];
   for (const key of STACK_KEYS) {
     const template = synthesized.templates[env][key];
-    const policies = template.findResources('AWS::IAM::Policy') as Resources;
-    for (const [id, policy] of Object.entries(policies)) {
-      const document = policy.Properties.PolicyDocument as { Statement: Statement[] };
-      for (const statement of document.Statement) out.push({ where: `${key}/${id}`, statement });
+    for (const type of POLICY_TYPES) {
+      const policies = template.findResources(type) as Resources;
+      for (const [id, policy] of Object.entries(policies)) {
+        const document = policy.Properties.PolicyDocument as { Statement: Statement[] };
+        for (const statement of document.Statement) out.push({ where: `${key}/${id}`, statement });
+      }
     }
     const roles = template.findResources('AWS::IAM::Role') as Resources;
     for (const [id, role] of Object.entries(roles)) {
@@ -96,10 +127,12 @@ function statementsByRole(env: Env): Map<string, Statement[]> {
         add(`${stack}/${id}`, policy.PolicyDocument.Statement);
       }
     }
-    for (const policy of Object.values(template.findResources('AWS::IAM::Policy') as Resources)) {
-      const document = policy.Properties.PolicyDocument as { Statement: Statement[] };
-      for (const role of (policy.Properties.Roles ?? []) as { Ref?: string }[]) {
-        if (role.Ref) add(`${stack}/${role.Ref}`, document.Statement);
+    for (const type of POLICY_TYPES) {
+      for (const policy of Object.values(template.findResources(type) as Resources)) {
+        const document = policy.Properties.PolicyDocument as { Statement: Statement[] };
+        for (const role of (policy.Properties.Roles ?? []) as { Ref?: string }[]) {
+          if (role.Ref) add(`${stack}/${role.Ref}`, document.Statement);
+        }
       }
     }
   }
@@ -224,13 +257,45 @@ describe('IAM in every stage', () => {
       }
     });
 
-    it(`attaches no managed policy but the basic Lambda one to CDK's own providers (${env})`, () => {
+    it(`gives no role of the network, edge, metrics, API and gRPC stacks an inline policy (${env})`, () => {
+      let managed = 0;
+      for (const key of MANAGED_POLICY_STACKS) {
+        const template = synthesized.templates[env][key];
+        expect(Object.keys(template.findResources('AWS::IAM::Policy')), key).toEqual([]);
+        const roles = template.findResources('AWS::IAM::Role') as Resources;
+        for (const [id, role] of Object.entries(roles)) {
+          if (CDK_PROVIDER_ROLE.test(id)) continue;
+          expect(role.Properties.Policies, `${key}/${id}`).toBeUndefined();
+        }
+        // Every other role has its grants in a managed policy of its own, attached to it alone.
+        const policies = Object.values(
+          template.findResources('AWS::IAM::ManagedPolicy') as Resources,
+        );
+        for (const policy of policies) {
+          expect(policy.Properties.Roles, `${key}: ${JSON.stringify(policy.Properties)}`).toEqual([
+            { Ref: expect.any(String) },
+          ]);
+        }
+        const attached = new Set(
+          policies.map((policy) => (policy.Properties.Roles as { Ref: string }[])[0]?.Ref),
+        );
+        for (const id of Object.keys(roles)) {
+          if (!CDK_PROVIDER_ROLE.test(id)) expect(attached.has(id), `${key}/${id}`).toBe(true);
+        }
+        managed += policies.length;
+      }
+      expect(managed).toBeGreaterThan(10);
+    });
+
+    it(`attaches no AWS managed policy but the basic Lambda one to CDK's own providers and AWS Backup's to its role (${env})`, () => {
       for (const key of STACK_KEYS) {
         const roles = synthesized.templates[env][key].findResources('AWS::IAM::Role') as Resources;
         for (const [id, role] of Object.entries(roles)) {
           for (const arn of (role.Properties.ManagedPolicyArns ?? []) as unknown[]) {
-            expect(JSON.stringify(arn), `${key}/${id}`).toMatch(MANAGED_POLICY);
-            expect(id, `${key}/${id}`).toMatch(/CustomResourceProvider/);
+            const text = JSON.stringify(arn);
+            const allowed = AWS_MANAGED_POLICIES.find(({ policy }) => policy.test(text));
+            expect(allowed, `${key}/${id}: ${text}`).toBeDefined();
+            expect(id, `${key}/${id}`).toMatch(allowed?.role ?? /^$/);
           }
         }
       }

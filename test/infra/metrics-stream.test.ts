@@ -48,14 +48,14 @@ function only(env: EnvironmentName, type: string): Resources[string] {
   return resources[0] as Resources[string];
 }
 
-/** The statements of the inline policy attached to the role with logical id `roleId`. */
+/** The statements of the managed policy attached to the role with logical id `roleId`. */
 function policyStatements(
   stackTemplate: Template,
   roleId: string,
 ): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
-  const policies = stackTemplate.findResources('AWS::IAM::Policy') as Resources;
-  const policy = Object.values(policies).find((candidate) =>
-    JSON.stringify(candidate.Properties.Roles).includes(roleId),
+  const policies = stackTemplate.findResources('AWS::IAM::ManagedPolicy') as Resources;
+  const policy = Object.values(policies).find(
+    (candidate) => JSON.stringify(candidate.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
   );
   expect(policy, roleId).toBeDefined();
   const document = policy?.Properties.PolicyDocument as {
@@ -176,7 +176,9 @@ describe('the metrics stack: the consumer', () => {
         Timeout: FUNCTION_SIZING.metricsConsumer.timeoutSeconds,
         TracingConfig: { Mode: 'Active' },
       });
-      expect(props.ReservedConcurrentExecutions).toBeUndefined();
+      expect(props.ReservedConcurrentExecutions).toBe(
+        configs[env].lambda.reservedConcurrency.metricsConsumer,
+      );
       const vpc = props.VpcConfig as { SubnetIds: unknown[]; SecurityGroupIds: unknown[] };
       expect(JSON.stringify(vpc.SubnetIds)).toMatch(/VpcappSubnet1.*VpcappSubnet2/);
       const variables = (props.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -372,6 +374,26 @@ describe('the metrics stack: the Parquet archive', () => {
     }
   });
 
+  it('versions the archive and its access logs, expiring previous versions after 30 days', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const { archive } = synthesized.stages[env].metrics;
+      const buckets = template(env).findResources('AWS::S3::Bucket') as Resources;
+      for (const bucket of [archive.bucket, archive.accessLogs]) {
+        const properties = buckets[idOf(bucket)]?.Properties;
+        expect(properties?.VersioningConfiguration, bucket.node.path).toEqual({
+          Status: 'Enabled',
+        });
+        const lifecycle = properties?.LifecycleConfiguration as { Rules: unknown[] } | undefined;
+        expect(lifecycle?.Rules, bucket.node.path).toContainEqual({
+          Id: 'expire-previous-versions',
+          NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+          ExpiredObjectDeleteMarker: true,
+          Status: 'Enabled',
+        });
+      }
+    }
+  });
+
   it('lets Firehose read only the stream, write only its prefixes, read only its table', () => {
     for (const env of ENVIRONMENT_NAMES) {
       const { archive } = synthesized.stages[env].metrics;
@@ -472,48 +494,16 @@ describe('the producers of frame events', () => {
   });
 });
 
-describe('the metrics alarms', () => {
-  it("pages through the alarm topic on the consumer's iterator age and on any failed batch", () => {
-    for (const env of ENVIRONMENT_NAMES) {
-      const observability = synthesized.templates[env].observability;
-      const topic = { Ref: idOf(synthesized.stages[env].observability.topic) };
-      observability.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `auralink-aic-${env}-metrics-consumer-iterator-age`,
-        Namespace: 'AWS/Lambda',
-        MetricName: 'IteratorAge',
-        Statistic: 'Maximum',
-        Threshold: configs[env].alarms.metricsIteratorAgeSeconds * 1000,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        AlarmActions: [topic],
-        OKActions: [topic],
-        Dimensions: [
-          { Name: 'FunctionName', Value: { 'Fn::ImportValue': Match.stringLikeRegexp('Metrics') } },
-        ],
-      });
-      observability.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `auralink-aic-${env}-metrics-failed-batches`,
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Threshold: 1,
-        AlarmActions: [topic],
-        Dimensions: [
-          {
-            Name: 'QueueName',
-            Value: { 'Fn::ImportValue': Match.stringLikeRegexp('FailedBatches') },
-          },
-        ],
-      });
-    }
-  });
-});
-
 describe('the metrics stack as a whole', () => {
-  it('sets the configured retention on its log groups and restricts every security group', () => {
+  it("sets the configured retention and the stack's log key on its log groups and restricts every security group", () => {
     for (const env of ENVIRONMENT_NAMES) {
+      const { metrics } = synthesized.stages[env];
+      const key = idOf(metrics.node.findChild('LogsKey'));
       const groups = template(env).findResources('AWS::Logs::LogGroup') as Resources;
       expect(Object.keys(groups)).toHaveLength(2);
       for (const group of Object.values(groups)) {
         expect(group.Properties.RetentionInDays).toBe(configs[env].logRetentionDays);
+        expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
       }
       const securityGroups = template(env).findResources('AWS::EC2::SecurityGroup') as Resources;
       for (const [id, group] of Object.entries(securityGroups)) {
@@ -544,11 +534,14 @@ describe('the metrics stack as a whole', () => {
       'AwsSolutions-L1': ['MetricsConsumerFunction/Function'],
       'Serverless-LambdaLatestVersion': ['MetricsConsumerFunction/Function'],
       'Serverless-LambdaDLQ': ['MetricsConsumerFunction/Function'],
-      'AwsSolutions-IAM5[Resource::*]': ['MetricsConsumerFunction/Role/DefaultPolicy'],
+      'NIST.800.53.R5-LambdaDLQ': ['MetricsConsumerFunction/Function'],
+      'AwsSolutions-IAM5[Resource::*]': ['MetricsConsumerFunction/Role/Policy'],
       'Serverless-SQSRedrivePolicy': ['FailedBatchesDeadLetters'],
       'AwsSolutions-S1': ['FrameArchiveAccessLogs'],
-      'AwsSolutions-IAM5[Resource::<bucket>/frames/*]': ['FrameArchiveDeliveryRole/DefaultPolicy'],
-      'AwsSolutions-IAM5[Resource::<bucket>/errors/*]': ['FrameArchiveDeliveryRole/DefaultPolicy'],
+      'NIST.800.53.R5-S3DefaultEncryptionKMS': ['FrameArchiveAccessLogs'],
+      'NIST.800.53.R5-S3BucketReplicationEnabled': ['FrameArchiveAccessLogs', 'FrameArchive'],
+      'AwsSolutions-IAM5[Resource::<bucket>/frames/*]': ['FrameArchiveDeliveryRole/Policy'],
+      'AwsSolutions-IAM5[Resource::<bucket>/errors/*]': ['FrameArchiveDeliveryRole/Policy'],
       'AwsSolutions-KDF1': ['FrameArchiveDelivery'],
     });
   });
@@ -568,6 +561,28 @@ describe('the metrics configuration', () => {
     expect(() => parseEnvironmentConfigs(raw)).toThrow(
       /dev\.metrics\.stream\.shards[\s\S]*prod\.metrics\.stream/,
     );
+  });
+
+  it('reserves for the consumer at least the batches a provisioned stream runs at once', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const { stream, parallelizationFactor } = configs[env].metrics;
+      if (stream.mode !== 'provisioned') continue;
+      expect(configs[env].lambda.reservedConcurrency.metricsConsumer).toBeGreaterThanOrEqual(
+        stream.shards * parallelizationFactor,
+      );
+    }
+    const raw = environments() as Record<
+      EnvironmentName,
+      { metrics: Record<string, unknown>; lambda: { reservedConcurrency: Record<string, number> } }
+    >;
+    raw.staging.metrics.stream = { mode: 'provisioned', shards: 3 };
+    raw.staging.metrics.parallelizationFactor = 2;
+    raw.staging.lambda.reservedConcurrency.metricsConsumer = 5;
+    expect(() => parseEnvironmentConfigs(raw)).toThrow(
+      /staging\.lambda\.reservedConcurrency\.metricsConsumer: must be at least .* \(6\)/,
+    );
+    raw.staging.lambda.reservedConcurrency.metricsConsumer = 6;
+    expect(parseEnvironmentConfigs(raw).staging.lambda.reservedConcurrency.metricsConsumer).toBe(6);
   });
 
   it('keeps the parallelization factor within what Lambda accepts (1 to 10)', () => {

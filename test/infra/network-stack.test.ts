@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { App, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,7 +8,7 @@ import {
   loadEnvironmentConfigs,
 } from '../../lib/config/environment-config.ts';
 import { NetworkStack } from '../../lib/stacks/network-stack.ts';
-import { type Resources, type SynthesizedApp, synthAicApp } from './app-fixture.ts';
+import { logicalId, type Resources, type SynthesizedApp, synthAicApp } from './app-fixture.ts';
 
 let synthesized: SynthesizedApp;
 let configs: Record<EnvironmentName, EnvironmentConfig>;
@@ -114,17 +114,42 @@ describe('the network stack', () => {
     }
   });
 
-  it('logs rejected traffic to a log group with the configured retention', () => {
+  it("logs rejected traffic to a log group with the configured retention and the stack's log key", () => {
     for (const env of ENVIRONMENT_NAMES) {
+      const { network } = synthesized.stages[env];
+      const id = (path: string) =>
+        logicalId(network.node.findChild(path).node.defaultChild as CfnResource);
       template(env).hasResourceProperties('AWS::EC2::FlowLog', {
         ResourceType: 'VPC',
         TrafficType: 'REJECT',
         LogDestinationType: 'cloud-watch-logs',
+        DeliverLogsPermissionArn: { 'Fn::GetAtt': [id('FlowLogRole'), 'Arn'] },
       });
       template(env).hasResourceProperties('AWS::Logs::LogGroup', {
         LogGroupName: `/auralink/aic/${env}/vpc-flow-logs`,
         RetentionInDays: configs[env].logRetentionDays,
+        KmsKeyId: { 'Fn::GetAtt': [id('LogsKey'), 'Arn'] },
       });
+      template(env).resourceCountIs('AWS::Logs::LogGroup', 1);
+      template(env).hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+      // The flow log role may write to that log group only, through its managed policy.
+      const policy = network.node.findChild('FlowLogRole').node.findChild('Policy');
+      const policies = template(env).findResources('AWS::IAM::ManagedPolicy') as Resources;
+      const document = policies[logicalId(policy.node.defaultChild as CfnResource)]?.Properties
+        .PolicyDocument as { Statement: { Action: string[]; Resource: unknown }[] } | undefined;
+      expect(document?.Statement.map((statement) => statement.Resource)).toEqual([
+        { 'Fn::GetAtt': [id('FlowLogs'), 'Arn'] },
+      ]);
+    }
+  });
+
+  it('assigns no public IP to anything launched in the public subnets', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const subnets = Object.values(template(env).findResources('AWS::EC2::Subnet') as Resources);
+      expect(subnets).toHaveLength(6);
+      for (const subnet of subnets) {
+        expect(subnet.Properties.MapPublicIpOnLaunch ?? false).toBe(false);
+      }
     }
   });
 });

@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
@@ -25,7 +25,9 @@ export interface ScheduledFunctionProps {
 /**
  * A function of {@link SCHEDULED_FUNCTIONS} and the EventBridge rule that invokes it at its rate.
  * A failed run is not retried: each run recomputes its state from the database, so the next one
- * supersedes it. Its construct IDs are `<Name>Function` and `<Name>Schedule`.
+ * supersedes it. A run that fails, or that could not be delivered or started within its minute,
+ * lands in the function's dead-letter queue ({@link AicFunction.deadLetterQueue}), where an alarm
+ * counts it. Its construct IDs are `<Name>Function` and `<Name>Schedule`.
  */
 export class ScheduledFunction extends FlatConstruct {
   /** The function. */
@@ -47,14 +49,15 @@ export class ScheduledFunction extends FlatConstruct {
     this.rule = new Rule(this.host, `${name}Schedule`, {
       description: `${description} (${config.name})`,
       schedule: Schedule.rate(Duration.minutes(everyMinutes)),
-      // A missed run is not retried: the next one, a minute later, reads fresher data.
-      targets: [new LambdaFunction(this.fn.function, { retryAttempts: 0 })],
-    });
-    Validations.of(this.rule).acknowledge({
-      id: 'Serverless-EventBusDLQ',
-      reason:
-        'The target recomputes its state from the database on every run of a one-minute ' +
-        'schedule; an event kept in a dead-letter queue would replay an obsolete minute.',
+      targets: [
+        new LambdaFunction(this.fn.function, {
+          // A delivery that fails (Lambda refusing the invocation) is tried again only within the
+          // run's own minute: later, the next run reads fresher data. Then the event is set aside.
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(1),
+          deadLetterQueue: this.fn.deadLetterQueue,
+        }),
+      ],
     });
   }
 }

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
+  CfnSecurityGroupIngress,
   Connections,
   type IInterfaceVpcEndpoint,
   InstanceType,
@@ -10,8 +11,8 @@ import {
   type SecurityGroup,
   type SubnetSelection,
 } from 'aws-cdk-lib/aws-ec2';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
-import { type CfnLogGroup, LogGroup } from 'aws-cdk-lib/aws-logs';
+import { type IGrantable, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import {
   CaCertificate,
   type CfnDBInstance,
@@ -34,6 +35,14 @@ import type { Construct, IDependable } from 'constructs';
 import type { EnvironmentConfig } from '../../config/environment-config.ts';
 import { FlatConstruct } from '../flat-construct.ts';
 import { privateSecurityGroup } from '../private-security-group.ts';
+import { ManagedPolicyRole } from '../security/managed-policy-role.ts';
+import { DATA_WINDOWS } from './data-windows.ts';
+import {
+  DATABASE_LOG_EXPORTS,
+  databaseLogGroups,
+  MONITORING_INTERVAL,
+  monitoringRole,
+} from './database-telemetry.ts';
 
 /** Name of the application database. */
 export const DATABASE_NAME = 'auralink';
@@ -65,6 +74,18 @@ const PASSWORD_EXCLUDE_CHARACTERS = ' %+~`#$&*()|[]{}:;<>?!\'/@"\\';
 /** RDS Proxy listens on the engine's standard port whatever the instance's port is. */
 export const PROXY_PORT = 5432;
 
+/** Whose credentials a database secret holds. */
+export type DatabaseSecretOwner = 'master' | 'app' | 'migrator';
+
+/**
+ * The name of an environment's database credentials secret (`auralink-aic/<env>/database`, and
+ * `-app`, `-migrator` for the roles): fixed, so that other stacks can name a secret without
+ * importing it.
+ */
+export function databaseSecretName(environment: string, owner: DatabaseSecretOwner): string {
+  return `auralink-aic/${environment}/database${owner === 'master' ? '' : `-${owner}`}`;
+}
+
 /** Properties of {@link PostgresDatabase}. */
 export interface PostgresDatabaseProps {
   /** The environment it is deployed to. */
@@ -81,12 +102,13 @@ export interface PostgresDatabaseProps {
 }
 
 /**
- * RDS for PostgreSQL behind RDS Proxy: the instance (TLS only, encrypted, its log exported to a log
- * group with the environment's retention), one credentials secret per {@link DatabaseUser}, each
- * with a single-user rotation schedule, and the proxy the functions and tasks reach with IAM auth
- * tokens. The proxy logs in to the instance as the user a client's token names, with that user's
- * secret. Only the proxy and the rotation functions connect to the instance, so a rotated password
- * reaches no client.
+ * RDS for PostgreSQL behind RDS Proxy: the instance (TLS only, encrypted, its logs exported to
+ * encrypted log groups with the environment's retention, Enhanced Monitoring), one credentials
+ * secret per {@link DatabaseUser}, encrypted with a key of the stack and each with a single-user
+ * rotation schedule, and the proxy the functions and tasks reach with IAM auth tokens. The proxy
+ * logs in to the instance as the user a client's token names, with that user's secret. Only the
+ * proxy and the rotation functions connect to the instance, so a rotated password reaches no
+ * client.
  */
 export class PostgresDatabase extends FlatConstruct {
   /** The PostgreSQL instance. */
@@ -104,6 +126,13 @@ export class PostgresDatabase extends FlatConstruct {
   readonly proxy: DatabaseProxy;
   /** Who may connect to the proxy: `connections.allowTo(database.proxyConnections, ...)`. */
   readonly proxyConnections: Connections;
+  /**
+   * The key of the three credentials secrets. Whoever reads a secret (the proxy, the rotations, the
+   * bootstrap) also needs `kms:Decrypt` on it, through Secrets Manager only: `grantRead` adds both.
+   */
+  readonly credentialsKey: Key;
+  /** The role RDS Proxy reads the secrets with. */
+  readonly proxyRole: ManagedPolicyRole;
 
   /** The rotations of the two role secrets, which can only succeed once the roles can log in. */
   private readonly roleRotations: readonly SecretRotation[];
@@ -124,6 +153,7 @@ export class PostgresDatabase extends FlatConstruct {
       'RDS Proxy: TLS clients on 5432 from the functions and tasks allowed to',
     );
 
+    this.credentialsKey = this.createCredentialsKey(config);
     this.instance = this.createInstance(props, instanceSecurityGroup);
     // The attachment: the same secret, completed with the instance's host, port and dbname.
     this.secret = this.instance.secret as ISecret;
@@ -151,12 +181,17 @@ export class PostgresDatabase extends FlatConstruct {
         rotationSecurityGroup,
       ),
     ];
+    this.proxyRole = new ManagedPolicyRole(this.host, 'ProxyRole', {
+      description: `AuraLink AIC RDS Proxy reading the database credentials (${config.name})`,
+      assumedBy: new ServicePrincipal('rds.amazonaws.com'),
+    });
     this.proxy = this.addProxy(props, proxySecurityGroup);
     this.proxyConnections = new Connections({
       securityGroups: [proxySecurityGroup],
       defaultPort: Port.tcp(PROXY_PORT),
     });
     this.acknowledgeFindings(config);
+    acknowledgeInstancePortRules(instanceSecurityGroup, config);
   }
 
   /**
@@ -188,27 +223,19 @@ export class PostgresDatabase extends FlatConstruct {
     for (const rotation of this.roleRotations) rotation.node.addDependency(step);
   }
 
-  /** The instance, with its credentials secret, parameters and log group. */
+  /**
+   * The instance, with its credentials secret, parameters, exported logs and Enhanced Monitoring.
+   * The backup window is the hour of the AWS Backup rule ({@link DATA_WINDOWS}), which manages the
+   * automated backups with the same retention.
+   */
   private createInstance(
     props: PostgresDatabaseProps,
     securityGroup: SecurityGroup,
   ): DatabaseInstance {
     const { config } = props;
-    const removalPolicy = config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const instanceIdentifier = `auralink-aic-${config.name}`;
-    // Created here rather than by RDS, so the PostgreSQL log has the environment's retention.
-    const postgresLog = new LogGroup(this.host, 'PostgresLog', {
-      logGroupName: `/aws/rds/instance/${instanceIdentifier}/postgresql`,
-      retention: config.logRetentionDays,
-      removalPolicy,
-    });
-    const credentials = new DatabaseSecret(this.host, 'DatabaseCredentials', {
-      username: DATABASE_USER,
-      secretName: `auralink-aic/${config.name}/database`,
-    });
-    // A retained database (its final snapshot) keeps the password of this secret: keep it too.
-    credentials.applyRemovalPolicy(removalPolicy);
-
+    const logGroups = databaseLogGroups(this.host, config, instanceIdentifier);
+    const monitoring = monitoringRole(this.host, config, instanceIdentifier);
     const engine = DatabaseInstanceEngine.postgres({ version: PostgresEngineVersion.VER_17 });
     const instance = new DatabaseInstance(this.host, 'Database', {
       instanceIdentifier,
@@ -219,7 +246,7 @@ export class PostgresDatabase extends FlatConstruct {
       securityGroups: [securityGroup],
       port: config.database.port,
       databaseName: DATABASE_NAME,
-      credentials: Credentials.fromSecret(credentials),
+      credentials: Credentials.fromSecret(this.createMasterSecret(config)),
       parameterGroup: this.createParameters(engine, config),
       caCertificate: CaCertificate.RDS_CA_RSA2048_G1,
       storageEncrypted: true,
@@ -229,6 +256,8 @@ export class PostgresDatabase extends FlatConstruct {
       multiAz: config.database.multiAz,
       deletionProtection: config.database.deletionProtection,
       backupRetention: Duration.days(config.database.backupRetentionDays),
+      preferredBackupWindow: DATA_WINDOWS.databaseBackup,
+      preferredMaintenanceWindow: DATA_WINDOWS.databaseMaintenance,
       deleteAutomatedBackups: !config.retainOnDelete,
       // IAM database authentication for operators connecting directly (`rds-db:connect` tokens);
       // the services authenticate with IAM at the proxy, which logs in with the rotated secrets.
@@ -236,13 +265,31 @@ export class PostgresDatabase extends FlatConstruct {
       autoMinorVersionUpgrade: true,
       allowMajorVersionUpgrade: false,
       publiclyAccessible: false,
-      cloudwatchLogsExports: ['postgresql'],
+      cloudwatchLogsExports: Object.keys(DATABASE_LOG_EXPORTS),
+      monitoringInterval: MONITORING_INTERVAL,
+      monitoringRole: monitoring.role,
       removalPolicy: config.retainOnDelete ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
     });
-    (instance.node.defaultChild as CfnDBInstance).node.addDependency(
-      postgresLog.node.defaultChild as CfnLogGroup,
-    );
+    const resource = instance.node.defaultChild as CfnDBInstance;
+    for (const logGroup of logGroups) resource.node.addDependency(logGroup);
+    // The role's policy is a resource of its own: without this, RDS could turn Enhanced Monitoring
+    // on before the role may write a sample.
+    resource.node.addDependency(monitoring.policy);
     return instance;
+  }
+
+  /** The master user's credentials secret, which the instance takes its first password from. */
+  private createMasterSecret(config: EnvironmentConfig): DatabaseSecret {
+    const credentials = new DatabaseSecret(this.host, 'DatabaseCredentials', {
+      username: DATABASE_USER,
+      secretName: databaseSecretName(config.name, 'master'),
+      encryptionKey: this.credentialsKey,
+    });
+    // A retained database (its final snapshot) keeps the password of this secret: keep it too.
+    credentials.applyRemovalPolicy(
+      config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    );
+    return credentials;
   }
 
   /**
@@ -253,12 +300,13 @@ export class PostgresDatabase extends FlatConstruct {
     config: EnvironmentConfig,
     id: string,
     username: DatabaseUser,
-    name: string,
+    name: 'app' | 'migrator',
   ): ISecret {
     const secret = new DatabaseSecret(this.host, id, {
       username,
-      secretName: `auralink-aic/${config.name}/database-${name}`,
+      secretName: databaseSecretName(config.name, name),
       excludeCharacters: PASSWORD_EXCLUDE_CHARACTERS,
+      encryptionKey: this.credentialsKey,
     });
     secret.applyRemovalPolicy(config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
     return secret.attach(this.instance);
@@ -288,6 +336,19 @@ export class PostgresDatabase extends FlatConstruct {
     });
   }
 
+  /**
+   * A key of the stack's own rather than Secrets Manager's AWS managed one: its policy and IAM say
+   * who may decrypt the credentials, and disabling it cuts every reader off at once. Kept with the
+   * secrets it encrypts.
+   */
+  private createCredentialsKey(config: EnvironmentConfig): Key {
+    return new Key(this.host, 'CredentialsKey', {
+      description: `AuraLink AIC database credentials secrets (${config.name})`,
+      enableKeyRotation: true,
+      removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+  }
+
   /** The instance's parameter group: TLS required, slow statements logged. */
   private createParameters(engine: IInstanceEngine, config: EnvironmentConfig): ParameterGroup {
     return new ParameterGroup(this.host, 'Parameters', {
@@ -308,6 +369,8 @@ export class PostgresDatabase extends FlatConstruct {
       dbProxyName: `auralink-aic-${props.config.name}`,
       // The proxy logs in as the user a client's token names, with the secret of that user name.
       secrets: [this.secret, this.appSecret, this.migratorSecret],
+      // Its grants (the secrets and their key) land in a managed policy of the role's own.
+      role: this.proxyRole,
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [securityGroup],
@@ -329,19 +392,50 @@ export class PostgresDatabase extends FlatConstruct {
     return proxy;
   }
 
-  /** The durability settings the configuration schema lets environments other than prod relax. */
+  /**
+   * The durability settings the configuration schema lets environments other than prod relax,
+   * acknowledged where the environment relaxes them and nowhere else.
+   */
   private acknowledgeFindings(config: EnvironmentConfig): void {
+    const instance = Validations.of(this.instance);
     if (!config.database.multiAz) {
-      Validations.of(this.instance).acknowledge({
-        id: 'AwsSolutions-RDS3',
-        reason: `Multi-AZ is a per-environment choice (cdk.json aic:environments.${config.name}.database.multiAz) and required in prod by the configuration schema; ${config.name} restores from backups instead.`,
-      });
+      const reason = `Multi-AZ is a per-environment choice (cdk.json aic:environments.${config.name}.database.multiAz) and required in prod by the configuration schema; ${config.name} restores from backups instead.`;
+      instance.acknowledge(
+        { id: 'AwsSolutions-RDS3', reason },
+        { id: 'NIST.800.53.R5-RDSMultiAZSupport', reason },
+      );
     }
     if (!config.database.deletionProtection) {
-      Validations.of(this.instance).acknowledge({
-        id: 'AwsSolutions-RDS10',
-        reason: `Deletion protection is a per-environment choice (cdk.json aic:environments.${config.name}.database.deletionProtection) and required in prod by the configuration schema; ${config.name} is torn down and rebuilt.`,
-      });
+      const reason = `Deletion protection is a per-environment choice (cdk.json aic:environments.${config.name}.database.deletionProtection) and required in prod by the configuration schema; ${config.name} is torn down and rebuilt.`;
+      instance.acknowledge(
+        { id: 'AwsSolutions-RDS10', reason },
+        { id: 'NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled', reason },
+      );
     }
+  }
+}
+
+/** The ports NIST.800.53.R5-EC2RestrictedSSH and -EC2RestrictedCommonPorts look for. */
+const RESTRICTED_PORTS: readonly number[] = [20, 21, 22, 3306, 3389, 4333];
+
+/**
+ * The instance's ingress rules (from the proxy and from the rotation functions) open the instance
+ * port, which CDK takes from the instance's endpoint attribute: the SSH and common-port checks
+ * cannot read a port that is only known at deploy time, so they fail on the rule rather than pass.
+ * They are acknowledged only while the configured port is none of the ports they look for.
+ */
+function acknowledgeInstancePortRules(group: SecurityGroup, config: EnvironmentConfig): void {
+  if (RESTRICTED_PORTS.includes(config.database.port)) return;
+  const reason =
+    `The port is the instance's endpoint port, resolved at deploy time: cdk.json ` +
+    `aic:environments.${config.name}.database.port (${config.database.port}, which the ` +
+    'configuration schema keeps off the engine default), not SSH or another common port, and the ' +
+    'source is a security group, never an address range.';
+  for (const child of group.node.children) {
+    if (!(child instanceof CfnSecurityGroupIngress)) continue;
+    Validations.of(child).acknowledge(
+      { id: 'NIST.800.53.R5-EC2RestrictedSSH', reason },
+      { id: 'NIST.800.53.R5-EC2RestrictedCommonPorts', reason },
+    );
   }
 }

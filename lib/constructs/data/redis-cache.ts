@@ -13,6 +13,8 @@ import { REDIS_ACCESS_STRING } from '../../../functions/core/contracts/redis-acc
 import type { EnvironmentConfig } from '../../config/environment-config.ts';
 import { FlatConstruct } from '../flat-construct.ts';
 import { privateSecurityGroup } from '../private-security-group.ts';
+import { logEncryptionKey } from '../security/log-encryption-key.ts';
+import { DATA_WINDOWS } from './data-windows.ts';
 
 /** Properties of {@link RedisCache}. */
 export interface RedisCacheProps {
@@ -26,10 +28,10 @@ export interface RedisCacheProps {
 
 /**
  * ElastiCache for Redis with role-based access control and no static secret: one replication group
- * (TLS required, encrypted at rest, slow log in a log group with the environment's retention)
- * whose user group holds the services' user, which authenticates with short-lived IAM auth tokens
- * and may run only the commands of {@link REDIS_ACCESS_STRING}, and a `default` user that is
- * switched off, so a connection that does not authenticate can do nothing.
+ * (TLS required, encrypted at rest, daily snapshots, slow log in an encrypted log group with the
+ * environment's retention) whose user group holds the services' user, which authenticates with
+ * short-lived IAM auth tokens and may run only the commands of {@link REDIS_ACCESS_STRING}, and a
+ * `default` user that is switched off, so a connection that does not authenticate can do nothing.
  */
 export class RedisCache extends FlatConstruct {
   /** The Redis replication group. */
@@ -146,6 +148,7 @@ export class RedisCache extends FlatConstruct {
     const slowLog = new LogGroup(this.host, 'RedisSlowLog', {
       logGroupName: `/auralink/aic/${config.name}/redis-slow-log`,
       retention: config.logRetentionDays,
+      encryptionKey: logEncryptionKey(this.host, config),
       removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     const group = new CfnReplicationGroup(this.host, 'Redis', {
@@ -168,6 +171,8 @@ export class RedisCache extends FlatConstruct {
       atRestEncryptionEnabled: true,
       userGroupIds: [this.userGroup.ref],
       snapshotRetentionLimit: cache.snapshotRetentionDays,
+      snapshotWindow: DATA_WINDOWS.redisSnapshot,
+      preferredMaintenanceWindow: DATA_WINDOWS.redisMaintenance,
       autoMinorVersionUpgrade: true,
       logDeliveryConfigurations: [
         {

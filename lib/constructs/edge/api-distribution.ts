@@ -11,6 +11,7 @@ import {
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ORIGIN_VERIFY_HEADER } from '../../../functions/core/contracts/origin.ts';
@@ -37,13 +38,25 @@ export class ApiDistribution extends Construct {
   readonly distribution: Distribution;
   /** The value CloudFront sends in the origin header, generated once. */
   readonly originSecret: Secret;
+  /** The customer-managed key (rotated yearly) that encrypts {@link originSecret}. */
+  readonly originSecretKey: Key;
 
   constructor(scope: Construct, id: string, props: ApiDistributionProps) {
     super(scope, id);
     const { config, api } = props;
+    // Readers need kms:Decrypt on it through Secrets Manager, which the secret's grantRead adds.
+    // CloudFormation resolves the header's dynamic reference with the deploying role, which the
+    // key policy's account statement leaves to IAM.
+    this.originSecretKey = new Key(this, 'OriginSecretKey', {
+      description: `AuraLink AIC origin secret (${config.name})`,
+      enableKeyRotation: true,
+      // Goes with the secret, the only data it encrypts.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.originSecret = new Secret(this, 'OriginSecret', {
       description: `Value CloudFront sends in ${ORIGIN_VERIFY_HEADER} to the AIC API (${config.name})`,
       generateSecretString: { excludePunctuation: true, passwordLength: 64 },
+      encryptionKey: this.originSecretKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const stack = Stack.of(this);
@@ -98,12 +111,14 @@ export class ApiDistribution extends Construct {
           'which the environments do not configure yet (docs/design.md section 6).',
       },
     );
-    Validations.of(this.originSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'CloudFront reads the value when the stack deploys; a rotation in Secrets Manager alone ' +
-        'would make the distribution and the authorizer disagree. It only proves a request came ' +
-        'through CloudFront, and is replaced by replacing the secret (README, Deploying).',
-    });
+    const rotation =
+      'CloudFront reads the value when the stack deploys; a rotation in Secrets Manager alone ' +
+      'would make the distribution and the authorizer disagree. It only proves a request came ' +
+      'through CloudFront; operators replace it by hand, a new value first, then the ' +
+      "distribution's origin header (docs/deploying.md, Rotation).";
+    Validations.of(this.originSecret).acknowledge(
+      { id: 'AwsSolutions-SMG4', reason: rotation },
+      { id: 'NIST.800.53.R5-SecretsManagerRotationEnabled', reason: rotation },
+    );
   }
 }

@@ -4,6 +4,7 @@ import { CfnLoggingConfiguration, CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { routeList, routes } from '../../../functions/core/contracts/routes.ts';
 import type { EnvironmentConfig } from '../../config/environment-config.ts';
+import { logEncryptionKey } from '../security/log-encryption-key.ts';
 
 /**
  * The body size AWS WAF inspects for CloudFront by default. A body longer than this is only partly
@@ -74,6 +75,8 @@ export class ApiWebAcl extends Construct {
       // WAF delivers only to log groups whose name starts with `aws-waf-logs-`.
       logGroupName: `aws-waf-logs-${name}`,
       retention: config.logRetentionDays,
+      // WAF delivers through CloudWatch Logs, which encrypts with the key itself.
+      encryptionKey: logEncryptionKey(this, config),
       removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     new CfnLoggingConfiguration(this, 'Logging', {

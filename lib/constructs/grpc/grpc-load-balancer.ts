@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import type { FargateService } from 'aws-cdk-lib/aws-ecs';
 import {
@@ -56,8 +56,18 @@ export class GrpcLoadBalancer extends FlatConstruct {
       vpcSubnets: props.subnets,
       securityGroups: [props.securityGroup],
       crossZoneEnabled: true,
+      // Protected where the environment's resources outlive its stacks (prod).
       deletionProtection: config.retainOnDelete,
     });
+    if (!config.retainOnDelete) {
+      Validations.of(this.loadBalancer).acknowledge({
+        id: 'NIST.800.53.R5-ELBDeletionProtectionEnabled',
+        reason:
+          'This environment is configured to be torn down with its stacks (retainOnDelete false): ' +
+          'the load balancer holds no state, is recreated by the next deployment, and deletion ' +
+          'protection would only make the stack deletion fail.',
+      });
+    }
     this.accessLogs = new NlbAccessLogs(this.host, 'AccessLogs', {
       loadBalancer: this.loadBalancer,
       retentionDays: config.logRetentionDays,
@@ -93,11 +103,19 @@ export class GrpcLoadBalancer extends FlatConstruct {
   private addListener(certificateArn: string | undefined): INetworkListener {
     const defaultTargetGroups = [this.targetGroup];
     if (!certificateArn) {
-      return this.loadBalancer.addListener('TcpListener', {
+      const listener = this.loadBalancer.addListener('TcpListener', {
         port: GRPC_PORT,
         protocol: Protocol.TCP,
         defaultTargetGroups,
       });
+      Validations.of(listener).acknowledge({
+        id: 'NIST.800.53.R5-ELBv2ACMCertificateRequired',
+        reason:
+          'Only an environment without grpc.certificateArn (dev; the schema requires one in ' +
+          'staging and prod) listens in plain TCP: it has no certificate to terminate TLS with, ' +
+          'and the tokens it receives are those of its own development issuer.',
+      });
+      return listener;
     }
     return this.loadBalancer.addListener('TlsListener', {
       port: TLS_LISTENER_PORT,

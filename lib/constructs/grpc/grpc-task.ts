@@ -10,6 +10,7 @@ import {
   OperatingSystemFamily,
   Protocol,
 } from 'aws-cdk-lib/aws-ecs';
+import { type IRole, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { type EnvironmentConfig, tenantEnvironment } from '../../config/environment-config.ts';
@@ -18,6 +19,8 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '../aic-function.ts';
 import type { DataAccess } from '../data/data-access.ts';
 import { FlatConstruct } from '../flat-construct.ts';
 import type { FrameEventProducerAccess } from '../metrics/frame-event-stream.ts';
+import { logEncryptionKey } from '../security/log-encryption-key.ts';
+import { ManagedPolicyRole } from '../security/managed-policy-role.ts';
 import type { TokenIssuer } from '../token-issuer.ts';
 import { GRPC_PORT, METRICS_PORT } from './grpc-addresses.ts';
 
@@ -69,15 +72,21 @@ export const METRICS_BATCH_LINGER_MS = 5;
 
 /**
  * The task of the gRPC service: an arm64 Fargate task definition running the image built from
- * functions/grpc/Dockerfile, its log group, and a task role that may connect to the database
- * through the proxy as the app role, connect to Redis as the services' user and append to the
- * metrics stream. The container is configured by environment variables that hold no secret.
+ * functions/grpc/Dockerfile, its (encrypted) log group, a task role that may connect to the
+ * database through the proxy as the app role, connect to Redis as the services' user and append
+ * to the metrics stream, and an execution role that may pull the image and write the log group.
+ * Each role keeps its grants in one managed policy of its own. The container is configured by
+ * environment variables that hold no secret.
  */
 export class GrpcTask extends FlatConstruct {
   /** The task definition. */
   readonly taskDefinition: FargateTaskDefinition;
   /** The container's log group, with the environment's retention. */
   readonly logGroup: LogGroup;
+  /** The role the container runs as (`TaskRole`). */
+  readonly taskRole: IRole;
+  /** The role ECS pulls the image and ships the logs with (`TaskExecutionRole`). */
+  readonly executionRole: IRole;
 
   constructor(scope: Construct, id: string, props: GrpcTaskProps) {
     super(scope, id);
@@ -85,8 +94,15 @@ export class GrpcTask extends FlatConstruct {
     this.logGroup = new LogGroup(this.host, 'Logs', {
       logGroupName: `/auralink/aic/${config.name}/grpc`,
       retention: config.logRetentionDays,
+      // The awslogs driver writes through CloudWatch Logs, which encrypts with the key itself.
+      encryptionKey: logEncryptionKey(this.host, config),
       removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+    this.taskRole = this.role('TaskRole', `AuraLink AIC gRPC task (${config.name})`);
+    this.executionRole = this.role(
+      'TaskExecutionRole',
+      `AuraLink AIC gRPC task start: image pull and logs (${config.name})`,
+    );
     this.taskDefinition = new FargateTaskDefinition(this.host, 'Task', {
       family: `auralink-aic-${config.name}-grpc`,
       cpu: config.grpc.cpu,
@@ -95,7 +111,12 @@ export class GrpcTask extends FlatConstruct {
         cpuArchitecture: CpuArchitecture.ARM64,
         operatingSystemFamily: OperatingSystemFamily.LINUX,
       },
+      taskRole: this.taskRole,
+      executionRole: this.executionRole,
     });
+    // The first task pulls the image and ships logs as soon as the service starts it: the
+    // execution role's policy must exist by then, not only the role.
+    this.taskDefinition.node.addDependency(this.executionRole);
     // Postgres and Redis both take IAM auth tokens that the task signs itself with its role: no
     // secret to inject, none frozen at task start.
     data.grantConnect(this.taskDefinition.taskRole);
@@ -103,6 +124,14 @@ export class GrpcTask extends FlatConstruct {
     props.metrics.grantProduce(this.taskDefinition.taskRole);
     this.addContainer(props);
     this.acknowledgeFindings();
+  }
+
+  /** A role ECS tasks assume, its grants in one managed policy of its own. */
+  private role(id: string, description: string): ManagedPolicyRole {
+    return new ManagedPolicyRole(this.host, id, {
+      assumedBy: new ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description,
+    });
   }
 
   /** The gRPC container: image, logs, environment, ports, health check and drain time. */
@@ -134,7 +163,7 @@ export class GrpcTask extends FlatConstruct {
 
   /** The findings of the task definition and its execution role, each with its reason. */
   private acknowledgeFindings(): void {
-    const executionPolicy = this.taskDefinition.executionRole?.node.tryFindChild('DefaultPolicy');
+    const executionPolicy = this.executionRole.node.tryFindChild('Policy');
     if (executionPolicy) {
       Validations.of(executionPolicy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',

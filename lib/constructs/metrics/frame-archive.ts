@@ -1,6 +1,6 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { CfnDatabase, type CfnTable } from 'aws-cdk-lib/aws-glue';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, type Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { CfnDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -9,6 +9,8 @@ import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket } from 'aws
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config/environment-config.ts';
 import { FlatConstruct } from '../flat-construct.ts';
+import { logEncryptionKey } from '../security/log-encryption-key.ts';
+import { ManagedPolicyRole } from '../security/managed-policy-role.ts';
 import { FRAME_EVENT_PREFIX, frameEventTable } from './frame-event-table.ts';
 
 /** Key prefix of the records Firehose could not partition, convert or deliver. */
@@ -36,6 +38,25 @@ export const PARTITION_QUERY = '{dt: .recorded_at[0:10], tenant: .user_id}';
  */
 export const DELIVERY_BUFFER = { sizeInMBs: 128, intervalInSeconds: 300 } as const;
 
+/**
+ * Days a deleted or overwritten object of the archive (or of its access logs) stays restorable as
+ * a previous version: objects expired by the retention too, which keeps them this much longer.
+ */
+export const PREVIOUS_VERSION_DAYS = 30;
+
+/** The lifecycle rule that removes previous versions, then the delete markers they leave. */
+const PREVIOUS_VERSIONS_RULE = {
+  id: 'expire-previous-versions',
+  noncurrentVersionExpiration: Duration.days(PREVIOUS_VERSION_DAYS),
+  expiredObjectDeleteMarker: true,
+} as const;
+
+/** Why the buckets are not replicated to another region. */
+const NO_REPLICATION_REASON =
+  'The archive is regional analytics data derived from the frame event stream, and its access ' +
+  'logs describe only it; versioning makes deletes restorable, and a copy in another region ' +
+  'would double the storage and add the replicated tenant data to a second region.';
+
 /** Properties of {@link FrameArchive}. */
 export interface FrameArchiveProps {
   /** The environment it is deployed to; `metrics.archiveRetentionDays` and log retention apply. */
@@ -49,9 +70,10 @@ export interface FrameArchiveProps {
  * Parquet (SNAPPY) to an S3 bucket, converted with the schema of a Glue table and partitioned by
  * day and tenant (dynamic partitioning); the Glue database and table, with partition projection
  * so Athena needs no crawler; the bucket (SSE-KMS with a rotated key, TLS only, no public access,
- * server access logs to a bucket of its own, objects expired after the retention); Firehose's
- * error log group; and its role, which may read only this stream, write only these prefixes,
- * read only this table and use the key only through S3.
+ * versioned, server access logs to a bucket of its own, objects expired after the retention and
+ * their previous versions {@link PREVIOUS_VERSION_DAYS} later); Firehose's error log group
+ * (encrypted with the stack's log key); and its role, whose one managed policy may read only this
+ * stream, write only these prefixes, read only this table and use the key only through S3.
  *
  * Built on the L1 delivery stream: the L2 `DeliveryStream` would also grant its role object
  * deletes on the bucket (`grantReadWrite`) and `glue:GetSchemaVersion` on every resource.
@@ -103,6 +125,8 @@ export class FrameArchive extends FlatConstruct {
     this.logGroup = new LogGroup(this.host, 'FrameArchiveDeliveryLogs', {
       logGroupName: `/auralink/aic/${config.name}/firehose/frame-archive`,
       retention: config.logRetentionDays,
+      // Firehose writes through CloudWatch Logs, which encrypts with the key itself.
+      encryptionKey: logEncryptionKey(this.host, config),
       removalPolicy: config.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     this.logStream = this.logGroup.addStream('S3Delivery', { logStreamName: 'S3Delivery' });
@@ -110,29 +134,51 @@ export class FrameArchive extends FlatConstruct {
     this.deliveryStream = this.createDeliveryStream(props);
   }
 
-  /** Server access logs of the archive: SSE-S3 (the only encryption S3 logging writes to). */
+  /**
+   * Server access logs of the archive: SSE-S3 (the only default encryption S3 server access
+   * logging supports in its destination), versioned.
+   */
   private createAccessLogsBucket(config: EnvironmentConfig): Bucket {
     const bucket = new Bucket(this.host, 'FrameArchiveAccessLogs', {
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      lifecycleRules: [{ expiration: Duration.days(config.logRetentionDays) }],
-      // Logs outlive the stack; the lifecycle rule empties the bucket over time.
+      // Log objects are written once: a previous version exists only after a delete, which it
+      // makes undoable for a while.
+      versioned: true,
+      lifecycleRules: [
+        { id: 'expire-logs', expiration: Duration.days(config.logRetentionDays) },
+        PREVIOUS_VERSIONS_RULE,
+      ],
+      // Logs outlive the stack; the lifecycle rules empty the bucket over time.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This bucket is itself the server access log destination of the frame archive; logging ' +
-        'its own reads would need another bucket that logs nowhere.',
-    });
+    Validations.of(bucket).acknowledge(
+      {
+        id: 'AwsSolutions-S1',
+        reason:
+          'This bucket is itself the server access log destination of the frame archive; ' +
+          'logging its own reads would need another bucket that logs nowhere.',
+      },
+      {
+        id: 'NIST.800.53.R5-S3DefaultEncryptionKMS',
+        reason:
+          'S3 server access logging delivers only to a destination whose default encryption is ' +
+          'SSE-S3 (Amazon S3 user guide, enabling server access logging); the logs hold request ' +
+          'metadata, not the archived frames, which the archive key encrypts.',
+      },
+      { id: 'NIST.800.53.R5-S3BucketReplicationEnabled', reason: NO_REPLICATION_REASON },
+    );
     return bucket;
   }
 
-  /** The archive: SSE-KMS with S3 Bucket Keys, expired after the retention. */
+  /**
+   * The archive: SSE-KMS with S3 Bucket Keys, versioned, expired after the retention and its
+   * previous versions {@link PREVIOUS_VERSION_DAYS} later.
+   */
   private createBucket(config: EnvironmentConfig): Bucket {
     const retention = config.metrics.archiveRetentionDays;
-    return new Bucket(this.host, 'FrameArchive', {
+    const bucket = new Bucket(this.host, 'FrameArchive', {
       encryption: BucketEncryption.KMS,
       encryptionKey: this.key,
       // One data key per bucket and period instead of one KMS request per object.
@@ -141,6 +187,8 @@ export class FrameArchive extends FlatConstruct {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'frame-archive/',
+      // A delete or overwrite (an operator's mistake, a compromised writer) stays undoable.
+      versioned: true,
       lifecycleRules: [
         {
           id: 'expire-frames',
@@ -153,16 +201,22 @@ export class FrameArchive extends FlatConstruct {
           prefix: FRAME_ERROR_PREFIX,
           expiration: Duration.days(Math.min(retention, 30)),
         },
+        PREVIOUS_VERSIONS_RULE,
       ],
       // The archive is the per-frame history: it outlives the stack in every environment.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    Validations.of(bucket).acknowledge({
+      id: 'NIST.800.53.R5-S3BucketReplicationEnabled',
+      reason: NO_REPLICATION_REASON,
+    });
+    return bucket;
   }
 
   /** Firehose's role: read the stream, write the prefixes, read the table, log its errors. */
   private createRole({ stream }: FrameArchiveProps): Role {
     const stack = Stack.of(this.host);
-    const role = new Role(this.host, 'FrameArchiveDeliveryRole', {
+    const role = new ManagedPolicyRole(this.host, 'FrameArchiveDeliveryRole', {
       assumedBy: new ServicePrincipal('firehose.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
@@ -234,7 +288,7 @@ export class FrameArchive extends FlatConstruct {
 
   /** The object ARNs of the two prefixes end in `*`: one object per Firehose write. */
   private acknowledgeObjectWildcards(role: Role): void {
-    const policy = role.node.tryFindChild('DefaultPolicy');
+    const policy = role.node.tryFindChild('Policy');
     if (!policy) return;
     const bucketId = Stack.of(this.host).resolve(
       (this.bucket.node.defaultChild as CfnBucket).logicalId,

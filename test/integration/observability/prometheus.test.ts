@@ -323,6 +323,12 @@ describe('the alerting rules against the scraped task', () => {
       expect(threshold(environment, 'rate_limit_rejections_5m')).toBe(
         alarms.rateLimitRejectionsPer5Min,
       );
+      expect(threshold(environment, 'fallback_ratio')).toBeCloseTo(
+        (alarms.fallbackRatePercent as number) / 100,
+      );
+      expect(threshold(environment, 'within_budget_ratio')).toBeCloseTo(
+        (alarms.withinBudgetMinPercent as number) / 100,
+      );
     }
   });
 
