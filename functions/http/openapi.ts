@@ -45,7 +45,8 @@ const ERROR_RESPONSES: Readonly<Record<string, { status: number; description: st
   UnsupportedMediaType: { status: 415, description: 'The body media type is not accepted.' },
   UnprocessableFrame: {
     status: 422,
-    description: 'The frame cannot be decoded or its dimensions are out of range.',
+    description:
+      'The frame cannot be decoded, its dimensions (after EXIF orientation) are out of range, or it is animated.',
   },
   Conflict: {
     status: 409,

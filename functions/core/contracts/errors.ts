@@ -9,7 +9,9 @@ export const errorEnvelopeSchema = z.object({
     details: z
       .array(z.object({ field: z.string(), message: z.string(), code: z.string().optional() }))
       .optional()
-      .describe('One entry per failing field, for validation errors.'),
+      .describe(
+        'One entry per failing field: for validation errors, and for a frame refused as unprocessable.',
+      ),
   }),
 });
 export type ErrorEnvelope = z.infer<typeof errorEnvelopeSchema>;

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import sharp from 'sharp';
 import type { RouteSpec } from '../../../functions/core/contracts/routes.ts';
 import { encodeFrame, framePixels } from '../../support/frames.ts';
+import { animatedWebp, apng } from '../../support/input-images.ts';
 import {
   authorizationHeader,
   contentTypeHeader,
@@ -25,7 +26,7 @@ import type { FuzzRequest } from './http-client.ts';
 export interface FramePool {
   /** Decodable, within 160x90..3840x2160. */
   valid: Buffer[];
-  /** Decodable, outside the dimension bounds, or claiming huge dimensions in the header. */
+  /** Decodable but refused: outside the dimension bounds, claiming huge dimensions, or animated. */
   outOfBounds: Buffer[];
   /** Over the 4.5 MB frame cap of the HTTP path. */
   oversized: Buffer;
@@ -85,6 +86,8 @@ export async function buildFramePool(): Promise<FramePool> {
       withPngDimensions(png160, 0, 0),
       withJpegDimensions(jpeg160, 65_000, 65_000),
       withJpegDimensions(jpeg160, 3840, 2160),
+      await animatedWebp(),
+      await apng(2),
     ],
     oversized,
   };
