@@ -111,6 +111,8 @@ async function commitFloor(databaseUrl: string, holdMs: number, frames: number) 
     totalMs: holdMs,
     fallback: false,
     fallbackReason: null,
+    status: 'success',
+    dropReason: null,
   });
   const samples: number[] = [];
   try {

@@ -74,6 +74,7 @@ export function toCompressCommand(
       targetCompressionRatio: input.target_compression_ratio,
       maxLatencyMs: input.max_latency_ms,
       minQualityScore: input.min_quality_score,
+      onBudgetMiss: input.on_budget_miss,
     },
     network: networkSample(input),
   };

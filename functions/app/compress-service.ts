@@ -1,8 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type CompressResponse, MAX_FRAME_BYTES_HTTP } from '../core/contracts/compress.ts';
 import type { OutputFormat } from '../core/contracts/config.ts';
+import { applyBudgetMiss, type FrameOutcome } from '../core/engine/budget-miss.ts';
 import { type CompressionDecision, compressFrame } from '../core/engine/engine.ts';
 import type { EngineModel } from '../core/engine/model.ts';
+import type { MeasuredEncoding } from '../core/engine/selection.ts';
 import { PayloadTooLargeError } from '../core/errors.ts';
 import { LruMap } from '../core/lru-map.ts';
 import { type FrameBudget, frameBudget } from '../core/network/budget.ts';
@@ -135,9 +137,13 @@ export async function runEngine(
     network: command.network ?? prepared.live.estimate?.sample,
   });
   const { decision, port } = await searchEncoding(prepared, policy, budget, model);
-  const output = decision.chosen ? port.output(decision.chosen) : command.frame;
+  const sent = applyBudgetMiss(decision, policy.onBudgetMiss, budget, command.frame.length);
+  const chosen = sent.kind === 'as_decided' ? decision.chosen : undefined;
+  const output = sent.kind === 'dropped' ? EMPTY : chosen ? port.output(chosen) : command.frame;
   const outcome: EngineOutcome = {
     decision,
+    sent,
+    chosen,
     budget,
     output,
     ratio: 1 - output.length / command.frame.length,
@@ -149,8 +155,8 @@ export async function runEngine(
     response,
     record: toRecord(command, policy.mode, response, outcome),
     model: decision.model,
-    ssim: decision.chosen?.ssim,
-    fallbackReason: decision.fallbackReason,
+    ssim: chosen?.ssim,
+    fallbackReason: response.fallback_reason ?? undefined,
     trials: trialSummaries(decision),
   };
 }
@@ -189,11 +195,18 @@ interface FrameTimes {
   totalMs: number;
 }
 
+/** What goes out for a dropped frame. */
+const EMPTY = Buffer.alloc(0);
+
 /** What the engine made of a frame: the bytes to send and how they were reached. */
 interface EngineOutcome {
   decision: CompressionDecision;
+  /** What of the decision goes out, given the policy's `on_budget_miss`. */
+  sent: FrameOutcome;
+  /** The encoding that goes out, if one does. */
+  chosen: MeasuredEncoding | undefined;
   budget: FrameBudget;
-  /** The compressed frame, or the original on passthrough and fallback. */
+  /** The compressed frame, the original on passthrough and fallback, nothing when dropped. */
   output: Buffer;
   /** 1 - output/original, unrounded. */
   ratio: number;
@@ -213,11 +226,16 @@ function frameTimes(prepared: PreparedFrame, decision: CompressionDecision): Fra
 /** The response of docs/design.md section 2. */
 function toResponse(prepared: PreparedFrame, outcome: EngineOutcome): CompressResponse {
   const { command, decoded } = prepared;
-  const { decision, budget, output, ratio, times } = outcome;
-  const { chosen } = decision;
+  const { decision, sent, chosen, budget, output, ratio, times } = outcome;
   const originalBytes = command.frame.length;
+  const status =
+    sent.kind === 'as_decided'
+      ? decision.status
+      : sent.kind === 'original'
+        ? 'fallback'
+        : 'dropped';
   return {
-    status: decision.status,
+    status,
     session_id: command.sessionId,
     frame_number: command.frameNumber ?? null,
     compressed_data: output.toString('base64'),
@@ -230,11 +248,8 @@ function toResponse(prepared: PreparedFrame, outcome: EngineOutcome): CompressRe
     compression_ratio: round(ratio, 4),
     bandwidth_savings_percent: round(ratio * 100),
     budget_bytes: budget.budgetBytes,
-    within_budget: chosen ? decision.withinBudget : originalBytes <= budget.budgetBytes,
-    // The original travels unchanged on passthrough and fallback: its quality is exact, not estimated.
-    ssim: chosen ? round(chosen.ssim, 5) : 1,
-    psnr_db: chosen ? round(chosen.psnrDb) : 100,
-    quality_score: chosen ? round(chosen.ssim, 5) : 1,
+    within_budget: chosen ? decision.withinBudget : output.length <= budget.budgetBytes,
+    ...sentQuality(chosen, status),
     encode_attempts: decision.encodeAttempts,
     latency_ms: {
       decode: round(times.decodeMs),
@@ -242,9 +257,31 @@ function toResponse(prepared: PreparedFrame, outcome: EngineOutcome): CompressRe
       metrics: round(times.metricsMs),
       total: round(times.totalMs),
     },
-    fallback_used: decision.status === 'fallback',
-    fallback_reason: decision.fallbackReason ?? null,
+    fallback_used: status === 'fallback',
+    fallback_reason:
+      status !== 'fallback'
+        ? null
+        : sent.kind === 'original'
+          ? sent.reason
+          : (decision.fallbackReason ?? null),
+    drop_reason: sent.kind === 'dropped' ? sent.reason : null,
   };
+}
+
+/**
+ * The measured quality of what goes out: the encoding's; exact for the original, which travels
+ * unchanged on passthrough and fallback; none for a dropped frame.
+ */
+function sentQuality(
+  chosen: MeasuredEncoding | undefined,
+  status: CompressResponse['status'],
+): Pick<CompressResponse, 'ssim' | 'psnr_db' | 'quality_score'> {
+  if (chosen) {
+    const ssim = round(chosen.ssim, 5);
+    return { ssim, psnr_db: round(chosen.psnrDb), quality_score: ssim };
+  }
+  if (status === 'dropped') return { ssim: null, psnr_db: null, quality_score: null };
+  return { ssim: 1, psnr_db: 100, quality_score: 1 };
 }
 
 /** The frame's row in the metrics store. */
@@ -279,6 +316,8 @@ function toRecord(
     totalMs: times.totalMs,
     fallback: response.fallback_used,
     fallbackReason: response.fallback_reason,
+    status: response.status,
+    dropReason: response.drop_reason,
   };
 }
 
@@ -320,8 +359,14 @@ export async function storeFrame(runtime: Runtime, frame: CompressedFrame): Prom
 /** Emits the EMF metrics of a stored frame. */
 export function emitFrameMetrics(frame: CompressedFrame): void {
   const { record } = frame;
+  // Every answered frame counts, dropped ones included: the denominator of the shares per frame.
   metrics.addMetric('FramesCompressed', MetricUnit.Count, 1);
-  metrics.addMetric('CompressionRatio', MetricUnit.NoUnit, record.compressionRatio);
+  if (record.status === 'dropped') {
+    metrics.addMetric('FramesDropped', MetricUnit.Count, 1);
+    logger.info('frame dropped: nothing fits its budget', { reason: record.dropReason });
+  } else {
+    metrics.addMetric('CompressionRatio', MetricUnit.NoUnit, record.compressionRatio);
+  }
   metrics.addMetric(
     'BytesSaved',
     MetricUnit.Bytes,

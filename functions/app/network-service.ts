@@ -262,6 +262,7 @@ export async function getSessionStatistics(
   const { frames } = totals;
   const perFrame = (sum: number, digits: number) =>
     frames > 0 ? round(sum / frames, digits) : null;
+  const sent = frames - totals.dropped;
   return {
     session_id: sessionId,
     started_at: totals.startedAt.toISOString(),
@@ -270,9 +271,12 @@ export async function getSessionStatistics(
     frames,
     fallbacks: totals.fallbacks,
     fallback_rate: perFrame(totals.fallbacks, 4),
+    dropped: totals.dropped,
+    dropped_rate: perFrame(totals.dropped, 4),
     avg_compression_ratio:
       totals.bytesIn > 0 ? round(1 - totals.bytesOut / totals.bytesIn, 4) : null,
-    avg_ssim: perFrame(totals.ssimSum, 5),
+    // A dropped frame has no SSIM: the mean is over the frames that were sent.
+    avg_ssim: sent > 0 ? round(totals.ssimSum / sent, 5) : null,
     avg_latency_ms: perFrame(totals.latencyMsSum, 2),
     bytes_in: totals.bytesIn,
     bytes_out: totals.bytesOut,

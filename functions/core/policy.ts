@@ -1,8 +1,10 @@
 import {
+  BUDGET_MISS_DEFAULTS,
   type CompressionConfig,
   type CompressionMode,
   DEFAULT_CONFIG,
   MODE_DEFAULTS,
+  type OnBudgetMiss,
   type OutputFormat,
 } from './contracts/config.ts';
 
@@ -14,6 +16,8 @@ export interface ResolvedPolicy {
   maxLatencyMs: number;
   allowedFormats: OutputFormat[];
   predictive: boolean;
+  /** What a frame gets when no encoding fits a budget the network limits. */
+  onBudgetMiss: OnBudgetMiss;
 }
 
 /** Policy fields a request may set for one frame. */
@@ -22,13 +26,15 @@ export interface PolicyOverrides {
   targetCompressionRatio?: number;
   maxLatencyMs?: number;
   minQualityScore?: number;
+  onBudgetMiss?: OnBudgetMiss;
 }
 
 /**
  * Resolves a frame's policy: a field set in the request wins; an unset field comes from the caller's
  * stored config, then from the mode's defaults. When the request switches to a mode other than the
  * stored one, the stored numbers were tuned for another mode, so that mode's defaults fill the gaps.
- * A disabled or opted-out config turns compression off, whatever the request says.
+ * A disabled or opted-out config turns compression off, whatever the request says, and sends the
+ * original whatever the budget.
  */
 export function resolvePolicy(
   overrides: PolicyOverrides,
@@ -40,9 +46,13 @@ export function resolvePolicy(
     predictive: config.enable_predictive_compression,
   };
   if (!config.enabled || config.opt_out) {
-    return { ...base, mode: 'off', ...numbers(MODE_DEFAULTS.adaptive) };
+    return { ...base, mode: 'off', onBudgetMiss: 'original', ...numbers(MODE_DEFAULTS.adaptive) };
   }
   const mode = overrides.mode ?? config.mode;
+  const onBudgetMiss =
+    overrides.onBudgetMiss ??
+    config.on_budget_miss ??
+    (mode === 'off' ? 'original' : BUDGET_MISS_DEFAULTS[mode]);
   const fallback =
     mode === config.mode || mode === 'off'
       ? {
@@ -54,6 +64,7 @@ export function resolvePolicy(
   return {
     ...base,
     mode,
+    onBudgetMiss,
     ...numbers({
       target_compression_ratio:
         overrides.targetCompressionRatio ?? fallback.target_compression_ratio,

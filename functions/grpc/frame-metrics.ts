@@ -13,7 +13,7 @@ export function recordFrameReceived(metrics: GrpcMetrics, bytes: number): void {
 
 /**
  * A frame was compressed into `result` and `sentBytes` of it go back: its outcome, engine time,
- * bytes, SSIM, whether it fit its budget and, for a fallback, why.
+ * bytes, SSIM, whether it fit its budget and, for a fallback or a drop, why.
  */
 export function recordFrameAnswered(
   metrics: GrpcMetrics,
@@ -29,6 +29,7 @@ export function recordFrameAnswered(
   if (result.fallback_used) {
     metrics.fallbacks.inc({ reason: result.fallback_reason ?? 'unknown' });
   }
+  if (result.status === 'dropped') metrics.drops.inc({ reason: result.drop_reason ?? 'unknown' });
 }
 
 /** A frame of a stream was answered with the error `code`. */

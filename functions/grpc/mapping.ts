@@ -127,6 +127,7 @@ export function fromCompressFrameRequest(
       target_compression_ratio: message.target_compression_ratio,
       max_latency_ms: message.max_latency_ms,
       min_quality_score: message.min_quality_score,
+      on_budget_miss: fromProtoEnum('ON_BUDGET_MISS', message.on_budget_miss ?? 0),
       network: network && defined(network),
       network_condition:
         message.network_hint === 'network_condition' ? message.network_condition : undefined,
@@ -212,6 +213,7 @@ export function toCompressFrameResponse(result: CompressResponse): CompressFrame
     latency_ms: result.latency_ms,
     fallback_used: result.fallback_used,
     fallback_reason: orUndefined(result.fallback_reason),
+    drop_reason: orUndefined(result.drop_reason),
   };
 }
 

@@ -63,6 +63,7 @@ export async function compressionHints(
     target_compression_ratio: policy.targetCompressionRatio,
     max_latency_ms: policy.maxLatencyMs,
     min_quality_score: policy.minQualityScore,
+    on_budget_miss: toProtoEnum('ON_BUDGET_MISS', policy.onBudgetMiss),
   };
 }
 

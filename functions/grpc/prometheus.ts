@@ -217,7 +217,7 @@ export class GrpcMetrics {
   );
   readonly frames = new Counter(
     'aic_frames_total',
-    'Frames answered over gRPC, by outcome (success, fallback, or the error code).',
+    'Frames answered over gRPC, by outcome (success, fallback, dropped, or the error code).',
   );
   readonly frameSeconds = new Histogram(
     'aic_frame_processing_seconds',
@@ -242,6 +242,10 @@ export class GrpcMetrics {
   readonly fallbacks = new Counter(
     'aic_frame_fallbacks_total',
     'Frames answered with their original, by fallback reason.',
+  );
+  readonly drops = new Counter(
+    'aic_frame_drops_total',
+    'Frames answered with nothing to send (status dropped), by drop reason.',
   );
   readonly rateLimited = new Counter(
     'aic_rate_limit_rejections_total',
@@ -281,7 +285,7 @@ export class GrpcMetrics {
   constructor() {
     // Series a ratio or an absence alert divides by or compares with exist from the start, at 0,
     // so that "none yet" reads as 0 rather than as no data.
-    for (const outcome of ['success', 'fallback']) this.frames.inc({ outcome }, 0);
+    for (const outcome of ['success', 'fallback', 'dropped']) this.frames.inc({ outcome }, 0);
     for (const counter of [
       this.bytesIn,
       this.bytesOut,
@@ -306,6 +310,7 @@ export class GrpcMetrics {
       this.ssim,
       this.withinBudget,
       this.fallbacks,
+      this.drops,
       this.rateLimited,
       this.inFlight,
       this.serving,

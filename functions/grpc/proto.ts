@@ -86,6 +86,7 @@ export interface CompressFrameRequestMessage {
   target_compression_ratio?: number;
   max_latency_ms?: number;
   min_quality_score?: number;
+  on_budget_miss?: string | number;
   network?: NetworkConditionsMessage | null;
   network_condition?: number;
   network_hint?: 'network' | 'network_condition';
@@ -114,6 +115,7 @@ export interface CompressFrameResponseMessage {
   latency_ms: { decode: number; encode: number; metrics: number; total: number };
   fallback_used: boolean;
   fallback_reason?: string;
+  drop_reason?: string;
 }
 
 /** `FieldViolation` (also the JSON of the `aic-error-details` trailer). */
@@ -190,4 +192,5 @@ export interface CompressionHintsMessage {
   target_compression_ratio: number;
   max_latency_ms: number;
   min_quality_score: number;
+  on_budget_miss: string;
 }

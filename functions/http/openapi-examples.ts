@@ -79,6 +79,8 @@ export const ROUTE_EXAMPLES: Readonly<Partial<Record<RouteId, RouteExamples>>> =
       frames: 86_400,
       fallbacks: 432,
       fallback_rate: 0.005,
+      dropped: 864,
+      dropped_rate: 0.01,
       within_budget_rate: 0.981,
       bytes_in: 7_603_200_000,
       bytes_out: 1_520_640_000,

@@ -59,6 +59,7 @@ describe('the observability stack', () => {
   it('graphs every service metric from the EMF namespace with the service dimension', () => {
     const metrics = [
       'FramesCompressed',
+      'FramesDropped',
       'CompressionRatio',
       'BytesSaved',
       'Fallbacks',

@@ -2,14 +2,19 @@
  * Frame rows with chosen timestamps for dashboard tests and the dashboard benchmark, with their
  * hourly rollups built by the same column definition the insert path uses (`frameRollupColumns`).
  */
+import type { FrameStatus } from '../../functions/core/contracts/compress.ts';
 import type { Sql } from '../../functions/platform/db/database.ts';
-import { frameRollupColumns } from '../../functions/platform/db/frame-metrics-repository.ts';
+import {
+  frameRollupColumns,
+  ROLLUP_SUMS,
+} from '../../functions/platform/db/frame-metrics-repository.ts';
 
-const ROLLUP_COLUMNS = `user_id, hour, session_id, frames, fallbacks, within_budget, bytes_in,
-  bytes_out, ssim_frames, ssim_sum, latency_ms_sum, excellent_frames, excellent_ssim_sum,
-  good_frames, good_ssim_sum, fair_frames, fair_ssim_sum, poor_frames, poor_ssim_sum`;
+const ROLLUP_COLUMNS = `user_id, hour, session_id, ${ROLLUP_SUMS.join(', ')}`;
 
 const USER_ROLLUP_COLUMNS = ROLLUP_COLUMNS.replace('session_id, ', '');
+
+/** The rollup sums over a grouped relation with the rollup's column names. */
+const SUMMED = ROLLUP_SUMS.map((c) => `sum(${c})`).join(', ');
 
 /**
  * The rollup inserts over `source`, a relation with `frame_metrics` columns (a table or a CTE of
@@ -19,10 +24,7 @@ export function rollupInserts(sql: Sql, source: string) {
   return sql`
     hourly_seed as (
       insert into frame_metrics_hourly (${sql.unsafe(ROLLUP_COLUMNS)})
-      select user_id, hour, session_id, sum(frames), sum(fallbacks), sum(within_budget),
-        sum(bytes_in), sum(bytes_out), sum(ssim_frames), sum(ssim_sum), sum(latency_ms_sum),
-        sum(excellent_frames), sum(excellent_ssim_sum), sum(good_frames), sum(good_ssim_sum),
-        sum(fair_frames), sum(fair_ssim_sum), sum(poor_frames), sum(poor_ssim_sum)
+      select user_id, hour, session_id, ${sql.unsafe(SUMMED)}
       from (
         select user_id, aic_hour(recorded_at), session_id, ${frameRollupColumns(sql)}
         from ${sql(source)}
@@ -30,10 +32,7 @@ export function rollupInserts(sql: Sql, source: string) {
       group by 1, 2, 3
     ), user_hourly_seed as (
       insert into frame_metrics_user_hourly (${sql.unsafe(USER_ROLLUP_COLUMNS)})
-      select user_id, hour, sum(frames), sum(fallbacks), sum(within_budget), sum(bytes_in),
-        sum(bytes_out), sum(ssim_frames), sum(ssim_sum), sum(latency_ms_sum),
-        sum(excellent_frames), sum(excellent_ssim_sum), sum(good_frames), sum(good_ssim_sum),
-        sum(fair_frames), sum(fair_ssim_sum), sum(poor_frames), sum(poor_ssim_sum)
+      select user_id, hour, ${sql.unsafe(SUMMED)}
       from (
         select user_id, aic_hour(recorded_at), ${frameRollupColumns(sql)}
         from ${sql(source)}
@@ -67,6 +66,9 @@ export interface SeedFrame {
   totalMs: number;
   fallback?: boolean;
   withinBudget?: boolean;
+  /** Unset: no status, as rows stored before migration 0008 have. */
+  status?: FrameStatus;
+  dropReason?: string;
 }
 
 /**
@@ -103,6 +105,8 @@ export async function insertFrames(sql: Sql, frames: readonly SeedFrame[]): Prom
     metrics_ms: 1,
     total_ms: f.totalMs,
     fallback: f.fallback ?? false,
+    status: f.status ?? null,
+    drop_reason: f.dropReason ?? null,
   }));
   for (let i = 0; i < rows.length; i += 1000) {
     await sql`insert into frame_metrics ${sql(rows.slice(i, i + 1000))}`;

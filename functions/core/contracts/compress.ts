@@ -3,6 +3,7 @@ import {
   compressionModeSchema,
   maxLatencyMsSchema,
   minQualityScoreSchema,
+  onBudgetMissSchema,
   outputFormatSchema,
   targetCompressionRatioSchema,
 } from './config.ts';
@@ -60,6 +61,7 @@ const policyOverrides = {
   target_compression_ratio: targetCompressionRatioSchema.optional(),
   max_latency_ms: maxLatencyMsSchema.optional(),
   min_quality_score: minQualityScoreSchema.optional(),
+  on_budget_miss: onBudgetMissSchema.optional(),
   network_condition: z.number().min(0).max(1).optional().describe('A single 0..1 network score.'),
 };
 
@@ -100,6 +102,7 @@ export const compressQuerySchema = z
     target_compression_ratio: queryNumber(targetCompressionRatioSchema).optional(),
     max_latency_ms: queryNumber(maxLatencyMsSchema).optional(),
     min_quality_score: queryNumber(minQualityScoreSchema).optional(),
+    on_budget_miss: onBudgetMissSchema.optional(),
     network_condition: queryNumber(z.number().min(0).max(1)).optional(),
     available_bandwidth_kbps: queryNumber(networkFields.available_bandwidth_kbps).optional(),
     rtt_ms: queryNumber(networkFields.rtt_ms).optional(),
@@ -118,9 +121,16 @@ export const compressLatencySchema = z.object({
   total: z.number(),
 });
 
+/**
+ * What became of a frame: `success` (an encoding to send), `fallback` (the original to send) or
+ * `dropped` (nothing to send: the sender skips the frame, docs/design.md section 2.3).
+ */
+export const frameStatusSchema = z.enum(['success', 'fallback', 'dropped']);
+export type FrameStatus = z.infer<typeof frameStatusSchema>;
+
 /** `POST /compress` response (docs/design.md section 2). */
 export const compressResponseSchema = z.object({
-  status: z.enum(['success', 'fallback']),
+  status: frameStatusSchema,
   session_id: z.string(),
   frame_number: z.number().int().nullable(),
   compressed_data: z
@@ -143,5 +153,9 @@ export const compressResponseSchema = z.object({
   latency_ms: compressLatencySchema,
   fallback_used: z.boolean(),
   fallback_reason: z.string().nullable(),
+  drop_reason: z
+    .string()
+    .nullable()
+    .describe('Why the frame was dropped (status `dropped`); null otherwise.'),
 });
 export type CompressResponse = z.infer<typeof compressResponseSchema>;

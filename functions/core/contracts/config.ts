@@ -22,6 +22,26 @@ export const MODE_DEFAULTS: Readonly<
   aggressive: { target_compression_ratio: 0.9, min_quality_score: 0.7, max_latency_ms: 25 },
 };
 
+/**
+ * What a frame gets when no encoding fits its byte budget on a congested network: `drop` (nothing
+ * is sent, as libwebrtc's frame dropper skips a frame), `smallest` (the smallest encoding that meets
+ * the quality floor, over budget) or `original` (the input's bytes).
+ */
+export const onBudgetMissSchema = z
+  .enum(['drop', 'smallest', 'original'])
+  .describe(
+    'When no encoding fits the byte budget the network allows: drop the frame, send the smallest encoding over budget, or send the original. Null: the mode default.',
+  );
+export type OnBudgetMiss = z.infer<typeof onBudgetMissSchema>;
+
+/** The mode's `on_budget_miss` when the policy sets none: quality first in conservative mode. */
+export const BUDGET_MISS_DEFAULTS: Readonly<Record<Exclude<CompressionMode, 'off'>, OnBudgetMiss>> =
+  {
+    conservative: 'smallest',
+    adaptive: 'drop',
+    aggressive: 'drop',
+  };
+
 /** Bounds of the policy fields, shared by the zod schema and the database CHECK constraints. */
 export const CONFIG_BOUNDS = {
   target_compression_ratio: { min: 0.1, max: 0.95 },
@@ -67,6 +87,7 @@ export const compressionConfigSchema = z
     enable_predictive_compression: z.boolean(),
     enable_perceptual_optimization: z.boolean(),
     opt_out: z.boolean(),
+    on_budget_miss: onBudgetMissSchema.nullable().optional(),
   })
   .strict();
 export type CompressionConfig = z.infer<typeof compressionConfigSchema>;
@@ -80,6 +101,7 @@ export const DEFAULT_CONFIG: CompressionConfig = {
   enable_predictive_compression: true,
   enable_perceptual_optimization: true,
   opt_out: false,
+  on_budget_miss: null,
 };
 
 /** A stored policy with its owner-visible timestamps. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sessionIdSchema } from './compress.ts';
+import { frameStatusSchema, sessionIdSchema } from './compress.ts';
 import { compressionModeSchema } from './config.ts';
 
 /**
@@ -65,6 +65,13 @@ export const frameMetricSchema = z.object({
   }),
   fallback_used: z.boolean(),
   fallback_reason: z.string().nullable(),
+  status: frameStatusSchema.describe(
+    'What became of the frame; frames stored before statuses were recorded read as `fallback` or `success`.',
+  ),
+  drop_reason: z
+    .string()
+    .nullable()
+    .describe('Why the frame was dropped (status `dropped`); null otherwise.'),
 });
 export type FrameMetric = z.infer<typeof frameMetricSchema>;
 
@@ -89,9 +96,11 @@ const windowFields = {
 export const performanceSummarySchema = z.object({
   hours: z.number().int(),
   ...windowFields,
-  frames: z.number().int(),
+  frames: z.number().int().describe('Every answered frame, dropped ones included.'),
   fallbacks: z.number().int(),
   fallback_rate: z.number().nullable().describe('fallbacks / frames; null without frames.'),
+  dropped: z.number().int().describe('Frames dropped: nothing was sent for them.'),
+  dropped_rate: z.number().nullable().describe('dropped / frames; null without frames.'),
   within_budget_rate: z.number().nullable().describe('Share of frames within their byte budget.'),
   bytes_in: z.number().int(),
   bytes_out: z.number().int(),

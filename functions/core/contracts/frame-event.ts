@@ -8,6 +8,7 @@
  * record that does not parse is set aside and counted, never allowed to stop its shard.
  */
 import { z } from 'zod';
+import { frameStatusSchema } from './compress.ts';
 
 /** Current version of the record layout; a consumer refuses versions it does not know. */
 export const FRAME_EVENT_VERSION = 1;
@@ -25,8 +26,8 @@ const text = (min: number, max: number) =>
     .max(max)
     .refine((value) => !value.includes('\u0000'), 'must not hold NUL');
 
-/** One answered frame, as a stream record. */
-export const frameEventSchema = z.object({
+// The fields of a record; the schema below adds the checks across them.
+const frameEventFields = z.object({
   v: z.literal(FRAME_EVENT_VERSION),
   /**
    * The frame's identity within its session (docs/design.md section 2.3): `f:<frame_number>`,
@@ -60,7 +61,22 @@ export const frameEventSchema = z.object({
   total_ms: ms,
   fallback: z.boolean(),
   fallback_reason: text(0, 200).nullable(),
+  status: frameStatusSchema.nullable().optional(),
+  /** Why the frame was dropped (status `dropped`); null otherwise. */
+  drop_reason: text(1, 200).nullable().optional(),
 });
+
+/**
+ * One answered frame, as a stream record. `status` and `drop_reason` came after the first records
+ * and are optional within version 1: a record without them (`status` absent or null) is stored
+ * with the status its `fallback` gives, as rows from before them are read. A record whose status
+ * contradicts `fallback` is refused, since the totals count both and the statuses exclude each
+ * other.
+ */
+export const frameEventSchema = frameEventFields.refine(
+  (event) => event.status == null || (event.status === 'fallback') === event.fallback,
+  { message: 'status and fallback disagree', path: ['status'] },
+);
 
 /** One answered frame, as a stream record. */
 export type FrameEvent = z.infer<typeof frameEventSchema>;

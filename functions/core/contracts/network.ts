@@ -47,9 +47,11 @@ export const sessionStatisticsSchema = z.object({
   started_at: z.iso.datetime(),
   last_seen_at: z.iso.datetime(),
   duration_s: z.number().describe('From the first to the latest use of the session.'),
-  frames: z.number().int(),
+  frames: z.number().int().describe('Every answered frame, dropped ones included.'),
   fallbacks: z.number().int(),
   fallback_rate: z.number().nullable().describe('fallbacks / frames; null without frames.'),
+  dropped: z.number().int().describe('Frames dropped: nothing was sent for them.'),
+  dropped_rate: z.number().nullable().describe('dropped / frames; null without frames.'),
   avg_compression_ratio: z
     .number()
     .nullable()

@@ -18,8 +18,11 @@ import { type HistogramBin, histogramPercentile } from './latency-histogram.ts';
 export interface WindowTotals {
   from: Date;
   to: Date;
+  /** Every answered frame, dropped ones included. */
   frames: number;
   fallbacks: number;
+  /** Frames dropped: nothing was sent for them. */
+  dropped: number;
   withinBudget: number;
   bytesIn: number;
   bytesOut: number;
@@ -58,6 +61,8 @@ export function performanceSummary(
     frames: totals.frames,
     fallbacks: totals.fallbacks,
     fallback_rate: share(totals.fallbacks, totals.frames),
+    dropped: totals.dropped,
+    dropped_rate: share(totals.dropped, totals.frames),
     within_budget_rate: share(totals.withinBudget, totals.frames),
     bytes_in: totals.bytesIn,
     bytes_out: totals.bytesOut,

@@ -5,6 +5,7 @@
 import type {
   CompressionConfig,
   CompressionMode,
+  OnBudgetMiss,
   OutputFormat,
   StoredConfig,
 } from '../../core/contracts/config.ts';
@@ -21,15 +22,35 @@ export interface ConfigRow {
   enable_predictive_compression: boolean;
   enable_perceptual_optimization: boolean;
   opt_out: boolean;
+  /** Null: the mode's default (migration 0008). */
+  on_budget_miss: OnBudgetMiss | null;
   updated_at: Date;
+}
+
+/** The columns of a {@link ConfigRow}, for the statements that read one. */
+export const CONFIG_COLUMNS = [
+  'enabled',
+  'mode',
+  'target_compression_ratio',
+  'max_latency_ms',
+  'min_quality_score',
+  'allowed_formats',
+  'enable_predictive_compression',
+  'enable_perceptual_optimization',
+  'opt_out',
+  'on_budget_miss',
+  'updated_at',
+] as const;
+
+/** {@link CONFIG_COLUMNS} as a select list, each qualified by `alias` when given. */
+export function configColumns(alias = ''): string {
+  return CONFIG_COLUMNS.map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
 }
 
 /** The stored policy of `userId`, or null when the user never stored one. */
 export async function getConfig(sql: Sql, userId: string): Promise<StoredConfig | null> {
   const [row] = await sql<ConfigRow[]>`
-    select enabled, mode, target_compression_ratio, max_latency_ms, min_quality_score,
-      allowed_formats, enable_predictive_compression, enable_perceptual_optimization, opt_out,
-      updated_at
+    select ${sql.unsafe(configColumns())}
     from compression_configs
     where user_id = ${userId}
   `;
@@ -37,8 +58,9 @@ export async function getConfig(sql: Sql, userId: string): Promise<StoredConfig 
 }
 
 /**
- * Stores `config` as the policy of `userId` (insert or replace) and returns it with its new
- * `updated_at`. The database CHECK constraints reject values outside the contract's bounds.
+ * Stores `config` as the policy of `userId` (insert or replace: a field left out, such as an unset
+ * `on_budget_miss`, is stored as unset) and returns it with its new `updated_at`. The database
+ * CHECK constraints reject values outside the contract's bounds.
  */
 export async function putConfig(
   sql: Sql,
@@ -50,12 +72,12 @@ export async function putConfig(
     insert into compression_configs (
       user_id, enabled, mode, target_compression_ratio, max_latency_ms, min_quality_score,
       allowed_formats, enable_predictive_compression, enable_perceptual_optimization, opt_out,
-      updated_at
+      on_budget_miss, updated_at
     ) values (
       ${userId}, ${config.enabled}, ${config.mode}, ${config.target_compression_ratio},
       ${config.max_latency_ms}, ${config.min_quality_score}, ${sql.array(config.allowed_formats)},
       ${config.enable_predictive_compression}, ${config.enable_perceptual_optimization},
-      ${config.opt_out}, clock_timestamp()
+      ${config.opt_out}, ${config.on_budget_miss ?? null}, clock_timestamp()
     )
     on conflict (user_id) do update set
       enabled = excluded.enabled,
@@ -67,10 +89,9 @@ export async function putConfig(
       enable_predictive_compression = excluded.enable_predictive_compression,
       enable_perceptual_optimization = excluded.enable_perceptual_optimization,
       opt_out = excluded.opt_out,
+      on_budget_miss = excluded.on_budget_miss,
       updated_at = excluded.updated_at
-    returning enabled, mode, target_compression_ratio, max_latency_ms, min_quality_score,
-      allowed_formats, enable_predictive_compression, enable_perceptual_optimization, opt_out,
-      updated_at
+    returning ${sql.unsafe(configColumns())}
   `;
   if (!row) throw new Error('Upsert of compression_configs returned no row');
   return toStoredConfig(row);
@@ -88,6 +109,7 @@ export function toStoredConfig(row: ConfigRow): StoredConfig {
     enable_predictive_compression: row.enable_predictive_compression,
     enable_perceptual_optimization: row.enable_perceptual_optimization,
     opt_out: row.opt_out,
+    on_budget_miss: row.on_budget_miss,
     updated_at: row.updated_at.toISOString(),
   };
 }

@@ -13,7 +13,7 @@ import type { FrameMetric } from '../../core/contracts/dashboard.ts';
 import type { HistogramBin } from '../../core/dashboard/latency-histogram.ts';
 import type { WindowTotals } from '../../core/dashboard/statistics.ts';
 import type { Sql } from './database.ts';
-import { frameRollupColumns } from './frame-metrics-repository.ts';
+import { frameRollupColumns, frameStatusOf, ROLLUP_SUMS } from './frame-metrics-repository.ts';
 
 interface FrameRow {
   session_id: string;
@@ -39,6 +39,8 @@ interface FrameRow {
   total_ms: number;
   fallback: boolean;
   fallback_reason: string | null;
+  status: FrameMetric['status'];
+  drop_reason: string | null;
 }
 
 /** The newest `limit` frames of `userId`, optionally of one of their sessions, newest first. */
@@ -51,7 +53,7 @@ export async function recentFrameMetrics(
     select session_id, frame_number, recorded_at, frame_type, mode, format, quality, width, height,
       original_bytes, compressed_bytes, compression_ratio, ssim, psnr_db, budget_bytes,
       within_budget, encode_attempts, decode_ms, encode_ms, metrics_ms, total_ms, fallback,
-      fallback_reason
+      fallback_reason, ${sql.unsafe(frameStatusOf())} as status, drop_reason
     from frame_metrics
     where user_id = ${userId}
       ${options.sessionId === undefined ? sql`` : sql`and session_id = ${options.sessionId}`}
@@ -84,6 +86,8 @@ export async function recentFrameMetrics(
     },
     fallback_used: row.fallback,
     fallback_reason: row.fallback_reason,
+    status: row.status,
+    drop_reason: row.drop_reason,
   }));
 }
 
@@ -127,6 +131,7 @@ interface TotalsRow {
   fair_ssim_sum: number;
   poor_frames: number;
   poor_ssim_sum: number;
+  dropped: number;
 }
 
 /**
@@ -136,11 +141,7 @@ interface TotalsRow {
  * number of the owner's sessions (docs/design.md section 5).
  */
 function wholeHours(sql: Sql, userId: string, sessionId: string | undefined) {
-  const columns = sql`
-    h.frames, h.fallbacks, h.within_budget, h.bytes_in, h.bytes_out, h.ssim_frames, h.ssim_sum,
-    h.latency_ms_sum, h.excellent_frames, h.excellent_ssim_sum, h.good_frames, h.good_ssim_sum,
-    h.fair_frames, h.fair_ssim_sum, h.poor_frames, h.poor_ssim_sum
-  `;
+  const columns = sql.unsafe(ROLLUP_SUMS.map((c) => `h.${c}`).join(', '));
   return sessionId === undefined
     ? sql`
       select ${columns} from frame_metrics_user_hourly h, b
@@ -151,24 +152,13 @@ function wholeHours(sql: Sql, userId: string, sessionId: string | undefined) {
         and h.hour >= b.lo and h.hour < b.hi`;
 }
 
-/** The sums of the window's parts, each column under its {@link TotalsRow} name. */
-const WINDOW_SUMS = `
-  coalesce(sum(frames), 0)::bigint as frames,
-  coalesce(sum(fallbacks), 0)::bigint as fallbacks,
-  coalesce(sum(within_budget), 0)::bigint as within_budget,
-  coalesce(sum(bytes_in), 0)::bigint as bytes_in,
-  coalesce(sum(bytes_out), 0)::bigint as bytes_out,
-  coalesce(sum(ssim_frames), 0)::bigint as ssim_frames,
-  coalesce(sum(ssim_sum), 0)::float8 as ssim_sum,
-  coalesce(sum(latency_ms_sum), 0)::float8 as latency_ms_sum,
-  coalesce(sum(excellent_frames), 0)::bigint as excellent_frames,
-  coalesce(sum(excellent_ssim_sum), 0)::float8 as excellent_ssim_sum,
-  coalesce(sum(good_frames), 0)::bigint as good_frames,
-  coalesce(sum(good_ssim_sum), 0)::float8 as good_ssim_sum,
-  coalesce(sum(fair_frames), 0)::bigint as fair_frames,
-  coalesce(sum(fair_ssim_sum), 0)::float8 as fair_ssim_sum,
-  coalesce(sum(poor_frames), 0)::bigint as poor_frames,
-  coalesce(sum(poor_ssim_sum), 0)::float8 as poor_ssim_sum`;
+/**
+ * The sums of the window's parts, each column under its {@link TotalsRow} name: the `_sum` columns
+ * are double precision, the rest counts.
+ */
+const WINDOW_SUMS = ROLLUP_SUMS.map(
+  (c) => `coalesce(sum(${c}), 0)::${c.endsWith('_sum') ? 'float8' : 'bigint'} as ${c}`,
+).join(',\n');
 
 /**
  * The totals of `userId`'s frames over the last `seconds` (optionally of one session): counts,
@@ -184,11 +174,7 @@ export async function windowTotals(
   const ofSession = sessionId === undefined ? sql`` : sql`and f.session_id = ${sessionId}`;
   const [row] = await sql<TotalsRow[]>`
     with b as (${windowBounds(sql, seconds, rawHours)}),
-    parts (
-      frames, fallbacks, within_budget, bytes_in, bytes_out, ssim_frames, ssim_sum,
-      latency_ms_sum, excellent_frames, excellent_ssim_sum, good_frames, good_ssim_sum,
-      fair_frames, fair_ssim_sum, poor_frames, poor_ssim_sum
-    ) as (
+    parts (${sql.unsafe(ROLLUP_SUMS.join(', '))}) as (
       ${wholeHours(sql, userId, sessionId)}
       union all
       select ${frameRollupColumns(sql)}
@@ -209,6 +195,7 @@ export async function windowTotals(
     to: row.until,
     frames: row.frames,
     fallbacks: row.fallbacks,
+    dropped: row.dropped,
     withinBudget: row.within_budget,
     bytesIn: row.bytes_in,
     bytesOut: row.bytes_out,

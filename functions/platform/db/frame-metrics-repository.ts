@@ -3,6 +3,7 @@
  * a batch of frame events at a time by the metrics consumer (docs/design.md section 5.8).
  */
 
+import type { FrameStatus } from '../../core/contracts/compress.ts';
 import type { CompressionMode } from '../../core/contracts/config.ts';
 import type { FrameEvent } from '../../core/contracts/frame-event.ts';
 import type { Sql } from './database.ts';
@@ -33,6 +34,10 @@ export interface FrameMetricRecord {
   totalMs: number;
   fallback: boolean;
   fallbackReason: string | null;
+  /** What became of the frame; `fallback` is true exactly when it is `fallback`. */
+  status: FrameStatus;
+  /** Why the frame was dropped (status `dropped`); null otherwise. */
+  dropReason: string | null;
   /**
    * The client's `Idempotency-Key`, which names a frame that has no number (docs/design.md
    * section 2.3); unset or null otherwise.
@@ -41,10 +46,21 @@ export interface FrameMetricRecord {
 }
 
 /**
+ * The status of a `frame_metrics` row whose columns are in scope (qualified by `alias` if given):
+ * rows stored before migration 0008 have none, and theirs is what `fallback` says.
+ */
+export function frameStatusOf(alias = ''): string {
+  const column = (name: string) => (alias ? `${alias}.${name}` : name);
+  return `coalesce(${column('status')}, case when ${column('fallback')} then 'fallback' else 'success' end)`;
+}
+
+/**
  * One frame row as a row of `frame_metrics_hourly`, from `frame_metrics` columns in scope (frames
- * onwards): the single definition of how a frame adds to the rollup, shared by the insert path
- * and the dashboard queries that read the partial hours at the edges of a window from raw rows.
- * SSIM bands as in migration 0002; a frame without SSIM is in no band.
+ * onwards, in {@link ROLLUP_SUMS} order): the single definition of how a frame adds to the rollup,
+ * shared by the insert path and the dashboard queries that read the partial hours at the edges of
+ * a window from raw rows. SSIM bands as in migration 0002; a frame without SSIM is in no band. A
+ * dropped frame is one of the frames, with no bytes out and no SSIM; a row without a status (from
+ * before migration 0008) was never dropped.
  */
 export function frameRollupColumns(sql: Sql) {
   return sql`
@@ -55,12 +71,13 @@ export function frameRollupColumns(sql: Sql) {
     case when ssim >= 0.90 and ssim < 0.95 then ssim else 0 end,
     ((ssim >= 0.80 and ssim < 0.90) is true)::int,
     case when ssim >= 0.80 and ssim < 0.90 then ssim else 0 end,
-    ((ssim < 0.80) is true)::int, case when ssim < 0.80 then ssim else 0 end
+    ((ssim < 0.80) is true)::int, case when ssim < 0.80 then ssim else 0 end,
+    ((status = 'dropped') is true)::int
   `;
 }
 
-/** The additive columns of both hourly rollups, after their key. */
-const ROLLUP_SUMS = [
+/** The additive columns of both hourly rollups, after their key, in table order. */
+export const ROLLUP_SUMS = [
   'frames',
   'fallbacks',
   'within_budget',
@@ -77,6 +94,7 @@ const ROLLUP_SUMS = [
   'fair_ssim_sum',
   'poor_frames',
   'poor_ssim_sum',
+  'dropped',
 ] as const;
 
 /** The grouped rollup columns of `stored`, under the names of {@link ROLLUP_SUMS}. */
@@ -113,10 +131,16 @@ const EVENT_COLUMNS = `event_id text, user_id text, session_id uuid, recorded_at
   quality integer, width integer, height integer, original_bytes integer, compressed_bytes integer,
   compression_ratio float8, ssim float8, psnr_db float8, budget_bytes integer, within_budget boolean,
   encode_attempts integer, decode_ms float8, encode_ms float8, metrics_ms float8, total_ms float8,
-  fallback boolean, fallback_reason text`;
+  fallback boolean, fallback_reason text, status text, drop_reason text`;
 
 /** The frame columns an event fills, in `EVENT_COLUMNS` order. */
 const FRAME_COLUMNS = EVENT_COLUMNS.split(',').map((c) => c.trim().split(/\s+/)[0] as string);
+
+/**
+ * The value of each frame column from the event `e`: the event's own field, except a status the
+ * event leaves out (a producer from before it), which is what its `fallback` says.
+ */
+const FRAME_VALUES = FRAME_COLUMNS.map((c) => (c === 'status' ? frameStatusOf('e') : `e.${c}`));
 
 /**
  * The statement that applies a batch: the frame rows are inserted with `ON CONFLICT DO NOTHING` on
@@ -134,7 +158,7 @@ function batchStatement(sql: Sql, events: readonly FrameEvent[]) {
       )
     ), stored as (
       insert into frame_metrics (${sql.unsafe(columns)})
-      select ${sql.unsafe(FRAME_COLUMNS.map((c) => `e.${c}`).join(', '))}
+      select ${sql.unsafe(FRAME_VALUES.join(', '))}
       from input e
       where exists (
         select 1 from sessions s where s.session_id = e.session_id and s.user_id = e.user_id
@@ -142,11 +166,12 @@ function batchStatement(sql: Sql, events: readonly FrameEvent[]) {
       order by e.session_id, e.event_id
       on conflict do nothing
       returning user_id, session_id, recorded_at, fallback, within_budget, original_bytes,
-        compressed_bytes, ssim, total_ms
+        compressed_bytes, ssim, total_ms, status
     ), totals as (
       update sessions s set
         frames_total = s.frames_total + a.frames,
         fallbacks_total = s.fallbacks_total + a.fallbacks,
+        dropped_total = s.dropped_total + a.dropped,
         bytes_in_total = s.bytes_in_total + a.bytes_in,
         bytes_out_total = s.bytes_out_total + a.bytes_out,
         ssim_sum = s.ssim_sum + a.ssim_sum,
@@ -157,6 +182,7 @@ function batchStatement(sql: Sql, events: readonly FrameEvent[]) {
           then a.last_at else s.last_seen_at end
       from (
         select session_id, user_id, count(*) as frames, sum(fallback::int) as fallbacks,
+          count(*) filter (where status = 'dropped') as dropped,
           sum(original_bytes) as bytes_in, sum(compressed_bytes) as bytes_out,
           sum(coalesce(ssim, 0)) as ssim_sum, sum(total_ms) as latency_ms_sum,
           max(recorded_at) as last_at

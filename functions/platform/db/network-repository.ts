@@ -4,7 +4,7 @@
  */
 import type { NetworkConditions } from '../../core/contracts/compress.ts';
 import type { StoredConfig } from '../../core/contracts/config.ts';
-import { type ConfigRow, toStoredConfig } from './config-repository.ts';
+import { type ConfigRow, configColumns, toStoredConfig } from './config-repository.ts';
 import type { Sql } from './database.ts';
 import {
   type ClaimStatus,
@@ -88,10 +88,7 @@ export async function insertNetworkSample(
       returning id, user_id
     )
     select inserted.id, (select id from previous) as previous_id,
-      config.user_id is not null as has_config, config.enabled, config.mode,
-      config.target_compression_ratio, config.max_latency_ms, config.min_quality_score,
-      config.allowed_formats, config.enable_predictive_compression,
-      config.enable_perceptual_optimization, config.opt_out, config.updated_at,
+      config.user_id is not null as has_config, ${sql.unsafe(configColumns('config'))},
       ${claimStatus(sql, claim, 'inserted')}
     from (select) as status
       left join inserted on true

@@ -61,6 +61,7 @@ export interface SessionTotals {
   lastSeenAt: Date;
   frames: number;
   fallbacks: number;
+  dropped: number;
   bytesIn: number;
   bytesOut: number;
   ssimSum: number;
@@ -75,8 +76,8 @@ export async function sessionTotals(
 ): Promise<SessionTotals | null> {
   const [row] = await sql<SessionTotals[]>`
     select started_at as "startedAt", last_seen_at as "lastSeenAt", frames_total as frames,
-      fallbacks_total as fallbacks, bytes_in_total as "bytesIn", bytes_out_total as "bytesOut",
-      ssim_sum as "ssimSum", latency_ms_sum as "latencyMsSum"
+      fallbacks_total as fallbacks, dropped_total as dropped, bytes_in_total as "bytesIn",
+      bytes_out_total as "bytesOut", ssim_sum as "ssimSum", latency_ms_sum as "latencyMsSum"
     from sessions
     where user_id = ${userId} and session_id = ${sessionId}
   `;

@@ -46,5 +46,7 @@ export function toFrameEvent(record: FrameMetricRecord, recordedAt = new Date())
     total_ms: record.totalMs,
     fallback: record.fallback,
     fallback_reason: record.fallbackReason,
+    status: record.status,
+    drop_reason: record.dropReason,
   };
 }

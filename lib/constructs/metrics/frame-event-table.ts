@@ -40,6 +40,8 @@ export const FRAME_EVENT_COLUMNS: Readonly<Record<keyof FrameEvent, string>> = {
   total_ms: 'double',
   fallback: 'boolean',
   fallback_reason: 'string',
+  status: 'string',
+  drop_reason: 'string',
 };
 
 /**

@@ -88,6 +88,7 @@ function compressionMetrics(config: EnvironmentConfig): CustomMetric[] {
   const { fallbackRatePercent, withinBudgetMinPercent } = config.alarms;
   return [
     serviceMetric('FramesCompressed', 'Sum', 'Frames'),
+    serviceMetric('FramesDropped', 'Sum', 'Frames dropped (nothing fits)'),
     serviceMetric('CompressionRatio', 'Average', 'Compression ratio (avg)'),
     serviceMetric('BytesSaved', 'Sum', 'Bytes saved'),
     {

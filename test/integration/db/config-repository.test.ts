@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CompressionConfig,
@@ -5,6 +6,7 @@ import {
   storedConfigSchema,
 } from '../../../functions/core/contracts/config.ts';
 import { getConfig, putConfig } from '../../../functions/platform/db/config-repository.ts';
+import { insertNetworkSample } from '../../../functions/platform/db/network-repository.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 let db: TestDatabase;
@@ -38,9 +40,45 @@ describe('config repository', () => {
     const stored = await putConfig(db.sql, 'user-round-trip', custom);
     expect(storedConfigSchema.parse(stored)).toEqual(stored);
     const { updated_at, ...fields } = stored;
-    expect(fields).toEqual(custom);
+    // A policy that never set on_budget_miss reads it as null: the mode's default.
+    expect(fields).toEqual({ ...custom, on_budget_miss: null });
     expect(new Date(updated_at ?? '').toISOString()).toBe(updated_at);
     expect(await getConfig(db.sql, 'user-round-trip')).toEqual(stored);
+  });
+
+  it('stores on_budget_miss, and a put without it leaves it unset', async () => {
+    for (const onBudgetMiss of ['drop', 'smallest', 'original'] as const) {
+      const stored = await putConfig(db.sql, 'user-budget-miss', {
+        ...custom,
+        on_budget_miss: onBudgetMiss,
+      });
+      expect(stored.on_budget_miss).toBe(onBudgetMiss);
+      expect(await getConfig(db.sql, 'user-budget-miss')).toEqual(stored);
+    }
+    const replaced = await putConfig(db.sql, 'user-budget-miss', DEFAULT_CONFIG);
+    expect(replaced.on_budget_miss).toBeNull();
+    expect(storedConfigSchema.parse(replaced)).toEqual(replaced);
+  });
+
+  it('is read with on_budget_miss by the statement that stores a network sample', async () => {
+    const stored = await putConfig(db.sql, 'user-sample', {
+      ...custom,
+      on_budget_miss: 'original',
+    });
+    const inserted = await insertNetworkSample(db.sql, {
+      sessionId: randomUUID(),
+      userId: 'user-sample',
+      conditions: {
+        available_bandwidth_kbps: 1500,
+        rtt_ms: 40,
+        packet_loss_percent: 0,
+        jitter_ms: 2,
+        fps: 30,
+      },
+      estimatedBandwidthKbps: 1500,
+      networkCondition: 0.6,
+    });
+    expect(inserted).toMatchObject({ config: stored });
   });
 
   it('replaces the policy on a second put and moves updated_at forward', async () => {

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { frameStatusSchema } from '../../../functions/core/contracts/compress.ts';
 import {
   CONFIG_BOUNDS,
   type CompressionConfig,
   DEFAULT_CONFIG,
+  onBudgetMissSchema,
 } from '../../../functions/core/contracts/config.ts';
 import { putConfig } from '../../../functions/platform/db/config-repository.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
@@ -61,6 +63,19 @@ describe('compression_configs constraints', () => {
   ])('rejects allowed_formats with %s', async (_label, formats) => {
     await expectCheckViolation(
       putRaw('formats-bad', { ...DEFAULT_CONFIG, allowed_formats: formats }),
+    );
+  });
+
+  it('accepts every on_budget_miss of the contract, and none', async () => {
+    for (const value of [...onBudgetMissSchema.options, null]) {
+      const stored = await putRaw('budget-miss', { ...DEFAULT_CONFIG, on_budget_miss: value });
+      expect(stored.on_budget_miss).toBe(value);
+    }
+  });
+
+  it('rejects an unknown on_budget_miss', async () => {
+    await expectCheckViolation(
+      putRaw('budget-miss', { ...DEFAULT_CONFIG, on_budget_miss: 'skip' }),
     );
   });
 
@@ -123,6 +138,18 @@ describe('session-owned tables', () => {
       update sessions set frames_total = 1, fallbacks_total = 2 where session_id = ${sessionId}
     `);
   });
+
+  it('refuses more dropped frames than frames in a session, or fewer than none', async () => {
+    const sessionId = await newSession('alice');
+    await db.sql`
+      update sessions set frames_total = 2, dropped_total = 2 where session_id = ${sessionId}
+    `;
+    for (const dropped of [3, -1]) {
+      await expectCheckViolation(db.sql`
+        update sessions set dropped_total = ${dropped} where session_id = ${sessionId}
+      `);
+    }
+  });
 });
 
 describe('alerts constraints', () => {
@@ -140,5 +167,26 @@ describe('alerts constraints', () => {
     await openAlert('carol', 'latency_p95');
     await db.sql`update alerts set resolved_at = now() where id = ${first?.id ?? ''}`;
     await openAlert('bob', 'latency_p95');
+  });
+});
+
+describe('frame_metrics constraints', () => {
+  const insertFrame = (status: string | null, dropReason: string | null) => db.sql`
+    insert into frame_metrics (session_id, user_id, event_id, mode, format, width, height,
+      original_bytes, compressed_bytes, compression_ratio, budget_bytes, within_budget, decode_ms,
+      encode_ms, metrics_ms, total_ms, status, drop_reason)
+    values (${randomUUID()}, 'frames', 'f:0', 'adaptive', 'jpeg', 640, 360, 1000, 0, 1, 500, true,
+      1, 1, 1, 3, ${status}, ${dropReason})
+  `;
+
+  it('accepts every frame status of the contract, and none on a row from before statuses', async () => {
+    for (const status of [...frameStatusSchema.options, null]) await insertFrame(status, null);
+    await insertFrame('dropped', 'x'.repeat(200));
+  });
+
+  it('rejects an unknown status and an empty or overlong drop reason', async () => {
+    await expectCheckViolation(insertFrame('skipped', null));
+    await expectCheckViolation(insertFrame('dropped', ''));
+    await expectCheckViolation(insertFrame('dropped', 'x'.repeat(201)));
   });
 });

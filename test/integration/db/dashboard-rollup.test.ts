@@ -29,32 +29,42 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const frame = (userId: string, sessionId: string, i: number): FrameMetricRecord => ({
-  sessionId,
-  userId,
-  frameNumber: i,
-  frameType: 'video',
-  mode: 'adaptive',
-  format: 'jpeg',
-  quality: 70,
-  width: 640,
-  height: 360,
-  originalBytes: 50_000 + i * 37,
-  compressedBytes: 9_000 + ((i * 131) % 7_000),
-  compressionRatio: 0.8,
-  // Every band, the exact band edges, and frames without SSIM.
-  ssim: i % 9 === 0 ? null : ([0.95, 0.9, 0.8, 0.7999, 0.97, 0.93, 0.85, 0.5][i % 8] ?? null),
-  psnrDb: 40,
-  budgetBytes: 20_000,
-  withinBudget: i % 3 !== 0,
-  encodeAttempts: 1,
-  decodeMs: 1,
-  encodeMs: 5,
-  metricsMs: 1,
-  totalMs: 0.05 + i * 1.7,
-  fallback: i % 7 === 0,
-  fallbackReason: i % 7 === 0 ? 'ssim_below_floor' : null,
-});
+/** Frame `i`: every status (a fallback every 7th, else dropped every 5th), band and budget case. */
+function frame(userId: string, sessionId: string, i: number): FrameMetricRecord {
+  const status = i % 7 === 0 ? 'fallback' : i % 5 === 4 ? 'dropped' : 'success';
+  const dropped = status === 'dropped';
+  return {
+    sessionId,
+    userId,
+    frameNumber: i,
+    frameType: 'video',
+    mode: 'adaptive',
+    format: 'jpeg',
+    quality: 70,
+    width: 640,
+    height: 360,
+    originalBytes: 50_000 + i * 37,
+    compressedBytes: dropped ? 0 : 9_000 + ((i * 131) % 7_000),
+    compressionRatio: 0.8,
+    // Every band, the exact band edges, and frames without SSIM.
+    ssim:
+      i % 9 === 0 || dropped
+        ? null
+        : ([0.95, 0.9, 0.8, 0.7999, 0.97, 0.93, 0.85, 0.5][i % 8] ?? null),
+    psnrDb: 40,
+    budgetBytes: 20_000,
+    withinBudget: dropped || i % 3 !== 0,
+    encodeAttempts: 1,
+    decodeMs: 1,
+    encodeMs: 5,
+    metricsMs: 1,
+    totalMs: 0.05 + i * 1.7,
+    fallback: status === 'fallback',
+    fallbackReason: status === 'fallback' ? 'ssim_below_floor' : null,
+    status,
+    dropReason: dropped ? 'no_candidate_fits' : null,
+  };
+}
 
 type Row = Record<string, unknown>;
 
@@ -91,6 +101,11 @@ describe('the hourly rollups', () => {
     const maintained = await rollupSnapshot(userId);
     expect(maintained.hourly.reduce((sum, row) => sum + Number(row.frames), 0)).toBe(120);
     expect(maintained.userHourly.reduce((sum, row) => sum + Number(row.frames), 0)).toBe(120);
+    const dropped = Array.from({ length: 120 }, (_, i) => frame(userId, '', i)).filter(
+      (f) => f.status === 'dropped',
+    ).length;
+    expect(dropped).toBeGreaterThan(0);
+    expect(maintained.userHourly.reduce((sum, row) => sum + Number(row.dropped), 0)).toBe(dropped);
     await rebuildRollups(db.sql);
     expect(await rollupSnapshot(userId)).toEqual(maintained);
   });
@@ -173,15 +188,18 @@ describe('window totals', () => {
     // Frames every 7 minutes over 3 days, then a few in the current hour.
     for (let t = now - 72 * HOUR; t <= now - 60_000; t += 7 * 60_000) {
       const i = frames.length;
+      // Some dropped frames among rows without a status (stored before migration 0008).
+      const dropped = i % 19 === 3 && i % 17 !== 0;
       frames.push({
         userId,
         sessionId,
         recordedAt: new Date(t),
         originalBytes: 40_000 + (i % 13) * 1000,
-        compressedBytes: 8_000 + (i % 5) * 500,
-        ssim: i % 11 === 0 ? null : 0.75 + (i % 25) / 100,
+        compressedBytes: dropped ? 0 : 8_000 + (i % 5) * 500,
+        ssim: i % 11 === 0 || dropped ? null : 0.75 + (i % 25) / 100,
         totalMs: 2 + (i % 40),
         fallback: i % 17 === 0,
+        ...(dropped ? { status: 'dropped' as const, dropReason: 'no_candidate_fits' } : {}),
       });
     }
     await insertFrames(db.sql, frames);
@@ -202,6 +220,7 @@ describe('window totals', () => {
       expect(totals.bytesIn).toBe(inside.reduce((s, f) => s + f.originalBytes, 0));
       expect(totals.bytesOut).toBe(inside.reduce((s, f) => s + f.compressedBytes, 0));
       expect(totals.fallbacks).toBe(inside.filter((f) => f.fallback).length);
+      expect(totals.dropped).toBe(inside.filter((f) => f.status === 'dropped').length);
       expect(totals.ssimFrames).toBe(inside.filter((f) => f.ssim !== null).length);
       expect(totals.latencyMsSum).toBeCloseTo(
         inside.reduce((s, f) => s + f.totalMs, 0),

@@ -52,6 +52,8 @@ const frame = (
   totalMs: 9,
   fallback: false,
   fallbackReason: null,
+  status: 'success',
+  dropReason: null,
 });
 
 /** Every count a frame adds to, for one session and its owner. */

@@ -46,6 +46,22 @@ describe('the application role', () => {
     expect(await asApp('select max(id) from schema_migrations')).toBeUndefined();
   });
 
+  it('reads and writes the columns migrations after 0007 added to its tables', async () => {
+    for (const statement of [
+      `insert into compression_configs (user_id, enabled, mode, target_compression_ratio,
+        max_latency_ms, min_quality_score, allowed_formats, enable_predictive_compression,
+        enable_perceptual_optimization, opt_out, on_budget_miss)
+        values ('t', true, 'adaptive', 0.8, 20, 0.85, '{jpeg}', true, true, false, 'drop')`,
+      `update frame_metrics set status = 'dropped', drop_reason = 'no_candidate_fits' where false`,
+      'select status, drop_reason from frame_metrics',
+      'update frame_metrics_hourly set dropped = dropped + 1 where false',
+      'update frame_metrics_user_hourly set dropped = dropped + 1 where false',
+      'select dropped_total from sessions',
+    ]) {
+      expect(await asApp(statement), statement).toBeUndefined();
+    }
+  });
+
   it('cannot run DDL: create, alter, drop or truncate', async () => {
     for (const statement of [
       'create table intruder (id int)',

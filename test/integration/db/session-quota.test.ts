@@ -46,6 +46,8 @@ const frame = (userId: string, sessionId: string): FrameMetricRecord => ({
   totalMs: 10,
   fallback: false,
   fallbackReason: null,
+  status: 'success',
+  dropReason: null,
 });
 
 const sample = (userId: string, sessionId: string) => ({

@@ -51,6 +51,8 @@ const frame = (sessionId: string): FrameMetricRecord => ({
   totalMs: 10,
   fallback: false,
   fallbackReason: null,
+  status: 'success',
+  dropReason: null,
 });
 
 describe('first uses of a session racing each other', () => {

@@ -149,6 +149,48 @@ describe('CompressFrame', () => {
     expect(row?.n).toBe(1);
   });
 
+  it('drops a frame nothing fits on a congested network, or sends what on_budget_miss asks for', async () => {
+    const frame = await encodeFrame('noise', { width: 640, height: 360, quality: 90 });
+    const congested = (onBudgetMiss: string) =>
+      compressFrame(
+        {
+          session_id: randomUUID(),
+          frame_data: frame,
+          metadata: { frame_number: 1, frame_type: 'FRAME_TYPE_VIDEO' },
+          max_latency_ms: 100,
+          min_quality_score: 0.5,
+          on_budget_miss: onBudgetMiss,
+          network: {
+            available_bandwidth_kbps: 100,
+            rtt_ms: 80,
+            packet_loss_percent: 0,
+            jitter_ms: 5,
+            fps: 30,
+          },
+        },
+        'alice',
+      );
+    const dropped = (await congested('ON_BUDGET_MISS_UNSPECIFIED'))
+      .response as CompressFrameResponseMessage;
+    expect(dropped).toMatchObject({
+      status: 'COMPRESSION_STATUS_DROPPED',
+      drop_reason: 'no_candidate_fits',
+      compressed_size_bytes: 0,
+      fallback_used: false,
+    });
+    expect(dropped.compressed_data.length).toBe(0);
+    const original = (await congested('ON_BUDGET_MISS_ORIGINAL'))
+      .response as CompressFrameResponseMessage;
+    expect(original).toMatchObject({
+      status: 'COMPRESSION_STATUS_FALLBACK',
+      fallback_reason: 'no_candidate_fits',
+    });
+    expect(original.compressed_data.equals(frame)).toBe(true);
+    expect(server.metrics.expose()).toMatch(
+      /aic_frame_drops_total\{reason="no_candidate_fits"\} [1-9]/,
+    );
+  });
+
   it('rejects invalid fields with INVALID_ARGUMENT and lists each one by its proto path', async () => {
     const { error } = await compressFrame({
       session_id: 'not-a-uuid',

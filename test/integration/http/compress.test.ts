@@ -280,6 +280,78 @@ describe('POST /compress', () => {
   });
 });
 
+describe('POST /compress on a congested network', () => {
+  // About 350 bytes a frame: less than any encoding of a 640x360 frame of noise.
+  const congested = {
+    network: {
+      available_bandwidth_kbps: 100,
+      rtt_ms: 80,
+      packet_loss_percent: 0,
+      jitter_ms: 5,
+      fps: 30,
+    },
+    max_latency_ms: 100,
+    min_quality_score: 0.5,
+  };
+  const noise = (extra: Body = {}) =>
+    frameBody('noise', { ...congested, ...extra }, { width: 640, height: 360, quality: 90 });
+
+  it('drops a frame nothing fits, by default in adaptive mode: nothing to send', async () => {
+    const result = await ok(await post(await noise()));
+    expect(result).toMatchObject({
+      status: 'dropped',
+      drop_reason: 'no_candidate_fits',
+      compressed_data: '',
+      compressed_size_bytes: 0,
+      within_budget: true,
+      ssim: null,
+      psnr_db: null,
+      fallback_used: false,
+      fallback_reason: null,
+    });
+  });
+
+  it('sends the smallest encoding over the budget or the original when the policy says so', async () => {
+    const smallest = await ok(await post(await noise({ on_budget_miss: 'smallest' })));
+    expect(smallest).toMatchObject({ status: 'success', within_budget: false, drop_reason: null });
+    expect(smallest.compressed_size_bytes).toBeGreaterThan(smallest.budget_bytes);
+    expect(smallest.ssim).toBeGreaterThanOrEqual(0.5);
+    const original = await ok(await post(await noise({ on_budget_miss: 'original' })));
+    expect(original).toMatchObject({
+      status: 'fallback',
+      fallback_reason: 'no_candidate_fits',
+      compressed_size_bytes: original.original_size_bytes,
+      ssim: 1,
+    });
+  });
+
+  it('follows the stored policy, and sends the smallest encoding in conservative mode', async () => {
+    const put = await api.request('/api/v1/aic/config', {
+      method: 'PUT',
+      user: 'dora',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        enabled: true,
+        mode: 'adaptive',
+        target_compression_ratio: 0.8,
+        max_latency_ms: 100,
+        min_quality_score: 0.5,
+        allowed_formats: ['jpeg', 'webp'],
+        enable_predictive_compression: true,
+        enable_perceptual_optimization: true,
+        opt_out: false,
+        on_budget_miss: 'original',
+      }),
+    });
+    expect(put.status, await put.text()).toBe(200);
+    expect((await ok(await post(await noise(), 'dora'))).status).toBe('fallback');
+    const conservative = await ok(
+      await post(await noise({ mode: 'conservative', min_quality_score: 0.5 }), 'erin'),
+    );
+    expect(conservative).toMatchObject({ status: 'success', within_budget: false });
+  });
+});
+
 describe('predictive compression across a session', () => {
   it('learns the session so that later frames take about one encode', async () => {
     const session = randomUUID();

@@ -105,6 +105,8 @@ describe('the dashboard numbers', () => {
         compressed_size_bytes: result.compressed_size_bytes,
         fallback_used: result.fallback_used,
         format: result.format,
+        status: result.status,
+        drop_reason: result.drop_reason,
       });
     }
   });
@@ -126,6 +128,7 @@ describe('the dashboard numbers', () => {
       bytes_out: bytesOut,
       bytes_saved: bytesIn - bytesOut,
       fallbacks: sent.filter((s) => s.result.fallback_used).length,
+      dropped: sent.filter((s) => s.result.status === 'dropped').length,
     });
     expect(summary.avg_compression_ratio).toBeCloseTo(1 - bytesOut / bytesIn, 5);
     expect(summary.avg_ssim).toBeCloseTo(sum(sent.map((s) => s.result.ssim ?? 0)) / sent.length, 4);

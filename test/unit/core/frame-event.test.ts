@@ -37,6 +37,43 @@ describe('parseFrameEvent', () => {
     expect(parseFrameEvent(JSON.stringify(event))).toEqual({ ok: true, event });
   });
 
+  it('accepts a dropped frame with its reason', () => {
+    const event = validEvent({
+      compressed_bytes: 0,
+      ssim: null,
+      psnr_db: null,
+      status: 'dropped',
+      drop_reason: 'no_candidate_fits',
+    });
+    expect(parseFrameEvent(JSON.stringify(event))).toEqual({ ok: true, event });
+  });
+
+  it('accepts a record from a producer that sends no status (or a null one)', () => {
+    const { status: _status, drop_reason: _reason, ...old } = validEvent({ fallback: true });
+    expect(parseFrameEvent(JSON.stringify(old))).toEqual({ ok: true, event: old });
+    const nulls = validEvent({ status: null, drop_reason: null });
+    expect(parseFrameEvent(JSON.stringify(nulls))).toEqual({ ok: true, event: nulls });
+  });
+
+  it('refuses a status that contradicts fallback, an unknown status and a bad reason', () => {
+    const bad: Record<string, unknown>[] = [
+      { status: 'fallback', fallback: false },
+      { status: 'success', fallback: true },
+      { status: 'dropped', fallback: true },
+      { status: 'unknown' },
+      { status: 'dropped', drop_reason: '' },
+      { status: 'dropped', drop_reason: 'x'.repeat(201) },
+      { status: 'dropped', drop_reason: 'a\u0000b' },
+    ];
+    for (const change of bad) {
+      const data = JSON.stringify({ ...validEvent(), ...change });
+      expect(parseFrameEvent(data), JSON.stringify(change)).toEqual({
+        ok: false,
+        reason: 'invalid',
+      });
+    }
+  });
+
   it('refuses a record that is not JSON as not_json', () => {
     for (const data of ['', 'not json', '{"v":1,', '\u0000\u0001', "{'v': 1}"]) {
       expect(parseFrameEvent(data)).toEqual({ ok: false, reason: 'not_json' });

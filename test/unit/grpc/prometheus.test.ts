@@ -49,6 +49,7 @@ function answered(overrides: Partial<CompressResponse>): CompressResponse {
     latency_ms: { decode: 1, encode: 5, metrics: 1, total: 8 },
     fallback_used: false,
     fallback_reason: null,
+    drop_reason: null,
     ...overrides,
   };
 }

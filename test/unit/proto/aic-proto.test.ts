@@ -13,6 +13,7 @@ import {
 } from '../../../functions/core/contracts/compress.ts';
 import {
   compressionModeSchema,
+  onBudgetMissSchema,
   outputFormatSchema,
 } from '../../../functions/core/contracts/config.ts';
 
@@ -507,6 +508,7 @@ describe('the AuraLink AIC proto', () => {
       ['CompressionStatus', compressResponseSchema.shape.status.options],
       ['ImageFormat', [...new Set([...inputFormatSchema.options, ...outputFormatSchema.options])]],
       ['NetworkQuality', ['excellent', 'good', 'fair', 'poor']],
+      ['OnBudgetMiss', onBudgetMissSchema.options],
     ];
     for (const [enumName, jsonValues] of cases) {
       const expected = [

@@ -9,6 +9,7 @@ import { migration as framesCountedOnce } from './0004_frames_counted_once.ts';
 import { migration as frameEvents } from './0005_frame_events.ts';
 import { migration as tenantSessions } from './0006_tenant_sessions.ts';
 import { migration as serviceRoles } from './0007_service_roles.ts';
+import { migration as frameStatuses } from './0008_frame_statuses.ts';
 
 /** One versioned schema change, applied once in its own transaction. */
 export interface Migration {
@@ -27,4 +28,5 @@ export const MIGRATIONS: readonly Migration[] = [
   frameEvents,
   tenantSessions,
   serviceRoles,
+  frameStatuses,
 ];

@@ -12,6 +12,7 @@ const empty: WindowTotals = {
   to: new Date('2025-06-02T10:00:00Z'),
   frames: 0,
   fallbacks: 0,
+  dropped: 0,
   withinBudget: 0,
   bytesIn: 0,
   bytesOut: 0,
@@ -57,6 +58,32 @@ describe('the dashboard figures', () => {
       avg_latency_ms: 10,
     });
     expect(summary.latency_p95_ms).toBeCloseTo(10, 0);
+  });
+
+  it('count dropped frames among the frames, with no SSIM and no bytes out', () => {
+    // One more frame, dropped: its input counts, nothing went out, and it has no SSIM.
+    const withDrop: WindowTotals = {
+      ...totals,
+      frames: 5,
+      dropped: 1,
+      withinBudget: 4,
+      bytesIn: 5_000_000_000,
+      latencyMsSum: 50,
+    };
+    const summary = performanceSummary(24, withDrop, [{ bucket: latencyBucket(10), frames: 5 }]);
+    expect(summary).toMatchObject({
+      frames: 5,
+      fallbacks: 1,
+      fallback_rate: 0.2,
+      dropped: 1,
+      dropped_rate: 0.2,
+      within_budget_rate: 0.8,
+      bytes_out: 1_000_000_000,
+      avg_ssim: 0.93,
+      avg_latency_ms: 10,
+    });
+    expect(performanceSummary(24, totals, [])).toMatchObject({ dropped: 0, dropped_rate: 0 });
+    expect(performanceSummary(24, empty, [])).toMatchObject({ dropped: 0, dropped_rate: null });
   });
 
   it('price the saved gigabytes at the configured rate', () => {

@@ -1,0 +1,56 @@
+/**
+ * What a frame gets when nothing fits its byte budget on a congested network (the policy's
+ * `on_budget_miss`, docs/design.md section 4.6). The engine's decision is taken as it is; this
+ * rule only decides what of it goes out.
+ */
+import type { OnBudgetMiss } from '../contracts/config.ts';
+import type { FrameBudget } from '../network/budget.ts';
+import type { CompressionDecision, FallbackReason } from './engine.ts';
+
+/** Why a frame went out as nothing, or as its original, because of its budget. */
+export type BudgetMissReason = FallbackReason | 'no_candidate_fits';
+
+/** What goes out for a frame. */
+export type FrameOutcome =
+  /** The engine's decision as it stands: its encoding, or the original on fallback. */
+  | { readonly kind: 'as_decided' }
+  /** The original, although an encoding that meets the floor exists (it does not fit either). */
+  | { readonly kind: 'original'; readonly reason: 'no_candidate_fits' }
+  /** Nothing: the sender skips the frame. */
+  | { readonly kind: 'dropped'; readonly reason: BudgetMissReason };
+
+const AS_DECIDED: FrameOutcome = { kind: 'as_decided' };
+
+/**
+ * Applies `onBudgetMiss` to the engine's `decision` for a frame of `originalBytes` under `budget`.
+ * Only a budget the network limits is a miss: under the ratio cap alone nothing is congested, and
+ * the decision stands. A miss is an encoding over the budget, or a fallback whose original does not
+ * fit either:
+ *
+ * | `onBudgetMiss` | an encoding meets the floor, none fits | nothing meets the floor |
+ * |---|---|---|
+ * | `drop` | dropped (`no_candidate_fits`) | dropped (the engine's reason) |
+ * | `smallest` | the smallest such encoding | dropped (the engine's reason) |
+ * | `original` | the original (`no_candidate_fits`) | the original (the engine's reason) |
+ *
+ * An original smaller than every encoding that meets the floor (`original_smaller`) is the
+ * smallest thing to send that meets it, so `smallest` sends it.
+ */
+export function applyBudgetMiss(
+  decision: CompressionDecision,
+  onBudgetMiss: OnBudgetMiss,
+  budget: Pick<FrameBudget, 'budgetBytes' | 'limitedBy'>,
+  originalBytes: number,
+): FrameOutcome {
+  if (decision.passthrough || budget.limitedBy !== 'network') return AS_DECIDED;
+  if (decision.status === 'success') {
+    if (decision.withinBudget) return AS_DECIDED;
+    if (onBudgetMiss === 'drop') return { kind: 'dropped', reason: 'no_candidate_fits' };
+    if (onBudgetMiss === 'original') return { kind: 'original', reason: 'no_candidate_fits' };
+    return AS_DECIDED;
+  }
+  if (originalBytes <= budget.budgetBytes || onBudgetMiss === 'original') return AS_DECIDED;
+  const reason = decision.fallbackReason ?? 'quality_floor_unreachable';
+  if (onBudgetMiss === 'smallest' && reason === 'original_smaller') return AS_DECIDED;
+  return { kind: 'dropped', reason };
+}
