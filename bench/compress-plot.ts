@@ -5,7 +5,12 @@
  * (dashed) with the engine's pick (star) and the exhaustive oracle's (ring).
  */
 import sharp from 'sharp';
-import { type Candidate, SCALE_LADDER } from '../functions/core/engine/candidates.ts';
+import { SCALE_LADDER } from '../functions/core/engine/candidates.ts';
+import {
+  type AnyCandidate,
+  describeCandidate,
+  reportedQuality,
+} from '../functions/core/engine/screen-candidates.ts';
 import type { MeasuredEncoding } from '../functions/core/engine/selection.ts';
 import { formatBytes } from './format.ts';
 
@@ -17,7 +22,7 @@ export interface PlotPoint {
 
 /** A chosen encoding: its point and its parameters. */
 export interface PlotPick extends PlotPoint {
-  readonly candidate: Pick<Candidate, 'format' | 'quality' | 'scale'>;
+  readonly candidate: AnyCandidate;
 }
 
 /** One network profile on the plot. */
@@ -57,7 +62,10 @@ const esc = (text: string) =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 
 const describe = (pick: PlotPick) =>
-  `${pick.candidate.format} q${pick.candidate.quality} x${pick.candidate.scale}, ${formatBytes(pick.bytes)}, ${pick.ssim.toFixed(3)}`;
+  `${describeCandidate(pick.candidate)}, ${formatBytes(pick.bytes)}, ${pick.ssim.toFixed(3)}`;
+
+/** Where an encoding sits on its format's curve: lossy qualities in order, exact encodings last. */
+const curveOrder = (e: MeasuredEncoding) => reportedQuality(e.candidate) ?? 101;
 
 const formatColour = (format: string) => FORMAT_COLOURS[format] ?? OTHER_FORMAT_COLOUR;
 
@@ -192,7 +200,7 @@ function candidates(plot: BytesVsSsimPlot, { x, y }: Scale): string[] {
     curves.set(key, [...(curves.get(key) ?? []), e]);
   }
   for (const curve of curves.values()) {
-    const sorted = [...curve].sort((a, b) => a.candidate.quality - b.candidate.quality);
+    const sorted = [...curve].sort((a, b) => curveOrder(a) - curveOrder(b));
     const first = sorted[0];
     if (first === undefined) continue;
     const points = sorted.map((e) => `${x(e.bytes).toFixed(1)},${y(e.ssim).toFixed(1)}`);

@@ -1,9 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type CompressResponse, MAX_FRAME_BYTES_HTTP } from '../core/contracts/compress.ts';
-import type { OutputFormat } from '../core/contracts/config.ts';
 import { applyBudgetMiss, type FrameOutcome } from '../core/engine/budget-miss.ts';
 import { type CompressionDecision, compressFrame } from '../core/engine/engine.ts';
 import type { EngineModel } from '../core/engine/model.ts';
+import { describeCandidate, reportedQuality } from '../core/engine/screen-candidates.ts';
 import type { MeasuredEncoding } from '../core/engine/selection.ts';
 import { PayloadTooLargeError } from '../core/errors.ts';
 import { LruMap } from '../core/lru-map.ts';
@@ -71,9 +71,8 @@ export interface CompressedFrame {
 
 /** One encode the engine tried. */
 export interface TrialSummary {
-  readonly format: OutputFormat;
-  readonly quality: number;
-  readonly scale: number;
+  /** What was tried, e.g. `webp q40 x0.25` or `webp lossless x1` (`describeCandidate`). */
+  readonly description: string;
   /** Encoded size; undefined when the encode failed. */
   readonly bytes: number | undefined;
   /** Encode time in ms (0 when the encode failed). */
@@ -240,7 +239,7 @@ function toResponse(prepared: PreparedFrame, outcome: EngineOutcome): CompressRe
     frame_number: command.frameNumber ?? null,
     compressed_data: output.toString('base64'),
     format: chosen?.candidate.format ?? decoded.format,
-    quality: chosen?.candidate.quality ?? null,
+    quality: chosen ? reportedQuality(chosen.candidate) : null,
     width: chosen?.width ?? decoded.width,
     height: chosen?.height ?? decoded.height,
     original_size_bytes: originalBytes,
@@ -323,9 +322,7 @@ function toRecord(
 
 function trialSummaries(decision: CompressionDecision): TrialSummary[] {
   return decision.trials.map(({ candidate, encoded }) => ({
-    format: candidate.format,
-    quality: candidate.quality,
-    scale: candidate.scale,
+    description: describeCandidate(candidate),
     bytes: encoded?.bytes,
     encodeMs: encoded?.encodeMs ?? 0,
   }));

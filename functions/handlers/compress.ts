@@ -61,7 +61,7 @@ function answerHeaders(answer: FrameAnswer): Record<string, string> {
 
 /**
  * The frame's phases, then every encode the engine tried in order (`try1`, `try2`, ...), e.g.
- * `try1;dur=3.1;desc="webp q40 x0.25 3684 B"`: what a browser's network panel or a curl user sees
+ * `try1;dur=3.1;desc="webp q40 x0.25 3684 B"` or `try1;dur=9.8;desc="webp lossless x1 2534 B"`: what a browser's network panel or a curl user sees
  * of the search, without a field in the response body.
  */
 function serverTiming(response: CompressResponse, trials: FrameAnswer['trials']): string {
@@ -74,7 +74,7 @@ function serverTiming(response: CompressResponse, trials: FrameAnswer['trials'])
   ];
   const tries = trials.map(
     (t, i) =>
-      `try${i + 1};dur=${t.encodeMs.toFixed(1)};desc="${t.format} q${t.quality} x${t.scale}${t.bytes === undefined ? ' failed' : ` ${t.bytes} B`}"`,
+      `try${i + 1};dur=${t.encodeMs.toFixed(1)};desc="${t.description}${t.bytes === undefined ? ' failed' : ` ${t.bytes} B`}"`,
   );
   return [...phases, ...tries].join(', ');
 }

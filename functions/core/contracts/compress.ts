@@ -136,8 +136,18 @@ export const compressResponseSchema = z.object({
   compressed_data: z
     .string()
     .describe('Base64 of the frame to send: the compressed one, or the original on fallback.'),
-  format: z.union([outputFormatSchema, inputFormatSchema]),
-  quality: z.number().int().nullable(),
+  format: z
+    .union([outputFormatSchema, inputFormatSchema])
+    .describe(
+      'Format of `compressed_data`: JPEG, WebP or AVIF, PNG too for a `screen` frame (palette PNG), or the original format on fallback.',
+    ),
+  quality: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      'Encoder quality used, 1..100 (the level of a near-lossless WebP); null on fallback and for lossless WebP or palette PNG, which have no quality setting.',
+    ),
   width: z.number().int(),
   height: z.number().int(),
   original_size_bytes: z.number().int(),

@@ -8,6 +8,10 @@
  * {@link compressFrame} runs the search in phases:
  * 1. {@link startSearch}: the selection rules, the deadline (`deadline.ts`) and the session's model
  *    started on this frame.
+ * 1a. {@link tryScreenLadder}, for `screen` frames: the lossless, near-lossless and palette
+ *    encodings of `screen-candidates.ts`, at full scale, in order until one fits and meets the
+ *    floor. When one does, the lossy search is skipped: nothing it finds beats a fitting ladder
+ *    encoding on SSIM at full scale by more than a rounding error, and text stays sharp.
  * 2. {@link searchWithinBudget}: encode the candidate `pickForBudget` names (`next-candidate.ts`),
  *    learn from the result and repeat until an encoding fits and meets the floor, or the give-up
  *    rules (`give-up.ts`) find the rest hopeless. `screen` frames run this on scale 1 first and on
@@ -33,11 +37,18 @@ import {
   enumerateCandidates,
   type FrameSize,
   type FrameType,
+  QUALITY_GRID,
 } from './candidates.ts';
 import { Deadline } from './deadline.ts';
-import { FrameSearch, type SearchLoop, type StopCause, type Trial } from './frame-search.ts';
+import {
+  FrameSearch,
+  type LadderCosts,
+  type SearchLoop,
+  type StopCause,
+  type Trial,
+} from './frame-search.ts';
 import { budgetOutOfReach, likelierElsewhere } from './give-up.ts';
-import { coldStartModel, type EngineModel, initialModel, startFrame } from './model.ts';
+import { coldStartModel, type EngineModel, initialModel, predict, startFrame } from './model.ts';
 import {
   pickBetterThan,
   pickForBudget,
@@ -45,6 +56,7 @@ import {
   smallestAboveFloor,
 } from './next-candidate.ts';
 import type { EnginePort } from './port.ts';
+import { type AnyCandidate, type ScreenCandidate, screenCandidates } from './screen-candidates.ts';
 import { type MeasuredEncoding, type SelectionRules, selectBest } from './selection.ts';
 
 /** Encodes allowed per frame unless the caller says otherwise. */
@@ -100,6 +112,8 @@ export interface CompressFrameInput {
   readonly now: () => number;
   /** Most encodes for this frame, default {@link DEFAULT_MAX_ATTEMPTS}; `Infinity` for no limit. */
   readonly maxAttempts?: number;
+  /** Whether a `screen` frame tries the screen ladder first; default true. */
+  readonly screenLadder?: boolean;
 }
 
 /** What the engine decided for one frame. */
@@ -125,7 +139,7 @@ export interface CompressionDecision {
 }
 
 /** A subset of the candidate grid the budget phase searches on its own. */
-type Tier = (candidate: Candidate) => boolean;
+type Tier = (candidate: AnyCandidate) => boolean;
 
 const anyScale: Tier = () => true;
 const fullScale: Tier = (candidate) => candidate.scale === 1;
@@ -146,6 +160,16 @@ export async function compressFrame(input: CompressFrameInput): Promise<Compress
   const candidates = enumerateCandidates(input.frame, input.policy.allowedFormats);
   if (candidates.length === 0) return noCandidates(input);
   const search = startSearch(input, candidates, maxAttempts);
+  if (
+    input.screenLadder !== false &&
+    input.frame.frameType === 'screen' &&
+    flatEnoughForLadder(input.port)
+  ) {
+    const ladder = screenCandidates(input.frame, input.policy.allowedFormats);
+    if ((await tryScreenLadder(search, ladder, input.frame)) === 'found') {
+      return decide(search, 'found', input.frame);
+    }
+  }
   const budgetPhase = await searchWithinBudget(search, input.model?.observations ?? 0);
   let stop = budgetPhase.stop;
   if (stop === 'found') {
@@ -223,6 +247,42 @@ function startSearch(
     frame: { width, height, frameType, originalBytes },
   };
   return new FrameSearch({ frame, port, model, candidates, rules, deadline, maxAttempts });
+}
+
+/**
+ * The busiest frame (`frameActivity`) the screen ladder is tried on. Lossless and palette coding pay
+ * off on flat content, text and UI; a busier frame (a photo or a video inside the shared screen)
+ * codes losslessly to many times its budget and many times slower than a lossy encode, which would
+ * spend the latency budget on an encoding that cannot be sent.
+ */
+export const MAX_LADDER_ACTIVITY = 3;
+
+/** Whether the frame is flat enough for the ladder; a port that cannot tell allows it. */
+function flatEnoughForLadder(port: EnginePort): boolean {
+  const activity = port.activity?.();
+  return activity === undefined || activity <= MAX_LADDER_ACTIVITY;
+}
+
+/**
+ * Phase 1a, for `screen` frames: the screen ladder (`FrameSearch.tryLadder`), while the deadline
+ * affords its steps. Its first encode is expected to take as long as the model expects a lossy WebP
+ * encode of the frame at full scale, which lossless WebP of text and UI does; a measurement as long
+ * as the model expects one at full scale. Busy content (a video inside the shared screen) codes
+ * losslessly far more slowly, which only the encode itself reveals: the later steps then expect
+ * what it took.
+ */
+async function tryScreenLadder(
+  search: FrameSearch,
+  ladder: readonly ScreenCandidate[],
+  frame: FrameSize,
+): Promise<StopCause> {
+  const top = Math.max(...QUALITY_GRID);
+  const atTop = search.candidates.filter((c) => c.scale === 1 && c.quality === top);
+  const basis = atTop.find((c) => c.format === 'webp') ?? atTop[0];
+  if (ladder.length === 0 || basis === undefined) return 'exhausted';
+  const prediction = predict(search.model, basis, frame);
+  const costs: LadderCosts = { encodeMs: prediction.encodeMs, measureMs: prediction.measureMs };
+  return search.tryLadder(ladder, costs);
 }
 
 /**

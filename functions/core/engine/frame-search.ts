@@ -1,28 +1,35 @@
 /**
  * One frame's search: what it encoded and measured, what is still open, and the loop that encodes
  * the candidates a step of the engine picks until the step is done or a limit is hit. Every encode
- * and measurement updates the frame's model; the steps themselves (what to pick, when to give up)
- * are the engine's.
+ * and measurement of a lossy candidate updates the frame's model; the screen ladder's are recorded
+ * but teach the model nothing. The steps themselves (what to pick, when to give up) are the
+ * engine's.
  */
 import type { OutputFormat } from '../contracts/config.ts';
 import { type Candidate, candidateKey, type FrameSize } from './candidates.ts';
-import type { Deadline } from './deadline.ts';
+import { type Deadline, TIME_SAFETY } from './deadline.ts';
 import { type EngineModel, observeEncode, observeMeasurement, predict } from './model.ts';
 import type { Encoded, EnginePort, Measurement } from './port.ts';
 import { Pruning } from './pruning.ts';
 import { type Scored, type ScoreTargets, scoreCandidate, scoreTargets } from './scoring.ts';
+import {
+  type AnyCandidate,
+  isScreenCandidate,
+  type ScreenCandidate,
+  screenCandidateKey,
+} from './screen-candidates.ts';
 import type { MeasuredEncoding, SelectionRules } from './selection.ts';
 
 /** One encode the engine tried, with its measurement when it took one. */
 export interface Trial {
-  readonly candidate: Candidate;
+  readonly candidate: AnyCandidate;
   readonly encoded?: Encoded;
   readonly measurement?: Measurement;
   readonly error?: 'encode_failed' | 'measure_failed';
 }
 
 interface MutableTrial {
-  candidate: Candidate;
+  candidate: AnyCandidate;
   encoded?: Encoded;
   measurement?: Measurement;
   error?: 'encode_failed' | 'measure_failed';
@@ -47,6 +54,14 @@ export interface SearchStep {
    * (skipping it costs more encodes than it saves).
    */
   readonly measureOverBudget: boolean;
+}
+
+/** Expected times of the screen ladder's first step, in ms (see {@link FrameSearch.tryLadder}). */
+export interface LadderCosts {
+  /** Encode time of the first ladder encoding. */
+  readonly encodeMs: number;
+  /** Time to measure a ladder encoding that is not lossless. */
+  readonly measureMs: number;
 }
 
 /** A step that encodes until it is done (see {@link FrameSearch.run}). */
@@ -84,7 +99,7 @@ export class FrameSearch {
   private readonly tried = new Set<string>();
   private readonly failedFormats = new Set<OutputFormat>();
   private readonly pruning = new Pruning();
-  private readonly unmeasured: MutableTrial[] = [];
+  private readonly unmeasured: (MutableTrial & { candidate: Candidate })[] = [];
   private readonly targets: ScoreTargets;
 
   constructor(private readonly setup: FrameSearchSetup) {
@@ -141,7 +156,7 @@ export class FrameSearch {
   }
 
   /** Whether a measured encoding of the tier fits the budget and meets the floor. */
-  hasFit(inTier: (candidate: Candidate) => boolean): boolean {
+  hasFit(inTier: (candidate: AnyCandidate) => boolean): boolean {
     return this.allMeasured.some(
       (e) =>
         e.ssim >= this.rules.minQualityScore &&
@@ -216,10 +231,59 @@ export class FrameSearch {
     return this.hasValid() ? 'found' : 'exhausted';
   }
 
+  /**
+   * Encodes the screen ladder in order until an encoding fits the budget and meets the floor
+   * (`found`), the ladder runs out (`exhausted`), the next step is not affordable in the time left
+   * (`latency`) or the attempt limit is hit (`attempts`). Only encodings that fit are measured: an
+   * over-budget one is never what the ladder stops at, and the lossy search may still fit. Trials
+   * count like any other, but the model learns nothing from them (see `screen-candidates.ts`).
+   *
+   * `costs` are the first step's expected times; each later step is expected to take what the one
+   * before it took, since ladder encodes of one frame cost about the same.
+   */
+  async tryLadder(ladder: readonly ScreenCandidate[], costs: LadderCosts): Promise<StopCause> {
+    let { encodeMs, measureMs } = costs;
+    const failed = new Set<string>();
+    for (const candidate of ladder) {
+      if (failed.has(candidate.format)) continue;
+      if (this.encodes >= this.setup.maxAttempts) return 'attempts';
+      const expectedMs = encodeMs + (candidate.encoding === 'lossless' ? 0 : measureMs);
+      if (TIME_SAFETY * expectedMs > this.deadline.remainingMs()) return 'latency';
+      const trial = await this.encodeTrial(candidate, screenCandidateKey(candidate));
+      if (trial.encoded === undefined) {
+        failed.add(candidate.format);
+        continue;
+      }
+      encodeMs = trial.encoded.encodeMs;
+      if (trial.encoded.bytes > this.rules.budgetBytes) continue;
+      await this.measure(trial);
+      if (trial.measurement !== undefined) {
+        if (candidate.encoding !== 'lossless') measureMs = trial.measurement.measureMs;
+        if (trial.measurement.ssim >= this.rules.minQualityScore) return 'found';
+      }
+    }
+    return 'exhausted';
+  }
+
+  /** Encodes one candidate and records the trial; a failed encode is recorded and counted. */
+  private async encodeTrial(candidate: AnyCandidate, key: string): Promise<MutableTrial> {
+    this.tried.add(key);
+    this.encodes += 1;
+    const trial: MutableTrial = { candidate };
+    this.allTrials.push(trial);
+    try {
+      trial.encoded = await this.setup.port.encode(candidate);
+    } catch {
+      trial.error = 'encode_failed';
+      this.failed += 1;
+    }
+    return trial;
+  }
+
   private async attempt(candidate: Candidate, step: SearchStep): Promise<void> {
     this.tried.add(candidateKey(candidate));
     this.encodes += 1;
-    const trial: MutableTrial = { candidate };
+    const trial: MutableTrial & { candidate: Candidate } = { candidate };
     this.allTrials.push(trial);
     try {
       trial.encoded = await this.setup.port.encode(candidate);
@@ -253,14 +317,16 @@ export class FrameSearch {
       this.failed += 1;
       return;
     }
-    const measurement = trial.measurement;
+    const { candidate, measurement } = trial;
+    this.allMeasured.push({ ...encoded, ...measurement });
+    // The ladder stays outside the model: it neither learns from nor prunes the lossy grid.
+    if (isScreenCandidate(candidate)) return;
     this.currentModel = observeMeasurement(
       this.currentModel,
-      trial.candidate,
+      candidate,
       this.setup.frame,
       measurement,
     );
-    if (measurement.ssim < this.rules.minQualityScore) this.pruning.addUnderFloor(trial.candidate);
-    this.allMeasured.push({ ...encoded, ...measurement });
+    if (measurement.ssim < this.rules.minQualityScore) this.pruning.addUnderFloor(candidate);
   }
 }

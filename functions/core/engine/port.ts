@@ -3,14 +3,14 @@
  * the tests use a deterministic fake. Encoding and measuring are separate calls so that the engine
  * can leave unmeasured an encoding it will not choose.
  */
-import type { Candidate } from './candidates.ts';
+import type { AnyCandidate } from './screen-candidates.ts';
 
 /** An encoding the adapter produced and keeps (by `id`) until the caller takes or drops it. */
 export interface Encoded {
   /** Adapter-assigned handle of the encoded buffer. */
   readonly id: number;
   /** The candidate it was encoded from. */
-  readonly candidate: Candidate;
+  readonly candidate: AnyCandidate;
   /** Size of the encoded output, in bytes. */
   readonly bytes: number;
   /** Actual output width in pixels. */
@@ -33,13 +33,20 @@ export interface Measurement {
 
 /** Encodes candidates of one frame and measures them. */
 export interface EnginePort {
-  /** Encodes the frame as the candidate says; rejects when the encoder fails. */
-  encode(candidate: Candidate): Promise<Encoded>;
-  /** Measures SSIM and PSNR of an encoding from {@link EnginePort.encode}; rejects on failure. */
+  /**
+   * Encodes the frame as the candidate says, a lossy grid candidate or a screen ladder one; rejects
+   * when the encoder fails.
+   */
+  encode(candidate: AnyCandidate): Promise<Encoded>;
+  /**
+   * Measures SSIM and PSNR of an encoding from {@link EnginePort.encode}; rejects on failure. A
+   * lossless encoding may be answered as identical (SSIM 1, PSNR 100 dB) without decoding it.
+   */
   measure(encoded: Encoded): Promise<Measurement>;
   /**
-   * The frame's activity (`frameActivity`), asked for only when the session's model is cold; an
-   * adapter that cannot tell leaves it out and the engine starts from content-agnostic priors.
+   * The frame's activity (`frameActivity`), asked for when the session's model is cold and for a
+   * `screen` frame (whether the screen ladder is worth trying); an adapter that cannot tell leaves
+   * it out and the engine starts from content-agnostic priors and tries the ladder.
    */
   activity?(): number;
 }

@@ -10,6 +10,7 @@ import type { FrameSize, FrameType } from './candidates.ts';
 import { compressFrame, type EnginePolicy } from './engine.ts';
 import type { EngineModel } from './model.ts';
 import type { EnginePort } from './port.ts';
+import { isScreenCandidate } from './screen-candidates.ts';
 
 /** The frame assumed when the session's frame size is unknown: 720p video. */
 export const DEFAULT_RECOMMENDATION_FRAME: FrameSize & { readonly frameType: FrameType } = {
@@ -77,9 +78,11 @@ export async function recommendEncoding(input: RecommendationInput): Promise<Rec
     port: planningPort,
     now: () => 0,
     maxAttempts: 1,
+    // A recommendation names a lossy format x quality x scale; the screen ladder is outside it.
+    screenLadder: false,
   });
   const first = decision.trials[0]?.candidate;
-  return first
+  return first && !isScreenCandidate(first)
     ? { mode: input.policy.mode, format: first.format, quality: first.quality, scale: first.scale }
     : { mode: input.policy.mode, format: null, quality: null, scale: 1 };
 }

@@ -2,6 +2,11 @@ import sharp, { type Sharp } from 'sharp';
 import { frameActivity } from '../../core/engine/activity.ts';
 import type { Candidate } from '../../core/engine/candidates.ts';
 import type { Encoded, EnginePort, Measurement } from '../../core/engine/port.ts';
+import {
+  type AnyCandidate,
+  isScreenCandidate,
+  type ScreenCandidate,
+} from '../../core/engine/screen-candidates.ts';
 import { lumaFromPixels } from '../../core/quality/luma.ts';
 import {
   measurePixels,
@@ -30,7 +35,27 @@ export interface SharpEnginePort extends EnginePort {
 sharp.cache(false);
 
 /** Encoder settings per format, chosen for real-time use (see the README's engine section). */
-function encoder(image: Sharp, candidate: Candidate): Sharp {
+function encoder(image: Sharp, candidate: AnyCandidate): Sharp {
+  return isScreenCandidate(candidate)
+    ? ladderEncoder(image, candidate)
+    : lossyEncoder(image, candidate);
+}
+
+/** Encoder settings of the screen ladder, the fastest that still do what the step is for. */
+function ladderEncoder(image: Sharp, candidate: ScreenCandidate): Sharp {
+  switch (candidate.encoding) {
+    case 'lossless':
+      return image.webp({ lossless: true, effort: 0 });
+    case 'near_lossless':
+      // WebP applies its near-lossless preprocessing only from effort 1: at 0 it is lossless.
+      return image.webp({ nearLossless: true, quality: candidate.level, effort: 1 });
+    case 'palette':
+      // Without dithering flat UI colours stay flat, which both looks right and compresses.
+      return image.png({ palette: true, colours: candidate.level, dither: 0, effort: 1 });
+  }
+}
+
+function lossyEncoder(image: Sharp, candidate: Candidate): Sharp {
   switch (candidate.format) {
     case 'jpeg':
       // Huffman optimisation saves a few percent for well under a millisecond; mozjpeg's trellis
@@ -52,7 +77,7 @@ function encoder(image: Sharp, candidate: Candidate): Sharp {
  * Implements the engine's port with sharp: encodes candidates of one decoded frame (resized with a
  * bilinear-class kernel for speed), keeps the outputs by id, and measures an output by decoding it
  * and comparing its BT.601 luma with the input's (upscaled back to the input size first when it was
- * downscaled).
+ * downscaled). A lossless encoding measures as identical without a decode.
  *
  * The input's side of the measurement is prepared while the frame's first encode runs on libuv's
  * thread pool, so a frame that takes one encode pays for it in time the encode takes anyway.
@@ -60,6 +85,7 @@ function encoder(image: Sharp, candidate: Candidate): Sharp {
 export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
   let prepared: QualityReference | undefined;
   let finished = false;
+  let activity: number | undefined;
   const reference = (): QualityReference => {
     if (finished) throw new Error('The frame is finished: its reference was released');
     prepared ??= prepareReference(
@@ -73,7 +99,11 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
 
   return {
     reference,
-    activity: () => frameActivity(frame.pixels, frame.width, frame.height, frame.channels),
+    activity: () => {
+      // Asked for at a cold start and again for a screen frame: computed once.
+      activity ??= frameActivity(frame.pixels, frame.width, frame.height, frame.channels);
+      return activity;
+    },
     finish() {
       finished = true;
       if (prepared !== undefined) releaseReference(prepared);
@@ -108,6 +138,11 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
     },
     async measure(encoded): Promise<Measurement> {
       const started = performance.now();
+      const { candidate } = encoded;
+      // Lossless WebP decodes to the input exactly (a test decodes it to check): nothing to measure.
+      if (isScreenCandidate(candidate) && candidate.encoding === 'lossless') {
+        return { ssim: 1, psnrDb: 100, measureMs: performance.now() - started };
+      }
       const buffer = outputs.get(encoded.id);
       if (!buffer) throw new Error(`No output for encoding ${encoded.id}`);
       const { data, info } = await sharp(buffer)

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressResponseSchema } from '../../../functions/core/contracts/compress.ts';
@@ -159,6 +160,37 @@ describe('POST /compress', () => {
     expect(result.status).toBe('success');
     expect(result.within_budget).toBe(true);
     expect(result.compressed_size_bytes).toBeLessThanOrEqual(expected);
+  });
+
+  it('sends the README screen sample at full size with a lossless or palette encoding', async () => {
+    const original = await readFile('docs/samples/screen-1280x720.png');
+    const network = {
+      available_bandwidth_kbps: 2500,
+      rtt_ms: 40,
+      packet_loss_percent: 0,
+      jitter_ms: 5,
+      fps: 10,
+    };
+    const response = await post({
+      session_id: randomUUID(),
+      frame_data: original.toString('base64'),
+      frame_type: 'screen',
+      network,
+      max_latency_ms: 100,
+    });
+    const result = await ok(response);
+    const seen = `${JSON.stringify({ ...result, compressed_data: '' })} ${response.headers.get('server-timing')}`;
+    expect(result.status, seen).toBe('success');
+    expect(result.fallback_used).toBe(false);
+    expect(result.within_budget, seen).toBe(true);
+    expect([result.width, result.height]).toEqual([1280, 720]);
+    expect(['webp', 'png']).toContain(result.format);
+    expect(result.compressed_size_bytes).toBeLessThan(original.length);
+    expect(response.headers.get('server-timing')).toMatch(
+      /desc="(webp lossless|png palette \d+) x1 \d+ B"/,
+    );
+    const output = Buffer.from(result.compressed_data, 'base64');
+    expect(await sharp(output).metadata()).toMatchObject({ format: result.format, width: 1280 });
   });
 
   it('accepts the raw image as the body with the fields as query parameters', async () => {

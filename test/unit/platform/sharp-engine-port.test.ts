@@ -46,4 +46,42 @@ describe('the sharp engine port', () => {
     expect(gradient).toBeLessThan(scene);
     expect(scene).toBeLessThan(noise);
   });
+
+  it('encodes lossless WebP that decodes to exactly the input, and measures it as identical', async () => {
+    const size = { width: 320, height: 180 };
+    const frame = await decodeFrame(await encodeFrame('scene', size));
+    const port = createSharpEnginePort(frame);
+    const lossless = {
+      format: 'webp',
+      encoding: 'lossless',
+      level: 100,
+      scale: 1,
+      ...size,
+    } as const;
+    const encoded = await port.encode(lossless);
+    const decoded = await sharp(port.output(encoded)).removeAlpha().raw().toBuffer();
+    expect(decoded.equals(frame.pixels)).toBe(true);
+    expect(await port.measure(encoded)).toMatchObject({ ssim: 1, psnrDb: 100 });
+  });
+
+  it('measures the real SSIM of a palette PNG and of a near-lossless WebP', async () => {
+    const size = { width: 320, height: 180 };
+    const port = createSharpEnginePort(await decodeFrame(await encodeFrame('scene', size)));
+    const palette = { format: 'png', encoding: 'palette', level: 16, scale: 1, ...size } as const;
+    const encoded = await port.encode(palette);
+    expect((await sharp(port.output(encoded)).metadata()).format).toBe('png');
+    const measured = await port.measure(encoded);
+    expect(measured.ssim).toBeGreaterThan(0.5);
+    expect(measured.ssim).toBeLessThan(1);
+    const near = {
+      format: 'webp',
+      encoding: 'near_lossless',
+      level: 60,
+      scale: 1,
+      ...size,
+    } as const;
+    const nearMeasured = await port.measure(await port.encode(near));
+    expect(nearMeasured.ssim).toBeGreaterThan(0.9);
+    expect(nearMeasured.ssim).toBeLessThan(1);
+  });
 });

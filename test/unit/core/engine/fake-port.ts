@@ -7,6 +7,12 @@
 import type { OutputFormat } from '../../../../functions/core/contracts/config.ts';
 import type { Candidate, FrameSize } from '../../../../functions/core/engine/candidates.ts';
 import type { Encoded, EnginePort, Measurement } from '../../../../functions/core/engine/port.ts';
+import {
+  type AnyCandidate,
+  isScreenCandidate,
+  type LadderEncoding,
+  type ScreenCandidate,
+} from '../../../../functions/core/engine/screen-candidates.ts';
 
 /** What the synthetic frame looks like to an encoder. */
 export interface FakeContent {
@@ -74,7 +80,7 @@ export interface FakePortOptions {
 
 /** The fake port and a log of what it was asked to do. */
 export interface FakePort extends EnginePort {
-  readonly encodes: Candidate[];
+  readonly encodes: AnyCandidate[];
   readonly measures: number[];
   /** Clock time at which each encode started. */
   readonly encodeStarts: number[];
@@ -102,10 +108,42 @@ export function fakeOutcome(
   return { bytes, ssim: 1 - distortion, psnrDb: 20 + 25 * u };
 }
 
+/**
+ * Ladder traits: ln bytes relative to lossless, and the time relative to a lossless encode. Lossless
+ * coding grows with busy content much faster than lossy coding does, so simple content (low
+ * complexity) codes losslessly smaller than a high lossy quality, and busy content far larger.
+ */
+const LADDER_TRAITS: Record<LadderEncoding, { bytes: (level: number) => number; time: number }> = {
+  lossless: { bytes: () => 0, time: 1 },
+  near_lossless: { bytes: (level) => -0.15 - (0.6 * (100 - level)) / 40, time: 1.3 },
+  palette: { bytes: (level) => 0.4 - (0.3 * Math.log2(256 / level)) / 4, time: 1.5 },
+};
+
+/** Bytes, SSIM and encode time the fake gives a screen ladder candidate. */
+export function fakeLadderOutcome(
+  options: Pick<FakePortOptions, 'content' | 'frameIndex'>,
+  candidate: ScreenCandidate,
+): { bytes: number; ssim: number; psnrDb: number; msPerMp: number } {
+  const { content, frameIndex } = options;
+  const traits = LADDER_TRAITS[candidate.encoding];
+  const noise = 0.08 * hashNoise(content.seed, frameIndex, 7, candidate.level);
+  const pixels = candidate.width * candidate.height;
+  const logBpp = 2.5 * content.complexity - 1.5 + traits.bytes(candidate.level) + noise;
+  const bytes = Math.max(1, Math.round(pixels * Math.exp(logBpp)));
+  const msPerMp = FORMAT_TRAITS.webp.msPerMp * Math.exp(content.complexity + 1) * traits.time;
+  if (candidate.encoding === 'lossless') return { bytes, ssim: 1, psnrDb: 100, msPerMp };
+  const loss =
+    candidate.encoding === 'near_lossless'
+      ? 0.0001 * (100 - candidate.level)
+      : 0.04 / Math.log2(candidate.level) ** 1.5;
+  const distortion = Math.min(1, loss * Math.exp(content.complexity + content.detail));
+  return { bytes, ssim: 1 - distortion, psnrDb: 40 + 20 * (1 - distortion), msPerMp };
+}
+
 /** A fake {@link EnginePort} for one frame. */
 export function createFakePort(options: FakePortOptions): FakePort {
   const timeScale = options.timeScale ?? 1;
-  const encodes: Candidate[] = [];
+  const encodes: AnyCandidate[] = [];
   const measures: number[] = [];
   const encodeStarts: number[] = [];
   const outcomes = new Map<number, Measurement>();
@@ -115,22 +153,23 @@ export function createFakePort(options: FakePortOptions): FakePort {
     encodes,
     measures,
     encodeStarts,
-    async encode(candidate: Candidate): Promise<Encoded> {
+    async encode(candidate: AnyCandidate): Promise<Encoded> {
       encodeStarts.push(options.clock?.now() ?? 0);
       encodes.push(candidate);
-      if (options.failingFormats?.includes(candidate.format)) {
+      if (candidate.format !== 'png' && options.failingFormats?.includes(candidate.format)) {
         throw new Error(`${candidate.format} encoder unavailable`);
       }
-      const outcome = fakeOutcome(options, candidate);
+      const outcome = isScreenCandidate(candidate)
+        ? fakeLadderOutcome(options, candidate)
+        : { ...fakeOutcome(options, candidate), msPerMp: FORMAT_TRAITS[candidate.format].msPerMp };
       const jitter = 1 + 0.1 * hashNoise(options.content.seed, options.frameIndex, nextId, 3);
       const encodeMs =
-        timeScale *
-        FORMAT_TRAITS[candidate.format].msPerMp *
-        ((candidate.width * candidate.height) / 1e6) *
-        jitter;
+        timeScale * outcome.msPerMp * ((candidate.width * candidate.height) / 1e6) * jitter;
       options.clock?.advance(encodeMs);
       const id = nextId++;
-      const measureMs = timeScale * 2 * inputMp;
+      // Like the sharp adapter, a lossless encoding measures as identical without a decode.
+      const lossless = isScreenCandidate(candidate) && candidate.encoding === 'lossless';
+      const measureMs = lossless ? 0 : timeScale * 2 * inputMp;
       outcomes.set(id, { ssim: outcome.ssim, psnrDb: outcome.psnrDb, measureMs });
       return {
         id,
