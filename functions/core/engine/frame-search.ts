@@ -266,10 +266,13 @@ export class FrameSearch {
   }
 
   /** Encodes one candidate and records the trial; a failed encode is recorded and counted. */
-  private async encodeTrial(candidate: AnyCandidate, key: string): Promise<MutableTrial> {
+  private async encodeTrial<C extends AnyCandidate>(
+    candidate: C,
+    key: string,
+  ): Promise<MutableTrial & { candidate: C }> {
     this.tried.add(key);
     this.encodes += 1;
-    const trial: MutableTrial = { candidate };
+    const trial: MutableTrial & { candidate: C } = { candidate };
     this.allTrials.push(trial);
     try {
       trial.encoded = await this.setup.port.encode(candidate);
@@ -281,16 +284,9 @@ export class FrameSearch {
   }
 
   private async attempt(candidate: Candidate, step: SearchStep): Promise<void> {
-    this.tried.add(candidateKey(candidate));
-    this.encodes += 1;
-    const trial: MutableTrial & { candidate: Candidate } = { candidate };
-    this.allTrials.push(trial);
-    try {
-      trial.encoded = await this.setup.port.encode(candidate);
-    } catch {
+    const trial = await this.encodeTrial(candidate, candidateKey(candidate));
+    if (trial.encoded === undefined) {
       // A format whose encoder fails once is not retried in this frame (e.g. AVIF unavailable).
-      trial.error = 'encode_failed';
-      this.failed += 1;
       this.failedFormats.add(candidate.format);
       return;
     }
