@@ -39,3 +39,42 @@ export async function recordFrame(
 ): Promise<boolean> {
   return (await storeFrameMetrics(sql, record, sessionsPerDay)) === 'stored';
 }
+
+/**
+ * A sent 640x360 JPEG frame of `sessionId`, owned by `userId`, as the service records one: a
+ * success within its budget, unless `overrides` says otherwise.
+ */
+export function sampleFrameRecord(
+  userId: string,
+  sessionId: string,
+  overrides: Partial<FrameMetricRecord> = {},
+): FrameMetricRecord {
+  return {
+    sessionId,
+    userId,
+    frameNumber: null,
+    frameType: 'video',
+    mode: 'adaptive',
+    format: 'jpeg',
+    quality: 70,
+    width: 640,
+    height: 360,
+    originalBytes: 60_000,
+    compressedBytes: 9_000,
+    compressionRatio: 0.85,
+    ssim: 0.93,
+    psnrDb: 31,
+    budgetBytes: 10_000,
+    withinBudget: true,
+    encodeAttempts: 1,
+    decodeMs: 2,
+    encodeMs: 3,
+    metricsMs: 4,
+    totalMs: 10,
+    fallback: false,
+    fallbackReason: null,
+    status: 'success',
+    dropReason: null,
+    ...overrides,
+  };
+}

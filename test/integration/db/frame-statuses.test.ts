@@ -14,7 +14,7 @@ import { MIGRATIONS } from '../../../functions/platform/db/migrations/index.ts';
 import { claimSession, sessionTotals } from '../../../functions/platform/db/session-repository.ts';
 import { toFrameEvent } from '../../../functions/platform/metrics/frame-event-of.ts';
 import { insertFrames, rebuildRollups } from '../../support/dashboard-seed.ts';
-import { recordFrame } from '../../support/frame-store.ts';
+import { recordFrame, sampleFrameRecord } from '../../support/frame-store.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 /**
@@ -34,38 +34,26 @@ afterAll(async () => {
 });
 
 /** A sent frame of 640x360: a success, or with `fallback` the original. */
-const sentFrame = (
-  userId: string,
-  sessionId: string,
-  frameNumber: number,
-  fallback = false,
-): FrameMetricRecord => ({
-  sessionId,
-  userId,
-  frameNumber,
-  frameType: 'video',
-  mode: 'adaptive',
-  format: 'jpeg',
-  quality: fallback ? null : 70,
-  width: 640,
-  height: 360,
-  originalBytes: 40_000,
-  compressedBytes: fallback ? 40_000 : 6_000,
-  compressionRatio: fallback ? 0 : 0.85,
-  ssim: fallback ? 1 : 0.93,
-  psnrDb: fallback ? null : 37,
-  budgetBytes: 8_000,
-  withinBudget: !fallback,
-  encodeAttempts: 2,
-  decodeMs: 1,
-  encodeMs: 4,
-  metricsMs: 1,
-  totalMs: 7,
-  fallback,
-  fallbackReason: fallback ? 'quality_floor_unreachable' : null,
-  status: fallback ? 'fallback' : 'success',
-  dropReason: null,
-});
+const sentFrame = (userId: string, sessionId: string, frameNumber: number, fallback = false) =>
+  sampleFrameRecord(userId, sessionId, {
+    frameNumber,
+    quality: fallback ? null : 70,
+    originalBytes: 40_000,
+    compressedBytes: fallback ? 40_000 : 6_000,
+    compressionRatio: fallback ? 0 : 0.85,
+    ssim: fallback ? 1 : 0.93,
+    psnrDb: fallback ? null : 37,
+    budgetBytes: 8_000,
+    withinBudget: !fallback,
+    encodeAttempts: 2,
+    decodeMs: 1,
+    encodeMs: 4,
+    metricsMs: 1,
+    totalMs: 7,
+    fallback,
+    fallbackReason: fallback ? 'quality_floor_unreachable' : null,
+    status: fallback ? 'fallback' : 'success',
+  });
 
 /** A dropped frame: nothing sent, as the service records one. */
 const droppedFrame = (userId: string, sessionId: string, frameNumber: number) => ({

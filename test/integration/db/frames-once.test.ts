@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../../functions/platform/db/database.ts';
-import type { FrameMetricRecord } from '../../../functions/platform/db/frame-metrics-repository.ts';
 import { migrate } from '../../../functions/platform/db/migrate.ts';
 import { MIGRATIONS } from '../../../functions/platform/db/migrations/index.ts';
 import { insertNetworkSample } from '../../../functions/platform/db/network-repository.ts';
-import { storeFrameMetrics } from '../../support/frame-store.ts';
+import { sampleFrameRecord, storeFrameMetrics } from '../../support/frame-store.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 let db: TestDatabase;
@@ -27,34 +26,20 @@ const frame = (
   sessionId: string,
   frameNumber: number | null,
   idempotencyKey?: string,
-): FrameMetricRecord => ({
-  sessionId,
-  userId,
-  frameNumber,
-  idempotencyKey,
-  frameType: 'video',
-  mode: 'adaptive',
-  format: 'webp',
-  quality: 60,
-  width: 640,
-  height: 360,
-  originalBytes: 60_000,
-  compressedBytes: 8_000,
-  compressionRatio: 0.87,
-  ssim: 0.96,
-  psnrDb: 38,
-  budgetBytes: 10_000,
-  withinBudget: true,
-  encodeAttempts: 2,
-  decodeMs: 2,
-  encodeMs: 3,
-  metricsMs: 1,
-  totalMs: 9,
-  fallback: false,
-  fallbackReason: null,
-  status: 'success',
-  dropReason: null,
-});
+) =>
+  sampleFrameRecord(userId, sessionId, {
+    frameNumber,
+    idempotencyKey,
+    format: 'webp',
+    quality: 60,
+    compressedBytes: 8_000,
+    compressionRatio: 0.87,
+    ssim: 0.96,
+    psnrDb: 38,
+    encodeAttempts: 2,
+    metricsMs: 1,
+    totalMs: 9,
+  });
 
 /** Every count a frame adds to, for one session and its owner. */
 async function counts(userId: string, sessionId: string) {

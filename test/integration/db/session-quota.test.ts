@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionQuotaExceededError } from '../../../functions/core/errors.ts';
-import type { FrameMetricRecord } from '../../../functions/platform/db/frame-metrics-repository.ts';
 import { insertNetworkSample } from '../../../functions/platform/db/network-repository.ts';
 import { REPEAT, secondsUntilNextUtcDay } from '../../../functions/platform/db/session-quota.ts';
 import {
   checkSessionQuota,
   sessionTotals,
 } from '../../../functions/platform/db/session-repository.ts';
-import { recordFrame, storeFrameMetrics } from '../../support/frame-store.ts';
+import { recordFrame, sampleFrameRecord, storeFrameMetrics } from '../../support/frame-store.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 let db: TestDatabase;
@@ -22,33 +21,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const frame = (userId: string, sessionId: string): FrameMetricRecord => ({
-  sessionId,
-  userId,
-  frameNumber: null,
-  frameType: 'video',
-  mode: 'adaptive',
-  format: 'jpeg',
-  quality: 70,
-  width: 640,
-  height: 360,
-  originalBytes: 60_000,
-  compressedBytes: 9_000,
-  compressionRatio: 0.85,
-  ssim: 0.93,
-  psnrDb: 31,
-  budgetBytes: 10_000,
-  withinBudget: true,
-  encodeAttempts: 1,
-  decodeMs: 2,
-  encodeMs: 3,
-  metricsMs: 4,
-  totalMs: 10,
-  fallback: false,
-  fallbackReason: null,
-  status: 'success',
-  dropReason: null,
-});
+const frame = (userId: string, sessionId: string) => sampleFrameRecord(userId, sessionId);
 
 const sample = (userId: string, sessionId: string) => ({
   sessionId,

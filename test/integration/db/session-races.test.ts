@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FrameMetricRecord } from '../../../functions/platform/db/frame-metrics-repository.ts';
 import { insertNetworkSample } from '../../../functions/platform/db/network-repository.ts';
 import { classifyDependencyError } from '../../../functions/platform/dependency-errors.ts';
-import { recordFrame } from '../../support/frame-store.ts';
+import { recordFrame, sampleFrameRecord } from '../../support/frame-store.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 // Found by the Redis-kill fault test in CI: two first uses of one session at once lost the race
@@ -27,33 +26,7 @@ const conditions = {
   fps: 30,
 };
 
-const frame = (sessionId: string): FrameMetricRecord => ({
-  sessionId,
-  userId: 'racer',
-  frameNumber: null,
-  frameType: 'video',
-  mode: 'adaptive',
-  format: 'jpeg',
-  quality: 70,
-  width: 640,
-  height: 360,
-  originalBytes: 60_000,
-  compressedBytes: 9_000,
-  compressionRatio: 0.85,
-  ssim: 0.93,
-  psnrDb: 31,
-  budgetBytes: 10_000,
-  withinBudget: true,
-  encodeAttempts: 1,
-  decodeMs: 2,
-  encodeMs: 3,
-  metricsMs: 4,
-  totalMs: 10,
-  fallback: false,
-  fallbackReason: null,
-  status: 'success',
-  dropReason: null,
-});
+const frame = (sessionId: string) => sampleFrameRecord('racer', sessionId);
 
 describe('first uses of a session racing each other', () => {
   it('store every network sample of concurrent first updates', async () => {
