@@ -724,7 +724,9 @@ describe('CompressStream', () => {
     });
     call.pause();
     const before = server.metrics.frames.get({ outcome: 'success' });
-    for (let i = 0; i < 100; i++) {
+    // Fewer frames than a session may send in one second (90), so the limiter never answers.
+    const count = 80;
+    for (let i = 0; i < count; i++) {
       // Mode off answers each 230 kB frame with itself: every response overflows the window.
       const body = method.requestSerialize({
         frame: {
@@ -741,9 +743,9 @@ describe('CompressStream', () => {
     call.end();
     await sleep(1000);
     expect(server.metrics.frames.get({ outcome: 'success' }) - before).toBeLessThanOrEqual(2);
-    expect(call.writableLength).toBeGreaterThan(90 * frame.length);
+    expect(call.writableLength).toBeGreaterThan((count - 10) * frame.length);
 
-    // Once the client reads, all 100 responses arrive, in order.
+    // Once the client reads, every response arrives, in order.
     const chunks: Buffer[] = [];
     const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) =>
       call.on('trailers', resolve),
@@ -766,7 +768,7 @@ describe('CompressStream', () => {
       at += 5 + length;
     }
     expect(headers['grpc-status']).toBe('0');
-    expect(numbers).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(numbers).toEqual(Array.from({ length: count }, (_, i) => i));
   });
 });
 
