@@ -22,6 +22,8 @@ export interface CompressCommand {
   /** The encoded frame as received (already base64-decoded). */
   frame: Buffer;
   frameNumber?: number;
+  /** The client's capture time in microseconds: the frame clock of the session's bit bucket. */
+  timestampUs?: number;
   frameType: FrameType;
   /** What the request sets of the policy; the rest comes from the stored config and mode. */
   policy: PolicyOverrides;
@@ -68,6 +70,7 @@ export function toCompressCommand(
     sessionId: input.session_id,
     frame,
     frameNumber: input.frame_number,
+    timestampUs: input.timestamp_us,
     frameType: input.frame_type,
     policy: {
       mode: input.mode,
@@ -75,6 +78,8 @@ export function toCompressCommand(
       maxLatencyMs: input.max_latency_ms,
       minQualityScore: input.min_quality_score,
       onBudgetMiss: input.on_budget_miss,
+      unchangedSsimScreen: input.unchanged_ssim_screen,
+      unchangedSsimVideo: input.unchanged_ssim_video,
     },
     network: networkSample(input),
   };

@@ -1,14 +1,30 @@
+import { createHash } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type CompressResponse, MAX_FRAME_BYTES_HTTP } from '../core/contracts/compress.ts';
-import { applyBudgetMiss, type FrameOutcome } from '../core/engine/budget-miss.ts';
+import { applyBudgetMiss, applyRefinement, type FrameOutcome } from '../core/engine/budget-miss.ts';
 import { type CompressionDecision, compressFrame } from '../core/engine/engine.ts';
-import type { EngineModel } from '../core/engine/model.ts';
+import { type EngineModel, initialModel } from '../core/engine/model.ts';
+import type { Measurement } from '../core/engine/port.ts';
 import { describeCandidate, reportedQuality } from '../core/engine/screen-candidates.ts';
 import type { MeasuredEncoding } from '../core/engine/selection.ts';
 import { PayloadTooLargeError } from '../core/errors.ts';
 import { LruMap } from '../core/lru-map.ts';
-import { type FrameBudget, frameBudget } from '../core/network/budget.ts';
+import {
+  DEFAULT_FPS,
+  type FrameBudget,
+  frameBudget,
+  framesPerSecond,
+  type NetworkSample,
+} from '../core/network/budget.ts';
 import { type ResolvedPolicy, resolvePolicy } from '../core/policy.ts';
+import {
+  applyChange,
+  type TemporalChange,
+  type TemporalState,
+} from '../core/temporal/session-state.ts';
+import { planTemporal, type TemporalPlan } from '../core/temporal/temporal-plan.ts';
+import { encodeSignature, tileSignature } from '../core/temporal/tile-signature.ts';
+import { refineLatencyMs } from '../core/temporal/viewer-plan.ts';
 import { getConfig } from '../platform/db/config-repository.ts';
 import type { FrameMetricRecord } from '../platform/db/frame-metrics-repository.ts';
 import { checkSessionQuota, claimSession } from '../platform/db/session-repository.ts';
@@ -23,6 +39,11 @@ import { toFrameEvent } from '../platform/metrics/frame-event-of.ts';
 import { logger, metrics } from '../platform/observability.ts';
 import { saveModel } from '../platform/redis/session-model.ts';
 import type { Runtime } from '../platform/runtime.ts';
+import {
+  readTemporalState,
+  type StoredTemporalState,
+  saveTemporalChange,
+} from '../platform/temporal/temporal-store.ts';
 import type { CompressCommand } from './compress-command.ts';
 import { type LiveSession, loadLiveSession } from './network-service.ts';
 import { admitSessionFrame } from './session-rate-limit.ts';
@@ -40,8 +61,11 @@ const ownedKey = (userId: string, sessionId: string) => `${userId}\u0000${sessio
 export interface SessionKnowledge {
   /** The caller's session exists: a frame of it was stored for them (sessions are never deleted). */
   owned?: boolean;
-  /** The caller holds the session's latest model: Redis is read only for the live estimate. */
-  modelInHand?: boolean;
+  /**
+   * The caller holds the session's latest model and temporal state: Redis is read only for the
+   * live estimate.
+   */
+  stateInHand?: boolean;
 }
 
 /** A frame checked, decoded and looked up, ready for the engine. */
@@ -54,6 +78,11 @@ export interface PreparedFrame {
   stored: Awaited<ReturnType<typeof getConfig>>;
   /** The session's cached model (unless the caller holds it) and live estimate. */
   live: LiveSession;
+  /**
+   * The session's temporal state as Redis holds it; null when Redis did not answer, or the caller
+   * holds the state.
+   */
+  temporal: StoredTemporalState | null;
 }
 
 /** A frame the engine has compressed: its response, the row to store and the updated model. */
@@ -67,6 +96,10 @@ export interface CompressedFrame {
   fallbackReason: string | undefined;
   /** The encodes the engine tried, in order (for diagnostics such as `Server-Timing`). */
   trials: readonly TrialSummary[];
+  /** The session's temporal state after this frame; null when it was not known. */
+  temporal: TemporalState | null;
+  /** What this frame changed in its session's temporal state (to store it). */
+  temporalChange: TemporalChange;
 }
 
 /** One encode the engine tried. */
@@ -83,7 +116,7 @@ export interface TrialSummary {
  * The first phase of a frame: checks the frame cap and counts the frame against its session's own
  * rate limit (429 when over it) before decoding, then decodes while it checks that the session
  * exists or may be started (429 when it is new and the caller has no new session left today), and
- * reads the caller's stored config and the session's model and live estimate.
+ * reads the caller's stored config and the session's model, live estimate and temporal state.
  */
 export async function prepareFrame(
   runtime: Runtime,
@@ -99,7 +132,7 @@ export async function prepareFrame(
 
   // The three lookups and the decode are independent: run them side by side.
   const decodeStarted = performance.now();
-  const [, stored, decoded, live] = await Promise.all([
+  const [, stored, decoded, live, temporal] = await Promise.all([
     known.owned || ownedSessions.get(ownedKey(command.userId, command.sessionId))
       ? undefined
       : checkSessionQuota(
@@ -111,79 +144,210 @@ export async function prepareFrame(
     getConfig(sql, command.userId),
     decodeFrame(command.frame),
     // The learned model, and the live estimate when the request carries no network fields.
-    known.modelInHand && !withEstimate
+    known.stateInHand && !withEstimate
       ? { model: undefined, estimate: undefined }
       : loadLiveSession(runtime, command.sessionId, command.userId, withEstimate),
+    known.stateInHand ? null : readTemporalState(runtime, command.userId, command.sessionId),
   ]);
   const decodeMs = performance.now() - decodeStarted;
   command.signal?.throwIfAborted();
-  return { command, started, decodeMs, decoded, stored, live };
+  return { command, started, decodeMs, decoded, stored, live, temporal };
 }
 
 /**
- * The second phase: resolves the policy (request, stored config, mode defaults) and runs the engine
- * with `model` (the session's learned model; undefined starts from the priors).
+ * The second phase: resolves the policy (request, stored config, mode defaults), plans the frame on
+ * its session's temporal state (`temporal`: the bit bucket and the viewer's image; null when it
+ * could not be read) and, unless the viewer's image already meets the policy's threshold, runs the
+ * engine with `model` (the session's learned model; undefined starts from the priors).
  */
 export async function runEngine(
   prepared: PreparedFrame,
   model: EngineModel | undefined,
+  temporal: TemporalState | null = prepared.temporal?.state ?? null,
 ): Promise<CompressedFrame> {
-  const { command } = prepared;
+  const { command, decoded } = prepared;
   const policy = resolvePolicy(command.policy, prepared.stored);
-  const budget = frameBudget({
-    originalBytes: command.frame.length,
-    targetCompressionRatio: policy.targetCompressionRatio,
-    network: command.network ?? prepared.live.estimate?.sample,
-  });
-  const { decision, port } = await searchEncoding(prepared, policy, budget, model);
-  const sent = applyBudgetMiss(decision, policy.onBudgetMiss, budget, command.frame.length);
-  const chosen = sent.kind === 'as_decided' ? decision.chosen : undefined;
-  const output = sent.kind === 'dropped' ? EMPTY : chosen ? port.output(chosen) : command.frame;
-  const outcome: EngineOutcome = {
-    decision,
-    sent,
-    chosen,
-    budget,
-    output,
-    ratio: 1 - output.length / command.frame.length,
-    // Taken once the output is in hand: `total` covers everything the frame cost so far.
-    times: frameTimes(prepared, decision),
+  const network = command.network ?? prepared.live.estimate?.sample;
+  const port = createSharpEnginePort(decoded);
+  try {
+    const { plan, frame, threshold } = await planFrame(prepared, policy, network, temporal, port);
+    const budget = frameBudget({
+      originalBytes: command.frame.length,
+      targetCompressionRatio: policy.targetCompressionRatio,
+      network,
+      networkBytes: plan.networkBytes,
+    });
+    const { decision, sent } = await decideFrame(prepared, policy, plan, budget, model, port);
+    const chosen = sent.kind === 'as_decided' ? decision.chosen : undefined;
+    const output = outputOf(sent, chosen, port, command.frame);
+    const outcome: EngineOutcome = {
+      decision,
+      sent,
+      chosen,
+      viewer: plan.viewer,
+      budget,
+      output,
+      ratio: 1 - output.length / command.frame.length,
+      // Taken once the output is in hand: `total` covers everything the frame cost so far.
+      times: frameTimes(prepared, decision, plan.viewer),
+    };
+    const response = toResponse(prepared, outcome);
+    const change: TemporalChange = {
+      bucket: plan.bucket && {
+        clockUs: plan.bucket.clockUs,
+        bytesPerSecond: plan.bucket.bytesPerSecond,
+      },
+      sent: output,
+      frame,
+      // What goes out is the encoding, or the original itself.
+      quality: chosen ? { ssim: chosen.ssim, psnrDb: chosen.psnrDb } : { ssim: 1, psnrDb: 100 },
+      keepViewer: threshold !== null,
+    };
+    return {
+      response,
+      record: toRecord(command, policy.mode, response, outcome),
+      model: decision.model,
+      ssim: chosen?.ssim,
+      fallbackReason: response.fallback_reason ?? undefined,
+      trials: trialSummaries(decision),
+      temporal: temporal && applyChange(temporal, change),
+      temporalChange: change,
+    };
+  } finally {
+    port.finish();
+  }
+}
+
+/** The frame as the temporal rules see it, its policy threshold and its temporal plan. */
+async function planFrame(
+  prepared: PreparedFrame,
+  policy: ResolvedPolicy,
+  network: NetworkSample | undefined,
+  temporal: TemporalState | null,
+  port: SharpEnginePort,
+) {
+  const { command, decoded } = prepared;
+  const threshold = policy.unchangedSsim[command.frameType === 'screen' ? 'screen' : 'video'];
+  const frame = {
+    width: decoded.width,
+    height: decoded.height,
+    digest: frameDigest(command.frame),
+    tiles: command.frameType === 'screen' ? screenTiles(decoded) : undefined,
   };
-  const response = toResponse(prepared, outcome);
-  return {
-    response,
-    record: toRecord(command, policy.mode, response, outcome),
-    model: decision.model,
-    ssim: chosen?.ssim,
-    fallbackReason: response.fallback_reason ?? undefined,
-    trials: trialSummaries(decision),
+  const plan = await planTemporal({
+    state: temporal,
+    frame: { ...frame, frameType: command.frameType, timestampUs: command.timestampUs },
+    network,
+    threshold,
+    floor: policy.minQualityScore,
+    compare: (image) => port.compare(image),
+  });
+  return { plan, frame, threshold };
+}
+
+/**
+ * A digest of a frame's bytes as received: a still screen's captures encode to the same bytes, so
+ * a repeat is known without decoding the viewer's image. Not a security boundary: a session only
+ * ever compares its own frames.
+ */
+function frameDigest(frame: Buffer): string {
+  return createHash('sha1').update(frame).digest('base64');
+}
+
+/** The frame's tile signature, computed once and only when asked for. */
+function screenTiles(decoded: PreparedFrame['decoded']): () => string {
+  let tiles: string | undefined;
+  return () => {
+    tiles ??= encodeSignature(
+      tileSignature(decoded.pixels, decoded.width, decoded.height, decoded.channels),
+    );
+    return tiles;
   };
 }
 
-/** The engine's search for the frame's encoding, under the frame's whole latency budget. */
-async function searchEncoding(
+/** The bytes that go out: the encoding, the original, or nothing. */
+function outputOf(
+  sent: FrameOutcome,
+  chosen: MeasuredEncoding | undefined,
+  port: SharpEnginePort,
+  original: Buffer,
+): Buffer {
+  if (sent.kind === 'as_decided') return chosen ? port.output(chosen) : original;
+  return sent.kind === 'original' ? original : EMPTY;
+}
+
+/**
+ * The engine's decision and what of it goes out: nothing for a frame the viewer already has; for a
+ * refinement (searched within `refineLatencyMs`), only an encoding that fits and beats the viewer's
+ * image; else `on_budget_miss`.
+ */
+async function decideFrame(
+  prepared: PreparedFrame,
+  policy: ResolvedPolicy,
+  plan: TemporalPlan,
+  budget: FrameBudget,
+  model: EngineModel | undefined,
+  port: SharpEnginePort,
+): Promise<{ decision: CompressionDecision; sent: FrameOutcome }> {
+  if (plan.plan.kind === 'unchanged') {
+    return { decision: unchangedDecision(model), sent: { kind: 'unchanged' } };
+  }
+  const refine = plan.plan.kind === 'refine';
+  const network = prepared.command.network ?? prepared.live.estimate?.sample;
+  const fps = network ? framesPerSecond(network) : DEFAULT_FPS;
+  const enginePolicy = refine
+    ? {
+        ...policy,
+        minQualityScore: plan.plan.floor,
+        maxLatencyMs: refineLatencyMs(policy.maxLatencyMs, fps),
+      }
+    : policy;
+  const viewerMs = plan.viewer?.measureMs ?? 0;
+  const decision = await searchEncoding(prepared, enginePolicy, budget, model, port, viewerMs);
+  const sent = refine
+    ? applyRefinement(decision)
+    : applyBudgetMiss(decision, policy.onBudgetMiss, budget, prepared.command.frame.length);
+  return { decision, sent };
+}
+
+/** The decision of a frame answered `unchanged`: nothing encoded, the model as it was. */
+function unchangedDecision(model: EngineModel | undefined): CompressionDecision {
+  return {
+    status: 'success',
+    passthrough: false,
+    withinBudget: true,
+    encodeAttempts: 0,
+    model: model ?? initialModel(),
+    trials: [],
+  };
+}
+
+/** The engine's search for the frame's encoding, within what is left of its latency budget. */
+function searchEncoding(
   prepared: PreparedFrame,
   policy: ResolvedPolicy,
   budget: FrameBudget,
   model: EngineModel | undefined,
-): Promise<{ decision: CompressionDecision; port: SharpEnginePort }> {
-  const { command, decoded, decodeMs } = prepared;
-  const port = createSharpEnginePort(decoded);
-  const decision = await compressFrame({
+  port: SharpEnginePort,
+  viewerMs: number,
+): Promise<CompressionDecision> {
+  const { command, decoded } = prepared;
+  // The latency budget covers the whole frame: what decoding and the viewer's comparison took is
+  // not left for the search.
+  const spentMs = prepared.decodeMs + viewerMs;
+  return compressFrame({
     frame: {
       width: decoded.width,
       height: decoded.height,
       originalBytes: command.frame.length,
       frameType: command.frameType,
     },
-    // The latency budget covers the whole frame: what decoding took is not left for the search.
-    policy: { ...policy, maxLatencyMs: Math.max(1, policy.maxLatencyMs - decodeMs) },
+    policy: { ...policy, maxLatencyMs: Math.max(1, policy.maxLatencyMs - spentMs) },
     budget,
     model: policy.predictive ? model : undefined,
     port,
     now: () => performance.now(),
-  }).finally(() => port.finish());
-  return { decision, port };
+  });
 }
 
 /** Per-phase times of one frame, in ms. */
@@ -204,6 +368,8 @@ interface EngineOutcome {
   sent: FrameOutcome;
   /** The encoding that goes out, if one does. */
   chosen: MeasuredEncoding | undefined;
+  /** The viewer's image measured against the frame, when it was compared. */
+  viewer: Measurement | undefined;
   budget: FrameBudget;
   /** The compressed frame, the original on passthrough and fallback, nothing when dropped. */
   output: Buffer;
@@ -212,11 +378,15 @@ interface EngineOutcome {
   times: FrameTimes;
 }
 
-function frameTimes(prepared: PreparedFrame, decision: CompressionDecision): FrameTimes {
+function frameTimes(
+  prepared: PreparedFrame,
+  decision: CompressionDecision,
+  viewer: Measurement | undefined,
+): FrameTimes {
   const encodeMs = decision.trials.reduce((sum, trial) => sum + (trial.encoded?.encodeMs ?? 0), 0);
   const metricsMs = decision.trials.reduce(
     (sum, trial) => sum + (trial.measurement?.measureMs ?? 0),
-    0,
+    viewer?.measureMs ?? 0,
   );
   const totalMs = performance.now() - prepared.started;
   return { decodeMs: prepared.decodeMs, encodeMs, metricsMs, totalMs };
@@ -225,14 +395,9 @@ function frameTimes(prepared: PreparedFrame, decision: CompressionDecision): Fra
 /** The response of docs/design.md section 2. */
 function toResponse(prepared: PreparedFrame, outcome: EngineOutcome): CompressResponse {
   const { command, decoded } = prepared;
-  const { decision, sent, chosen, budget, output, ratio, times } = outcome;
+  const { decision, sent, chosen, viewer, budget, output, ratio, times } = outcome;
   const originalBytes = command.frame.length;
-  const status =
-    sent.kind === 'as_decided'
-      ? decision.status
-      : sent.kind === 'original'
-        ? 'fallback'
-        : 'dropped';
+  const status = statusOf(decision, sent);
   return {
     status,
     session_id: command.sessionId,
@@ -248,7 +413,7 @@ function toResponse(prepared: PreparedFrame, outcome: EngineOutcome): CompressRe
     bandwidth_savings_percent: round(ratio * 100),
     budget_bytes: budget.budgetBytes,
     within_budget: chosen ? decision.withinBudget : output.length <= budget.budgetBytes,
-    ...sentQuality(chosen, status),
+    ...sentQuality(chosen, status, viewer),
     encode_attempts: decision.encodeAttempts,
     latency_ms: {
       decode: round(times.decodeMs),
@@ -267,17 +432,32 @@ function toResponse(prepared: PreparedFrame, outcome: EngineOutcome): CompressRe
   };
 }
 
+/** The frame's status from the engine's decision and what of it goes out. */
+function statusOf(decision: CompressionDecision, sent: FrameOutcome): CompressResponse['status'] {
+  switch (sent.kind) {
+    case 'as_decided':
+      return decision.status;
+    case 'original':
+      return 'fallback';
+    default:
+      return sent.kind;
+  }
+}
+
 /**
  * The measured quality of what goes out: the encoding's; exact for the original, which travels
- * unchanged on passthrough and fallback; none for a dropped frame.
+ * unchanged on passthrough and fallback; the viewer's image for an `unchanged` frame; none for a
+ * dropped frame.
  */
 function sentQuality(
   chosen: MeasuredEncoding | undefined,
   status: CompressResponse['status'],
+  viewer: Measurement | undefined,
 ): Pick<CompressResponse, 'ssim' | 'psnr_db' | 'quality_score'> {
-  if (chosen) {
-    const ssim = round(chosen.ssim, 5);
-    return { ssim, psnr_db: round(chosen.psnrDb), quality_score: ssim };
+  const measured = chosen ?? (status === 'unchanged' ? viewer : undefined);
+  if (measured) {
+    const ssim = round(measured.ssim, 5);
+    return { ssim, psnr_db: round(measured.psnrDb), quality_score: ssim };
   }
   if (status === 'dropped') return { ssim: null, psnr_db: null, quality_score: null };
   return { ssim: 1, psnr_db: 100, quality_score: 1 };
@@ -361,6 +541,8 @@ export function emitFrameMetrics(frame: CompressedFrame): void {
   if (record.status === 'dropped') {
     metrics.addMetric('FramesDropped', MetricUnit.Count, 1);
     logger.info('frame dropped: nothing fits its budget', { reason: record.dropReason });
+  } else if (record.status === 'unchanged') {
+    metrics.addMetric('FramesUnchanged', MetricUnit.Count, 1);
   } else {
     metrics.addMetric('CompressionRatio', MetricUnit.NoUnit, record.compressionRatio);
   }
@@ -398,7 +580,17 @@ export async function compress(
   command.signal?.throwIfAborted();
   await storeFrame(runtime, frame);
   // A cache: when Redis is down the next frame starts from the priors (the breaker keeps this cheap).
-  await saveModel(runtime, command.userId, command.sessionId, frame.model);
+  await Promise.all([
+    saveModel(runtime, command.userId, command.sessionId, frame.model),
+    prepared.temporal &&
+      saveTemporalChange(
+        runtime,
+        command.userId,
+        command.sessionId,
+        prepared.temporal,
+        frame.temporalChange,
+      ),
+  ]);
   emitFrameMetrics(frame);
   return frame;
 }

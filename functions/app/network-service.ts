@@ -262,7 +262,8 @@ export async function getSessionStatistics(
   const { frames } = totals;
   const perFrame = (sum: number, digits: number) =>
     frames > 0 ? round(sum / frames, digits) : null;
-  const sent = frames - totals.dropped;
+  // A dropped frame has no SSIM; an unchanged one has that of the viewer's image against it.
+  const measured = frames - totals.dropped;
   return {
     session_id: sessionId,
     started_at: totals.startedAt.toISOString(),
@@ -273,10 +274,11 @@ export async function getSessionStatistics(
     fallback_rate: perFrame(totals.fallbacks, 4),
     dropped: totals.dropped,
     dropped_rate: perFrame(totals.dropped, 4),
+    unchanged: totals.unchanged,
+    unchanged_rate: perFrame(totals.unchanged, 4),
     avg_compression_ratio:
       totals.bytesIn > 0 ? round(1 - totals.bytesOut / totals.bytesIn, 4) : null,
-    // A dropped frame has no SSIM: the mean is over the frames that were sent.
-    avg_ssim: sent > 0 ? round(totals.ssimSum / sent, 5) : null,
+    avg_ssim: measured > 0 ? round(totals.ssimSum / measured, 5) : null,
     avg_latency_ms: perFrame(totals.latencyMsSum, 2),
     bytes_in: totals.bytesIn,
     bytes_out: totals.bytesOut,

@@ -6,6 +6,7 @@ import {
   MODE_DEFAULTS,
   type OnBudgetMiss,
   type OutputFormat,
+  UNCHANGED_SSIM_DEFAULTS,
 } from './contracts/config.ts';
 
 /** The policy one frame is compressed under, every field resolved. */
@@ -18,6 +19,17 @@ export interface ResolvedPolicy {
   predictive: boolean;
   /** What a frame gets when no encoding fits a budget the network limits. */
   onBudgetMiss: OnBudgetMiss;
+  /**
+   * The SSIM against the image the viewer already has at which a frame is answered `unchanged`,
+   * per frame type; null: never (mode `off`, or video without a threshold set).
+   */
+  unchangedSsim: UnchangedSsim;
+}
+
+/** The `unchanged` thresholds of a resolved policy, per frame type; null: never. */
+export interface UnchangedSsim {
+  screen: number | null;
+  video: number | null;
 }
 
 /** Policy fields a request may set for one frame. */
@@ -27,14 +39,20 @@ export interface PolicyOverrides {
   maxLatencyMs?: number;
   minQualityScore?: number;
   onBudgetMiss?: OnBudgetMiss;
+  unchangedSsimScreen?: number;
+  unchangedSsimVideo?: number;
 }
+
+/** What `off` resolves the `unchanged` thresholds to: a pass-through compares nothing. */
+const neverUnchanged = (): UnchangedSsim => ({ screen: null, video: null });
 
 /**
  * Resolves a frame's policy: a field set in the request wins; an unset field comes from the caller's
  * stored config, then from the mode's defaults. When the request switches to a mode other than the
  * stored one, the stored numbers were tuned for another mode, so that mode's defaults fill the gaps.
- * A disabled or opted-out config turns compression off, whatever the request says, and sends the
- * original whatever the budget.
+ * The `unchanged` thresholds do not depend on the mode: request, stored config, then
+ * {@link UNCHANGED_SSIM_DEFAULTS}. A disabled or opted-out config turns compression off, whatever
+ * the request says, and sends the original whatever the budget; `off` never answers `unchanged`.
  */
 export function resolvePolicy(
   overrides: PolicyOverrides,
@@ -46,7 +64,13 @@ export function resolvePolicy(
     predictive: config.enable_predictive_compression,
   };
   if (!config.enabled || config.opt_out) {
-    return { ...base, mode: 'off', onBudgetMiss: 'original', ...numbers(MODE_DEFAULTS.adaptive) };
+    return {
+      ...base,
+      mode: 'off',
+      onBudgetMiss: 'original',
+      unchangedSsim: neverUnchanged(),
+      ...numbers(MODE_DEFAULTS.adaptive),
+    };
   }
   const mode = overrides.mode ?? config.mode;
   const onBudgetMiss =
@@ -65,12 +89,25 @@ export function resolvePolicy(
     ...base,
     mode,
     onBudgetMiss,
+    unchangedSsim: mode === 'off' ? neverUnchanged() : unchangedSsim(overrides, config),
     ...numbers({
       target_compression_ratio:
         overrides.targetCompressionRatio ?? fallback.target_compression_ratio,
       max_latency_ms: overrides.maxLatencyMs ?? fallback.max_latency_ms,
       min_quality_score: overrides.minQualityScore ?? fallback.min_quality_score,
     }),
+  };
+}
+
+/** The `unchanged` thresholds: the request's, then the stored config's, then the defaults. */
+function unchangedSsim(overrides: PolicyOverrides, config: CompressionConfig): UnchangedSsim {
+  return {
+    screen:
+      overrides.unchangedSsimScreen ??
+      config.unchanged_ssim_screen ??
+      UNCHANGED_SSIM_DEFAULTS.screen,
+    video:
+      overrides.unchangedSsimVideo ?? config.unchanged_ssim_video ?? UNCHANGED_SSIM_DEFAULTS.video,
   };
 }
 

@@ -4,9 +4,10 @@
  * - a frame is decoded only once it was admitted (by the rate limiter and the frame capacity);
  * - a frame is stored only after the frames before it were (rows in stream order), and never after
  *   an earlier frame ended the stream;
- * - a session's frame runs the engine with the model its previous frame left, handed over in
- *   memory (a stream may interleave sessions: each has its own chain); the first frame of a session
- *   in the stream, or of a session the stream has forgotten, reads the cached model from Redis;
+ * - a session's frame runs the engine with the model and the temporal state (bit bucket, viewer's
+ *   image) its previous frame left, handed over in memory (a stream may interleave sessions: each
+ *   has its own chain); the first frame of a session in the stream, or of a session the stream has
+ *   forgotten, reads them from Redis; the temporal state is the stream's alone from then on;
  * - the model cache in Redis is written behind the responses, only the latest model of each session,
  *   and flushed before the stream ends, so the next stream or request of the session finds it.
  */
@@ -24,6 +25,7 @@ import {
 import { loadLiveSession } from '../app/network-service.ts';
 import { type EngineModel, restoreModel } from '../core/engine/model.ts';
 import { LruMap } from '../core/lru-map.ts';
+import type { TemporalState } from '../core/temporal/session-state.ts';
 import { logger } from '../platform/observability.ts';
 import { saveModel } from '../platform/redis/session-model.ts';
 import type { Runtime } from '../platform/runtime.ts';
@@ -44,7 +46,11 @@ export const DEFAULT_STREAM_MAX_SESSIONS = 16;
 /** The phases of a frame as a stream runs them (the compress service's; tests substitute theirs). */
 export interface StreamPhases {
   prepare(command: CompressCommand, known: SessionKnowledge): Promise<PreparedFrame>;
-  engine(prepared: PreparedFrame, model: EngineModel | undefined): Promise<CompressedFrame>;
+  engine(
+    prepared: PreparedFrame,
+    model: EngineModel | undefined,
+    temporal: TemporalState | null,
+  ): Promise<CompressedFrame>;
   /** Stores the frame's metrics (and emits them); rejects when nothing was stored. */
   store(frame: CompressedFrame): Promise<void>;
   /** The session's model as cached in Redis. */
@@ -59,7 +65,8 @@ export function compressPhases(runtime: Runtime, maxFrameBytes: number): StreamP
     prepare: (command, known) => prepareFrame(runtime, command, maxFrameBytes, known),
     // A model handed over in memory passes the check a model read from Redis passes (one out of
     // range starts the session from the priors again), so both transports learn alike.
-    engine: (prepared, model) => runEngine(prepared, model && restoreModel(model).model),
+    engine: (prepared, model, temporal) =>
+      runEngine(prepared, model && restoreModel(model).model, temporal),
     store: async (frame) => {
       await storeFrame(runtime, frame);
       emitFrameMetrics(frame);
@@ -106,10 +113,16 @@ class ModelWriteBehind {
   }
 }
 
+/** What a session's frame hands over to its next frame in the stream. */
+interface Carry {
+  model: EngineModel | undefined;
+  temporal: TemporalState | null;
+}
+
 /** What a stream knows of one of its sessions. */
 interface StreamSession {
-  /** The model after the session's latest frame started in this stream (undefined: none). */
-  model: Promise<EngineModel | undefined>;
+  /** What the session's latest frame started in this stream left (undefined: none). */
+  carry: Promise<Carry | undefined>;
   /** A frame of the session was stored for this stream's caller: the session is theirs for good. */
   owned: boolean;
 }
@@ -150,11 +163,10 @@ export class StreamCompressor {
   ): Promise<CompressedFrame> {
     const { sessionId, userId } = command;
     const known = this.sessions.get(sessionId);
-    const prior = known?.model;
-    let handOver: (model: EngineModel | undefined | Promise<EngineModel | undefined>) => void =
-      () => undefined;
+    const prior = known?.carry;
+    let handOver: (carry: Carry | undefined | Promise<Carry | undefined>) => void = () => undefined;
     this.sessions.set(sessionId, {
-      model: new Promise((resolve) => {
+      carry: new Promise((resolve) => {
         handOver = resolve;
       }),
       owned: known?.owned ?? false,
@@ -165,17 +177,21 @@ export class StreamCompressor {
       const prepared = await this.phases.prepare(command, {
         // Read now: the session's frame before this one may have been stored meanwhile.
         owned: this.sessions.peek(sessionId)?.owned ?? false,
-        modelInHand: prior !== undefined,
+        stateInHand: prior !== undefined,
       });
-      // The session's previous frame in this stream may still be in its engine: wait for its model.
+      // The session's previous frame in this stream may still be in its engine: wait for its state.
+      const carried = prior ? await prior : undefined;
       const model = prior
-        ? ((await prior) ?? (await this.phases.cachedModel(sessionId, userId)))
+        ? (carried?.model ?? (await this.phases.cachedModel(sessionId, userId)))
         : prepared.live.model;
+      // The stream holds the state from here on: one it could not read, or that earlier frames of the
+      // session never reached, starts afresh.
+      const temporal = prior ? (carried?.temporal ?? {}) : (prepared.temporal?.state ?? {});
       command.signal?.throwIfAborted();
-      const frame = await this.phases.engine(prepared, model);
+      const frame = await this.phases.engine(prepared, model, temporal);
       // Handed over before this frame is stored: if its store fails, so does the next frame's (the
       // session is someone else's, or the stream ends), so no frame is stored with an unsaved model.
-      handOver(frame.model);
+      handOver({ model: frame.model, temporal: frame.temporal });
       handedOver = true;
       await ready();
       command.signal?.throwIfAborted();
@@ -185,7 +201,7 @@ export class StreamCompressor {
       this.cache.save(userId, sessionId, frame.model);
       return frame;
     } finally {
-      // A frame that never reached its engine leaves the session's model as it found it.
+      // A frame that never reached its engine leaves the session's state as it found it.
       if (!handedOver) handOver(prior ?? undefined);
     }
   }

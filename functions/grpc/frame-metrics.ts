@@ -12,8 +12,10 @@ export function recordFrameReceived(metrics: GrpcMetrics, bytes: number): void {
 }
 
 /**
- * A frame was compressed into `result` and `sentBytes` of it go back: its outcome, engine time,
- * bytes, SSIM, whether it fit its budget and, for a fallback or a drop, why.
+ * A frame was compressed into `result` and `sentBytes` of it go back: its outcome (`unchanged`
+ * too), engine time, bytes, SSIM (for `unchanged`, the viewer's image against the frame), whether
+ * it fit its budget and, for a fallback or a drop, why. A frame that sends nothing saves its whole
+ * original.
  */
 export function recordFrameAnswered(
   metrics: GrpcMetrics,

@@ -128,6 +128,8 @@ export function fromCompressFrameRequest(
       max_latency_ms: message.max_latency_ms,
       min_quality_score: message.min_quality_score,
       on_budget_miss: fromProtoEnum('ON_BUDGET_MISS', message.on_budget_miss ?? 0),
+      unchanged_ssim_screen: message.unchanged_ssim_screen,
+      unchanged_ssim_video: message.unchanged_ssim_video,
       network: network && defined(network),
       network_condition:
         message.network_hint === 'network_condition' ? message.network_condition : undefined,

@@ -64,6 +64,8 @@ export async function compressionHints(
     max_latency_ms: policy.maxLatencyMs,
     min_quality_score: policy.minQualityScore,
     on_budget_miss: toProtoEnum('ON_BUDGET_MISS', policy.onBudgetMiss),
+    unchanged_ssim_screen: policy.unchangedSsim.screen ?? undefined,
+    unchanged_ssim_video: policy.unchangedSsim.video ?? undefined,
   };
 }
 

@@ -217,7 +217,7 @@ export class GrpcMetrics {
   );
   readonly frames = new Counter(
     'aic_frames_total',
-    'Frames answered over gRPC, by outcome (success, fallback, dropped, or the error code).',
+    'Frames answered over gRPC, by outcome (success, fallback, dropped, unchanged, or the error code).',
   );
   readonly frameSeconds = new Histogram(
     'aic_frame_processing_seconds',
@@ -285,7 +285,9 @@ export class GrpcMetrics {
   constructor() {
     // Series a ratio or an absence alert divides by or compares with exist from the start, at 0,
     // so that "none yet" reads as 0 rather than as no data.
-    for (const outcome of ['success', 'fallback', 'dropped']) this.frames.inc({ outcome }, 0);
+    for (const outcome of ['success', 'fallback', 'dropped', 'unchanged']) {
+      this.frames.inc({ outcome }, 0);
+    }
     for (const counter of [
       this.bytesIn,
       this.bytesOut,

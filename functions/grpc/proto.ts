@@ -87,6 +87,8 @@ export interface CompressFrameRequestMessage {
   max_latency_ms?: number;
   min_quality_score?: number;
   on_budget_miss?: string | number;
+  unchanged_ssim_screen?: number;
+  unchanged_ssim_video?: number;
   network?: NetworkConditionsMessage | null;
   network_condition?: number;
   network_hint?: 'network' | 'network_condition';
@@ -193,4 +195,8 @@ export interface CompressionHintsMessage {
   max_latency_ms: number;
   min_quality_score: number;
   on_budget_miss: string;
+  /** Unset: a screen frame is never answered `unchanged` (mode off). */
+  unchanged_ssim_screen?: number;
+  /** Unset: a video frame is never answered `unchanged`. */
+  unchanged_ssim_video?: number;
 }

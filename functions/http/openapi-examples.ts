@@ -81,6 +81,8 @@ export const ROUTE_EXAMPLES: Readonly<Partial<Record<RouteId, RouteExamples>>> =
       fallback_rate: 0.005,
       dropped: 864,
       dropped_rate: 0.01,
+      unchanged: 17_280,
+      unchanged_rate: 0.2,
       within_budget_rate: 0.981,
       bytes_in: 7_603_200_000,
       bytes_out: 1_520_640_000,

@@ -126,7 +126,7 @@ describe('npm start with nothing configured', () => {
     ).toString();
     const lines = output.trim().split('\n');
     expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(line).toMatch(/ (success|fallback|dropped) /);
+    for (const line of lines) expect(line).toMatch(/ (success|fallback|dropped|unchanged) /);
   });
 
   it('stops what it started on Ctrl-C', async () => {

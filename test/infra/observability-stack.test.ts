@@ -60,6 +60,7 @@ describe('the observability stack', () => {
     const metrics = [
       'FramesCompressed',
       'FramesDropped',
+      'FramesUnchanged',
       'CompressionRatio',
       'BytesSaved',
       'Fallbacks',

@@ -6,6 +6,8 @@ import {
   onBudgetMissSchema,
   outputFormatSchema,
   targetCompressionRatioSchema,
+  unchangedSsimScreenSchema,
+  unchangedSsimVideoSchema,
 } from './config.ts';
 
 /** Largest decoded frame accepted on the Lambda path: a Lambda event is capped at 6 MB, base64 included. */
@@ -62,6 +64,8 @@ const policyOverrides = {
   max_latency_ms: maxLatencyMsSchema.optional(),
   min_quality_score: minQualityScoreSchema.optional(),
   on_budget_miss: onBudgetMissSchema.optional(),
+  unchanged_ssim_screen: unchangedSsimScreenSchema.optional(),
+  unchanged_ssim_video: unchangedSsimVideoSchema.optional(),
   network_condition: z.number().min(0).max(1).optional().describe('A single 0..1 network score.'),
 };
 
@@ -103,6 +107,8 @@ export const compressQuerySchema = z
     max_latency_ms: queryNumber(maxLatencyMsSchema).optional(),
     min_quality_score: queryNumber(minQualityScoreSchema).optional(),
     on_budget_miss: onBudgetMissSchema.optional(),
+    unchanged_ssim_screen: queryNumber(unchangedSsimScreenSchema).optional(),
+    unchanged_ssim_video: queryNumber(unchangedSsimVideoSchema).optional(),
     network_condition: queryNumber(z.number().min(0).max(1)).optional(),
     available_bandwidth_kbps: queryNumber(networkFields.available_bandwidth_kbps).optional(),
     rtt_ms: queryNumber(networkFields.rtt_ms).optional(),
@@ -122,20 +128,31 @@ export const compressLatencySchema = z.object({
 });
 
 /**
- * What became of a frame: `success` (an encoding to send), `fallback` (the original to send) or
- * `dropped` (nothing to send: the sender skips the frame, docs/design.md section 2.3).
+ * What became of a frame: `success` (an encoding to send), `fallback` (the original to send),
+ * `dropped` (nothing to send: the sender skips the frame, docs/design.md section 2.3) or
+ * `unchanged` (nothing to send: the image the viewer already has meets the policy's threshold).
  */
-export const frameStatusSchema = z.enum(['success', 'fallback', 'dropped']);
+export const frameStatusSchema = z
+  .enum(['success', 'fallback', 'dropped', 'unchanged'])
+  .describe(
+    "What became of the frame: `success` (a new encoding to send), `fallback` (the original to send), `dropped` (nothing is sent: the sender skips the frame) or `unchanged` (the viewer's image already meets the policy's threshold: nothing is sent).",
+  );
 export type FrameStatus = z.infer<typeof frameStatusSchema>;
 
-/** `POST /compress` response (docs/design.md section 2). */
+/**
+ * `POST /compress` response (docs/design.md section 2). For `unchanged`, `ssim` and `psnr_db` are
+ * those of the viewer's image against this frame, `compressed_data` is empty,
+ * `compressed_size_bytes` 0, `fallback_used` false and `drop_reason` null.
+ */
 export const compressResponseSchema = z.object({
   status: frameStatusSchema,
   session_id: z.string(),
   frame_number: z.number().int().nullable(),
   compressed_data: z
     .string()
-    .describe('Base64 of the frame to send: the compressed one, or the original on fallback.'),
+    .describe(
+      'Base64 of the frame to send: the compressed one, or the original on fallback; empty when `dropped` or `unchanged`.',
+    ),
   format: z
     .union([outputFormatSchema, inputFormatSchema])
     .describe(
@@ -151,13 +168,26 @@ export const compressResponseSchema = z.object({
   width: z.number().int(),
   height: z.number().int(),
   original_size_bytes: z.number().int(),
-  compressed_size_bytes: z.number().int(),
+  compressed_size_bytes: z
+    .number()
+    .int()
+    .describe('Size of `compressed_data`; 0 when nothing is sent.'),
   compression_ratio: z.number().describe('1 - compressed/original: 0.80 means 80 % smaller.'),
   bandwidth_savings_percent: z.number(),
   budget_bytes: z.number().int(),
   within_budget: z.boolean(),
-  ssim: z.number().nullable().describe('Measured on the decoded output against the decoded input.'),
-  psnr_db: z.number().nullable(),
+  ssim: z
+    .number()
+    .nullable()
+    .describe(
+      "Measured on the decoded output against the decoded input; for `unchanged`, the viewer's image against this frame; null when `dropped`.",
+    ),
+  psnr_db: z
+    .number()
+    .nullable()
+    .describe(
+      "Of the decoded output against the decoded input, in dB; for `unchanged`, the viewer's image against this frame; null when `dropped`.",
+    ),
   quality_score: z.number().nullable().describe('Equal to ssim.'),
   encode_attempts: z.number().int(),
   latency_ms: compressLatencySchema,
@@ -166,6 +196,8 @@ export const compressResponseSchema = z.object({
   drop_reason: z
     .string()
     .nullable()
-    .describe('Why the frame was dropped (status `dropped`); null otherwise.'),
+    .describe(
+      'Why the frame was dropped (status `dropped`), e.g. `no_candidate_fits` or `refinement_deferred`; null otherwise (`unchanged` included).',
+    ),
 });
 export type CompressResponse = z.infer<typeof compressResponseSchema>;

@@ -47,7 +47,40 @@ export const CONFIG_BOUNDS = {
   target_compression_ratio: { min: 0.1, max: 0.95 },
   max_latency_ms: { min: 5, max: 100 },
   min_quality_score: { min: 0.5, max: 1 },
+  unchanged_ssim: { min: 0.9, max: 1 },
 } as const;
+
+/**
+ * The `unchanged` thresholds when the policy sets none: a screen frame whose SSIM against the
+ * image the viewer already has reaches 0.99 is answered `unchanged` (a static screen sends
+ * nothing); a video frame never is, since camera noise keeps every frame slightly different and
+ * holding a stale image would freeze motion.
+ */
+export const UNCHANGED_SSIM_DEFAULTS: Readonly<{ screen: number; video: number | null }> = {
+  screen: 0.99,
+  video: null,
+};
+
+const UNCHANGED_SSIM_DESCRIPTION =
+  'A frame whose SSIM against the image the viewer already has reaches this is answered `unchanged` with no image';
+
+/** SSIM threshold of `unchanged` for screen frames, within the contract's bounds. */
+export const unchangedSsimScreenSchema = z
+  .number()
+  .min(CONFIG_BOUNDS.unchanged_ssim.min)
+  .max(CONFIG_BOUNDS.unchanged_ssim.max)
+  .describe(
+    `${UNCHANGED_SSIM_DESCRIPTION} (screen frames). Null: the default (0.99 for screen, never for video).`,
+  );
+
+/** SSIM threshold of `unchanged` for video frames, within the contract's bounds. */
+export const unchangedSsimVideoSchema = z
+  .number()
+  .min(CONFIG_BOUNDS.unchanged_ssim.min)
+  .max(CONFIG_BOUNDS.unchanged_ssim.max)
+  .describe(
+    `${UNCHANGED_SSIM_DESCRIPTION} (video frames). Null: the default (0.99 for screen, never for video).`,
+  );
 
 /** Fraction of bytes to remove, within the contract's bounds. */
 export const targetCompressionRatioSchema = z
@@ -88,6 +121,8 @@ export const compressionConfigSchema = z
     enable_perceptual_optimization: z.boolean(),
     opt_out: z.boolean(),
     on_budget_miss: onBudgetMissSchema.nullable().optional(),
+    unchanged_ssim_screen: unchangedSsimScreenSchema.nullable().optional(),
+    unchanged_ssim_video: unchangedSsimVideoSchema.nullable().optional(),
   })
   .strict();
 export type CompressionConfig = z.infer<typeof compressionConfigSchema>;
@@ -102,6 +137,8 @@ export const DEFAULT_CONFIG: CompressionConfig = {
   enable_perceptual_optimization: true,
   opt_out: false,
   on_budget_miss: null,
+  unchanged_ssim_screen: null,
+  unchanged_ssim_video: null,
 };
 
 /** A stored policy with its owner-visible timestamps. */

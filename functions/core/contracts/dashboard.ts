@@ -71,7 +71,9 @@ export const frameMetricSchema = z.object({
   drop_reason: z
     .string()
     .nullable()
-    .describe('Why the frame was dropped (status `dropped`); null otherwise.'),
+    .describe(
+      'Why the frame was dropped (status `dropped`), e.g. `no_candidate_fits` or `refinement_deferred`; null otherwise.',
+    ),
 });
 export type FrameMetric = z.infer<typeof frameMetricSchema>;
 
@@ -96,15 +98,30 @@ const windowFields = {
 export const performanceSummarySchema = z.object({
   hours: z.number().int(),
   ...windowFields,
-  frames: z.number().int().describe('Every answered frame, dropped ones included.'),
+  frames: z.number().int().describe('Every answered frame, dropped and unchanged ones included.'),
   fallbacks: z.number().int(),
   fallback_rate: z.number().nullable().describe('fallbacks / frames; null without frames.'),
   dropped: z.number().int().describe('Frames dropped: nothing was sent for them.'),
   dropped_rate: z.number().nullable().describe('dropped / frames; null without frames.'),
-  within_budget_rate: z.number().nullable().describe('Share of frames within their byte budget.'),
+  unchanged: z
+    .number()
+    .int()
+    .describe("Frames answered `unchanged`: the viewer's image was kept, nothing was sent."),
+  unchanged_rate: z.number().nullable().describe('unchanged / frames; null without frames.'),
+  within_budget_rate: z
+    .number()
+    .nullable()
+    .describe(
+      'Share of frames within their byte budget; a frame that sent nothing (dropped, unchanged) is.',
+    ),
   bytes_in: z.number().int(),
   bytes_out: z.number().int(),
-  bytes_saved: z.number().int().describe('Sum of original - compressed bytes.'),
+  bytes_saved: z
+    .number()
+    .int()
+    .describe(
+      'Sum of original - compressed bytes: the whole original of a frame that sent nothing.',
+    ),
   avg_compression_ratio: z
     .number()
     .nullable()
@@ -139,7 +156,12 @@ export const bandwidthSavingsSchema = z.object({
   frames: z.number().int(),
   bytes_in: z.number().int(),
   bytes_out: z.number().int(),
-  bytes_saved: z.number().int().describe('Sum of original - compressed bytes.'),
+  bytes_saved: z
+    .number()
+    .int()
+    .describe(
+      'Sum of original - compressed bytes: the whole original of a frame that sent nothing.',
+    ),
   saved_mb: z.number().describe('bytes_saved / 10^6.'),
   saved_gb: z.number().describe('bytes_saved / 10^9.'),
   avg_savings_percent: z

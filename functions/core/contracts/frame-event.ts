@@ -70,8 +70,8 @@ const frameEventFields = z.object({
  * One answered frame, as a stream record. `status` and `drop_reason` came after the first records
  * and are optional within version 1: a record without them (`status` absent or null) is stored
  * with the status its `fallback` gives, as rows from before them are read. A record whose status
- * contradicts `fallback` is refused, since the totals count both and the statuses exclude each
- * other.
+ * contradicts `fallback` (true exactly for `fallback`; `success`, `dropped` and `unchanged` go with
+ * false) is refused, since the totals count both and the statuses exclude each other.
  */
 export const frameEventSchema = frameEventFields.refine(
   (event) => event.status == null || (event.status === 'fallback') === event.fallback,

@@ -47,16 +47,26 @@ export const sessionStatisticsSchema = z.object({
   started_at: z.iso.datetime(),
   last_seen_at: z.iso.datetime(),
   duration_s: z.number().describe('From the first to the latest use of the session.'),
-  frames: z.number().int().describe('Every answered frame, dropped ones included.'),
+  frames: z.number().int().describe('Every answered frame, dropped and unchanged ones included.'),
   fallbacks: z.number().int(),
   fallback_rate: z.number().nullable().describe('fallbacks / frames; null without frames.'),
   dropped: z.number().int().describe('Frames dropped: nothing was sent for them.'),
   dropped_rate: z.number().nullable().describe('dropped / frames; null without frames.'),
+  unchanged: z
+    .number()
+    .int()
+    .describe("Frames answered `unchanged`: the viewer's image was kept, nothing was sent."),
+  unchanged_rate: z.number().nullable().describe('unchanged / frames; null without frames.'),
   avg_compression_ratio: z
     .number()
     .nullable()
     .describe('Over the session bytes, 1 - bytes_out / bytes_in; null without frames.'),
-  avg_ssim: z.number().nullable(),
+  avg_ssim: z
+    .number()
+    .nullable()
+    .describe(
+      "Mean SSIM of the frames that have one (all but dropped ones; an unchanged frame's is the viewer's image against it).",
+    ),
   avg_latency_ms: z.number().nullable().describe('Mean total latency per frame.'),
   bytes_in: z.number().int(),
   bytes_out: z.number().int(),

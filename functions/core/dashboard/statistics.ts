@@ -11,18 +11,21 @@ import { type HistogramBin, histogramPercentile } from './latency-histogram.ts';
 
 /**
  * The dashboard's figures from a window's stored totals. Ratios and savings come from byte sums
- * (saved = sum of original - compressed), never from per-frame rates, so they add up exactly.
+ * (saved = sum of original - compressed), never from per-frame rates, so they add up exactly. A
+ * dropped or unchanged frame sent 0 bytes: the whole of its original counts as saved.
  */
 
 /** Additive totals of one user's frames over a window, as the repository reads them. */
 export interface WindowTotals {
   from: Date;
   to: Date;
-  /** Every answered frame, dropped ones included. */
+  /** Every answered frame, dropped and unchanged ones included. */
   frames: number;
   fallbacks: number;
   /** Frames dropped: nothing was sent for them. */
   dropped: number;
+  /** Frames answered `unchanged`: the viewer's image was kept, nothing was sent. */
+  unchanged: number;
   withinBudget: number;
   bytesIn: number;
   bytesOut: number;
@@ -63,6 +66,8 @@ export function performanceSummary(
     fallback_rate: share(totals.fallbacks, totals.frames),
     dropped: totals.dropped,
     dropped_rate: share(totals.dropped, totals.frames),
+    unchanged: totals.unchanged,
+    unchanged_rate: share(totals.unchanged, totals.frames),
     within_budget_rate: share(totals.withinBudget, totals.frames),
     bytes_in: totals.bytesIn,
     bytes_out: totals.bytesOut,

@@ -7,8 +7,12 @@ import type { OnBudgetMiss } from '../contracts/config.ts';
 import type { FrameBudget } from '../network/budget.ts';
 import type { CompressionDecision, FallbackReason } from './engine.ts';
 
-/** Why a frame went out as nothing, or as its original, because of its budget. */
-export type BudgetMissReason = FallbackReason | 'no_candidate_fits';
+/**
+ * Why a frame went out as nothing, or as its original, because of its budget.
+ * `refinement_deferred`: the viewer's image meets the floor and nothing better fits the bytes
+ * banked yet (see {@link applyRefinement}).
+ */
+export type BudgetMissReason = FallbackReason | 'no_candidate_fits' | 'refinement_deferred';
 
 /** What goes out for a frame. */
 export type FrameOutcome =
@@ -17,7 +21,9 @@ export type FrameOutcome =
   /** The original, although an encoding that meets the floor exists (it does not fit either). */
   | { readonly kind: 'original'; readonly reason: 'no_candidate_fits' }
   /** Nothing: the sender skips the frame. */
-  | { readonly kind: 'dropped'; readonly reason: BudgetMissReason };
+  | { readonly kind: 'dropped'; readonly reason: BudgetMissReason }
+  /** Nothing: the viewer's image already meets the policy's threshold (`core/temporal`). */
+  | { readonly kind: 'unchanged' };
 
 const AS_DECIDED: FrameOutcome = { kind: 'as_decided' };
 
@@ -53,4 +59,14 @@ export function applyBudgetMiss(
   const reason = decision.fallbackReason ?? 'quality_floor_unreachable';
   if (onBudgetMiss === 'smallest' && reason === 'original_smaller') return AS_DECIDED;
   return { kind: 'dropped', reason };
+}
+
+/**
+ * What goes out for a refinement (`core/temporal/viewer-plan.ts`): the engine's encoding when it
+ * fits and meets the raised floor, else nothing. The viewer's image already meets the policy's floor,
+ * so neither the original nor an encoding over the budget is ever worth sending instead.
+ */
+export function applyRefinement(decision: CompressionDecision): FrameOutcome {
+  if (decision.status === 'success' && decision.withinBudget) return AS_DECIDED;
+  return { kind: 'dropped', reason: 'refinement_deferred' };
 }

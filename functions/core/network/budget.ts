@@ -1,8 +1,9 @@
 /**
  * Per-frame byte budget (docs/design.md section 4).
  *
- * usable bandwidth = estimate x (1 - loss) x {@link BANDWIDTH_SAFETY_FACTOR}; one frame gets
- * usable / fps of it, and never more than `original x (1 - target_compression_ratio)`.
+ * usable bandwidth = estimate x (1 - loss) x {@link BANDWIDTH_SAFETY_FACTOR}; one frame gets what
+ * the session's bit bucket allows (`core/temporal/bit-bucket.ts`), or usable / fps of it without
+ * one, and never more than `original x (1 - target_compression_ratio)`.
  */
 
 /** Share of the estimated bandwidth a frame may use; the rest absorbs estimate error and jitter. */
@@ -29,6 +30,11 @@ export interface BudgetInput {
   readonly targetCompressionRatio: number;
   /** The session's network estimate; without it only the ratio cap applies. */
   readonly network?: NetworkSample;
+  /**
+   * What the session's bit bucket lets this frame send (`frameTarget`), in place of the network's
+   * even share per frame; only with `network`.
+   */
+  readonly networkBytes?: number;
 }
 
 /** The byte budget of one frame and which constraint set it. */
@@ -46,19 +52,33 @@ function requireFinite(name: string, value: number, min: number, max: number): v
 }
 
 /**
- * Bytes one frame may use on the network: `kbps x 1000 / 8 x (1 - loss) x safety / fps`, rounded
- * down (a budget is a ceiling).
+ * The usable bandwidth in bytes per second: `kbps x 1000 / 8 x (1 - loss) x safety`.
+ *
+ * @throws RangeError when bandwidth is negative or loss is outside 0..100.
+ */
+export function usableBytesPerSecond(network: NetworkSample): number {
+  requireFinite('bandwidthKbps', network.bandwidthKbps, 0, Number.MAX_VALUE);
+  requireFinite('packetLossPercent', network.packetLossPercent, 0, 100);
+  const bytesPerSecond = (network.bandwidthKbps * 1000) / 8;
+  return bytesPerSecond * (1 - network.packetLossPercent / 100) * BANDWIDTH_SAFETY_FACTOR;
+}
+
+/** The stream's frames per second: the sample's, else {@link DEFAULT_FPS}. */
+export function framesPerSecond(network: NetworkSample): number {
+  const fps = network.fps ?? DEFAULT_FPS;
+  requireFinite('fps', fps, Number.MIN_VALUE, Number.MAX_VALUE);
+  return fps;
+}
+
+/**
+ * Bytes one frame may use on the network: the usable bandwidth over the fps, rounded down (a
+ * budget is a ceiling).
  *
  * @throws RangeError when bandwidth or fps is not positive, or loss is outside 0..100.
  */
 export function networkBytesPerFrame(network: NetworkSample): number {
-  const fps = network.fps ?? DEFAULT_FPS;
-  requireFinite('bandwidthKbps', network.bandwidthKbps, 0, Number.MAX_VALUE);
-  requireFinite('packetLossPercent', network.packetLossPercent, 0, 100);
-  requireFinite('fps', fps, Number.MIN_VALUE, Number.MAX_VALUE);
-  const bytesPerSecond = (network.bandwidthKbps * 1000) / 8;
-  const usable = bytesPerSecond * (1 - network.packetLossPercent / 100) * BANDWIDTH_SAFETY_FACTOR;
-  return Math.floor(usable / fps);
+  const fps = framesPerSecond(network);
+  return Math.floor(usableBytesPerSecond(network) / fps);
 }
 
 /**
@@ -76,7 +96,7 @@ export function frameBudget(input: BudgetInput): FrameBudget {
   // The epsilon keeps binary rounding from costing a byte: 100000 x (1 - 0.8) is 19999.999...
   const ratioCap = Math.floor(input.originalBytes * (1 - input.targetCompressionRatio) + 1e-6);
   if (input.network === undefined) return { budgetBytes: ratioCap, limitedBy: 'target_ratio' };
-  const networkShare = networkBytesPerFrame(input.network);
+  const networkShare = input.networkBytes ?? networkBytesPerFrame(input.network);
   return networkShare < ratioCap
     ? { budgetBytes: networkShare, limitedBy: 'network' }
     : { budgetBytes: ratioCap, limitedBy: 'target_ratio' };

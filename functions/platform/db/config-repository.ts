@@ -24,6 +24,9 @@ export interface ConfigRow {
   opt_out: boolean;
   /** Null: the mode's default (migration 0008). */
   on_budget_miss: OnBudgetMiss | null;
+  /** Null: the default, `UNCHANGED_SSIM_DEFAULTS` (migration 0009). */
+  unchanged_ssim_screen: number | null;
+  unchanged_ssim_video: number | null;
   updated_at: Date;
 }
 
@@ -39,6 +42,8 @@ export const CONFIG_COLUMNS = [
   'enable_perceptual_optimization',
   'opt_out',
   'on_budget_miss',
+  'unchanged_ssim_screen',
+  'unchanged_ssim_video',
   'updated_at',
 ] as const;
 
@@ -59,8 +64,8 @@ export async function getConfig(sql: Sql, userId: string): Promise<StoredConfig 
 
 /**
  * Stores `config` as the policy of `userId` (insert or replace: a field left out, such as an unset
- * `on_budget_miss`, is stored as unset) and returns it with its new `updated_at`. The database
- * CHECK constraints reject values outside the contract's bounds.
+ * `on_budget_miss` or `unchanged_ssim_screen`, is stored as unset) and returns it with its new
+ * `updated_at`. The database CHECK constraints reject values outside the contract's bounds.
  */
 export async function putConfig(
   sql: Sql,
@@ -72,12 +77,13 @@ export async function putConfig(
     insert into compression_configs (
       user_id, enabled, mode, target_compression_ratio, max_latency_ms, min_quality_score,
       allowed_formats, enable_predictive_compression, enable_perceptual_optimization, opt_out,
-      on_budget_miss, updated_at
+      on_budget_miss, unchanged_ssim_screen, unchanged_ssim_video, updated_at
     ) values (
       ${userId}, ${config.enabled}, ${config.mode}, ${config.target_compression_ratio},
       ${config.max_latency_ms}, ${config.min_quality_score}, ${sql.array(config.allowed_formats)},
       ${config.enable_predictive_compression}, ${config.enable_perceptual_optimization},
-      ${config.opt_out}, ${config.on_budget_miss ?? null}, clock_timestamp()
+      ${config.opt_out}, ${config.on_budget_miss ?? null}, ${config.unchanged_ssim_screen ?? null},
+      ${config.unchanged_ssim_video ?? null}, clock_timestamp()
     )
     on conflict (user_id) do update set
       enabled = excluded.enabled,
@@ -90,6 +96,8 @@ export async function putConfig(
       enable_perceptual_optimization = excluded.enable_perceptual_optimization,
       opt_out = excluded.opt_out,
       on_budget_miss = excluded.on_budget_miss,
+      unchanged_ssim_screen = excluded.unchanged_ssim_screen,
+      unchanged_ssim_video = excluded.unchanged_ssim_video,
       updated_at = excluded.updated_at
     returning ${sql.unsafe(configColumns())}
   `;
@@ -110,6 +118,8 @@ export function toStoredConfig(row: ConfigRow): StoredConfig {
     enable_perceptual_optimization: row.enable_perceptual_optimization,
     opt_out: row.opt_out,
     on_budget_miss: row.on_budget_miss,
+    unchanged_ssim_screen: row.unchanged_ssim_screen,
+    unchanged_ssim_video: row.unchanged_ssim_video,
     updated_at: row.updated_at.toISOString(),
   };
 }

@@ -132,6 +132,7 @@ interface TotalsRow {
   poor_frames: number;
   poor_ssim_sum: number;
   dropped: number;
+  unchanged: number;
 }
 
 /**
@@ -196,6 +197,7 @@ export async function windowTotals(
     frames: row.frames,
     fallbacks: row.fallbacks,
     dropped: row.dropped,
+    unchanged: row.unchanged,
     withinBudget: row.within_budget,
     bytesIn: row.bytes_in,
     bytesOut: row.bytes_out,

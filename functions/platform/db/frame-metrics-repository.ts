@@ -36,7 +36,7 @@ export interface FrameMetricRecord {
   fallbackReason: string | null;
   /** What became of the frame; `fallback` is true exactly when it is `fallback`. */
   status: FrameStatus;
-  /** Why the frame was dropped (status `dropped`); null otherwise. */
+  /** Why the frame was dropped (status `dropped`); null otherwise (`unchanged` included). */
   dropReason: string | null;
   /**
    * The client's `Idempotency-Key`, which names a frame that has no number (docs/design.md
@@ -59,8 +59,9 @@ export function frameStatusOf(alias = ''): string {
  * onwards, in {@link ROLLUP_SUMS} order): the single definition of how a frame adds to the rollup,
  * shared by the insert path and the dashboard queries that read the partial hours at the edges of
  * a window from raw rows. SSIM bands as in migration 0002; a frame without SSIM is in no band. A
- * dropped frame is one of the frames, with no bytes out and no SSIM; a row without a status (from
- * before migration 0008) was never dropped.
+ * dropped frame is one of the frames, with no bytes out and no SSIM; an unchanged frame (0009) is
+ * one too, with no bytes out and the SSIM of the viewer's image against it, in its band. A row
+ * without a status (from before migration 0008) was neither.
  */
 export function frameRollupColumns(sql: Sql) {
   return sql`
@@ -72,7 +73,8 @@ export function frameRollupColumns(sql: Sql) {
     ((ssim >= 0.80 and ssim < 0.90) is true)::int,
     case when ssim >= 0.80 and ssim < 0.90 then ssim else 0 end,
     ((ssim < 0.80) is true)::int, case when ssim < 0.80 then ssim else 0 end,
-    ((status = 'dropped') is true)::int
+    ((status = 'dropped') is true)::int,
+    ((status = 'unchanged') is true)::int
   `;
 }
 
@@ -95,6 +97,7 @@ export const ROLLUP_SUMS = [
   'poor_frames',
   'poor_ssim_sum',
   'dropped',
+  'unchanged',
 ] as const;
 
 /** The grouped rollup columns of `stored`, under the names of {@link ROLLUP_SUMS}. */
@@ -172,6 +175,7 @@ function batchStatement(sql: Sql, events: readonly FrameEvent[]) {
         frames_total = s.frames_total + a.frames,
         fallbacks_total = s.fallbacks_total + a.fallbacks,
         dropped_total = s.dropped_total + a.dropped,
+        unchanged_total = s.unchanged_total + a.unchanged,
         bytes_in_total = s.bytes_in_total + a.bytes_in,
         bytes_out_total = s.bytes_out_total + a.bytes_out,
         ssim_sum = s.ssim_sum + a.ssim_sum,
@@ -183,6 +187,7 @@ function batchStatement(sql: Sql, events: readonly FrameEvent[]) {
       from (
         select session_id, user_id, count(*) as frames, sum(fallback::int) as fallbacks,
           count(*) filter (where status = 'dropped') as dropped,
+          count(*) filter (where status = 'unchanged') as unchanged,
           sum(original_bytes) as bytes_in, sum(compressed_bytes) as bytes_out,
           sum(coalesce(ssim, 0)) as ssim_sum, sum(total_ms) as latency_ms_sum,
           max(recorded_at) as last_at

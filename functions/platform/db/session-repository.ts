@@ -62,6 +62,7 @@ export interface SessionTotals {
   frames: number;
   fallbacks: number;
   dropped: number;
+  unchanged: number;
   bytesIn: number;
   bytesOut: number;
   ssimSum: number;
@@ -76,8 +77,9 @@ export async function sessionTotals(
 ): Promise<SessionTotals | null> {
   const [row] = await sql<SessionTotals[]>`
     select started_at as "startedAt", last_seen_at as "lastSeenAt", frames_total as frames,
-      fallbacks_total as fallbacks, dropped_total as dropped, bytes_in_total as "bytesIn",
-      bytes_out_total as "bytesOut", ssim_sum as "ssimSum", latency_ms_sum as "latencyMsSum"
+      fallbacks_total as fallbacks, dropped_total as dropped, unchanged_total as unchanged,
+      bytes_in_total as "bytesIn", bytes_out_total as "bytesOut", ssim_sum as "ssimSum",
+      latency_ms_sum as "latencyMsSum"
     from sessions
     where user_id = ${userId} and session_id = ${sessionId}
   `;

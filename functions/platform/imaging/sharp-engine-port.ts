@@ -25,6 +25,11 @@ export interface SharpEnginePort extends EnginePort {
   /** The frame's activity (`frameActivity`), for the engine's cold start. */
   activity(): number;
   /**
+   * Measures an encoded image (the one the viewer has) against the frame, upscaled first when it is
+   * smaller; rejects when it cannot be decoded.
+   */
+  compare(image: Buffer): Promise<Measurement>;
+  /**
    * Ends the frame's measurements: the reference's buffers go back for the next frame to reuse.
    * Encoded outputs stay available; `measure` rejects from now on.
    */
@@ -137,21 +142,27 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
       };
     },
     async measure(encoded): Promise<Measurement> {
-      const started = performance.now();
       const { candidate } = encoded;
       // Lossless WebP decodes to the input exactly (a test decodes it to check): nothing to measure.
       if (isScreenCandidate(candidate) && candidate.encoding === 'lossless') {
-        return { ssim: 1, psnrDb: 100, measureMs: performance.now() - started };
+        return { ssim: 1, psnrDb: 100, measureMs: 0 };
       }
       const buffer = outputs.get(encoded.id);
       if (!buffer) throw new Error(`No output for encoding ${encoded.id}`);
-      const { data, info } = await sharp(buffer)
-        .removeAlpha()
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      const channels = info.channels === 1 ? 1 : 3;
-      const { ssim, psnrDb } = measurePixels(reference(), data, info.width, info.height, channels);
-      return { ssim, psnrDb, measureMs: performance.now() - started };
+      return measureImage(reference(), buffer);
     },
+    compare: (image) => measureImage(reference(), image),
   };
+}
+
+/** Decodes `image` and measures it against the prepared reference. */
+async function measureImage(reference: QualityReference, image: Buffer): Promise<Measurement> {
+  const started = performance.now();
+  const { data, info } = await sharp(image)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const channels = info.channels === 1 ? 1 : 3;
+  const { ssim, psnrDb } = measurePixels(reference, data, info.width, info.height, channels);
+  return { ssim, psnrDb, measureMs: performance.now() - started };
 }

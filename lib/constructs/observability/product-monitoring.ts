@@ -89,6 +89,7 @@ function compressionMetrics(config: EnvironmentConfig): CustomMetric[] {
   return [
     serviceMetric('FramesCompressed', 'Sum', 'Frames'),
     serviceMetric('FramesDropped', 'Sum', 'Frames dropped (nothing fits)'),
+    serviceMetric('FramesUnchanged', 'Sum', "Frames unchanged (viewer's image kept)"),
     serviceMetric('CompressionRatio', 'Average', 'Compression ratio (avg)'),
     serviceMetric('BytesSaved', 'Sum', 'Bytes saved'),
     {

@@ -40,8 +40,14 @@ describe('config repository', () => {
     const stored = await putConfig(db.sql, 'user-round-trip', custom);
     expect(storedConfigSchema.parse(stored)).toEqual(stored);
     const { updated_at, ...fields } = stored;
-    // A policy that never set on_budget_miss reads it as null: the mode's default.
-    expect(fields).toEqual({ ...custom, on_budget_miss: null });
+    // A policy that never set on_budget_miss or an unchanged threshold reads them as null: the
+    // defaults.
+    expect(fields).toEqual({
+      ...custom,
+      on_budget_miss: null,
+      unchanged_ssim_screen: null,
+      unchanged_ssim_video: null,
+    });
     expect(new Date(updated_at ?? '').toISOString()).toBe(updated_at);
     expect(await getConfig(db.sql, 'user-round-trip')).toEqual(stored);
   });
@@ -60,10 +66,32 @@ describe('config repository', () => {
     expect(storedConfigSchema.parse(replaced)).toEqual(replaced);
   });
 
-  it('is read with on_budget_miss by the statement that stores a network sample', async () => {
+  it('stores the unchanged thresholds exactly, and a put without them leaves them unset', async () => {
+    for (const [screen, video] of [
+      [0.9, 1],
+      [0.993, null],
+      [null, 0.9975],
+      [1, 0.9],
+    ] as const) {
+      const stored = await putConfig(db.sql, 'user-unchanged', {
+        ...custom,
+        unchanged_ssim_screen: screen,
+        unchanged_ssim_video: video,
+      });
+      expect(stored).toMatchObject({ unchanged_ssim_screen: screen, unchanged_ssim_video: video });
+      expect(await getConfig(db.sql, 'user-unchanged')).toEqual(stored);
+    }
+    const replaced = await putConfig(db.sql, 'user-unchanged', DEFAULT_CONFIG);
+    expect(replaced).toMatchObject({ unchanged_ssim_screen: null, unchanged_ssim_video: null });
+    expect(storedConfigSchema.parse(replaced)).toEqual(replaced);
+  });
+
+  it('is read with its newer fields by the statement that stores a network sample', async () => {
     const stored = await putConfig(db.sql, 'user-sample', {
       ...custom,
       on_budget_miss: 'original',
+      unchanged_ssim_screen: 0.985,
+      unchanged_ssim_video: 0.999,
     });
     const inserted = await insertNetworkSample(db.sql, {
       sessionId: randomUUID(),

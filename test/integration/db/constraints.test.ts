@@ -29,21 +29,45 @@ async function expectCheckViolation(work: Promise<unknown>): Promise<void> {
 const putRaw = (userId: string, config: Record<string, unknown>) =>
   putConfig(db.sql, userId, config as CompressionConfig);
 
+/** Each bounded policy field with its bounds: `unchanged_ssim` bounds both frame types' fields. */
+const numericFields = Object.entries(CONFIG_BOUNDS).flatMap(([bound, range]) =>
+  (bound === 'unchanged_ssim' ? ['unchanged_ssim_screen', 'unchanged_ssim_video'] : [bound]).map(
+    (field) => ({ field, ...range }),
+  ),
+);
+
 describe('compression_configs constraints', () => {
-  const numericFields = Object.keys(CONFIG_BOUNDS) as (keyof typeof CONFIG_BOUNDS)[];
-
-  it.each(numericFields)('accepts %s at both bounds of the contract', async (field) => {
-    const { min, max } = CONFIG_BOUNDS[field];
-    await putRaw(`bounds-${field}`, { ...DEFAULT_CONFIG, [field]: min });
-    await putRaw(`bounds-${field}`, { ...DEFAULT_CONFIG, [field]: max });
+  it('bounds every policy field of the contract that CONFIG_BOUNDS names', () => {
+    expect(numericFields.map(({ field }) => field)).toEqual([
+      'target_compression_ratio',
+      'max_latency_ms',
+      'min_quality_score',
+      'unchanged_ssim_screen',
+      'unchanged_ssim_video',
+    ]);
+    for (const { field } of numericFields) expect(DEFAULT_CONFIG).toHaveProperty(field);
   });
 
-  it.each(numericFields)('rejects %s just outside the contract bounds', async (field) => {
-    const { min, max } = CONFIG_BOUNDS[field];
-    const step = field === 'max_latency_ms' ? 1 : 0.001;
-    await expectCheckViolation(putRaw(`out-${field}`, { ...DEFAULT_CONFIG, [field]: min - step }));
-    await expectCheckViolation(putRaw(`out-${field}`, { ...DEFAULT_CONFIG, [field]: max + step }));
-  });
+  it.each(numericFields)(
+    'accepts $field at both bounds of the contract',
+    async ({ field, min, max }) => {
+      await putRaw(`bounds-${field}`, { ...DEFAULT_CONFIG, [field]: min });
+      await putRaw(`bounds-${field}`, { ...DEFAULT_CONFIG, [field]: max });
+    },
+  );
+
+  it.each(numericFields)(
+    'rejects $field just outside the contract bounds',
+    async ({ field, min, max }) => {
+      const step = field === 'max_latency_ms' ? 1 : 0.001;
+      await expectCheckViolation(
+        putRaw(`out-${field}`, { ...DEFAULT_CONFIG, [field]: min - step }),
+      );
+      await expectCheckViolation(
+        putRaw(`out-${field}`, { ...DEFAULT_CONFIG, [field]: max + step }),
+      );
+    },
+  );
 
   it('rejects an unknown mode', async () => {
     await expectCheckViolation(putRaw('mode', { ...DEFAULT_CONFIG, mode: 'turbo' }));
@@ -77,6 +101,15 @@ describe('compression_configs constraints', () => {
     await expectCheckViolation(
       putRaw('budget-miss', { ...DEFAULT_CONFIG, on_budget_miss: 'skip' }),
     );
+  });
+
+  it('accepts no unchanged threshold (the defaults) for either frame type', async () => {
+    const stored = await putRaw('unchanged-none', {
+      ...DEFAULT_CONFIG,
+      unchanged_ssim_screen: null,
+      unchanged_ssim_video: null,
+    });
+    expect(stored).toMatchObject({ unchanged_ssim_screen: null, unchanged_ssim_video: null });
   });
 
   it('rejects a missing policy field', async () => {
@@ -150,6 +183,18 @@ describe('session-owned tables', () => {
       `);
     }
   });
+
+  it('refuses more unchanged frames than frames in a session, or fewer than none', async () => {
+    const sessionId = await newSession('alice');
+    await db.sql`
+      update sessions set frames_total = 2, unchanged_total = 2 where session_id = ${sessionId}
+    `;
+    for (const unchanged of [3, -1]) {
+      await expectCheckViolation(db.sql`
+        update sessions set unchanged_total = ${unchanged} where session_id = ${sessionId}
+      `);
+    }
+  });
 });
 
 describe('alerts constraints', () => {
@@ -184,8 +229,21 @@ describe('frame_metrics constraints', () => {
     await insertFrame('dropped', 'x'.repeat(200));
   });
 
+  it('checks the status with one constraint that names every status of the contract', async () => {
+    const checks = await db.sql<{ name: string; definition: string }[]>`
+      select conname as name, pg_get_constraintdef(oid) as definition from pg_constraint
+      where conrelid = 'frame_metrics'::regclass and contype = 'c'
+        and pg_get_constraintdef(oid) like '%status%'
+    `;
+    expect(checks.map((c) => c.name)).toEqual(['frame_metrics_status_check']);
+    for (const status of frameStatusSchema.options) {
+      expect(checks[0]?.definition, status).toContain(`'${status}'`);
+    }
+  });
+
   it('rejects an unknown status and an empty or overlong drop reason', async () => {
     await expectCheckViolation(insertFrame('skipped', null));
+    await expectCheckViolation(insertFrame('Unchanged', null));
     await expectCheckViolation(insertFrame('dropped', ''));
     await expectCheckViolation(insertFrame('dropped', 'x'.repeat(201)));
   });

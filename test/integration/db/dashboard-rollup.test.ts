@@ -29,10 +29,16 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Frame `i`: every status (a fallback every 7th, else dropped every 5th), band and budget case. */
+/**
+ * Frame `i`: every status (a fallback every 7th, else dropped every 5th, else unchanged every
+ * 6th), band and budget case. An unchanged frame sends nothing and has the SSIM of the viewer's
+ * image.
+ */
 function frame(userId: string, sessionId: string, i: number): FrameMetricRecord {
-  const status = i % 7 === 0 ? 'fallback' : i % 5 === 4 ? 'dropped' : 'success';
+  const status =
+    i % 7 === 0 ? 'fallback' : i % 5 === 4 ? 'dropped' : i % 6 === 5 ? 'unchanged' : 'success';
   const dropped = status === 'dropped';
+  const nothingSent = dropped || status === 'unchanged';
   return {
     sessionId,
     userId,
@@ -44,7 +50,7 @@ function frame(userId: string, sessionId: string, i: number): FrameMetricRecord 
     width: 640,
     height: 360,
     originalBytes: 50_000 + i * 37,
-    compressedBytes: dropped ? 0 : 9_000 + ((i * 131) % 7_000),
+    compressedBytes: nothingSent ? 0 : 9_000 + ((i * 131) % 7_000),
     compressionRatio: 0.8,
     // Every band, the exact band edges, and frames without SSIM.
     ssim:
@@ -53,7 +59,7 @@ function frame(userId: string, sessionId: string, i: number): FrameMetricRecord 
         : ([0.95, 0.9, 0.8, 0.7999, 0.97, 0.93, 0.85, 0.5][i % 8] ?? null),
     psnrDb: 40,
     budgetBytes: 20_000,
-    withinBudget: dropped || i % 3 !== 0,
+    withinBudget: nothingSent || i % 3 !== 0,
     encodeAttempts: 1,
     decodeMs: 1,
     encodeMs: 5,
@@ -106,6 +112,13 @@ describe('the hourly rollups', () => {
     ).length;
     expect(dropped).toBeGreaterThan(0);
     expect(maintained.userHourly.reduce((sum, row) => sum + Number(row.dropped), 0)).toBe(dropped);
+    const unchanged = Array.from({ length: 120 }, (_, i) => frame(userId, '', i)).filter(
+      (f) => f.status === 'unchanged',
+    ).length;
+    expect(unchanged).toBeGreaterThan(0);
+    for (const rows of [maintained.hourly, maintained.userHourly]) {
+      expect(rows.reduce((sum, row) => sum + Number(row.unchanged), 0)).toBe(unchanged);
+    }
     await rebuildRollups(db.sql);
     expect(await rollupSnapshot(userId)).toEqual(maintained);
   });
@@ -188,18 +201,21 @@ describe('window totals', () => {
     // Frames every 7 minutes over 3 days, then a few in the current hour.
     for (let t = now - 72 * HOUR; t <= now - 60_000; t += 7 * 60_000) {
       const i = frames.length;
-      // Some dropped frames among rows without a status (stored before migration 0008).
+      // Some dropped and unchanged frames among rows without a status (stored before migration
+      // 0008).
       const dropped = i % 19 === 3 && i % 17 !== 0;
+      const unchanged = i % 23 === 5 && i % 17 !== 0;
       frames.push({
         userId,
         sessionId,
         recordedAt: new Date(t),
         originalBytes: 40_000 + (i % 13) * 1000,
-        compressedBytes: dropped ? 0 : 8_000 + (i % 5) * 500,
+        compressedBytes: dropped || unchanged ? 0 : 8_000 + (i % 5) * 500,
         ssim: i % 11 === 0 || dropped ? null : 0.75 + (i % 25) / 100,
         totalMs: 2 + (i % 40),
         fallback: i % 17 === 0,
         ...(dropped ? { status: 'dropped' as const, dropReason: 'no_candidate_fits' } : {}),
+        ...(unchanged ? { status: 'unchanged' as const } : {}),
       });
     }
     await insertFrames(db.sql, frames);
@@ -221,6 +237,7 @@ describe('window totals', () => {
       expect(totals.bytesOut).toBe(inside.reduce((s, f) => s + f.compressedBytes, 0));
       expect(totals.fallbacks).toBe(inside.filter((f) => f.fallback).length);
       expect(totals.dropped).toBe(inside.filter((f) => f.status === 'dropped').length);
+      expect(totals.unchanged).toBe(inside.filter((f) => f.status === 'unchanged').length);
       expect(totals.ssimFrames).toBe(inside.filter((f) => f.ssim !== null).length);
       expect(totals.latencyMsSum).toBeCloseTo(
         inside.reduce((s, f) => s + f.totalMs, 0),

@@ -57,6 +57,12 @@ describe('the application role', () => {
       'update frame_metrics_hourly set dropped = dropped + 1 where false',
       'update frame_metrics_user_hourly set dropped = dropped + 1 where false',
       'select dropped_total from sessions',
+      `update compression_configs set unchanged_ssim_screen = 0.99, unchanged_ssim_video = null
+        where user_id = 't'`,
+      `update frame_metrics set status = 'unchanged' where false`,
+      'update frame_metrics_hourly set unchanged = unchanged + 1 where false',
+      'update frame_metrics_user_hourly set unchanged = unchanged + 1 where false',
+      'select unchanged_total from sessions',
     ]) {
       expect(await asApp(statement), statement).toBeUndefined();
     }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import http2 from 'node:http2';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
@@ -292,6 +293,38 @@ describe('CompressFrame', () => {
 });
 
 describe('CompressStream', () => {
+  it('sends a still shared screen once, then answers it unchanged with nothing to send', async () => {
+    const screen = await readFile('docs/samples/screen-1280x720.png');
+    const sessionId = randomUUID();
+    const requests = Array.from({ length: 4 }, (_, i) => ({
+      frame: {
+        session_id: sessionId,
+        frame_data: screen,
+        metadata: { frame_number: i, timestamp_us: i * 100_000, frame_type: 'FRAME_TYPE_SCREEN' },
+        max_latency_ms: 100,
+        network: {
+          available_bandwidth_kbps: 2500,
+          rtt_ms: 40,
+          packet_loss_percent: 0,
+          jitter_ms: 5,
+          fps: 10,
+        },
+      },
+    }));
+    const { responses, status } = await stream(requests);
+    expect(status.code).toBe(grpc.status.OK);
+    const results = responses.map((r) => r.result);
+    expect(results[0]?.status).toBe('COMPRESSION_STATUS_SUCCESS');
+    for (const result of results.slice(1)) {
+      expect(result).toMatchObject({
+        status: 'COMPRESSION_STATUS_UNCHANGED',
+        compressed_size_bytes: 0,
+        ssim: 1,
+      });
+      expect(result?.compressed_data.length).toBe(0);
+    }
+  });
+
   it('answers a stream of 100 frames one for one, in order', async () => {
     const frames = await panningSequence(100, { width: 320, height: 180, step: 4 });
     const sessionId = randomUUID();

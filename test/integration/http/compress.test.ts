@@ -6,6 +6,7 @@ import { compressResponseSchema } from '../../../functions/core/contracts/compre
 import { errorEnvelopeSchema } from '../../../functions/core/contracts/errors.ts';
 import { ENGINE_MODEL_VERSION } from '../../../functions/core/engine/model.ts';
 import { analysisFactor } from '../../../functions/core/quality/ssim.ts';
+import { BURST_SECONDS, SPREAD_FRAMES } from '../../../functions/core/temporal/bit-bucket.ts';
 import { modelKey } from '../../../functions/platform/redis/session-model.ts';
 import { encodeFrame, type FrameKind, panningSequence } from '../../support/frames.ts';
 import { startTestApi, type TestApi } from '../../support/local-api.ts';
@@ -142,7 +143,7 @@ describe('POST /compress', () => {
     },
   );
 
-  it('fits the byte budget the network allows', async () => {
+  it('spends the session bit bucket: a first frame part of the half-second burst, the next what is left plus its share', async () => {
     const network = {
       available_bandwidth_kbps: 800,
       rtt_ms: 80,
@@ -150,16 +151,33 @@ describe('POST /compress', () => {
       jitter_ms: 10,
       fps: 15,
     };
-    const result = await ok(
-      await post(
-        await frameBody('scene', { network, max_latency_ms: 100, min_quality_score: 0.5 }),
-      ),
-    );
-    const expected = Math.floor(((800_000 / 8) * 0.98 * 0.85) / 15);
-    expect(result.budget_bytes).toBe(expected);
-    expect(result.status).toBe('success');
-    expect(result.within_budget).toBe(true);
-    expect(result.compressed_size_bytes).toBeLessThanOrEqual(expected);
+    const session_id = randomUUID();
+    const body = async (frame_number: number) => ({
+      ...(await frameBody('scene', {
+        network,
+        max_latency_ms: 100,
+        min_quality_score: 0.5,
+        target_compression_ratio: 0.1,
+      })),
+      session_id,
+      frame_number,
+    });
+    const rate = (800_000 / 8) * 0.98 * 0.85;
+    const share = rate / 15;
+    const target = (tokens: number) => Math.floor(share + (tokens - share) / SPREAD_FRAMES);
+
+    const first = await ok(await post(await body(0)));
+    const burst = rate * BURST_SECONDS;
+    expect(first.budget_bytes).toBe(target(burst));
+    expect(first.status).toBe('success');
+    expect(first.within_budget).toBe(true);
+    expect(first.compressed_size_bytes).toBeLessThanOrEqual(first.budget_bytes);
+
+    // One frame interval later (no timestamps: the fps is the clock) the bucket gained one share.
+    const second = await ok(await post(await body(1)));
+    const left = Math.min(burst, burst - first.compressed_size_bytes + share);
+    expect(second.budget_bytes).toBe(Math.min(Math.floor(left), target(left)));
+    expect(second.compressed_size_bytes).toBeLessThanOrEqual(second.budget_bytes);
   });
 
   it('sends the README screen sample at full size with a lossless or palette encoding', async () => {

@@ -48,6 +48,32 @@ describe('parseFrameEvent', () => {
     expect(parseFrameEvent(JSON.stringify(event))).toEqual({ ok: true, event });
   });
 
+  it("accepts an unchanged frame: nothing sent, the viewer's image's SSIM, no fallback", () => {
+    const event = validEvent({
+      compressed_bytes: 0,
+      compression_ratio: 1,
+      ssim: 0.995,
+      psnr_db: 48.2,
+      within_budget: true,
+      fallback: false,
+      fallback_reason: null,
+      status: 'unchanged',
+      drop_reason: null,
+    });
+    expect(parseFrameEvent(JSON.stringify(event))).toEqual({ ok: true, event });
+  });
+
+  it('accepts a dropped frame deferred for a better version later', () => {
+    const event = validEvent({
+      compressed_bytes: 0,
+      ssim: null,
+      psnr_db: null,
+      status: 'dropped',
+      drop_reason: 'refinement_deferred',
+    });
+    expect(parseFrameEvent(JSON.stringify(event))).toEqual({ ok: true, event });
+  });
+
   it('accepts a record from a producer that sends no status (or a null one)', () => {
     const { status: _status, drop_reason: _reason, ...old } = validEvent({ fallback: true });
     expect(parseFrameEvent(JSON.stringify(old))).toEqual({ ok: true, event: old });
@@ -60,6 +86,8 @@ describe('parseFrameEvent', () => {
       { status: 'fallback', fallback: false },
       { status: 'success', fallback: true },
       { status: 'dropped', fallback: true },
+      { status: 'unchanged', fallback: true },
+      { status: 'UNCHANGED' },
       { status: 'unknown' },
       { status: 'dropped', drop_reason: '' },
       { status: 'dropped', drop_reason: 'x'.repeat(201) },

@@ -39,7 +39,7 @@ const command = (frameNumber: number, sessionId = 'a', signal?: AbortSignal): Co
 function fakePhases(cached?: EngineModel) {
   const log: string[] = [];
   const engineModels: (number[] | undefined)[] = [];
-  const known: { frame: number; owned?: boolean; modelInHand?: boolean }[] = [];
+  const known: { frame: number; owned?: boolean; stateInHand?: boolean }[] = [];
   const saved: [string, number[] | undefined][] = [];
   const engineGate = new Map<number, Promise<void>>();
   const storeGate = new Map<number, Promise<void>>();
@@ -56,7 +56,7 @@ function fakePhases(cached?: EngineModel) {
       if (error) throw error;
       return {
         command: cmd,
-        live: { model: k.modelInHand ? undefined : cached, estimate: undefined },
+        live: { model: k.stateInHand ? undefined : cached, estimate: undefined },
       } as unknown as PreparedFrame;
     },
     engine: async (prepared, model) => {
@@ -164,7 +164,7 @@ describe('StreamCompressor', () => {
     );
     expect(fake.engineModels).toEqual([[-1], [-1], [-1, 0], [-1, 0, 2], [-1, 1], [-1, 0, 2, 3]]);
     expect(fake.cacheReads()).toBe(0);
-    expect(fake.known.map((k) => k.modelInHand)).toEqual([false, false, true, true, true, true]);
+    expect(fake.known.map((k) => k.stateInHand)).toEqual([false, false, true, true, true, true]);
   });
 
   it("asks no more whether a session is the caller's once a frame of it was stored", async () => {
@@ -245,7 +245,7 @@ describe('StreamCompressor', () => {
     expect(stream.sessionIds()).toEqual(['a', 'c']);
     // `a` was forgotten when `c` came: its next frame asks the cache (prepare reads it) again, and
     // asks again whether the session is the caller's; `c` was kept and carries its model on.
-    expect(fake.known.map((k) => k.modelInHand)).toEqual([false, false, false, false, true]);
+    expect(fake.known.map((k) => k.stateInHand)).toEqual([false, false, false, false, true]);
     expect(fake.known.map((k) => k.owned)).toEqual([false, false, false, false, true]);
     expect(fake.engineModels).toEqual([[-1], [-1], [-1], [-1], [-1, 2]]);
   });

@@ -78,6 +78,8 @@ describe('the registry of the gRPC task', () => {
     for (const line of [
       'aic_frames_total{outcome="success"} 0',
       'aic_frames_total{outcome="fallback"} 0',
+      'aic_frames_total{outcome="dropped"} 0',
+      'aic_frames_total{outcome="unchanged"} 0',
       'aic_frames_within_budget_total 0',
       'aic_frame_bytes_saved_total 0',
       'aic_rate_limit_rejections_total 0',
@@ -122,6 +124,31 @@ describe('the registry of the gRPC task', () => {
     expect(metrics.bytesSaved.get()).toBe(0);
     expect(metrics.withinBudget.get()).toBe(0);
     expect(metrics.expose()).not.toContain('aic_frame_ssim_count');
+  });
+});
+
+describe('an unchanged frame', () => {
+  it('counts as an answered frame that sends nothing, saves its original and keeps its SSIM', () => {
+    const metrics = new GrpcMetrics();
+    const unchanged = answered({
+      status: 'unchanged',
+      compressed_size_bytes: 0,
+      compression_ratio: 1,
+      bandwidth_savings_percent: 100,
+      ssim: 0.995,
+      quality_score: 0.995,
+      encode_attempts: 0,
+    });
+    recordFrameAnswered(metrics, unchanged, 0);
+    expect(metrics.frames.get({ outcome: 'unchanged' })).toBe(1);
+    expect(metrics.frames.get({ outcome: 'success' })).toBe(0);
+    expect(metrics.bytesOut.get()).toBe(0);
+    expect(metrics.bytesSaved.get()).toBe(10_000);
+    expect(metrics.withinBudget.get()).toBe(1);
+    expect(metrics.expose()).toContain('aic_frame_ssim_count 1');
+    expect(metrics.expose()).toContain('aic_frame_processing_seconds_count{status="unchanged"} 1');
+    expect(metrics.fallbacks.expose()).not.toContain('reason=');
+    expect(metrics.drops.expose()).not.toContain('reason=');
   });
 });
 

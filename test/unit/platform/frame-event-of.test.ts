@@ -62,4 +62,23 @@ describe('toFrameEvent', () => {
     expect(event).toMatchObject({ status: 'fallback', drop_reason: null, fallback: true });
     expect(parseFrameEvent(JSON.stringify(event)).ok).toBe(true);
   });
+
+  it("carries an unchanged frame: nothing sent, the viewer's image's SSIM, no reasons", () => {
+    const event = toFrameEvent({
+      ...dropped,
+      ssim: 0.996,
+      psnrDb: 50.1,
+      encodeAttempts: 0,
+      status: 'unchanged',
+      dropReason: null,
+    });
+    expect(event).toMatchObject({
+      status: 'unchanged',
+      drop_reason: null,
+      fallback: false,
+      compressed_bytes: 0,
+      ssim: 0.996,
+    });
+    expect(parseFrameEvent(JSON.stringify(event))).toEqual({ ok: true, event });
+  });
 });

@@ -139,6 +139,9 @@ function fullCompressRequest() {
     target_compression_ratio: 0.9,
     max_latency_ms: 25,
     min_quality_score: 0.7,
+    on_budget_miss: 'ON_BUDGET_MISS_SMALLEST',
+    unchanged_ssim_screen: 0.97,
+    unchanged_ssim_video: 0.995,
     network: fullNetwork(),
   };
 }
@@ -369,6 +372,8 @@ describe('the AuraLink AIC proto', () => {
       target_compression_ratio: 0,
       max_latency_ms: 0,
       min_quality_score: 0,
+      unchanged_ssim_screen: 0,
+      unchanged_ssim_video: 0,
       network: { available_bandwidth_kbps: 64, fps: 0 },
     });
     expect(zeroes).toMatchObject({
@@ -376,10 +381,18 @@ describe('the AuraLink AIC proto', () => {
       target_compression_ratio: 0,
       max_latency_ms: 0,
       min_quality_score: 0,
+      unchanged_ssim_screen: 0,
+      unchanged_ssim_video: 0,
       network: { fps: 0 },
     });
     const unset = roundTrip('CompressFrameRequest', { session_id: 's', metadata: {}, network: {} });
-    for (const key of ['target_compression_ratio', 'max_latency_ms', 'min_quality_score']) {
+    for (const key of [
+      'target_compression_ratio',
+      'max_latency_ms',
+      'min_quality_score',
+      'unchanged_ssim_screen',
+      'unchanged_ssim_video',
+    ]) {
       expect(unset[key], key).toBeUndefined();
     }
     expect((unset.metadata as Record<string, unknown>).frame_number).toBeUndefined();
@@ -437,8 +450,15 @@ describe('the AuraLink AIC proto', () => {
       target_compression_ratio: 0.5,
       max_latency_ms: 15,
       min_quality_score: 0.95,
+      on_budget_miss: 'ON_BUDGET_MISS_SMALLEST',
+      unchanged_ssim_screen: 0.99,
+      unchanged_ssim_video: 0.995,
     };
     expect(roundTrip('GetCompressionHintsResponse', hints)).toMatchObject(hints);
+    // Unset thresholds (never unchanged) come back unset, not 0.
+    const never = roundTrip('GetCompressionHintsResponse', { session_id: 's' });
+    expect(never.unchanged_ssim_screen).toBeUndefined();
+    expect(never.unchanged_ssim_video).toBeUndefined();
   });
 
   it('tells an analysis request without a sample from one with a sample', () => {
@@ -458,6 +478,22 @@ describe('the AuraLink AIC proto', () => {
     expect(shape('AnalyzeNetworkConditionsResponse')).toEqual(
       shape('UpdateNetworkConditionsResponse'),
     );
+  });
+
+  it('numbers the unchanged status and thresholds after the fields before them', () => {
+    const status = (definition[qualified('CompressionStatus')] as protoLoader.EnumTypeDefinition)
+      .type as EnumDescriptor;
+    expect(status.value.find((v) => v.name === 'COMPRESSION_STATUS_UNCHANGED')?.number).toBe(4);
+    for (const message of ['CompressFrameRequest', 'GetCompressionHintsResponse']) {
+      expect(field(message, 'unchanged_ssim_screen'), message).toMatchObject({
+        number: 15,
+        type: 'TYPE_DOUBLE',
+      });
+      expect(field(message, 'unchanged_ssim_video'), message).toMatchObject({
+        number: 16,
+        type: 'TYPE_DOUBLE',
+      });
+    }
   });
 
   it('has a compress response field for every field of the HTTP compress response, and no more', () => {

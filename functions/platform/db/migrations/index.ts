@@ -10,6 +10,7 @@ import { migration as frameEvents } from './0005_frame_events.ts';
 import { migration as tenantSessions } from './0006_tenant_sessions.ts';
 import { migration as serviceRoles } from './0007_service_roles.ts';
 import { migration as frameStatuses } from './0008_frame_statuses.ts';
+import { migration as unchangedFrames } from './0009_unchanged_frames.ts';
 
 /** One versioned schema change, applied once in its own transaction. */
 export interface Migration {
@@ -29,4 +30,5 @@ export const MIGRATIONS: readonly Migration[] = [
   tenantSessions,
   serviceRoles,
   frameStatuses,
+  unchangedFrames,
 ];

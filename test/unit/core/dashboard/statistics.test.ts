@@ -13,6 +13,7 @@ const empty: WindowTotals = {
   frames: 0,
   fallbacks: 0,
   dropped: 0,
+  unchanged: 0,
   withinBudget: 0,
   bytesIn: 0,
   bytesOut: 0,
@@ -84,6 +85,50 @@ describe('the dashboard figures', () => {
     });
     expect(performanceSummary(24, totals, [])).toMatchObject({ dropped: 0, dropped_rate: 0 });
     expect(performanceSummary(24, empty, [])).toMatchObject({ dropped: 0, dropped_rate: null });
+  });
+
+  it('count unchanged frames among the frames: within budget, the whole original saved', () => {
+    // Four more frames of 1 GB each, unchanged: nothing went out, each is within its budget, and
+    // each has the SSIM of the viewer's image against it (0.99, excellent).
+    const withUnchanged: WindowTotals = {
+      ...totals,
+      frames: 8,
+      unchanged: 4,
+      withinBudget: 7,
+      bytesIn: 8_000_000_000,
+      ssimFrames: 8,
+      ssimSum: 3.72 + 4 * 0.99,
+      latencyMsSum: 80,
+      bands: { ...totals.bands, excellent: { frames: 5, ssimSum: 0.96 + 4 * 0.99 } },
+    };
+    const summary = performanceSummary(24, withUnchanged, [
+      { bucket: latencyBucket(10), frames: 8 },
+    ]);
+    expect(summary).toMatchObject({
+      frames: 8,
+      fallbacks: 1,
+      fallback_rate: 0.125,
+      dropped: 0,
+      dropped_rate: 0,
+      unchanged: 4,
+      unchanged_rate: 0.5,
+      within_budget_rate: 0.875,
+      bytes_out: 1_000_000_000,
+      bytes_saved: 7_000_000_000,
+      avg_compression_ratio: 0.875,
+      avg_ssim: 0.96,
+      avg_latency_ms: 10,
+    });
+    expect(bandwidthSavings(7, null, withUnchanged, 0.09)).toMatchObject({
+      frames: 8,
+      bytes_saved: 7_000_000_000,
+      avg_savings_percent: 87.5,
+    });
+    expect(performanceSummary(24, totals, [])).toMatchObject({ unchanged: 0, unchanged_rate: 0 });
+    expect(performanceSummary(24, empty, [])).toMatchObject({
+      unchanged: 0,
+      unchanged_rate: null,
+    });
   });
 
   it('price the saved gigabytes at the configured rate', () => {

@@ -1,0 +1,122 @@
+/**
+ * A session's bit bucket (docs/design.md section 4.6): how many bytes a frame may send, so that a
+ * stream spends the bandwidth the network allows over time rather than a fixed share per frame.
+ *
+ * Bytes accrue at the usable rate (`usableBytesPerSecond`) over the time between frames, up to a
+ * burst of {@link BURST_SECONDS} of the rate; a frame spends what it sends; cheap frames leave bytes
+ * for later ones. A one-second guard keeps every window of one second of the frame clock within the
+ * rate: a frame may send no more than the rate less what the frames of the second before it sent.
+ * The state is plain data (stored as JSON in Redis, or held in memory by a gRPC stream).
+ */
+import { z } from 'zod';
+
+/** The burst a session may bank, in seconds of its rate (libwebrtc's frame dropper uses ~0.5 s). */
+export const BURST_SECONDS = 0.5;
+
+/** The guard's window: no window of this length carries more than the rate times its length. */
+export const GUARD_WINDOW_US = 1_000_000;
+
+/**
+ * Frames a video frame spreads the bank over: it aims at its own share plus this fraction of what
+ * is banked beyond it, so a quiet stretch is spent over the next few frames rather than on one.
+ */
+export const SPREAD_FRAMES = 4;
+
+/** Bytes one frame sent, at its frame clock. */
+export interface SentBytes {
+  readonly atUs: number;
+  readonly bytes: number;
+}
+
+/** A session's bucket after its latest frame. */
+export interface BucketState {
+  /** Bytes the session may spend; below zero after a frame sent more than it had (a debt). */
+  readonly tokens: number;
+  /** Frame clock of the latest frame, in microseconds. */
+  readonly atUs: number;
+  /** What the frames of the guard's window before `atUs` sent, oldest first. */
+  readonly sent: readonly SentBytes[];
+}
+
+/** The bucket's JSON form, checked when read back from a store. */
+export const bucketStateSchema = z.object({
+  tokens: z.number().finite(),
+  atUs: z.number().finite(),
+  sent: z
+    .array(z.object({ atUs: z.number().finite(), bytes: z.number().finite().nonnegative() }))
+    .max(10_000),
+});
+
+/** A new session's bucket: full, so its first frame may spend a burst. */
+export function newBucket(bytesPerSecond: number, atUs: number): BucketState {
+  return { tokens: bytesPerSecond * BURST_SECONDS, atUs, sent: [] };
+}
+
+/**
+ * The frame clock of a frame: its `timestamp_us` when it has one, else one frame interval after
+ * the session's latest frame (0 for a first frame).
+ */
+export function frameClockUs(
+  state: BucketState | undefined,
+  timestampUs: number | undefined,
+  fps: number,
+): number {
+  if (timestampUs !== undefined) return timestampUs;
+  return state === undefined ? 0 : state.atUs + 1_000_000 / fps;
+}
+
+/**
+ * The bucket at `atUs`: bytes accrued at `bytesPerSecond` since its latest frame, capped at the
+ * burst. A clock that goes back accrues nothing and keeps the bucket's time, so a client cannot
+ * earn bytes by rewinding its timestamps.
+ */
+export function advance(state: BucketState, bytesPerSecond: number, atUs: number): BucketState {
+  const now = Math.max(state.atUs, atUs);
+  const accrued = (bytesPerSecond * (now - state.atUs)) / 1_000_000;
+  const tokens = Math.min(bytesPerSecond * BURST_SECONDS, state.tokens + accrued);
+  const sent = state.sent.filter((entry) => entry.atUs > now - GUARD_WINDOW_US);
+  return { tokens, atUs: now, sent };
+}
+
+/** Bytes the guard's window before the bucket's time already carries. */
+function sentInWindow(state: BucketState): number {
+  return state.sent.reduce((sum, entry) => sum + entry.bytes, 0);
+}
+
+/**
+ * The most a frame at the bucket's time may send, in whole bytes: what the bucket holds, and what
+ * the last second leaves of the rate.
+ */
+export function allowance(state: BucketState, bytesPerSecond: number): number {
+  const guardRoom = (bytesPerSecond * GUARD_WINDOW_US) / 1_000_000 - sentInWindow(state);
+  return Math.max(0, Math.floor(Math.min(state.tokens, guardRoom)));
+}
+
+/**
+ * The byte budget a frame aims at. `spendAll` (screen content, or a refinement of what the viewer
+ * already has) may spend the whole allowance; a video frame aims at its share of the rate plus
+ * 1/{@link SPREAD_FRAMES} of what is banked beyond it. Never above {@link allowance}.
+ */
+export function frameTarget(
+  state: BucketState,
+  bytesPerSecond: number,
+  fps: number,
+  spendAll: boolean,
+): number {
+  const limit = allowance(state, bytesPerSecond);
+  if (spendAll) return limit;
+  const share = bytesPerSecond / fps;
+  const banked = Math.max(0, state.tokens - share);
+  return Math.min(limit, Math.floor(share + banked / SPREAD_FRAMES));
+}
+
+/**
+ * The bucket after a frame at its time sent `bytes`. A frame sent over its allowance (the policy
+ * asked for the smallest encoding or the original) leaves a debt, bounded by one second of the
+ * rate so that one large frame does not silence the session for longer than that.
+ */
+export function spend(state: BucketState, bytesPerSecond: number, bytes: number): BucketState {
+  if (bytes <= 0) return state;
+  const tokens = Math.max(-bytesPerSecond, state.tokens - bytes);
+  return { tokens, atUs: state.atUs, sent: [...state.sent, { atUs: state.atUs, bytes }] };
+}

@@ -1,0 +1,103 @@
+/**
+ * What carries from one frame of a session to the next (docs/design.md section 4.6): its bit
+ * bucket and the image its viewer has, and how a frame changes them.
+ */
+
+import type { FrameType } from '../engine/candidates.ts';
+import { advance, type BucketState, newBucket, spend } from './bit-bucket.ts';
+
+/**
+ * The largest image kept as the viewer's: an original sent on fallback may be megabytes, and a
+ * session whose viewer has none is only compared again after its next, smaller, frame.
+ */
+export const MAX_VIEWER_BYTES = 2 * 1024 * 1024;
+
+/** What the viewer's image was made from, and how close it came. */
+export interface ViewerSource {
+  /** Size of the frame it was sent for (the upright input, not the encoding). */
+  readonly width: number;
+  readonly height: number;
+  /** Digest of that frame's bytes as received: a frame with the same digest is the same frame. */
+  readonly digest: string;
+  /** SSIM and PSNR of the image against that frame. */
+  readonly ssim: number;
+  readonly psnrDb: number;
+  /** That frame's tile signature (`tile-signature.ts`), for screen frames. */
+  readonly tiles?: string;
+}
+
+/** The image a session's viewer has: the bytes last sent, and what they were made from. */
+export interface ViewerImage extends ViewerSource {
+  readonly bytes: Buffer;
+}
+
+/** What carries from one frame of a session to the next: `{}` for a new session. */
+export interface TemporalState {
+  readonly bucket?: BucketState;
+  readonly viewer?: ViewerImage;
+}
+
+/** The frame as the temporal rules see it. */
+export interface TemporalFrame {
+  readonly width: number;
+  readonly height: number;
+  readonly frameType: FrameType;
+  /** The client's capture time, µs: the bucket's clock (else one frame interval per frame). */
+  readonly timestampUs?: number;
+  /** Digest of the frame's bytes as received (see {@link ViewerSource.digest}). */
+  readonly digest: string;
+  /** The frame's tile signature, computed when asked for (screen frames only). */
+  readonly tiles?: () => string;
+}
+
+/** Where the frame stands on its session's bucket. */
+export interface BucketStep {
+  readonly clockUs: number;
+  readonly bytesPerSecond: number;
+  /** The bucket advanced to the frame's clock. */
+  readonly state: BucketState;
+}
+
+/** What a frame changed in its session's state: where it stood on the bucket and what it sent. */
+export interface TemporalChange {
+  readonly bucket?: Omit<BucketStep, 'state'>;
+  /** The bytes sent (empty when nothing was). */
+  readonly sent: Buffer;
+  readonly frame: Pick<TemporalFrame, 'width' | 'height' | 'digest' | 'tiles'>;
+  /** The quality of what was sent against the frame (the frame itself when it was the original). */
+  readonly quality: { readonly ssim: number; readonly psnrDb: number };
+  /** Keep what was sent as the viewer's image (the policy has a threshold for the frame's type). */
+  readonly keepViewer: boolean;
+}
+
+/**
+ * The session's state after a frame: `change` applied to `previous`. Applying it to a newer state
+ * than the one the frame was planned on (another frame of the session was stored meanwhile) counts
+ * both frames' bytes, so a write that lost a race is applied again rather than lost.
+ */
+export function applyChange(previous: TemporalState, change: TemporalChange): TemporalState {
+  const { bucket: step, sent, frame } = change;
+  let bucket = previous.bucket;
+  if (step) {
+    const advanced = bucket
+      ? advance(bucket, step.bytesPerSecond, step.clockUs)
+      : newBucket(step.bytesPerSecond, step.clockUs);
+    bucket = spend(advanced, step.bytesPerSecond, sent.length);
+  }
+  let viewer = change.keepViewer ? previous.viewer : undefined;
+  if (change.keepViewer && sent.length > 0) {
+    viewer =
+      sent.length <= MAX_VIEWER_BYTES
+        ? {
+            bytes: sent,
+            width: frame.width,
+            height: frame.height,
+            digest: frame.digest,
+            ssim: change.quality.ssim,
+            psnrDb: change.quality.psnrDb,
+            tiles: frame.tiles?.(),
+          }
+        : undefined;
+  }
+  return { bucket, viewer };
+}

@@ -1,0 +1,91 @@
+/**
+ * The temporal plan of a frame (docs/design.md section 4.6): what the session's bit bucket lets it
+ * send and what it does about the image its viewer already has. Pure but for the viewer comparison,
+ * which the caller's port measures.
+ */
+import type { Measurement } from '../engine/port.ts';
+import { framesPerSecond, type NetworkSample, usableBytesPerSecond } from '../network/budget.ts';
+import { advance, frameClockUs, frameTarget, newBucket } from './bit-bucket.ts';
+import type { BucketStep, TemporalFrame, TemporalState } from './session-state.ts';
+import { planForViewer, type ViewerPlan } from './viewer-plan.ts';
+
+/** What {@link planTemporal} reads. */
+export interface TemporalInput {
+  /** The session's state; null when it could not be read (no bucket, no viewer: frames alone). */
+  readonly state: TemporalState | null;
+  readonly frame: TemporalFrame;
+  /** The session's network; without it there is no bucket (the ratio cap alone applies). */
+  readonly network: NetworkSample | undefined;
+  /** The policy's `unchanged` threshold for the frame's type; null: never `unchanged`. */
+  readonly threshold: number | null;
+  /** The policy's quality floor. */
+  readonly floor: number;
+  /** Measures an encoded image against the frame (the sharp port's `compare`). */
+  compare(image: Buffer): Promise<Measurement>;
+}
+
+/** What a frame does, temporally. */
+export interface TemporalPlan {
+  readonly plan: ViewerPlan;
+  /** The viewer's image measured against this frame; absent when not compared. */
+  readonly viewer?: Measurement;
+  readonly bucket?: BucketStep;
+  /** The frame's network budget from the bucket (`frameTarget`); absent without a bucket. */
+  readonly networkBytes?: number;
+}
+
+/** The viewer's image against the frame, and whether the frame's content is new to the viewer. */
+interface ViewerComparison {
+  readonly measurement?: Measurement;
+  /** A screen frame whose pixels differ from those the viewer's image was made from. */
+  readonly changed: boolean;
+}
+
+const NOT_COMPARED: ViewerComparison = { changed: false };
+
+/**
+ * Compares the viewer's image with the frame, when the policy has a threshold and the sizes match.
+ * The same frame again (same bytes, or a screen frame with the same pixels) keeps the measurement
+ * the image was sent with; anything else is measured.
+ */
+async function compareViewer(input: TemporalInput): Promise<ViewerComparison> {
+  const viewer = input.state?.viewer;
+  const { frame } = input;
+  if (input.threshold === null || !viewer) return NOT_COMPARED;
+  if (viewer.width !== frame.width || viewer.height !== frame.height) return NOT_COMPARED;
+  const stored = { measurement: { ssim: viewer.ssim, psnrDb: viewer.psnrDb, measureMs: 0 } };
+  if (viewer.digest === frame.digest) return { ...stored, changed: false };
+  const tiles = frame.tiles && viewer.tiles !== undefined ? frame.tiles() : undefined;
+  if (tiles !== undefined && tiles === viewer.tiles) return { ...stored, changed: false };
+  // A viewer image that does not decode is as good as none: the frame is planned as fresh.
+  const measurement = await input.compare(viewer.bytes).catch(() => undefined);
+  return { measurement, changed: tiles !== undefined };
+}
+
+function bucketStep(input: TemporalInput): BucketStep | undefined {
+  if (!input.network || input.state === null) return undefined;
+  const bytesPerSecond = usableBytesPerSecond(input.network);
+  const previous = input.state.bucket;
+  const clockUs = frameClockUs(previous, input.frame.timestampUs, framesPerSecond(input.network));
+  const state = previous
+    ? advance(previous, bytesPerSecond, clockUs)
+    : newBucket(bytesPerSecond, clockUs);
+  return { clockUs, bytesPerSecond, state };
+}
+
+/**
+ * Plans a frame: compares it with the viewer's image (when the policy has a threshold), and takes
+ * its budget from the bucket. Screen frames and refinements may spend all the bucket allows; video
+ * frames spread what is banked over a few frames (`frameTarget`).
+ */
+export async function planTemporal(input: TemporalInput): Promise<TemporalPlan> {
+  const comparison = await compareViewer(input);
+  const viewer = comparison.measurement;
+  const plan = planForViewer(viewer?.ssim, input.threshold, input.floor, comparison.changed);
+  const bucket = bucketStep(input);
+  if (!bucket || !input.network) return { plan, viewer };
+  const spendAll = input.frame.frameType === 'screen' || plan.kind === 'refine';
+  const fps = framesPerSecond(input.network);
+  const networkBytes = frameTarget(bucket.state, bucket.bytesPerSecond, fps, spendAll);
+  return { plan, viewer, bucket, networkBytes };
+}

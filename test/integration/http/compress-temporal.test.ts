@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Redis } from 'ioredis';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compressResponseSchema } from '../../../functions/core/contracts/compress.ts';
+import {
+  TEMPORAL_STATE_TTL_SECONDS,
+  temporalStateKey,
+} from '../../../functions/platform/temporal/temporal-store.ts';
+import { encodeFrame } from '../../support/frames.ts';
+import { startTestApi, type TestApi } from '../../support/local-api.ts';
+import { deleteKeysWithPrefix } from '../../support/redis-keys.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
+
+const COMPRESS = '/api/v1/aic/compress';
+const PREFIX = `aic-test:temporal:${randomUUID()}:`;
+/** A shared screen as a client sends it: 2.5 Mbps at 10 fps. */
+const SCREEN_NETWORK = {
+  available_bandwidth_kbps: 2500,
+  rtt_ms: 40,
+  packet_loss_percent: 0,
+  jitter_ms: 5,
+  fps: 10,
+};
+
+let db: TestDatabase;
+let api: TestApi;
+let redis: Redis;
+let screen: Buffer;
+let edited: Buffer;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ migrate: true });
+  api = await startTestApi({
+    DATABASE_URL: db.url,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: PREFIX,
+  });
+  redis = new Redis('redis://127.0.0.1:6379');
+  screen = await readFile('docs/samples/screen-1280x720.png');
+  // The same screen with a word typed into it.
+  const word = Buffer.from(
+    '<svg width="120" height="24"><rect width="120" height="24" fill="white"/><text x="4" y="18" font-family="DejaVu Sans" font-size="16">edited</text></svg>',
+  );
+  edited = await sharp(screen)
+    .composite([{ input: word, left: 200, top: 300 }])
+    .png()
+    .toBuffer();
+}, 60_000);
+
+afterAll(async () => {
+  await api?.close();
+  await db?.drop();
+  await deleteKeysWithPrefix(PREFIX);
+  redis?.disconnect();
+});
+
+type Body = Record<string, unknown>;
+
+async function send(body: Body) {
+  const response = await api.request(COMPRESS, {
+    method: 'POST',
+    user: 'alice',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  expect(response.status, text).toBe(200);
+  return compressResponseSchema.parse(JSON.parse(text));
+}
+
+/** A session's frames, numbered and stamped at `fps`. */
+function session(extra: Body = {}) {
+  const session_id = randomUUID();
+  let frame_number = 0;
+  return (frame: Buffer, more: Body = {}) => {
+    const body = {
+      session_id,
+      frame_number,
+      timestamp_us: frame_number * 100_000,
+      frame_data: frame.toString('base64'),
+      ...extra,
+      ...more,
+    };
+    frame_number++;
+    return send(body);
+  };
+}
+
+describe('POST /compress on a shared screen', () => {
+  it('sends a still screen once, then answers unchanged with nothing to send', async () => {
+    const next = session({ frame_type: 'screen', network: SCREEN_NETWORK, max_latency_ms: 100 });
+    const first = await next(screen);
+    expect(first.status).toBe('success');
+    expect(first.ssim).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      const again = await next(screen);
+      expect(again.status).toBe('unchanged');
+      expect(again.compressed_data).toBe('');
+      expect(again.compressed_size_bytes).toBe(0);
+      expect(again.ssim).toBe(1);
+      expect(again.fallback_used).toBe(false);
+      expect(again.drop_reason).toBeNull();
+      expect(again.within_budget).toBe(true);
+      expect(again.encode_attempts).toBe(0);
+    }
+  });
+
+  it('sends an edit of the screen, then answers unchanged again', async () => {
+    const next = session({ frame_type: 'screen', network: SCREEN_NETWORK, max_latency_ms: 100 });
+    await next(screen);
+    const edit = await next(edited);
+    expect(edit.status).toBe('success');
+    expect(edit.compressed_size_bytes).toBeGreaterThan(0);
+    expect(edit.ssim).toBeGreaterThanOrEqual(0.99);
+    const still = await next(edited);
+    expect(still.status).toBe('unchanged');
+  });
+
+  it('refines a still screen sent below the threshold until the viewer image meets it', async () => {
+    // A latency budget too short for a lossless first frame: it goes out lossy, and the next
+    // frames of the same screen spend the bank on better versions.
+    const next = session({ frame_type: 'screen', network: SCREEN_NETWORK });
+    const answers = [];
+    for (let i = 0; i < 8; i++) answers.push(await next(screen));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.at(-1)).toBe('unchanged');
+    let viewer = 0;
+    for (const answer of answers) {
+      if (answer.status === 'success') {
+        // Every refinement the viewer gets is better than what it had.
+        expect(answer.ssim ?? 0).toBeGreaterThan(viewer);
+        viewer = answer.ssim ?? 0;
+      } else if (answer.status === 'unchanged') {
+        expect(answer.ssim ?? 0).toBeGreaterThanOrEqual(0.99);
+      } else {
+        expect(answer.status).toBe('dropped');
+        expect(answer.drop_reason).toBe('refinement_deferred');
+      }
+    }
+  });
+
+  it('never answers a video frame unchanged unless the policy sets a threshold for video', async () => {
+    const frame = await encodeFrame('scene');
+    const video = session({ network: SCREEN_NETWORK, max_latency_ms: 100 });
+    await video(frame);
+    expect((await video(frame)).status).not.toBe('unchanged');
+    const opted = session({
+      network: SCREEN_NETWORK,
+      max_latency_ms: 100,
+      unchanged_ssim_video: 0.95,
+    });
+    const first = await opted(frame);
+    const second = await opted(frame);
+    expect(second.status).toBe((first.ssim ?? 0) >= 0.95 ? 'unchanged' : 'success');
+  });
+
+  it('keeps the session state in Redis for two minutes after its last frame', async () => {
+    const session_id = randomUUID();
+    await send({
+      session_id,
+      frame_type: 'screen',
+      network: SCREEN_NETWORK,
+      frame_data: screen.toString('base64'),
+    });
+    const key = `${PREFIX}${temporalStateKey('alice', session_id)}`;
+    const ttl = await redis.ttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(TEMPORAL_STATE_TTL_SECONDS);
+    expect(await redis.hexists(key, 'viewer')).toBe(1);
+  });
+});

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { BURST_SECONDS } from '../../../../functions/core/temporal/bit-bucket.ts';
+import {
+  applyChange,
+  MAX_VIEWER_BYTES,
+  type TemporalChange,
+} from '../../../../functions/core/temporal/session-state.ts';
+import { planTemporal } from '../../../../functions/core/temporal/temporal-plan.ts';
+
+const RATE = 100_000;
+const network = { bandwidthKbps: 800 / 0.85, packetLossPercent: 0, fps: 10 };
+const frame = { width: 64, height: 36, digest: 'a' };
+const change = (sent: number, clockUs: number, keepViewer = true): TemporalChange => ({
+  bucket: { clockUs, bytesPerSecond: RATE },
+  sent: Buffer.alloc(sent, 1),
+  frame,
+  quality: { ssim: 0.97, psnrDb: 38 },
+  keepViewer,
+});
+const measured = (ssim: number) => async () => ({ ssim, psnrDb: 40, measureMs: 1 });
+
+describe('a session temporal state', () => {
+  it('counts both frames when a change lands on a state another frame wrote meanwhile', () => {
+    const first = applyChange({}, change(10_000, 0));
+    const both = applyChange(first, change(5_000, 0));
+    expect(both.bucket?.tokens).toBe(RATE * BURST_SECONDS - 15_000);
+    expect(both.bucket?.sent.map((s) => s.bytes)).toEqual([10_000, 5_000]);
+  });
+
+  it('keeps what was sent as the viewer image, and the previous one when nothing was sent', () => {
+    const sent = applyChange({}, change(100, 0));
+    expect(sent.viewer?.bytes.length).toBe(100);
+    const nothing = applyChange(sent, change(0, 100_000));
+    expect(nothing.viewer).toBe(sent.viewer);
+  });
+
+  it('keeps no viewer image when the policy has no threshold, or the image is too large to keep', () => {
+    expect(applyChange({}, change(100, 0, false)).viewer).toBeUndefined();
+    expect(applyChange({}, change(MAX_VIEWER_BYTES + 1, 0)).viewer).toBeUndefined();
+  });
+
+  it('plans a frame close enough to the viewer image as unchanged', async () => {
+    const state = applyChange({}, change(100, 0));
+    const input = {
+      state,
+      frame: { ...frame, digest: 'b', frameType: 'screen' as const },
+      network,
+    };
+    const plan = await planTemporal({
+      ...input,
+      threshold: 0.99,
+      floor: 0.85,
+      compare: measured(0.995),
+    });
+    expect(plan.plan).toEqual({ kind: 'unchanged' });
+    expect(plan.viewer?.ssim).toBe(0.995);
+  });
+
+  it('lets a refinement spend all the bucket allows, and a video frame a spread share', async () => {
+    const state = applyChange({}, change(100, 0));
+    const base = { state, network, threshold: 0.99, floor: 0.85 };
+    const refine = await planTemporal({
+      ...base,
+      frame: { ...frame, digest: 'b', frameType: 'video', timestampUs: 100_000 },
+      compare: measured(0.95),
+    });
+    expect(refine.plan.kind).toBe('refine');
+    const tokens = Math.min(RATE * BURST_SECONDS, RATE * BURST_SECONDS - 100 + RATE / 10);
+    expect(refine.networkBytes).toBe(Math.floor(tokens));
+    const fresh = await planTemporal({
+      ...base,
+      frame: { ...frame, digest: 'b', frameType: 'video', timestampUs: 100_000 },
+      compare: measured(0.5),
+    });
+    expect(fresh.plan.kind).toBe('fresh');
+    expect(fresh.networkBytes).toBe(Math.floor(RATE / 10 + (tokens - RATE / 10) / 4));
+  });
+
+  it('takes the viewer image of the same frame again at the quality it was sent with, without comparing', async () => {
+    const state = applyChange({}, change(100, 0));
+    const plan = await planTemporal({
+      state,
+      frame: { ...frame, frameType: 'screen' },
+      network,
+      threshold: 0.99,
+      floor: 0.85,
+      compare: async () => {
+        throw new Error('must not be called');
+      },
+    });
+    expect(plan.viewer).toEqual({ ssim: 0.97, psnrDb: 38, measureMs: 0 });
+    expect(plan.plan.kind).toBe('refine');
+  });
+
+  it('compares nothing of another size, and plans frames alone when the state could not be read', async () => {
+    const state = applyChange({}, change(100, 0));
+    const compare = async () => {
+      throw new Error('must not be called');
+    };
+    const resized = await planTemporal({
+      state,
+      frame: { width: 32, height: 18, digest: 'b', frameType: 'screen' },
+      network,
+      threshold: 0.99,
+      floor: 0.85,
+      compare,
+    });
+    expect(resized.viewer).toBeUndefined();
+    const unread = await planTemporal({
+      state: null,
+      frame: { ...frame, frameType: 'screen' },
+      network,
+      threshold: 0.99,
+      floor: 0.85,
+      compare,
+    });
+    expect(unread).toEqual({ plan: { kind: 'fresh' }, viewer: undefined });
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import {
+  encodeSignature,
+  TILE_SIZE,
+  tileSignature,
+} from '../../../../functions/core/temporal/tile-signature.ts';
+
+const WIDTH = 100;
+const HEIGHT = 70;
+
+function screen(seed: number): Uint8Array {
+  const pixels = new Uint8Array(WIDTH * HEIGHT * 3);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 31 + seed) % 251;
+  return pixels;
+}
+
+describe('the tile signature of a screen', () => {
+  it('is the same for the same pixels, with a hash for every tile, partial ones included', () => {
+    const a = tileSignature(screen(1), WIDTH, HEIGHT, 3);
+    expect(a.length).toBe(Math.ceil(WIDTH / TILE_SIZE) * Math.ceil(HEIGHT / TILE_SIZE));
+    expect(encodeSignature(tileSignature(screen(1), WIDTH, HEIGHT, 3))).toBe(encodeSignature(a));
+  });
+
+  it('changes in exactly the tile where one pixel changed', () => {
+    const before = tileSignature(screen(1), WIDTH, HEIGHT, 3);
+    const pixels = screen(1);
+    const x = 70;
+    const y = 40;
+    const at = (y * WIDTH + x) * 3 + 1;
+    pixels[at] = (pixels[at] ?? 0) ^ 1;
+    const after = tileSignature(pixels, WIDTH, HEIGHT, 3);
+    const changed = [...after.keys()].filter((i) => after[i] !== before[i]);
+    const columns = Math.ceil(WIDTH / TILE_SIZE);
+    expect(changed).toEqual([Math.floor(y / TILE_SIZE) * columns + Math.floor(x / TILE_SIZE)]);
+  });
+});
