@@ -9,14 +9,9 @@ import { describeCandidate, reportedQuality } from '../core/engine/screen-candid
 import type { MeasuredEncoding } from '../core/engine/selection.ts';
 import { PayloadTooLargeError } from '../core/errors.ts';
 import { LruMap } from '../core/lru-map.ts';
-import {
-  DEFAULT_FPS,
-  type FrameBudget,
-  frameBudget,
-  framesPerSecond,
-  type NetworkSample,
-} from '../core/network/budget.ts';
+import { type FrameBudget, frameBudget, type NetworkSample } from '../core/network/budget.ts';
 import { type ResolvedPolicy, resolvePolicy } from '../core/policy.ts';
+import { isFull } from '../core/temporal/bit-bucket.ts';
 import {
   applyChange,
   type TemporalChange,
@@ -24,7 +19,7 @@ import {
 } from '../core/temporal/session-state.ts';
 import { planTemporal, type TemporalPlan } from '../core/temporal/temporal-plan.ts';
 import { encodeSignature, tileSignature } from '../core/temporal/tile-signature.ts';
-import { refineLatencyMs } from '../core/temporal/viewer-plan.ts';
+import { REFINE_LATENCY_MS } from '../core/temporal/viewer-plan.ts';
 import { getConfig } from '../platform/db/config-repository.ts';
 import type { FrameMetricRecord } from '../platform/db/frame-metrics-repository.ts';
 import { checkSessionQuota, claimSession } from '../platform/db/session-repository.ts';
@@ -176,6 +171,7 @@ export async function runEngine(
       targetCompressionRatio: policy.targetCompressionRatio,
       network,
       networkBytes: plan.networkBytes,
+      capByRatio: plan.plan.kind !== 'refine',
     });
     const { decision, sent } = await decideFrame(prepared, policy, plan, budget, model, port);
     const chosen = sent.kind === 'as_decided' ? decision.chosen : undefined;
@@ -196,6 +192,7 @@ export async function runEngine(
       bucket: plan.bucket && {
         clockUs: plan.bucket.clockUs,
         bytesPerSecond: plan.bucket.bytesPerSecond,
+        fps: plan.bucket.fps,
       },
       sent: output,
       frame,
@@ -278,7 +275,7 @@ function outputOf(
 
 /**
  * The engine's decision and what of it goes out: nothing for a frame the viewer already has; for a
- * refinement (searched within `refineLatencyMs`), only an encoding that fits and beats the viewer's
+ * refinement (searched within `REFINE_LATENCY_MS`), only an encoding that fits and beats the viewer's
  * image; else `on_budget_miss`.
  */
 async function decideFrame(
@@ -293,17 +290,22 @@ async function decideFrame(
     return { decision: unchangedDecision(model), sent: { kind: 'unchanged' } };
   }
   const refine = plan.plan.kind === 'refine';
-  const network = prepared.command.network ?? prepared.live.estimate?.sample;
-  const fps = network ? framesPerSecond(network) : DEFAULT_FPS;
   const enginePolicy = refine
     ? {
         ...policy,
         minQualityScore: plan.plan.floor,
-        maxLatencyMs: refineLatencyMs(policy.maxLatencyMs, fps),
+        maxLatencyMs: Math.max(policy.maxLatencyMs, REFINE_LATENCY_MS),
       }
     : policy;
   const viewerMs = plan.viewer?.measureMs ?? 0;
-  const decision = await searchEncoding(prepared, enginePolicy, budget, model, port, viewerMs);
+  // Text is not downscaled to refine it while waiting lets a full-scale version fit.
+  const fullScaleOnly =
+    refine &&
+    prepared.command.frameType === 'screen' &&
+    plan.bucket !== undefined &&
+    !isFull(plan.bucket.state, plan.bucket.bytesPerSecond);
+  const search = { policy: enginePolicy, budget, model, port, viewerMs, fullScaleOnly };
+  const decision = await searchEncoding(prepared, search);
   const sent = refine
     ? applyRefinement(decision)
     : applyBudgetMiss(decision, policy.onBudgetMiss, budget, prepared.command.frame.length);
@@ -322,19 +324,27 @@ function unchangedDecision(model: EngineModel | undefined): CompressionDecision 
   };
 }
 
+/** What one frame's search runs with. */
+interface SearchInput {
+  policy: ResolvedPolicy;
+  budget: FrameBudget;
+  model: EngineModel | undefined;
+  port: SharpEnginePort;
+  /** What comparing with the viewer's image took, ms. */
+  viewerMs: number;
+  fullScaleOnly: boolean;
+}
+
 /** The engine's search for the frame's encoding, within what is left of its latency budget. */
 function searchEncoding(
   prepared: PreparedFrame,
-  policy: ResolvedPolicy,
-  budget: FrameBudget,
-  model: EngineModel | undefined,
-  port: SharpEnginePort,
-  viewerMs: number,
+  search: SearchInput,
 ): Promise<CompressionDecision> {
   const { command, decoded } = prepared;
+  const { policy, model } = search;
   // The latency budget covers the whole frame: what decoding and the viewer's comparison took is
   // not left for the search.
-  const spentMs = prepared.decodeMs + viewerMs;
+  const spentMs = prepared.decodeMs + search.viewerMs;
   return compressFrame({
     frame: {
       width: decoded.width,
@@ -343,10 +353,11 @@ function searchEncoding(
       frameType: command.frameType,
     },
     policy: { ...policy, maxLatencyMs: Math.max(1, policy.maxLatencyMs - spentMs) },
-    budget,
+    budget: search.budget,
     model: policy.predictive ? model : undefined,
-    port,
+    port: search.port,
     now: () => performance.now(),
+    fullScaleOnly: search.fullScaleOnly,
   });
 }
 

@@ -16,6 +16,7 @@ import {
   updateEstimator,
 } from '../core/network/estimator.ts';
 import { resolvePolicy } from '../core/policy.ts';
+import { nextFrameBudget } from '../core/temporal/temporal-plan.ts';
 import { getConfig } from '../platform/db/config-repository.ts';
 import { insertNetworkSample } from '../platform/db/network-repository.ts';
 import { REPEAT } from '../platform/db/session-quota.ts';
@@ -25,6 +26,7 @@ import { requestIdentity } from '../platform/idempotency/identity.ts';
 import { readLiveState, rebuildState, writeLiveState } from '../platform/network/live-state.ts';
 import { metrics } from '../platform/observability.ts';
 import type { Runtime } from '../platform/runtime.ts';
+import { readTemporalState } from '../platform/temporal/temporal-store.ts';
 
 /** A route's answer: the body, and whether Redis failed along the way (`X-AIC-Degraded`). */
 export interface NetworkResult<T> {
@@ -50,20 +52,29 @@ const sessionNotFound = () => new NotFoundError('Session not found');
 /**
  * What /compress would try first for the session's next frame under `estimate`: the caller's
  * stored policy with no per-request overrides, the session's model when the policy is predictive
- * (as compress-service loads it), and the estimate's network budget. The frame is the session's
- * latest, which the model carries (720p video before the first frame).
+ * (as compress-service loads it), and the budget the session's bit bucket gives its next frame
+ * (`nextFrameBudget`; the estimate's even share when Redis does not answer). The frame is the
+ * session's latest, which the model carries (720p video before the first frame). Returns the
+ * estimate with that budget, and the recommendation.
  */
-function recommendationFor(
+async function planNextFrame(
+  runtime: Runtime,
+  command: { userId: string; sessionId: string },
   stored: StoredConfig | null,
   estimate: NetworkEstimate,
   model: EngineModel | undefined,
-): Promise<Recommendation> {
+): Promise<{ estimate: NetworkEstimate; recommendation: Recommendation }> {
+  const temporal = await readTemporalState(runtime, command.userId, command.sessionId);
+  const planned = temporal
+    ? { ...estimate, budgetBytesPerFrame: nextFrameBudget(temporal.state.bucket, estimate.sample) }
+    : estimate;
   const policy = resolvePolicy({}, stored);
-  return recommendEncoding({
+  const recommendation = await recommendEncoding({
     policy,
     model: policy.predictive ? model : undefined,
-    budgetBytes: estimate.budgetBytesPerFrame,
+    budgetBytes: planned.budgetBytesPerFrame,
   });
+  return { estimate: planned, recommendation };
 }
 
 function toResponse(
@@ -130,13 +141,13 @@ export async function recordNetworkUpdate(
   // A base that missed a stored sample (a cache write lost to a Redis failure) is dropped, not kept.
   const expectedSeq = inserted.previousId === baseId ? live.seq : null;
   // The Redis write is sent first: its round trip runs while the engine plans on this thread.
-  const [cached, recommendation] = await Promise.all([
+  const [cached, planned] = await Promise.all([
     writeLiveState(runtime, command.userId, command.sessionId, expectedSeq, state, inserted.id),
-    recommendationFor(inserted.config, estimate, live.model),
+    planNextFrame(runtime, command, inserted.config, estimate, live.model),
   ]);
   metrics.addMetric('NetworkUpdates', MetricUnit.Count, 1);
   return {
-    body: toResponse(command.sessionId, estimate, recommendation),
+    body: toResponse(command.sessionId, planned.estimate, planned.recommendation),
     redisDegraded: !live.redisOk || !cached,
   };
 }
@@ -179,8 +190,13 @@ export async function previewNetworkUpdate(
     readLiveState(runtime, userId, sessionId, true),
   ]);
   const base = live.state ?? (await rebuildState(sql, sessionId, userId))?.state;
-  const estimate = describeEstimate(updateEstimator(base, conditions));
-  const recommendation = await recommendationFor(stored, estimate, live.model);
+  const { estimate, recommendation } = await planNextFrame(
+    runtime,
+    command,
+    stored,
+    describeEstimate(updateEstimator(base, conditions)),
+    live.model,
+  );
   return { body: toResponse(sessionId, estimate, recommendation), redisDegraded: !live.redisOk };
 }
 
@@ -208,8 +224,13 @@ export async function getNetworkEstimate(
     state = rebuilt.state;
     cached = await writeLiveState(runtime, userId, sessionId, live.seq, state, rebuilt.lastId);
   }
-  const estimate = describeEstimate(state);
-  const recommendation = await recommendationFor(stored, estimate, live.model);
+  const { estimate, recommendation } = await planNextFrame(
+    runtime,
+    { userId, sessionId },
+    stored,
+    describeEstimate(state),
+    live.model,
+  );
   return { body: toResponse(sessionId, estimate, recommendation), redisDegraded: !cached };
 }
 
@@ -242,13 +263,24 @@ export async function loadLiveSession(
   return { model: live.model, estimate: describeEstimate(rebuilt.state) };
 }
 
-/** The session's live network estimate, or undefined (see {@link loadLiveSession}). */
+/**
+ * The session's live network estimate, or undefined (see {@link loadLiveSession}), with the budget
+ * its bit bucket gives its next frame (see {@link planNextFrame}).
+ */
 export async function loadNetworkEstimate(
   runtime: Runtime,
   sessionId: string,
   userId: string,
 ): Promise<NetworkEstimate | undefined> {
-  return (await loadLiveSession(runtime, sessionId, userId, true)).estimate;
+  const [{ estimate }, temporal] = await Promise.all([
+    loadLiveSession(runtime, sessionId, userId, true),
+    readTemporalState(runtime, userId, sessionId),
+  ]);
+  if (!estimate || !temporal) return estimate;
+  return {
+    ...estimate,
+    budgetBytesPerFrame: nextFrameBudget(temporal.state.bucket, estimate.sample),
+  };
 }
 
 /** Statistics of the caller's session; 404 when the caller has no such session. */

@@ -38,3 +38,31 @@ export function frameActivity(
   }
   return count === 0 ? 0 : sum / count;
 }
+
+/**
+ * The share, 0..1, of neighbouring pixel pairs (right and below, sampled as in
+ * {@link frameActivity}) that are exactly equal. Rendered screens are mostly flat runs of one colour
+ * even when dense text makes them as busy as a photo; camera content, with its noise, almost never
+ * repeats a value. It tells the screen ladder's lossless encodings where they pay.
+ */
+export function frameFlatness(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+): number {
+  const c = channels >= 3 ? 1 : 0;
+  const stride = width * channels;
+  let equal = 0;
+  let count = 0;
+  for (let y = 0; y + 1 < height; y += STEP) {
+    let at = y * stride + c;
+    for (let x = 0; x + 1 < width; x += STEP, at += STEP * channels) {
+      const value = pixels[at];
+      if (value === pixels[at + channels]) equal++;
+      if (value === pixels[at + stride]) equal++;
+      count += 2;
+    }
+  }
+  return count === 0 ? 0 : equal / count;
+}

@@ -114,6 +114,11 @@ export interface CompressFrameInput {
   readonly maxAttempts?: number;
   /** Whether a `screen` frame tries the screen ladder first; default true. */
   readonly screenLadder?: boolean;
+  /**
+   * Only full-scale candidates: the caller would rather send nothing now than a downscaled frame
+   * (a refinement of a screen while its bucket is still filling); default false.
+   */
+  readonly fullScaleOnly?: boolean;
 }
 
 /** What the engine decided for one frame. */
@@ -157,7 +162,9 @@ export async function compressFrame(input: CompressFrameInput): Promise<Compress
   const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   validateInput(input, maxAttempts);
   if (input.policy.mode === 'off') return passthrough(input);
-  const candidates = enumerateCandidates(input.frame, input.policy.allowedFormats);
+  const candidates = enumerateCandidates(input.frame, input.policy.allowedFormats).filter(
+    (candidate) => !input.fullScaleOnly || candidate.scale === 1,
+  );
   if (candidates.length === 0) return noCandidates(input);
   const search = startSearch(input, candidates, maxAttempts);
   if (
@@ -250,17 +257,28 @@ function startSearch(
 }
 
 /**
- * The busiest frame (`frameActivity`) the screen ladder is tried on. Lossless and palette coding pay
- * off on flat content, text and UI; a busier frame (a photo or a video inside the shared screen)
- * codes losslessly to many times its budget and many times slower than a lossy encode, which would
- * spend the latency budget on an encoding that cannot be sent.
+ * The busiest frame (`frameActivity`) the screen ladder is tried on unless it is flat (see
+ * {@link MIN_LADDER_FLATNESS}). Lossless and palette coding pay off on flat content, text and UI; a
+ * busier frame (a photo or a video inside the shared screen) codes losslessly to many times its
+ * budget and many times slower than a lossy encode, which would spend the latency budget on an
+ * encoding that cannot be sent.
  */
 export const MAX_LADDER_ACTIVITY = 3;
+
+/**
+ * The share of exactly equal neighbours (`frameFlatness`) from which a frame is tried on the ladder
+ * however busy: a page of dense text is as busy as a photo, but its flat background codes
+ * losslessly to a fraction of the lossy size that keeps it readable. Rendered screens measure
+ * about 0.9, camera content under 0.45.
+ */
+export const MIN_LADDER_FLATNESS = 0.6;
 
 /** Whether the frame is flat enough for the ladder; a port that cannot tell allows it. */
 function flatEnoughForLadder(port: EnginePort): boolean {
   const activity = port.activity?.();
-  return activity === undefined || activity <= MAX_LADDER_ACTIVITY;
+  if (activity === undefined || activity <= MAX_LADDER_ACTIVITY) return true;
+  const flatness = port.flatness?.();
+  return flatness !== undefined && flatness >= MIN_LADDER_FLATNESS;
 }
 
 /**

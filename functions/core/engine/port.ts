@@ -49,4 +49,9 @@ export interface EnginePort {
    * it out and the engine starts from content-agnostic priors and tries the ladder.
    */
   activity?(): number;
+  /**
+   * The frame's flatness (`frameFlatness`), asked for when a `screen` frame is too busy for the
+   * screen ladder by its activity; an adapter that cannot tell leaves it out.
+   */
+  flatness?(): number;
 }

@@ -35,6 +35,12 @@ export interface BudgetInput {
    * even share per frame; only with `network`.
    */
   readonly networkBytes?: number;
+  /**
+   * Whether the ratio cap applies; default true. A refinement of a still frame (`core/temporal`)
+   * is held to the bucket alone: the frames after it send nothing, so the session meets its ratio
+   * over them. Only with `network`.
+   */
+  readonly capByRatio?: boolean;
 }
 
 /** The byte budget of one frame and which constraint set it. */
@@ -97,7 +103,7 @@ export function frameBudget(input: BudgetInput): FrameBudget {
   const ratioCap = Math.floor(input.originalBytes * (1 - input.targetCompressionRatio) + 1e-6);
   if (input.network === undefined) return { budgetBytes: ratioCap, limitedBy: 'target_ratio' };
   const networkShare = input.networkBytes ?? networkBytesPerFrame(input.network);
-  return networkShare < ratioCap
+  return networkShare < ratioCap || input.capByRatio === false
     ? { budgetBytes: networkShare, limitedBy: 'network' }
     : { budgetBytes: ratioCap, limitedBy: 'target_ratio' };
 }

@@ -4,7 +4,7 @@
  *
  * Bytes accrue at the usable rate (`usableBytesPerSecond`) over the time between frames, up to a
  * burst of {@link BURST_SECONDS} of the rate; a frame spends what it sends; cheap frames leave bytes
- * for later ones. A one-second guard keeps every window of one second of the frame clock within the
+ * for later ones (a still screen banks them for a sharp version of itself). A one-second guard keeps every window of one second of the frame clock within the
  * rate: a frame may send no more than the rate less what the frames of the second before it sent.
  * The state is plain data (stored as JSON in Redis, or held in memory by a gRPC stream).
  */
@@ -47,9 +47,13 @@ export const bucketStateSchema = z.object({
     .max(10_000),
 });
 
-/** A new session's bucket: full, so its first frame may spend a burst. */
-export function newBucket(bytesPerSecond: number, atUs: number): BucketState {
-  return { tokens: bytesPerSecond * BURST_SECONDS, atUs, sent: [] };
+/**
+ * A new session's bucket: one frame's share, as if the session had been sending at the rate. A full
+ * bucket would let the first second carry the burst on top of the rate, which the one-second guard
+ * then takes back from the frames at the end of that second.
+ */
+export function newBucket(bytesPerSecond: number, fps: number, atUs: number): BucketState {
+  return { tokens: Math.min(bytesPerSecond / fps, bytesPerSecond * BURST_SECONDS), atUs, sent: [] };
 }
 
 /**
@@ -92,9 +96,14 @@ export function allowance(state: BucketState, bytesPerSecond: number): number {
   return Math.max(0, Math.floor(Math.min(state.tokens, guardRoom)));
 }
 
+/** Whether a frame at the bucket's time may send a whole burst: there is no more to wait for. */
+export function isFull(state: BucketState, bytesPerSecond: number): boolean {
+  return allowance(state, bytesPerSecond) >= Math.floor(bytesPerSecond * BURST_SECONDS);
+}
+
 /**
- * The byte budget a frame aims at. `spendAll` (screen content, or a refinement of what the viewer
- * already has) may spend the whole allowance; a video frame aims at its share of the rate plus
+ * The byte budget a frame aims at. `spendAll` (a refinement of what the viewer already has) may
+ * spend the whole allowance; any other frame aims at its share of the rate plus
  * 1/{@link SPREAD_FRAMES} of what is banked beyond it. Never above {@link allowance}.
  */
 export function frameTarget(

@@ -54,6 +54,7 @@ export interface TemporalFrame {
 export interface BucketStep {
   readonly clockUs: number;
   readonly bytesPerSecond: number;
+  readonly fps: number;
   /** The bucket advanced to the frame's clock. */
   readonly state: BucketState;
 }
@@ -81,7 +82,7 @@ export function applyChange(previous: TemporalState, change: TemporalChange): Te
   if (step) {
     const advanced = bucket
       ? advance(bucket, step.bytesPerSecond, step.clockUs)
-      : newBucket(step.bytesPerSecond, step.clockUs);
+      : newBucket(step.bytesPerSecond, step.fps, step.clockUs);
     bucket = spend(advanced, step.bytesPerSecond, sent.length);
   }
   let viewer = change.keepViewer ? previous.viewer : undefined;

@@ -5,9 +5,10 @@
  */
 import type { Measurement } from '../engine/port.ts';
 import { framesPerSecond, type NetworkSample, usableBytesPerSecond } from '../network/budget.ts';
-import { advance, frameClockUs, frameTarget, newBucket } from './bit-bucket.ts';
+import { advance, type BucketState, frameClockUs, frameTarget, newBucket } from './bit-bucket.ts';
 import type { BucketStep, TemporalFrame, TemporalState } from './session-state.ts';
-import { planForViewer, type ViewerPlan } from './viewer-plan.ts';
+import { changedShare } from './tile-signature.ts';
+import { type ContentChange, planForViewer, type ViewerPlan } from './viewer-plan.ts';
 
 /** What {@link planTemporal} reads. */
 export interface TemporalInput {
@@ -37,11 +38,11 @@ export interface TemporalPlan {
 /** The viewer's image against the frame, and whether the frame's content is new to the viewer. */
 interface ViewerComparison {
   readonly measurement?: Measurement;
-  /** A screen frame whose pixels differ from those the viewer's image was made from. */
-  readonly changed: boolean;
+  readonly content: ContentChange;
 }
 
-const NOT_COMPARED: ViewerComparison = { changed: false };
+const NOT_COMPARED: ViewerComparison = { content: { kind: 'unknown' } };
+const SAME: ContentChange = { kind: 'same' };
 
 /**
  * Compares the viewer's image with the frame, when the policy has a threshold and the sizes match.
@@ -54,38 +55,56 @@ async function compareViewer(input: TemporalInput): Promise<ViewerComparison> {
   if (input.threshold === null || !viewer) return NOT_COMPARED;
   if (viewer.width !== frame.width || viewer.height !== frame.height) return NOT_COMPARED;
   const stored = { measurement: { ssim: viewer.ssim, psnrDb: viewer.psnrDb, measureMs: 0 } };
-  if (viewer.digest === frame.digest) return { ...stored, changed: false };
+  if (viewer.digest === frame.digest) return { ...stored, content: SAME };
   const tiles = frame.tiles && viewer.tiles !== undefined ? frame.tiles() : undefined;
-  if (tiles !== undefined && tiles === viewer.tiles) return { ...stored, changed: false };
+  if (tiles !== undefined && tiles === viewer.tiles) return { ...stored, content: SAME };
   // A viewer image that does not decode is as good as none: the frame is planned as fresh.
   const measurement = await input.compare(viewer.bytes).catch(() => undefined);
-  return { measurement, changed: tiles !== undefined };
+  if (tiles === undefined || viewer.tiles === undefined) {
+    return { measurement, content: { kind: 'unknown' } };
+  }
+  return { measurement, content: { kind: 'changed', share: changedShare(tiles, viewer.tiles) } };
 }
 
 function bucketStep(input: TemporalInput): BucketStep | undefined {
   if (!input.network || input.state === null) return undefined;
   const bytesPerSecond = usableBytesPerSecond(input.network);
+  const fps = framesPerSecond(input.network);
   const previous = input.state.bucket;
-  const clockUs = frameClockUs(previous, input.frame.timestampUs, framesPerSecond(input.network));
+  const clockUs = frameClockUs(previous, input.frame.timestampUs, fps);
   const state = previous
     ? advance(previous, bytesPerSecond, clockUs)
-    : newBucket(bytesPerSecond, clockUs);
-  return { clockUs, bytesPerSecond, state };
+    : newBucket(bytesPerSecond, fps, clockUs);
+  return { clockUs, bytesPerSecond, fps, state };
 }
 
 /**
  * Plans a frame: compares it with the viewer's image (when the policy has a threshold), and takes
- * its budget from the bucket. Screen frames and refinements may spend all the bucket allows; video
- * frames spread what is banked over a few frames (`frameTarget`).
+ * its budget from the bucket. A refinement may spend all the bucket allows; other frames spread what
+ * is banked over a few frames (`frameTarget`).
  */
 export async function planTemporal(input: TemporalInput): Promise<TemporalPlan> {
   const comparison = await compareViewer(input);
   const viewer = comparison.measurement;
-  const plan = planForViewer(viewer?.ssim, input.threshold, input.floor, comparison.changed);
+  const plan = planForViewer(viewer?.ssim, input.threshold, input.floor, comparison.content);
   const bucket = bucketStep(input);
-  if (!bucket || !input.network) return { plan, viewer };
-  const spendAll = input.frame.frameType === 'screen' || plan.kind === 'refine';
-  const fps = framesPerSecond(input.network);
-  const networkBytes = frameTarget(bucket.state, bucket.bytesPerSecond, fps, spendAll);
+  if (!bucket) return { plan, viewer };
+  const spendAll = plan.kind === 'refine';
+  const networkBytes = frameTarget(bucket.state, bucket.bytesPerSecond, bucket.fps, spendAll);
   return { plan, viewer, bucket, networkBytes };
+}
+
+/**
+ * The budget the session's bucket gives its next frame, planned before the frame arrives: one frame
+ * interval after the session's last frame, as a frame that is not a refinement (`frameTarget`); the
+ * even share of the rate before the session's first frame.
+ */
+export function nextFrameBudget(bucket: BucketState | undefined, network: NetworkSample): number {
+  const bytesPerSecond = usableBytesPerSecond(network);
+  const fps = framesPerSecond(network);
+  const clockUs = frameClockUs(bucket, undefined, fps);
+  const state = bucket
+    ? advance(bucket, bytesPerSecond, clockUs)
+    : newBucket(bytesPerSecond, fps, clockUs);
+  return frameTarget(state, bytesPerSecond, fps, false);
 }

@@ -44,3 +44,18 @@ export function encodeSignature(signature: Uint32Array): string {
     'base64',
   );
 }
+
+/**
+ * The share of tiles whose hashes differ between two stored signatures of one frame size; 1 when
+ * they are not of one size (nothing can be said to be the same).
+ */
+export function changedShare(a: string, b: string): number {
+  const x = Buffer.from(a, 'base64');
+  const y = Buffer.from(b, 'base64');
+  if (x.length !== y.length || x.length === 0) return 1;
+  let changed = 0;
+  for (let i = 0; i < x.length; i += 4) {
+    if (x.readUInt32LE(i) !== y.readUInt32LE(i)) changed++;
+  }
+  return changed / (x.length / 4);
+}

@@ -2,9 +2,9 @@
  * What a frame does about the image its viewer already has (docs/design.md section 4.6). The
  * session keeps the last image it sent; a frame measured against it is:
  * - `unchanged` when the viewer's image reaches the policy's threshold: nothing is sent;
- * - `refine` when the viewer's image is below the threshold but meets the quality floor (the
- *   content stayed the same, or changed a little): the frame may spend every banked byte, and only
- *   on an encoding that beats the viewer's image by a step, so that refinements converge;
+ * - `refine` when the content stayed the same but the viewer's image is below the threshold, or a
+ *   screen changed a little: the frame may spend every banked byte, and only on an encoding that
+ *   beats the viewer's image by a step (or reaches the threshold), so that refinements converge;
  * - `fresh` otherwise (no threshold, nothing sent yet, or new content): a frame like any other.
  */
 
@@ -14,17 +14,12 @@
  */
 export const REFINE_MIN_STEP = 0.002;
 
-/** The longest a refinement may take, in ms: the contract's largest latency budget. */
-export const MAX_REFINE_LATENCY_MS = 100;
-
 /**
- * The latency budget of a refinement: up to one frame interval, and never less than the policy's.
- * The viewer already shows the content at an acceptable quality, so nothing new waits on the
- * refinement; taking longer than the interval would delay the stream's next frame.
+ * The latency budget of a refinement, in ms: the contract's largest, since the viewer already shows
+ * the content (all of it, or all but a small edit) and the frames after a refinement are answered
+ * `unchanged` in a few ms. A lossless 720p screen takes longer than a frame interval to encode.
  */
-export function refineLatencyMs(policyMs: number, fps: number): number {
-  return Math.max(policyMs, Math.min(MAX_REFINE_LATENCY_MS, 1000 / fps));
-}
+export const REFINE_LATENCY_MS = 100;
 
 /** The plan of one frame. */
 export type ViewerPlan =
@@ -33,26 +28,56 @@ export type ViewerPlan =
   | { readonly kind: 'fresh' };
 
 /**
+ * What is known of the frame's content against what the viewer's image was made from: the `same`
+ * (the same bytes, or a screen frame with the same pixels), `changed` (a screen frame whose pixels
+ * differ in `share` of its tiles), or `unknown` (a video frame with other bytes: only its SSIM
+ * tells).
+ */
+export type ContentChange =
+  | { readonly kind: 'same' }
+  | { readonly kind: 'changed'; readonly share: number }
+  | { readonly kind: 'unknown' };
+
+/** A screen change over at most this share of its tiles is an edit (a typed word, a menu). */
+export const LOCAL_EDIT_SHARE = 0.25;
+
+/**
  * The plan for a frame whose SSIM against the viewer's image is `viewerSsim` (undefined when the
  * viewer has no image of the same size), under the policy's `threshold` (null: never `unchanged`)
- * and quality `floor`. A frame whose content `changed` (a screen with new pixels somewhere: a typed
- * word moves the global SSIM too little to tell) is never `unchanged`: it is sent at the threshold.
+ * and quality `floor`:
  *
- * A refinement's floor is halfway from the viewer's SSIM to the threshold, at least
- * {@link REFINE_MIN_STEP} above the viewer's SSIM, and never above the threshold: an accepted
- * refinement moves the viewer at least one step, or onto the threshold.
+ * | content | viewer ≥ threshold | floor ≤ viewer < threshold | viewer < floor |
+ * |---|---|---|---|
+ * | `same` | unchanged | refine | refine |
+ * | `unknown` | unchanged | refine | fresh |
+ * | `changed`, an edit | refine for the edit | refine for the edit | refine for the edit |
+ * | `changed`, more | refine at the threshold | fresh | fresh |
+ *
+ * A changed screen is never `unchanged`: a typed word moves the global SSIM too little to tell. An
+ * edit is sent so that its tiles alone meet the threshold, were the rest exact: a global SSIM of at
+ * least `1 - share x (1 - threshold)`. A screen that changed more (a scroll) is a frame like any
+ * other unless the viewer's image still meets the threshold. A refinement's floor is halfway from
+ * the viewer's SSIM to the threshold, at least {@link REFINE_MIN_STEP} above the viewer's SSIM,
+ * never above the threshold nor below the policy's floor: an accepted refinement moves the viewer
+ * at least one step, or onto the threshold.
  */
 export function planForViewer(
   viewerSsim: number | undefined,
   threshold: number | null,
   floor: number,
-  changed = false,
+  content: ContentChange,
 ): ViewerPlan {
   if (threshold === null || viewerSsim === undefined) return { kind: 'fresh' };
-  if (viewerSsim >= threshold) {
-    return changed ? { kind: 'refine', floor: Math.max(floor, threshold) } : { kind: 'unchanged' };
+  if (content.kind === 'changed') {
+    if (content.share <= LOCAL_EDIT_SHARE) {
+      return { kind: 'refine', floor: Math.max(floor, 1 - content.share * (1 - threshold)) };
+    }
+    return viewerSsim >= threshold
+      ? { kind: 'refine', floor: Math.max(floor, threshold) }
+      : { kind: 'fresh' };
   }
-  if (viewerSsim < floor) return { kind: 'fresh' };
+  if (viewerSsim >= threshold) return { kind: 'unchanged' };
+  if (viewerSsim < floor && content.kind === 'unknown') return { kind: 'fresh' };
   const step = Math.max(REFINE_MIN_STEP, (threshold - viewerSsim) / 2);
-  return { kind: 'refine', floor: Math.min(threshold, Math.max(floor, viewerSsim + step)) };
+  return { kind: 'refine', floor: Math.max(floor, Math.min(threshold, viewerSsim + step)) };
 }

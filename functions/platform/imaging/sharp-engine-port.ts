@@ -1,5 +1,5 @@
 import sharp, { type Sharp } from 'sharp';
-import { frameActivity } from '../../core/engine/activity.ts';
+import { frameActivity, frameFlatness } from '../../core/engine/activity.ts';
 import type { Candidate } from '../../core/engine/candidates.ts';
 import type { Encoded, EnginePort, Measurement } from '../../core/engine/port.ts';
 import {
@@ -24,6 +24,8 @@ export interface SharpEnginePort extends EnginePort {
   reference(): QualityReference;
   /** The frame's activity (`frameActivity`), for the engine's cold start. */
   activity(): number;
+  /** The frame's flatness (`frameFlatness`), for the screen ladder. */
+  flatness(): number;
   /**
    * Measures an encoded image (the one the viewer has) against the frame, upscaled first when it is
    * smaller; rejects when it cannot be decoded.
@@ -91,6 +93,7 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
   let prepared: QualityReference | undefined;
   let finished = false;
   let activity: number | undefined;
+  let flatness: number | undefined;
   const reference = (): QualityReference => {
     if (finished) throw new Error('The frame is finished: its reference was released');
     prepared ??= prepareReference(
@@ -108,6 +111,10 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
       // Asked for at a cold start and again for a screen frame: computed once.
       activity ??= frameActivity(frame.pixels, frame.width, frame.height, frame.channels);
       return activity;
+    },
+    flatness: () => {
+      flatness ??= frameFlatness(frame.pixels, frame.width, frame.height, frame.channels);
+      return flatness;
     },
     finish() {
       finished = true;

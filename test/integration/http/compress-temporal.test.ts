@@ -110,7 +110,13 @@ describe('POST /compress on a shared screen', () => {
   it('sends an edit of the screen, then answers unchanged again', async () => {
     const next = session({ frame_type: 'screen', network: SCREEN_NETWORK, max_latency_ms: 100 });
     await next(screen);
-    const edit = await next(edited);
+    // A refinement may wait for a frame when it cannot finish in time (a loaded machine); the edit
+    // goes out within a few frames, never as an `unchanged` answer.
+    let edit = await next(edited);
+    for (let tries = 0; edit.status === 'dropped' && tries < 3; tries++) {
+      expect(edit.drop_reason).toBe('refinement_deferred');
+      edit = await next(edited);
+    }
     expect(edit.status).toBe('success');
     expect(edit.compressed_size_bytes).toBeGreaterThan(0);
     expect(edit.ssim).toBeGreaterThanOrEqual(0.99);

@@ -143,7 +143,7 @@ describe('POST /compress', () => {
     },
   );
 
-  it('spends the session bit bucket: a first frame part of the half-second burst, the next what is left plus its share', async () => {
+  it('spends the session bit bucket: a first frame its share, the next its share and a quarter of what the first left', async () => {
     const network = {
       available_bandwidth_kbps: 800,
       rtt_ms: 80,
@@ -168,14 +168,14 @@ describe('POST /compress', () => {
 
     const first = await ok(await post(await body(0)));
     const burst = rate * BURST_SECONDS;
-    expect(first.budget_bytes).toBe(target(burst));
+    expect(first.budget_bytes).toBe(Math.floor(share));
     expect(first.status).toBe('success');
     expect(first.within_budget).toBe(true);
     expect(first.compressed_size_bytes).toBeLessThanOrEqual(first.budget_bytes);
 
     // One frame interval later (no timestamps: the fps is the clock) the bucket gained one share.
     const second = await ok(await post(await body(1)));
-    const left = Math.min(burst, burst - first.compressed_size_bytes + share);
+    const left = Math.min(burst, share - first.compressed_size_bytes + share);
     expect(second.budget_bytes).toBe(Math.min(Math.floor(left), target(left)));
     expect(second.compressed_size_bytes).toBeLessThanOrEqual(second.budget_bytes);
   });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { frameActivity } from '../../../../functions/core/engine/activity.ts';
+import { frameActivity, frameFlatness } from '../../../../functions/core/engine/activity.ts';
 
 function frameOf(
   width: number,
@@ -64,6 +64,43 @@ describe('frame activity', () => {
           const activity = frameActivity(pixels, width, height, channels);
           expect(activity).toBeGreaterThanOrEqual(0);
           expect(activity).toBeLessThanOrEqual(255);
+        },
+      ),
+    );
+  });
+});
+
+describe('frameFlatness', () => {
+  it('is 1 on a flat frame and 0 where no two neighbours are equal', () => {
+    expect(
+      frameFlatness(
+        frameOf(16, 16, 3, () => 200),
+        16,
+        16,
+        3,
+      ),
+    ).toBe(1);
+    let value = 0;
+    const ramp = frameOf(16, 16, 1, () => value++ % 256);
+    expect(frameFlatness(ramp, 16, 16, 1)).toBe(0);
+  });
+
+  it('stays within 0..1 on any frame', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 24 }),
+        fc.integer({ min: 1, max: 24 }),
+        fc.constantFrom(1, 3, 4),
+        fc.integer({ min: 0, max: 255 }),
+        (width, height, channels, level) => {
+          const flatness = frameFlatness(
+            frameOf(width, height, channels, () => level),
+            width,
+            height,
+            channels,
+          );
+          expect(flatness).toBeGreaterThanOrEqual(0);
+          expect(flatness).toBeLessThanOrEqual(1);
         },
       ),
     );

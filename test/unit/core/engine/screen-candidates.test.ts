@@ -3,6 +3,7 @@ import {
   compressFrame,
   type EnginePolicy,
   MAX_LADDER_ACTIVITY,
+  MIN_LADDER_FLATNESS,
 } from '../../../../functions/core/engine/engine.ts';
 import { coldStartModel } from '../../../../functions/core/engine/model.ts';
 import {
@@ -68,10 +69,20 @@ const policy = (maxLatencyMs: number, allowedFormats: EnginePolicy['allowedForma
   allowedFormats,
 });
 
-async function compressScreen(maxLatencyMs: number, budgetBytes = 30_000, activity?: number) {
+async function compressScreen(
+  maxLatencyMs: number,
+  budgetBytes = 30_000,
+  activity?: number,
+  options: { flatness?: number; fullScaleOnly?: boolean; screenLadder?: boolean } = {},
+) {
   const clock = fakeClock();
   const fake = createFakePort({ frame: size, content: flat, frameIndex: 0, clock });
-  const port = activity === undefined ? fake : { ...fake, activity: () => activity };
+  const { flatness } = options;
+  const port = {
+    ...fake,
+    ...(activity === undefined ? {} : { activity: () => activity }),
+    ...(flatness === undefined ? {} : { flatness: () => flatness }),
+  };
   const decision = await compressFrame({
     frame: { ...screen, originalBytes: 1280 * 720 * 3 },
     policy: policy(maxLatencyMs, ['jpeg', 'webp']),
@@ -79,6 +90,8 @@ async function compressScreen(maxLatencyMs: number, budgetBytes = 30_000, activi
     model: undefined,
     port,
     now: clock.now,
+    fullScaleOnly: options.fullScaleOnly,
+    screenLadder: options.screenLadder,
   });
   return { decision, port };
 }
@@ -136,6 +149,27 @@ describe('the screen ladder in the engine', () => {
     expect(busy.decision.trials.some((t) => isScreenCandidate(t.candidate))).toBe(false);
     const flatScreen = await compressScreen(100, 30_000, MAX_LADDER_ACTIVITY);
     expect(flatScreen.decision.trials.some((t) => isScreenCandidate(t.candidate))).toBe(true);
+  });
+
+  it('tries the ladder on a busy frame that is flat, a page of dense text', async () => {
+    const text = await compressScreen(100, 30_000, MAX_LADDER_ACTIVITY + 4, {
+      flatness: MIN_LADDER_FLATNESS,
+    });
+    expect(text.decision.trials.some((t) => isScreenCandidate(t.candidate))).toBe(true);
+    const photo = await compressScreen(100, 30_000, MAX_LADDER_ACTIVITY + 4, {
+      flatness: MIN_LADDER_FLATNESS - 0.01,
+    });
+    expect(photo.decision.trials.some((t) => isScreenCandidate(t.candidate))).toBe(false);
+  });
+
+  it('encodes nothing below full scale when asked for full scale only', async () => {
+    const { decision } = await compressScreen(1000, 500, undefined, {
+      fullScaleOnly: true,
+      screenLadder: false,
+    });
+    expect(decision.trials.length).toBeGreaterThan(0);
+    expect(decision.trials.every((t) => t.candidate.scale === 1)).toBe(true);
+    expect(decision.withinBudget).toBe(false);
   });
 
   it('skips the ladder when the latency budget cannot afford its first encode', async () => {

@@ -39,7 +39,7 @@ function run(stream: Stream) {
   for (const frame of stream.frames) {
     clock += frame.gapUs;
     const at = frameClockUs(state, clock, stream.fps);
-    state = state ? advance(state, stream.rate, at) : newBucket(stream.rate, at);
+    state = state ? advance(state, stream.rate, at) : newBucket(stream.rate, stream.fps, at);
     const target = frameTarget(state, stream.rate, stream.fps, frame.spendAll);
     expect(target).toBeLessThanOrEqual(allowance(state, stream.rate));
     const bytes = Math.floor(target * frame.share);
@@ -92,7 +92,7 @@ describe('the bit bucket', () => {
         fc.double({ min: 0, max: 1, noNaN: true }),
         (rate, fps, share) => {
           // A bucket drained by a second of frames at the rate, then one frame that spends little.
-          let state = newBucket(rate, 0);
+          let state = newBucket(rate, fps, 0);
           state = spend(state, rate, Math.floor(state.tokens));
           const interval = 1_000_000 / fps;
           state = advance(state, rate, interval);
@@ -109,16 +109,19 @@ describe('the bit bucket', () => {
     );
   });
 
-  it('starts full, so that a first frame may spend up to half a second of the rate', () => {
-    const state = newBucket(100_000, 5);
-    expect(allowance(state, 100_000)).toBe(50_000);
-    expect(frameTarget(state, 100_000, 10, true)).toBe(50_000);
-    // A video frame aims at its share and a quarter of the rest.
-    expect(frameTarget(state, 100_000, 10, false)).toBe(10_000 + 10_000);
+  it('starts with one frame share, and banks what frames leave up to half a second of the rate', () => {
+    const state = newBucket(100_000, 10, 5);
+    expect(allowance(state, 100_000)).toBe(10_000);
+    let quiet = state;
+    for (let i = 1; i <= 10; i++) quiet = advance(quiet, 100_000, 5 + i * 100_000);
+    expect(allowance(quiet, 100_000)).toBe(50_000);
+    expect(frameTarget(quiet, 100_000, 10, true)).toBe(50_000);
+    // Any other frame aims at its share and a quarter of the rest.
+    expect(frameTarget(quiet, 100_000, 10, false)).toBe(10_000 + 10_000);
   });
 
   it('earns nothing from a clock that goes back', () => {
-    const state = spend(newBucket(100_000, 1_000_000), 100_000, 50_000);
+    const state = spend(newBucket(100_000, 10, 1_000_000), 100_000, 10_000);
     const rewound = advance(state, 100_000, 0);
     expect(rewound.tokens).toBe(0);
     expect(rewound.atUs).toBe(1_000_000);
@@ -126,20 +129,20 @@ describe('the bit bucket', () => {
   });
 
   it('bounds the debt of a frame sent over its allowance at one second of the rate', () => {
-    const state = spend(newBucket(10_000, 0), 10_000, 1_000_000);
+    const state = spend(newBucket(10_000, 10, 0), 10_000, 1_000_000);
     expect(state.tokens).toBe(-10_000);
     expect(allowance(advance(state, 10_000, 1_500_000), 10_000)).toBe(5_000);
   });
 
   it('takes one frame interval per frame as its clock when frames carry no timestamp', () => {
     expect(frameClockUs(undefined, undefined, 25)).toBe(0);
-    const state = newBucket(1_000, 80_000);
+    const state = newBucket(1_000, 25, 80_000);
     expect(frameClockUs(state, undefined, 25)).toBe(120_000);
     expect(frameClockUs(state, 5, 25)).toBe(5);
   });
 
   it('reads back its JSON form and refuses a malformed one', () => {
-    const state = spend(newBucket(1_000, 7), 1_000, 300);
+    const state = spend(newBucket(1_000, 1, 7), 1_000, 300);
     expect(bucketStateSchema.parse(JSON.parse(JSON.stringify(state)))).toEqual(state);
     expect(bucketStateSchema.safeParse({ tokens: 'x', atUs: 0, sent: [] }).success).toBe(false);
     expect(

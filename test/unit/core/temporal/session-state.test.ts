@@ -11,7 +11,7 @@ const RATE = 100_000;
 const network = { bandwidthKbps: 800 / 0.85, packetLossPercent: 0, fps: 10 };
 const frame = { width: 64, height: 36, digest: 'a' };
 const change = (sent: number, clockUs: number, keepViewer = true): TemporalChange => ({
-  bucket: { clockUs, bytesPerSecond: RATE },
+  bucket: { clockUs, bytesPerSecond: RATE, fps: 10 },
   sent: Buffer.alloc(sent, 1),
   frame,
   quality: { ssim: 0.97, psnrDb: 38 },
@@ -23,7 +23,7 @@ describe('a session temporal state', () => {
   it('counts both frames when a change lands on a state another frame wrote meanwhile', () => {
     const first = applyChange({}, change(10_000, 0));
     const both = applyChange(first, change(5_000, 0));
-    expect(both.bucket?.tokens).toBe(RATE * BURST_SECONDS - 15_000);
+    expect(both.bucket?.tokens).toBe(RATE / 10 - 15_000);
     expect(both.bucket?.sent.map((s) => s.bytes)).toEqual([10_000, 5_000]);
   });
 
@@ -65,7 +65,7 @@ describe('a session temporal state', () => {
       compare: measured(0.95),
     });
     expect(refine.plan.kind).toBe('refine');
-    const tokens = Math.min(RATE * BURST_SECONDS, RATE * BURST_SECONDS - 100 + RATE / 10);
+    const tokens = Math.min(RATE * BURST_SECONDS, RATE / 10 - 100 + RATE / 10);
     expect(refine.networkBytes).toBe(Math.floor(tokens));
     const fresh = await planTemporal({
       ...base,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  changedShare,
   encodeSignature,
   TILE_SIZE,
   tileSignature,
@@ -32,5 +33,14 @@ describe('the tile signature of a screen', () => {
     const changed = [...after.keys()].filter((i) => after[i] !== before[i]);
     const columns = Math.ceil(WIDTH / TILE_SIZE);
     expect(changed).toEqual([Math.floor(y / TILE_SIZE) * columns + Math.floor(x / TILE_SIZE)]);
+  });
+
+  it('tells the share of tiles that changed between two signatures', () => {
+    const before = tileSignature(screen(1), WIDTH, HEIGHT, 3);
+    const after = Uint32Array.from(before);
+    after[0] = (after[0] ?? 0) + 1;
+    expect(changedShare(encodeSignature(before), encodeSignature(before))).toBe(0);
+    expect(changedShare(encodeSignature(before), encodeSignature(after))).toBe(1 / before.length);
+    expect(changedShare(encodeSignature(before), '')).toBe(1);
   });
 });
