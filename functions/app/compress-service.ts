@@ -11,7 +11,7 @@ import { PayloadTooLargeError } from '../core/errors.ts';
 import { LruMap } from '../core/lru-map.ts';
 import { type FrameBudget, frameBudget, type NetworkSample } from '../core/network/budget.ts';
 import { type ResolvedPolicy, resolvePolicy } from '../core/policy.ts';
-import { isFull } from '../core/temporal/bit-bucket.ts';
+import { burstBytes, isFull } from '../core/temporal/bit-bucket.ts';
 import {
   applyChange,
   type TemporalChange,
@@ -199,6 +199,8 @@ export async function runEngine(
       // What goes out is the encoding, or the original itself.
       quality: chosen ? { ssim: chosen.ssim, psnrDb: chosen.psnrDb } : { ssim: 1, psnrDb: 100 },
       keepViewer: threshold !== null,
+      stalledAt: stalledAt(plan, sent),
+      target: plan.plan.kind === 'refine' ? plan.plan.target : undefined,
     };
     return {
       response,
@@ -240,6 +242,15 @@ async function planFrame(
     compare: (image) => port.compare(image),
   });
   return { plan, frame, threshold };
+}
+
+/** The burst a refinement found nothing better with, when its bucket was full; else undefined. */
+function stalledAt(plan: TemporalPlan, sent: FrameOutcome): number | undefined {
+  const { bucket } = plan;
+  if (plan.plan.kind !== 'refine' || sent.kind !== 'dropped' || !bucket) return undefined;
+  return isFull(bucket.state, bucket.bytesPerSecond)
+    ? burstBytes(bucket.bytesPerSecond)
+    : undefined;
 }
 
 /**
@@ -289,6 +300,9 @@ async function decideFrame(
   if (plan.plan.kind === 'unchanged') {
     return { decision: unchangedDecision(model), sent: { kind: 'unchanged' } };
   }
+  if (plan.plan.kind === 'hold') {
+    return { decision: unchangedDecision(model), sent: REFINEMENT_DEFERRED };
+  }
   const refine = plan.plan.kind === 'refine';
   const enginePolicy = refine
     ? {
@@ -312,7 +326,9 @@ async function decideFrame(
   return { decision, sent };
 }
 
-/** The decision of a frame answered `unchanged`: nothing encoded, the model as it was. */
+const REFINEMENT_DEFERRED: FrameOutcome = { kind: 'dropped', reason: 'refinement_deferred' };
+
+/** The decision of a frame nothing was encoded for: the model as it was. */
 function unchangedDecision(model: EngineModel | undefined): CompressionDecision {
   return {
     status: 'success',

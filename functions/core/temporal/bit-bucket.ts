@@ -96,15 +96,23 @@ export function allowance(state: BucketState, bytesPerSecond: number): number {
   return Math.max(0, Math.floor(Math.min(state.tokens, guardRoom)));
 }
 
+/** The most one frame can ever send at this rate: a full bucket, in whole bytes. */
+export function burstBytes(bytesPerSecond: number): number {
+  return Math.floor(bytesPerSecond * BURST_SECONDS);
+}
+
 /** Whether a frame at the bucket's time may send a whole burst: there is no more to wait for. */
 export function isFull(state: BucketState, bytesPerSecond: number): boolean {
-  return allowance(state, bytesPerSecond) >= Math.floor(bytesPerSecond * BURST_SECONDS);
+  return allowance(state, bytesPerSecond) >= burstBytes(bytesPerSecond);
 }
 
 /**
  * The byte budget a frame aims at. `spendAll` (a refinement of what the viewer already has) may
  * spend the whole allowance; any other frame aims at its share of the rate plus
- * 1/{@link SPREAD_FRAMES} of what is banked beyond it. Never above {@link allowance}.
+ * 1/{@link SPREAD_FRAMES} of what is banked beyond it, as far as the last second left room beyond
+ * a share. The guard's room is spread like the bank: frames that spend above their share shrink it,
+ * so the frames after them still find about a share rather than a guard that took it all back
+ * (which would drop them). Never above {@link allowance}.
  */
 export function frameTarget(
   state: BucketState,
@@ -115,8 +123,9 @@ export function frameTarget(
   const limit = allowance(state, bytesPerSecond);
   if (spendAll) return limit;
   const share = bytesPerSecond / fps;
-  const banked = Math.max(0, state.tokens - share);
-  return Math.min(limit, Math.floor(share + banked / SPREAD_FRAMES));
+  const guardRoom = (bytesPerSecond * GUARD_WINDOW_US) / 1_000_000 - sentInWindow(state);
+  const spare = Math.max(0, Math.min(state.tokens, guardRoom) - share);
+  return Math.min(limit, Math.floor(share + spare / SPREAD_FRAMES));
 }
 
 /**

@@ -24,6 +24,13 @@ export interface ViewerSource {
   readonly psnrDb: number;
   /** That frame's tile signature (`tile-signature.ts`), for screen frames. */
   readonly tiles?: string;
+  /**
+   * The burst, in bytes, of a full bucket with which a refinement of this image found nothing
+   * better: refinements wait until the bucket can hold more (the network improved).
+   */
+  readonly stalledAt?: number;
+  /** The SSIM this image's content must reach to be answered `unchanged`, when above the policy's. */
+  readonly target?: number;
 }
 
 /** The image a session's viewer has: the bytes last sent, and what they were made from. */
@@ -69,6 +76,24 @@ export interface TemporalChange {
   readonly quality: { readonly ssim: number; readonly psnrDb: number };
   /** Keep what was sent as the viewer's image (the policy has a threshold for the frame's type). */
   readonly keepViewer: boolean;
+  /** A refinement with a full bucket found nothing better: its burst, in bytes. */
+  readonly stalledAt?: number;
+  /** What an edit must reach (`ViewerSource.target`), kept with the image sent for it. */
+  readonly target?: number;
+}
+
+/** Whether the viewer's image was made from this frame's content (its bytes, or its pixels). */
+function madeFrom(viewer: ViewerImage, frame: TemporalChange['frame']): boolean {
+  if (viewer.digest === frame.digest) return true;
+  return viewer.tiles !== undefined && viewer.tiles === frame.tiles?.();
+}
+
+/** The target a refinement of the same content keeps from the image it replaces. */
+function inheritedTarget(
+  viewer: ViewerImage | undefined,
+  frame: TemporalChange['frame'],
+): number | undefined {
+  return viewer && madeFrom(viewer, frame) ? viewer.target : undefined;
 }
 
 /**
@@ -86,6 +111,9 @@ export function applyChange(previous: TemporalState, change: TemporalChange): Te
     bucket = spend(advanced, step.bytesPerSecond, sent.length);
   }
   let viewer = change.keepViewer ? previous.viewer : undefined;
+  if (viewer && change.stalledAt !== undefined && sent.length === 0 && madeFrom(viewer, frame)) {
+    viewer = { ...viewer, stalledAt: change.stalledAt };
+  }
   if (change.keepViewer && sent.length > 0) {
     viewer =
       sent.length <= MAX_VIEWER_BYTES
@@ -97,6 +125,7 @@ export function applyChange(previous: TemporalState, change: TemporalChange): Te
             ssim: change.quality.ssim,
             psnrDb: change.quality.psnrDb,
             tiles: frame.tiles?.(),
+            target: change.target ?? inheritedTarget(previous.viewer, frame),
           }
         : undefined;
   }

@@ -5,10 +5,23 @@
  */
 import type { Measurement } from '../engine/port.ts';
 import { framesPerSecond, type NetworkSample, usableBytesPerSecond } from '../network/budget.ts';
-import { advance, type BucketState, frameClockUs, frameTarget, newBucket } from './bit-bucket.ts';
+import {
+  advance,
+  type BucketState,
+  burstBytes,
+  frameClockUs,
+  frameTarget,
+  isFull,
+  newBucket,
+} from './bit-bucket.ts';
 import type { BucketStep, TemporalFrame, TemporalState } from './session-state.ts';
 import { changedShare } from './tile-signature.ts';
-import { type ContentChange, planForViewer, type ViewerPlan } from './viewer-plan.ts';
+import {
+  type BankState,
+  type ContentChange,
+  planForViewer,
+  type ViewerPlan,
+} from './viewer-plan.ts';
 
 /** What {@link planTemporal} reads. */
 export interface TemporalInput {
@@ -78,6 +91,23 @@ function bucketStep(input: TemporalInput): BucketStep | undefined {
   return { clockUs, bytesPerSecond, fps, state };
 }
 
+/** The policy's threshold, raised to the target an edit left on the same content. */
+function threshold(input: TemporalInput, comparison: ViewerComparison): number | null {
+  const target = input.state?.viewer?.target;
+  if (input.threshold === null || target === undefined || comparison.content.kind !== 'same') {
+    return input.threshold;
+  }
+  return Math.max(input.threshold, target);
+}
+
+/** Whether the bucket is full, and whether the viewer's image was refined as far as it allows. */
+function bankState(bucket: BucketStep | undefined, stalledAt: number | undefined): BankState {
+  if (!bucket) return { full: false, stalled: false };
+  const full = isFull(bucket.state, bucket.bytesPerSecond);
+  const burst = burstBytes(bucket.bytesPerSecond);
+  return { full, stalled: stalledAt !== undefined && burst <= stalledAt };
+}
+
 /**
  * Plans a frame: compares it with the viewer's image (when the policy has a threshold), and takes
  * its budget from the bucket. A refinement may spend all the bucket allows; other frames spread what
@@ -86,8 +116,15 @@ function bucketStep(input: TemporalInput): BucketStep | undefined {
 export async function planTemporal(input: TemporalInput): Promise<TemporalPlan> {
   const comparison = await compareViewer(input);
   const viewer = comparison.measurement;
-  const plan = planForViewer(viewer?.ssim, input.threshold, input.floor, comparison.content);
   const bucket = bucketStep(input);
+  const bank = bankState(bucket, input.state?.viewer?.stalledAt);
+  const plan = planForViewer(
+    viewer?.ssim,
+    threshold(input, comparison),
+    input.floor,
+    comparison.content,
+    bank,
+  );
   if (!bucket) return { plan, viewer };
   const spendAll = plan.kind === 'refine';
   const networkBytes = frameTarget(bucket.state, bucket.bytesPerSecond, bucket.fps, spendAll);

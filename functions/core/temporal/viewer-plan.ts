@@ -24,8 +24,24 @@ export const REFINE_LATENCY_MS = 100;
 /** The plan of one frame. */
 export type ViewerPlan =
   | { readonly kind: 'unchanged' }
-  | { readonly kind: 'refine'; readonly floor: number }
+  /**
+   * `target`: for an edit, the SSIM its image must reach before the content counts as sharp (an
+   * edit sent below it at first, from a full bank, is refined towards it afterwards).
+   */
+  | { readonly kind: 'refine'; readonly floor: number; readonly target?: number }
+  /** Refined as far as a full bucket allows: nothing is tried until the image or network changes. */
+  | { readonly kind: 'hold' }
   | { readonly kind: 'fresh' };
+
+/** What the session's bucket says about waiting. */
+export interface BankState {
+  /** The bucket is full: waiting lets no larger frame fit. */
+  readonly full: boolean;
+  /** A refinement of the viewer's image found nothing better with a bucket this full already. */
+  readonly stalled: boolean;
+}
+
+const NOT_FULL: BankState = { full: false, stalled: false };
 
 /**
  * What is known of the frame's content against what the viewer's image was made from: the `same`
@@ -55,7 +71,10 @@ export const LOCAL_EDIT_SHARE = 0.25;
  *
  * A changed screen is never `unchanged`: a typed word moves the global SSIM too little to tell. An
  * edit is sent so that its tiles alone meet the threshold, were the rest exact: a global SSIM of at
- * least `1 - share x (1 - threshold)`. A screen that changed more (a scroll) is a frame like any
+ * least `1 - share x (1 - threshold)`; once the bank is full (waiting buys nothing), at the policy's
+ * floor, so that the change is shown at the best that fits rather than never, and its image keeps
+ * that target as its threshold for the refinements that follow. A refinement that found nothing
+ * better with a bucket as full already is a `hold`: nothing is tried again. A screen that changed more (a scroll) is a frame like any
  * other unless the viewer's image still meets the threshold. A refinement's floor is halfway from
  * the viewer's SSIM to the threshold, at least {@link REFINE_MIN_STEP} above the viewer's SSIM,
  * never above the threshold nor below the policy's floor: an accepted refinement moves the viewer
@@ -66,18 +85,18 @@ export function planForViewer(
   threshold: number | null,
   floor: number,
   content: ContentChange,
+  bank: BankState = NOT_FULL,
 ): ViewerPlan {
   if (threshold === null || viewerSsim === undefined) return { kind: 'fresh' };
   if (content.kind === 'changed') {
-    if (content.share <= LOCAL_EDIT_SHARE) {
-      return { kind: 'refine', floor: Math.max(floor, 1 - content.share * (1 - threshold)) };
-    }
-    return viewerSsim >= threshold
-      ? { kind: 'refine', floor: Math.max(floor, threshold) }
-      : { kind: 'fresh' };
+    const edit = content.share <= LOCAL_EDIT_SHARE;
+    if (!edit && viewerSsim < threshold) return { kind: 'fresh' };
+    const target = edit ? 1 - content.share * (1 - threshold) : threshold;
+    return { kind: 'refine', floor: bank.full ? floor : Math.max(floor, target), target };
   }
   if (viewerSsim >= threshold) return { kind: 'unchanged' };
   if (viewerSsim < floor && content.kind === 'unknown') return { kind: 'fresh' };
+  if (bank.stalled) return { kind: 'hold' };
   const step = Math.max(REFINE_MIN_STEP, (threshold - viewerSsim) / 2);
   return { kind: 'refine', floor: Math.max(floor, Math.min(threshold, viewerSsim + step)) };
 }

@@ -62,6 +62,8 @@ const viewerSourceSchema = z.object({
   ssim: z.number().min(-1).max(1),
   psnrDb: z.number(),
   tiles: z.string().max(1_000_000).optional(),
+  stalledAt: z.number().nonnegative().optional(),
+  target: z.number().min(-1).max(1).optional(),
 }) satisfies z.ZodType<ViewerSource>;
 
 /** A JSON field checked by `schema`; undefined when absent or malformed (as if never written). */

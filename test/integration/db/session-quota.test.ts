@@ -89,13 +89,15 @@ describe('the daily quota of new sessions', () => {
     const userId = `refused-${randomUUID()}`;
     await recordFrame(db.sql, frame(userId, randomUUID()), 1);
     const refused = randomUUID();
+    // Counted from before the refusal: the refusal's own clock reads this or later.
+    const before = Date.now();
     const error = await recordFrame(db.sql, frame(userId, refused), 1).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SessionQuotaExceededError);
     const aic = error as SessionQuotaExceededError;
     expect(aic).toMatchObject({ code: 'SESSION_QUOTA_EXCEEDED', httpStatus: 429, grpcStatus: 8 });
     const retryAfter = Number(aic.headers?.['Retry-After']);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(retryAfter).toBeLessThanOrEqual(secondsUntilNextUtcDay(Date.now()));
+    expect(retryAfter).toBeLessThanOrEqual(secondsUntilNextUtcDay(before));
     await expect(insertNetworkSample(db.sql, sample(userId, refused), 1)).rejects.toBeInstanceOf(
       SessionQuotaExceededError,
     );

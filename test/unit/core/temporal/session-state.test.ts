@@ -34,6 +34,36 @@ describe('a session temporal state', () => {
     expect(nothing.viewer).toBe(sent.viewer);
   });
 
+  it('marks the viewer image a full bucket could not better, only when it was made from the same frame', () => {
+    const state = applyChange({}, change(100, 0));
+    const stalled = applyChange(state, { ...change(0, 100_000), stalledAt: 50_000 });
+    expect(stalled.viewer?.stalledAt).toBe(50_000);
+    const other = applyChange(state, {
+      ...change(0, 100_000),
+      frame: { ...frame, digest: 'other' },
+      stalledAt: 50_000,
+    });
+    expect(other.viewer?.stalledAt).toBeUndefined();
+  });
+
+  it('raises the threshold of the same content to the target an edit left with its image', async () => {
+    const sharp = { ...change(100, 0), quality: { ssim: 0.995, psnrDb: 45 } };
+    const input = {
+      frame: { ...frame, frameType: 'screen' as const },
+      network,
+      threshold: 0.99,
+      floor: 0.85,
+      compare: measured(0.5),
+    };
+    const plain = await planTemporal({ ...input, state: applyChange({}, sharp) });
+    expect(plain.plan.kind).toBe('unchanged');
+    const edited = await planTemporal({
+      ...input,
+      state: applyChange({}, { ...sharp, target: 0.9999 }),
+    });
+    expect(edited.plan.kind).toBe('refine');
+  });
+
   it('keeps no viewer image when the policy has no threshold, or the image is too large to keep', () => {
     expect(applyChange({}, change(100, 0, false)).viewer).toBeUndefined();
     expect(applyChange({}, change(MAX_VIEWER_BYTES + 1, 0)).viewer).toBeUndefined();

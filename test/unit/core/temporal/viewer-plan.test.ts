@@ -21,10 +21,17 @@ const content = fc.oneof(
 describe('the plan for what the viewer already has', () => {
   it('answers unchanged only when the viewer image meets the threshold and the screen did not change', () => {
     fc.assert(
-      fc.property(unit, threshold, floor, content, (viewer, limit, min, change) => {
-        const plan = planForViewer(viewer, limit, min, change);
-        expect(plan.kind === 'unchanged').toBe(viewer >= limit && change.kind !== 'changed');
-      }),
+      fc.property(
+        unit,
+        threshold,
+        floor,
+        content,
+        fc.boolean(),
+        (viewer, limit, min, change, stalled) => {
+          const plan = planForViewer(viewer, limit, min, change, { full: stalled, stalled });
+          expect(plan.kind === 'unchanged').toBe(viewer >= limit && change.kind !== 'changed');
+        },
+      ),
     );
   });
 
@@ -46,8 +53,23 @@ describe('the plan for what the viewer already has', () => {
     expect(planForViewer(0.995, 0.99, 0.85, { kind: 'changed', share: 0.9 })).toEqual({
       kind: 'refine',
       floor: 0.99,
+      target: 0.99,
     });
     expect(planForViewer(0.7, 0.99, 0.85, UNKNOWN)).toEqual({ kind: 'fresh' });
+  });
+
+  it('shows a change at the best that fits once the bank is full, rather than never', () => {
+    const full = { full: true, stalled: false };
+    const plan = planForViewer(0.999, 0.99, 0.85, { kind: 'changed', share: 0.01 }, full);
+    expect(plan).toMatchObject({ kind: 'refine', floor: 0.85 });
+    // The edit's own target stays with the image sent for it.
+    expect(plan.kind === 'refine' && plan.target).toBeCloseTo(0.9999, 10);
+  });
+
+  it('holds a refinement that a full bucket could not better, and never holds a frame it could answer unchanged', () => {
+    const stalled = { full: true, stalled: true };
+    expect(planForViewer(0.95, 0.99, 0.85, SAME, stalled)).toEqual({ kind: 'hold' });
+    expect(planForViewer(0.995, 0.99, 0.85, SAME, stalled)).toEqual({ kind: 'unchanged' });
   });
 
   it('refines the same content whatever the viewer has, up to the threshold', () => {
