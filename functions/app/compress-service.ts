@@ -318,7 +318,18 @@ async function decideFrame(
     prepared.command.frameType === 'screen' &&
     plan.bucket !== undefined &&
     !isFull(plan.bucket.state, plan.bucket.bytesPerSecond);
-  const search = { policy: enginePolicy, budget, model, port, viewerMs, fullScaleOnly };
+  // A frame that misses its budget is dropped: the smallest encoding over it is not worth looking for.
+  const onlyWithinBudget =
+    refine || (policy.onBudgetMiss === 'drop' && budget.limitedBy === 'network');
+  const search = {
+    policy: enginePolicy,
+    budget,
+    model,
+    port,
+    viewerMs,
+    fullScaleOnly,
+    onlyWithinBudget,
+  };
   const decision = await searchEncoding(prepared, search);
   const sent = refine
     ? applyRefinement(decision)
@@ -349,6 +360,7 @@ interface SearchInput {
   /** What comparing with the viewer's image took, ms. */
   viewerMs: number;
   fullScaleOnly: boolean;
+  onlyWithinBudget: boolean;
 }
 
 /** The engine's search for the frame's encoding, within what is left of its latency budget. */
@@ -374,6 +386,7 @@ function searchEncoding(
     port: search.port,
     now: () => performance.now(),
     fullScaleOnly: search.fullScaleOnly,
+    onlyWithinBudget: search.onlyWithinBudget,
   });
 }
 

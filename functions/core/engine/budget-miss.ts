@@ -1,6 +1,6 @@
 /**
  * What a frame gets when nothing fits its byte budget on a congested network (the policy's
- * `on_budget_miss`, docs/design.md section 4.6). The engine's decision is taken as it is; this
+ * `on_budget_miss`, docs/design.md section 4.5a). The engine's decision is taken as it is; this
  * rule only decides what of it goes out.
  */
 import type { OnBudgetMiss } from '../contracts/config.ts';

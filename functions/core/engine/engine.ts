@@ -19,9 +19,10 @@
  *    over-budget encodings are left unmeasured: they only matter if nothing fits.
  * 3. {@link tryBetterFit}: after a fit that used well under the budget (a cold or surprised model),
  *    one try of a candidate the updated model expects to be clearly better.
- * 4. {@link searchAboveFloor}, when nothing fits: measure the left-over encodings smallest first
- *    until one meets the floor; if none does, search for the smallest candidate that meets it; if
- *    one does, one try of a candidate the model expects to be clearly smaller.
+ * 4. {@link searchAboveFloor}, when nothing fits and the caller could send an encoding over the
+ *    budget (not `onlyWithinBudget`): measure the left-over encodings smallest first until one
+ *    meets the floor; if none does, search for the smallest candidate that meets it; if one does,
+ *    one try of a candidate the model expects to be clearly smaller.
  * 5. {@link decide}: the decision rule (`selectBest`) over everything measured, or a fallback to
  *    the original bytes with its reason.
  *
@@ -96,6 +97,11 @@ export type FallbackReason =
   | 'encoder_error'
   /** The policy allows no format. */
   | 'no_candidates'
+  /**
+   * Nothing fits the budget, and the caller sends nothing over it (`onlyWithinBudget`): whether an
+   * encoding over the budget would meet the floor was not looked into.
+   */
+  | 'no_candidate_fits'
   /** No encoding fit the budget, and the smallest one meeting the floor is larger than the input. */
   | 'original_smaller';
 
@@ -119,6 +125,11 @@ export interface CompressFrameInput {
    * (a refinement of a screen while its bucket is still filling); default false.
    */
   readonly fullScaleOnly?: boolean;
+  /**
+   * Nothing that misses the budget will be sent (the caller drops such a frame): when nothing fits,
+   * skip the search for the smallest encoding over the budget; default false.
+   */
+  readonly onlyWithinBudget?: boolean;
 }
 
 /** What the engine decided for one frame. */
@@ -181,8 +192,10 @@ export async function compressFrame(input: CompressFrameInput): Promise<Compress
   let stop = budgetPhase.stop;
   if (stop === 'found') {
     await tryBetterFit(search, budgetPhase.tier);
-  } else {
+  } else if (!input.onlyWithinBudget) {
     stop = await searchAboveFloor(search);
+  } else if (stop === 'exhausted' || stop === 'infeasible') {
+    return decide(search, stop, input.frame, 'no_candidate_fits');
   }
   return decide(search, stop, input.frame);
 }
@@ -390,9 +403,15 @@ async function searchAboveFloor(search: FrameSearch): Promise<StopCause> {
 /**
  * Phase 5: the decision rule over everything measured. An encoding over the budget that is no
  * smaller than the input loses to the original (exact quality, fewer bytes); with no valid
- * encoding, the frame falls back for the reason `stop` and the failures give.
+ * encoding, the frame falls back for `reason` when given, else the reason `stop` and the failures
+ * give.
  */
-function decide(search: FrameSearch, stop: StopCause, frame: EngineFrame): CompressionDecision {
+function decide(
+  search: FrameSearch,
+  stop: StopCause,
+  frame: EngineFrame,
+  reason?: FallbackReason,
+): CompressionDecision {
   const selection = selectBest(search.measured, search.rules);
   const originalFits = frame.originalBytes <= search.rules.budgetBytes;
   const common = {
@@ -421,7 +440,7 @@ function decide(search: FrameSearch, stop: StopCause, frame: EngineFrame): Compr
     ...common,
     status: 'fallback',
     withinBudget: originalFits,
-    fallbackReason: fallbackReason(stop, search),
+    fallbackReason: reason ?? fallbackReason(stop, search),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * A session's bit bucket (docs/design.md section 4.6): how many bytes a frame may send, so that a
+ * A session's bit bucket (docs/design.md section 4.5b): how many bytes a frame may send, so that a
  * stream spends the bandwidth the network allows over time rather than a fixed share per frame.
  *
  * Bytes accrue at the usable rate (`usableBytesPerSecond`) over the time between frames, up to a

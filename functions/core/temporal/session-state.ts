@@ -1,5 +1,5 @@
 /**
- * What carries from one frame of a session to the next (docs/design.md section 4.6): its bit
+ * What carries from one frame of a session to the next (docs/design.md section 4.5b): its bit
  * bucket and the image its viewer has, and how a frame changes them.
  */
 

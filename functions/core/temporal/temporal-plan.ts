@@ -1,5 +1,5 @@
 /**
- * The temporal plan of a frame (docs/design.md section 4.6): what the session's bit bucket lets it
+ * The temporal plan of a frame (docs/design.md section 4.5b): what the session's bit bucket lets it
  * send and what it does about the image its viewer already has. Pure but for the viewer comparison,
  * which the caller's port measures.
  */
@@ -79,16 +79,24 @@ async function compareViewer(input: TemporalInput): Promise<ViewerComparison> {
   return { measurement, content: { kind: 'changed', share: changedShare(tiles, viewer.tiles) } };
 }
 
-function bucketStep(input: TemporalInput): BucketStep | undefined {
-  if (!input.network || input.state === null) return undefined;
-  const bytesPerSecond = usableBytesPerSecond(input.network);
-  const fps = framesPerSecond(input.network);
-  const previous = input.state.bucket;
-  const clockUs = frameClockUs(previous, input.frame.timestampUs, fps);
+/** The session's bucket at a frame's clock (a new one for a session's first frame). */
+function bucketAt(
+  previous: BucketState | undefined,
+  network: NetworkSample,
+  timestampUs: number | undefined,
+): BucketStep {
+  const bytesPerSecond = usableBytesPerSecond(network);
+  const fps = framesPerSecond(network);
+  const clockUs = frameClockUs(previous, timestampUs, fps);
   const state = previous
     ? advance(previous, bytesPerSecond, clockUs)
     : newBucket(bytesPerSecond, fps, clockUs);
   return { clockUs, bytesPerSecond, fps, state };
+}
+
+function bucketStep(input: TemporalInput): BucketStep | undefined {
+  if (!input.network || input.state === null) return undefined;
+  return bucketAt(input.state.bucket, input.network, input.frame.timestampUs);
 }
 
 /** The policy's threshold, raised to the target an edit left on the same content. */
@@ -137,11 +145,6 @@ export async function planTemporal(input: TemporalInput): Promise<TemporalPlan> 
  * even share of the rate before the session's first frame.
  */
 export function nextFrameBudget(bucket: BucketState | undefined, network: NetworkSample): number {
-  const bytesPerSecond = usableBytesPerSecond(network);
-  const fps = framesPerSecond(network);
-  const clockUs = frameClockUs(bucket, undefined, fps);
-  const state = bucket
-    ? advance(bucket, bytesPerSecond, clockUs)
-    : newBucket(bytesPerSecond, fps, clockUs);
-  return frameTarget(state, bytesPerSecond, fps, false);
+  const step = bucketAt(bucket, network, undefined);
+  return frameTarget(step.state, step.bytesPerSecond, step.fps, false);
 }

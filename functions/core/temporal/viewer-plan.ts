@@ -1,5 +1,5 @@
 /**
- * What a frame does about the image its viewer already has (docs/design.md section 4.6). The
+ * What a frame does about the image its viewer already has (docs/design.md section 4.5b). The
  * session keeps the last image it sent; a frame measured against it is:
  * - `unchanged` when the viewer's image reaches the policy's threshold: nothing is sent;
  * - `refine` when the content stayed the same but the viewer's image is below the threshold, or a

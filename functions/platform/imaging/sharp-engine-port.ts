@@ -1,5 +1,5 @@
 import sharp, { type Sharp } from 'sharp';
-import { frameActivity, frameFlatness } from '../../core/engine/activity.ts';
+import { type FrameTexture, frameTexture } from '../../core/engine/activity.ts';
 import type { Candidate } from '../../core/engine/candidates.ts';
 import type { Encoded, EnginePort, Measurement } from '../../core/engine/port.ts';
 import {
@@ -92,8 +92,12 @@ function lossyEncoder(image: Sharp, candidate: Candidate): Sharp {
 export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
   let prepared: QualityReference | undefined;
   let finished = false;
-  let activity: number | undefined;
-  let flatness: number | undefined;
+  let texture: FrameTexture | undefined;
+  // Asked for at a cold start and again for a screen frame: computed once.
+  const textureOf = () => {
+    texture ??= frameTexture(frame.pixels, frame.width, frame.height, frame.channels);
+    return texture;
+  };
   const reference = (): QualityReference => {
     if (finished) throw new Error('The frame is finished: its reference was released');
     prepared ??= prepareReference(
@@ -107,15 +111,8 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
 
   return {
     reference,
-    activity: () => {
-      // Asked for at a cold start and again for a screen frame: computed once.
-      activity ??= frameActivity(frame.pixels, frame.width, frame.height, frame.channels);
-      return activity;
-    },
-    flatness: () => {
-      flatness ??= frameFlatness(frame.pixels, frame.width, frame.height, frame.channels);
-      return flatness;
-    },
+    activity: () => textureOf().activity,
+    flatness: () => textureOf().flatness,
     finish() {
       finished = true;
       if (prepared !== undefined) releaseReference(prepared);

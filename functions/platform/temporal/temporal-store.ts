@@ -1,5 +1,5 @@
 /**
- * A session's temporal state in Redis (docs/design.md section 4.6): its bit bucket and the image
+ * A session's temporal state in Redis (docs/design.md section 4.5b): its bit bucket and the image
  * its viewer has, for the Lambdas, whose frames of one session may land on any instance. A gRPC
  * stream holds the same state in memory and reads it here only for a session's first frame.
  *

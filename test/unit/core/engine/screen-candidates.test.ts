@@ -73,7 +73,12 @@ async function compressScreen(
   maxLatencyMs: number,
   budgetBytes = 30_000,
   activity?: number,
-  options: { flatness?: number; fullScaleOnly?: boolean; screenLadder?: boolean } = {},
+  options: {
+    flatness?: number;
+    fullScaleOnly?: boolean;
+    screenLadder?: boolean;
+    onlyWithinBudget?: boolean;
+  } = {},
 ) {
   const clock = fakeClock();
   const fake = createFakePort({ frame: size, content: flat, frameIndex: 0, clock });
@@ -92,6 +97,7 @@ async function compressScreen(
     now: clock.now,
     fullScaleOnly: options.fullScaleOnly,
     screenLadder: options.screenLadder,
+    onlyWithinBudget: options.onlyWithinBudget,
   });
   return { decision, port };
 }
@@ -170,6 +176,30 @@ describe('the screen ladder in the engine', () => {
     expect(decision.trials.length).toBeGreaterThan(0);
     expect(decision.trials.every((t) => t.candidate.scale === 1)).toBe(true);
     expect(decision.withinBudget).toBe(false);
+  });
+
+  it('looks for no encoding over the budget when nothing over it will be sent', async () => {
+    const run = (onlyWithinBudget: boolean) => {
+      const clock = fakeClock();
+      return compressFrame({
+        frame: { ...screen, originalBytes: 1280 * 720 * 3 },
+        policy: policy(1000, ['jpeg', 'webp']),
+        budget: { budgetBytes: 10 },
+        model: undefined,
+        port: createFakePort({ frame: size, content: flat, frameIndex: 0, clock }),
+        now: clock.now,
+        maxAttempts: 30,
+        screenLadder: false,
+        onlyWithinBudget,
+      });
+    };
+    const [plain, within] = [await run(false), await run(true)];
+    // Nothing fits either way: the caller drops the frame, whatever the decision says about it.
+    expect(within.withinBudget).toBe(false);
+    if (within.status === 'fallback') expect(within.fallbackReason).toBe('no_candidate_fits');
+    const measured = (d: typeof plain) => d.trials.filter((t) => t.measurement).length;
+    expect(measured(within)).toBeLessThan(measured(plain));
+    expect(within.encodeAttempts).toBeLessThanOrEqual(plain.encodeAttempts);
   });
 
   it('skips the ladder when the latency budget cannot afford its first encode', async () => {

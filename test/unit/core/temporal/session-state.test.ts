@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { networkBytesPerFrame } from '../../../../functions/core/network/budget.ts';
 import { BURST_SECONDS } from '../../../../functions/core/temporal/bit-bucket.ts';
 import {
   applyChange,
   MAX_VIEWER_BYTES,
   type TemporalChange,
 } from '../../../../functions/core/temporal/session-state.ts';
-import { planTemporal } from '../../../../functions/core/temporal/temporal-plan.ts';
+import {
+  nextFrameBudget,
+  planTemporal,
+} from '../../../../functions/core/temporal/temporal-plan.ts';
 
 const RATE = 100_000;
 const network = { bandwidthKbps: 800 / 0.85, packetLossPercent: 0, fps: 10 };
@@ -145,5 +149,12 @@ describe('a session temporal state', () => {
       compare,
     });
     expect(unread).toEqual({ plan: { kind: 'fresh' }, viewer: undefined });
+  });
+
+  it('plans the next frame one interval after the last: the even share before any frame', () => {
+    expect(nextFrameBudget(undefined, network)).toBe(networkBytesPerFrame(network));
+    const after = applyChange({}, change(4_000, 0));
+    // 10 000 - 4 000 left, one share (10 000) gained: its share and a quarter of the rest.
+    expect(nextFrameBudget(after.bucket, network)).toBe(Math.floor(10_000 + 6_000 / 4));
   });
 });
