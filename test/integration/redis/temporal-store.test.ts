@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TemporalChange } from '../../../functions/core/temporal/session-state.ts';
+import { createRedisClient } from '../../../functions/platform/redis/client.ts';
+import { GuardedRedis } from '../../../functions/platform/redis/guarded-redis.ts';
+import type { Runtime } from '../../../functions/platform/runtime.ts';
+import {
+  readTemporalState,
+  saveTemporalChange,
+  TEMPORAL_STATE_TTL_SECONDS,
+  temporalStateKey,
+} from '../../../functions/platform/temporal/temporal-store.ts';
+import { deleteKeysWithPrefix, SHARED_REDIS_URL } from '../../support/redis-keys.ts';
+
+// The shared server on 6379: this file writes only under its own prefix and deletes only that.
+const prefix = `aic-test:temporal-store:${randomUUID()}:`;
+let raw: Redis;
+let guarded: GuardedRedis;
+/** The store reads nothing of the runtime but its Redis. */
+let runtime: Runtime;
+
+beforeAll(() => {
+  raw = new Redis(SHARED_REDIS_URL);
+  const client = createRedisClient({
+    url: SHARED_REDIS_URL,
+    keyPrefix: prefix,
+    commandTimeoutMs: 1_000,
+  });
+  guarded = new GuardedRedis({ redis: client, timeoutMs: 1_000 });
+  runtime = { redis: guarded } as unknown as Runtime;
+});
+
+afterAll(async () => {
+  await guarded.close();
+  await deleteKeysWithPrefix(prefix);
+  raw.disconnect();
+});
+
+const frame = { width: 64, height: 36, digest: 'd' };
+const change = (sent: number, clockUs: number): TemporalChange => ({
+  bucket: { clockUs, bytesPerSecond: 100_000, fps: 10 },
+  sent: Buffer.alloc(sent, 7),
+  frame,
+  quality: { ssim: 0.97, psnrDb: 38 },
+  keepViewer: true,
+});
+
+describe('the temporal state in Redis', () => {
+  it('counts both frames when two write from the same read, neither losing its bytes', async () => {
+    const session = randomUUID();
+    const read = await readTemporalState(runtime, 'alice', session);
+    expect(read).toEqual({ state: { bucket: undefined, viewer: undefined }, version: '' });
+    if (!read) throw new Error('Redis did not answer');
+    await Promise.all([
+      saveTemporalChange(runtime, 'alice', session, read, change(3_000, 0)),
+      saveTemporalChange(runtime, 'alice', session, read, change(2_000, 0)),
+    ]);
+    const after = await readTemporalState(runtime, 'alice', session);
+    expect(after?.version).toBe('2');
+    expect(after?.state.bucket?.sent.map((s) => s.bytes).sort()).toEqual([2_000, 3_000]);
+    expect(after?.state.bucket?.tokens).toBe(10_000 - 5_000);
+    expect(after?.state.viewer?.bytes.length).toBeGreaterThan(0);
+  });
+
+  it('keeps a session of one owner apart from the same id of another, for two minutes', async () => {
+    const session = randomUUID();
+    const read = await readTemporalState(runtime, 'alice', session);
+    if (!read) throw new Error('Redis did not answer');
+    await saveTemporalChange(runtime, 'alice', session, read, change(1_000, 0));
+    expect((await readTemporalState(runtime, 'bob', session))?.state.bucket).toBeUndefined();
+    const ttl = await raw.ttl(`${prefix}${temporalStateKey('alice', session)}`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(TEMPORAL_STATE_TTL_SECONDS);
+  });
+
+  it('reads a corrupt state as none, so the session starts again', async () => {
+    const session = randomUUID();
+    await raw.hset(`${prefix}${temporalStateKey('alice', session)}`, {
+      bucket: '{"tokens":"x"}',
+      viewer: 'bytes',
+      viewer_source: 'not json',
+      v: '3',
+    });
+    const read = await readTemporalState(runtime, 'alice', session);
+    expect(read).toEqual({ state: { bucket: undefined, viewer: undefined }, version: '3' });
+  });
+});
