@@ -7,7 +7,7 @@
  */
 import { toCompressCommand } from '../functions/app/compress-command.ts';
 import { runEngine } from '../functions/app/compress-service.ts';
-import type { EngineModel } from '../functions/core/engine/model.ts';
+import { type EngineModel, restoreModel } from '../functions/core/engine/model.ts';
 import { DEFAULT_FPS } from '../functions/core/network/budget.ts';
 import type { TemporalState } from '../functions/core/temporal/session-state.ts';
 import { decodeFrame } from '../functions/platform/imaging/frame-decoder.ts';
@@ -41,7 +41,8 @@ export function temporalSession(): SessionServer {
     const decodeMs = performance.now() - started;
     const live = { model: undefined, estimate: undefined };
     const prepared = { command, started, decodeMs, decoded, stored: null, live, temporal: null };
-    const served = await runEngine(prepared, model, temporal);
+    // As a gRPC stream hands a model over in memory: through the check a model read from Redis passes.
+    const served = await runEngine(prepared, model && restoreModel(model).model, temporal);
     model = served.model;
     temporal = served.temporal ?? {};
     const { status, compressed_data } = served.response;
