@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type CompressResponse, MAX_FRAME_BYTES_HTTP } from '../core/contracts/compress.ts';
-import { applyBudgetMiss, applyRefinement, type FrameOutcome } from '../core/engine/budget-miss.ts';
+import {
+  applyBudgetMiss,
+  applyRefinement,
+  dropsWhatMisses,
+  type FrameOutcome,
+  REFINEMENT_DEFERRED,
+} from '../core/engine/budget-miss.ts';
 import { type CompressionDecision, compressFrame } from '../core/engine/engine.ts';
 import { type EngineModel, initialModel } from '../core/engine/model.ts';
 import type { Measurement } from '../core/engine/port.ts';
@@ -230,8 +236,8 @@ async function planFrame(
   const frame = {
     width: decoded.width,
     height: decoded.height,
-    digest: frameDigest(command.frame),
-    tiles: command.frameType === 'screen' ? screenTiles(decoded) : undefined,
+    digest: once(() => createHash('sha1').update(command.frame).digest('base64')),
+    tiles: command.frameType === 'screen' ? once(() => screenTiles(decoded)) : undefined,
   };
   const plan = await planTemporal({
     state: temporal,
@@ -254,23 +260,26 @@ function stalledAt(plan: TemporalPlan, sent: FrameOutcome): number | undefined {
 }
 
 /**
- * A digest of a frame's bytes as received: a still screen's captures encode to the same bytes, so
- * a repeat is known without decoding the viewer's image. Not a security boundary: a session only
- * ever compares its own frames.
+ * `compute`'s value, worked out on the first call only. The frame's digest and tile signature are
+ * asked for only by a policy with an `unchanged` threshold, and then more than once.
  */
-function frameDigest(frame: Buffer): string {
-  return createHash('sha1').update(frame).digest('base64');
+function once(compute: () => string): () => string {
+  let value: string | undefined;
+  return () => {
+    value ??= compute();
+    return value;
+  };
 }
 
-/** The frame's tile signature, computed once and only when asked for. */
-function screenTiles(decoded: PreparedFrame['decoded']): () => string {
-  let tiles: string | undefined;
-  return () => {
-    tiles ??= encodeSignature(
-      tileSignature(decoded.pixels, decoded.width, decoded.height, decoded.channels),
-    );
-    return tiles;
-  };
+/**
+ * The frame's tile signature. A still screen's captures encode to the same bytes, so its digest
+ * (SHA-1, not a security boundary: a session only ever compares its own frames) tells a repeat
+ * without this; the signature tells the same pixels in other bytes, and which tiles changed.
+ */
+function screenTiles(decoded: PreparedFrame['decoded']): string {
+  return encodeSignature(
+    tileSignature(decoded.pixels, decoded.width, decoded.height, decoded.channels),
+  );
 }
 
 /** The bytes that go out: the encoding, the original, or nothing. */
@@ -298,10 +307,10 @@ async function decideFrame(
   port: SharpEnginePort,
 ): Promise<{ decision: CompressionDecision; sent: FrameOutcome }> {
   if (plan.plan.kind === 'unchanged') {
-    return { decision: unchangedDecision(model), sent: { kind: 'unchanged' } };
+    return { decision: nothingEncoded(model), sent: { kind: 'unchanged' } };
   }
   if (plan.plan.kind === 'hold') {
-    return { decision: unchangedDecision(model), sent: REFINEMENT_DEFERRED };
+    return { decision: nothingEncoded(model), sent: REFINEMENT_DEFERRED };
   }
   const refine = plan.plan.kind === 'refine';
   const enginePolicy = refine
@@ -319,8 +328,7 @@ async function decideFrame(
     plan.bucket !== undefined &&
     !isFull(plan.bucket.state, plan.bucket.bytesPerSecond);
   // A frame that misses its budget is dropped: the smallest encoding over it is not worth looking for.
-  const onlyWithinBudget =
-    refine || (policy.onBudgetMiss === 'drop' && budget.limitedBy === 'network');
+  const onlyWithinBudget = refine || dropsWhatMisses(policy.onBudgetMiss, budget);
   const search = {
     policy: enginePolicy,
     budget,
@@ -337,10 +345,8 @@ async function decideFrame(
   return { decision, sent };
 }
 
-const REFINEMENT_DEFERRED: FrameOutcome = { kind: 'dropped', reason: 'refinement_deferred' };
-
 /** The decision of a frame nothing was encoded for: the model as it was. */
-function unchangedDecision(model: EngineModel | undefined): CompressionDecision {
+function nothingEncoded(model: EngineModel | undefined): CompressionDecision {
   return {
     status: 'success',
     passthrough: false,

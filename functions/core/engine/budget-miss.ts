@@ -27,6 +27,20 @@ export type FrameOutcome =
 
 const AS_DECIDED: FrameOutcome = { kind: 'as_decided' };
 
+/** Nothing, for a refinement nothing better fits yet (see {@link applyRefinement}). */
+export const REFINEMENT_DEFERRED: FrameOutcome = { kind: 'dropped', reason: 'refinement_deferred' };
+
+/**
+ * Whether {@link applyBudgetMiss} drops whatever misses the budget: the engine need not look for
+ * the smallest encoding over it.
+ */
+export function dropsWhatMisses(
+  onBudgetMiss: OnBudgetMiss,
+  budget: Pick<FrameBudget, 'limitedBy'>,
+): boolean {
+  return onBudgetMiss === 'drop' && budget.limitedBy === 'network';
+}
+
 /**
  * Applies `onBudgetMiss` to the engine's `decision` for a frame of `originalBytes` under `budget`.
  * Only a budget the network limits is a miss: under the ratio cap alone nothing is congested, and
@@ -51,7 +65,8 @@ export function applyBudgetMiss(
   if (decision.passthrough || budget.limitedBy !== 'network') return AS_DECIDED;
   if (decision.status === 'success') {
     if (decision.withinBudget) return AS_DECIDED;
-    if (onBudgetMiss === 'drop') return { kind: 'dropped', reason: 'no_candidate_fits' };
+    if (dropsWhatMisses(onBudgetMiss, budget))
+      return { kind: 'dropped', reason: 'no_candidate_fits' };
     if (onBudgetMiss === 'original') return { kind: 'original', reason: 'no_candidate_fits' };
     return AS_DECIDED;
   }
@@ -68,5 +83,5 @@ export function applyBudgetMiss(
  */
 export function applyRefinement(decision: CompressionDecision): FrameOutcome {
   if (decision.status === 'success' && decision.withinBudget) return AS_DECIDED;
-  return { kind: 'dropped', reason: 'refinement_deferred' };
+  return REFINEMENT_DEFERRED;
 }

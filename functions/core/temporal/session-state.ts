@@ -33,9 +33,13 @@ export interface ViewerSource {
   readonly target?: number;
 }
 
-/** The image a session's viewer has: the bytes last sent, and what they were made from. */
+/**
+ * The image a session's viewer has: what it was made from, and the bytes last sent. The bytes are
+ * only needed when a frame must be measured against them (not for the same frame again), so a
+ * store may fetch them on demand; undefined when they can no longer be had.
+ */
 export interface ViewerImage extends ViewerSource {
-  readonly bytes: Buffer;
+  readonly image: () => Promise<Buffer | undefined>;
 }
 
 /** What carries from one frame of a session to the next: `{}` for a new session. */
@@ -51,8 +55,11 @@ export interface TemporalFrame {
   readonly frameType: FrameType;
   /** The client's capture time, µs: the bucket's clock (else one frame interval per frame). */
   readonly timestampUs?: number;
-  /** Digest of the frame's bytes as received (see {@link ViewerSource.digest}). */
-  readonly digest: string;
+  /**
+   * Digest of the frame's bytes as received (see {@link ViewerSource.digest}), computed when asked
+   * for: only a policy with an `unchanged` threshold needs it.
+   */
+  readonly digest: () => string;
   /** The frame's tile signature, computed when asked for (screen frames only). */
   readonly tiles?: () => string;
 }
@@ -84,7 +91,7 @@ export interface TemporalChange {
 
 /** Whether the viewer's image was made from this frame's content (its bytes, or its pixels). */
 function madeFrom(viewer: ViewerImage, frame: TemporalChange['frame']): boolean {
-  if (viewer.digest === frame.digest) return true;
+  if (viewer.digest === frame.digest()) return true;
   return viewer.tiles !== undefined && viewer.tiles === frame.tiles?.();
 }
 
@@ -118,10 +125,10 @@ export function applyChange(previous: TemporalState, change: TemporalChange): Te
     viewer =
       sent.length <= MAX_VIEWER_BYTES
         ? {
-            bytes: sent,
+            image: () => Promise.resolve(sent),
             width: frame.width,
             height: frame.height,
-            digest: frame.digest,
+            digest: frame.digest(),
             ssim: change.quality.ssim,
             psnrDb: change.quality.psnrDb,
             tiles: frame.tiles?.(),

@@ -68,11 +68,12 @@ async function compareViewer(input: TemporalInput): Promise<ViewerComparison> {
   if (input.threshold === null || !viewer) return NOT_COMPARED;
   if (viewer.width !== frame.width || viewer.height !== frame.height) return NOT_COMPARED;
   const stored = { measurement: { ssim: viewer.ssim, psnrDb: viewer.psnrDb, measureMs: 0 } };
-  if (viewer.digest === frame.digest) return { ...stored, content: SAME };
+  if (viewer.digest === frame.digest()) return { ...stored, content: SAME };
   const tiles = frame.tiles && viewer.tiles !== undefined ? frame.tiles() : undefined;
   if (tiles !== undefined && tiles === viewer.tiles) return { ...stored, content: SAME };
-  // A viewer image that does not decode is as good as none: the frame is planned as fresh.
-  const measurement = await input.compare(viewer.bytes).catch(() => undefined);
+  // A viewer image that is gone or does not decode is as good as none: the frame is planned fresh.
+  const bytes = await viewer.image();
+  const measurement = bytes && (await input.compare(bytes).catch(() => undefined));
   if (tiles === undefined || viewer.tiles === undefined) {
     return { measurement, content: { kind: 'unknown' } };
   }

@@ -5,7 +5,8 @@
  *
  * Key `temporal:<owner>:<session>` (under the configured prefix) is a hash: `bucket` (JSON),
  * `viewer` (the bytes last sent), `viewer_source` (JSON: what they were made from, `ViewerSource`)
- * and `v`, a version. Writes are compare-and-set on `v`; a writer that lost the race reads the
+ * and `v`, a version. A frame reads all but `viewer`: the bytes (up to 2 MiB) are fetched only
+ * when the frame must be measured against them, never for a still screen's repeats. Writes are compare-and-set on `v`; a writer that lost the race reads the
  * newer state and applies its frame's change to it again, so no frame's bytes go uncounted. The key
  * expires {@link TEMPORAL_STATE_TTL_SECONDS} after its last write: a session idle that long starts
  * again with a full bucket, and its viewer has long since repainted.
@@ -34,7 +35,7 @@ export const temporalStateKey = (userId: string, sessionId: string) =>
   `temporal:${userId}:${sessionId}`;
 
 // KEYS[1]; ARGV: expected version ('' = absent), bucket JSON, new version, viewer op ('set' |
-// 'clear' | 'keep'), viewer bytes, viewer source JSON, TTL seconds.
+// 'source' | 'clear' | 'keep'), viewer bytes, viewer source JSON, TTL seconds.
 const COMPARE_AND_SET = redisScript(`
 local current = redis.call('HGET', KEYS[1], 'v')
 if current == false then current = '' end
@@ -42,6 +43,8 @@ if current ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'bucket', ARGV[2], 'v', ARGV[3])
 if ARGV[4] == 'set' then
   redis.call('HSET', KEYS[1], 'viewer', ARGV[5], 'viewer_source', ARGV[6])
+elseif ARGV[4] == 'source' then
+  redis.call('HSET', KEYS[1], 'viewer_source', ARGV[6])
 elseif ARGV[4] == 'clear' then
   redis.call('HDEL', KEYS[1], 'viewer', 'viewer_source')
 end
@@ -77,15 +80,22 @@ function parseField<T>(schema: z.ZodType<T>, text: Buffer | null | undefined): T
   }
 }
 
-function parseState(fields: (Buffer | null)[]): StoredTemporalState {
-  const [bucket, viewer, source, version] = fields;
-  const viewerSource = parseField(viewerSourceSchema, source);
-  return {
-    state: {
-      bucket: parseField<BucketState>(bucketStateSchema, bucket),
-      viewer: viewer && viewerSource ? { bytes: viewer, ...viewerSource } : undefined,
-    },
-    version: version?.toString('utf8') ?? '',
+/**
+ * The viewer's bytes, fetched when first asked for; undefined when Redis does not answer or the
+ * state changed since it was read (the bytes would not be those the source describes).
+ */
+function viewerBytes(runtime: Runtime, key: string, version: string) {
+  let fetched: Promise<Buffer | undefined> | undefined;
+  return (): Promise<Buffer | undefined> => {
+    fetched ??= (async () => {
+      const result = await runtime.redis?.run((redis: Redis) =>
+        redis.hmgetBuffer(key, 'viewer', 'v'),
+      );
+      if (!result?.ok) return undefined;
+      const [bytes, current] = result.value;
+      return current?.toString('utf8') === version ? (bytes ?? undefined) : undefined;
+    })();
+    return fetched;
   };
 }
 
@@ -95,24 +105,39 @@ export async function readTemporalState(
   userId: string,
   sessionId: string,
 ): Promise<StoredTemporalState | null> {
+  const key = temporalStateKey(userId, sessionId);
   const result = await runtime.redis?.run((redis: Redis) =>
-    redis.hmgetBuffer(
-      temporalStateKey(userId, sessionId),
-      'bucket',
-      'viewer',
-      'viewer_source',
-      'v',
-    ),
+    redis.hmgetBuffer(key, 'bucket', 'viewer_source', 'v'),
   );
-  return result?.ok ? parseState(result.value) : null;
+  if (!result?.ok) return null;
+  const [bucket, source, read] = result.value;
+  const version = read?.toString('utf8') ?? '';
+  const viewerSource = parseField(viewerSourceSchema, source);
+  return {
+    state: {
+      bucket: parseField<BucketState>(bucketStateSchema, bucket),
+      viewer: viewerSource && {
+        ...viewerSource,
+        image: viewerBytes(runtime, key, version),
+      },
+    },
+    version,
+  };
 }
 
-function viewerArgs(before: TemporalState, after: TemporalState): [string, Buffer, string] {
+/** How the viewer's fields change: a new image, only its source, none, or none any more. */
+async function viewerArgs(
+  before: TemporalState,
+  after: TemporalState,
+): Promise<[string, Buffer, string]> {
   const { viewer } = after;
-  if (!viewer) return [before.viewer ? 'clear' : 'keep', Buffer.alloc(0), ''];
-  if (viewer === before.viewer) return ['keep', Buffer.alloc(0), ''];
-  const { bytes, ...source } = viewer;
-  return ['set', bytes, JSON.stringify(source)];
+  const none = Buffer.alloc(0);
+  if (!viewer) return [before.viewer ? 'clear' : 'keep', none, ''];
+  if (viewer === before.viewer) return ['keep', none, ''];
+  const { image, ...source } = viewer;
+  if (image === before.viewer?.image) return ['source', none, JSON.stringify(source)];
+  const bytes = await image();
+  return bytes ? ['set', bytes, JSON.stringify(source)] : ['clear', none, ''];
 }
 
 async function compareAndSet(
@@ -122,6 +147,7 @@ async function compareAndSet(
   after: TemporalState,
 ): Promise<boolean | null> {
   const version = String((Number(stored.version) || 0) + 1);
+  const viewer = await viewerArgs(stored.state, after);
   const result = await runtime.redis?.run((redis) =>
     runScript(
       redis,
@@ -131,7 +157,7 @@ async function compareAndSet(
         stored.version,
         JSON.stringify(after.bucket ?? null),
         version,
-        ...viewerArgs(stored.state, after),
+        ...viewer,
         TEMPORAL_STATE_TTL_SECONDS,
       ],
     ),

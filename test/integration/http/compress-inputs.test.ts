@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compressResponseSchema } from '../../../functions/core/contracts/compress.ts';
 import { errorEnvelopeSchema } from '../../../functions/core/contracts/errors.ts';
+import { useTestApi } from '../../support/api-fixture.ts';
 import { animatedWebp, apng, halvesImage, solidImage } from '../../support/input-images.ts';
-import { startTestApi, type TestApi } from '../../support/local-api.ts';
-import { deleteKeysWithPrefix } from '../../support/redis-keys.ts';
-import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 /**
  * Frames as cameras and screens write them, over HTTP: EXIF orientation, alpha, and animations,
@@ -14,28 +12,11 @@ import { createTestDatabase, type TestDatabase } from '../../support/test-databa
  */
 
 const COMPRESS = '/api/v1/aic/compress';
-const PREFIX = `aic-test:compress-inputs:${randomUUID()}:`;
 
-let db: TestDatabase;
-let api: TestApi;
-
-beforeAll(async () => {
-  db = await createTestDatabase({ migrate: true });
-  api = await startTestApi({
-    DATABASE_URL: db.url,
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    REDIS_KEY_PREFIX: PREFIX,
-  });
-}, 60_000);
-
-afterAll(async () => {
-  await api?.close();
-  await db?.drop();
-  await deleteKeysWithPrefix(PREFIX);
-});
+const fixture = useTestApi('compress-inputs');
 
 const post = (frame: Buffer, extra: Record<string, unknown> = {}) =>
-  api.request(COMPRESS, {
+  fixture.api.request(COMPRESS, {
     method: 'POST',
     user: 'alice',
     headers: { 'content-type': 'application/json' },
@@ -61,7 +42,7 @@ describe('POST /compress with frames as cameras and screens write them', () => {
     ] as const) {
       const responses = [
         await post(frame),
-        await api.request(`${COMPRESS}?session_id=${randomUUID()}`, {
+        await fixture.api.request(`${COMPRESS}?session_id=${randomUUID()}`, {
           method: 'POST',
           user: 'alice',
           headers: { 'content-type': type },

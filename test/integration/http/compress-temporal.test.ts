@@ -8,13 +8,11 @@ import {
   TEMPORAL_STATE_TTL_SECONDS,
   temporalStateKey,
 } from '../../../functions/platform/temporal/temporal-store.ts';
+import { useTestApi } from '../../support/api-fixture.ts';
 import { encodeFrame } from '../../support/frames.ts';
-import { startTestApi, type TestApi } from '../../support/local-api.ts';
-import { deleteKeysWithPrefix } from '../../support/redis-keys.ts';
-import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
+import { SHARED_REDIS_URL } from '../../support/redis-keys.ts';
 
 const COMPRESS = '/api/v1/aic/compress';
-const PREFIX = `aic-test:temporal:${randomUUID()}:`;
 /** A shared screen as a client sends it: 2.5 Mbps at 10 fps. */
 const SCREEN_NETWORK = {
   available_bandwidth_kbps: 2500,
@@ -24,20 +22,13 @@ const SCREEN_NETWORK = {
   fps: 10,
 };
 
-let db: TestDatabase;
-let api: TestApi;
+const fixture = useTestApi('temporal');
 let redis: Redis;
 let screen: Buffer;
 let edited: Buffer;
 
 beforeAll(async () => {
-  db = await createTestDatabase({ migrate: true });
-  api = await startTestApi({
-    DATABASE_URL: db.url,
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    REDIS_KEY_PREFIX: PREFIX,
-  });
-  redis = new Redis('redis://127.0.0.1:6379');
+  redis = new Redis(SHARED_REDIS_URL);
   screen = await readFile('docs/samples/screen-1280x720.png');
   // The same screen with a word typed into it.
   const word = Buffer.from(
@@ -49,17 +40,14 @@ beforeAll(async () => {
     .toBuffer();
 }, 60_000);
 
-afterAll(async () => {
-  await api?.close();
-  await db?.drop();
-  await deleteKeysWithPrefix(PREFIX);
+afterAll(() => {
   redis?.disconnect();
 });
 
 type Body = Record<string, unknown>;
 
 async function send(body: Body) {
-  const response = await api.request(COMPRESS, {
+  const response = await fixture.api.request(COMPRESS, {
     method: 'POST',
     user: 'alice',
     headers: { 'content-type': 'application/json' },
@@ -170,7 +158,7 @@ describe('POST /compress on a shared screen', () => {
       network: SCREEN_NETWORK,
       frame_data: screen.toString('base64'),
     });
-    const key = `${PREFIX}${temporalStateKey('alice', session_id)}`;
+    const key = `${fixture.prefix}${temporalStateKey('alice', session_id)}`;
     const ttl = await redis.ttl(key);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(TEMPORAL_STATE_TTL_SECONDS);

@@ -1,44 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compressResponseSchema } from '../../../functions/core/contracts/compress.ts';
 import { errorEnvelopeSchema } from '../../../functions/core/contracts/errors.ts';
 import { ENGINE_MODEL_VERSION } from '../../../functions/core/engine/model.ts';
 import { analysisFactor } from '../../../functions/core/quality/ssim.ts';
 import { BURST_SECONDS, SPREAD_FRAMES } from '../../../functions/core/temporal/bit-bucket.ts';
 import { modelKey } from '../../../functions/platform/redis/session-model.ts';
+import { useTestApi } from '../../support/api-fixture.ts';
 import { encodeFrame, type FrameKind, panningSequence } from '../../support/frames.ts';
-import { startTestApi, type TestApi } from '../../support/local-api.ts';
-import { deleteKeysWithPrefix } from '../../support/redis-keys.ts';
 import { type GreyImage, referencePsnr, referenceSsim } from '../../support/reference-ssim.ts';
-import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 const COMPRESS = '/api/v1/aic/compress';
-const PREFIX = `aic-test:compress:${randomUUID()}:`;
 
-let db: TestDatabase;
-let api: TestApi;
-
-beforeAll(async () => {
-  db = await createTestDatabase({ migrate: true });
-  api = await startTestApi({
-    DATABASE_URL: db.url,
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    REDIS_KEY_PREFIX: PREFIX,
-  });
-}, 60_000);
-
-afterAll(async () => {
-  await api?.close();
-  await db?.drop();
-  await deleteKeysWithPrefix(PREFIX);
-});
+const fixture = useTestApi('compress');
 
 type Body = Record<string, unknown>;
 
 const post = (body: Body, user = 'alice') =>
-  api.request(COMPRESS, {
+  fixture.api.request(COMPRESS, {
     method: 'POST',
     user,
     headers: { 'content-type': 'application/json' },
@@ -214,7 +195,7 @@ describe('POST /compress', () => {
   it('accepts the raw image as the body with the fields as query parameters', async () => {
     const session = randomUUID();
     const png = await encodeFrame('gradient', { format: 'png' });
-    const response = await api.request(
+    const response = await fixture.api.request(
       `${COMPRESS}?session_id=${session}&frame_number=7&mode=adaptive&max_latency_ms=100`,
       {
         method: 'POST',
@@ -238,7 +219,7 @@ describe('POST /compress', () => {
   });
 
   it('follows the caller stored config when the request sets nothing', async () => {
-    const put = await api.request('/api/v1/aic/config', {
+    const put = await fixture.api.request('/api/v1/aic/config', {
       method: 'PUT',
       user: 'optout-user',
       headers: { 'content-type': 'application/json' },
@@ -273,16 +254,16 @@ describe('POST /compress', () => {
         ),
       );
     }
-    await api.metricsSettled();
-    const frames =
-      await db.sql`select user_id, frame_number from frame_metrics where session_id = ${session} order by frame_number`;
+    await fixture.api.metricsSettled();
+    const frames = await fixture.db
+      .sql`select user_id, frame_number from frame_metrics where session_id = ${session} order by frame_number`;
     expect(frames.map((f) => [f.user_id, f.frame_number])).toEqual([
       ['frank', 0],
       ['frank', 1],
       ['frank', 2],
     ]);
-    const [totals] =
-      await db.sql`select user_id, frames_total, bytes_in_total, bytes_out_total from sessions where session_id = ${session}`;
+    const [totals] = await fixture.db
+      .sql`select user_id, frames_total, bytes_in_total, bytes_out_total from sessions where session_id = ${session}`;
     expect(totals).toMatchObject({ user_id: 'frank', frames_total: 3 });
     expect(totals?.bytes_out_total).toBeLessThan(totals?.bytes_in_total);
   });
@@ -295,35 +276,35 @@ describe('POST /compress', () => {
       const body = await frameBody('scene', { frame_number: 0, max_latency_ms: 100 });
       const session = body.session_id;
       await ok(await post(body, grace));
-      await api.metricsSettled();
-      const totals = () => db.sql<
+      await fixture.api.metricsSettled();
+      const totals = () => fixture.db.sql<
         { user_id: string; frames_total: number; bytes_in_total: number }[]
       >`
         select user_id, frames_total::int, bytes_in_total::int from sessions
         where session_id = ${session} order by started_at`;
       const [graceBefore] = await totals();
-      const graceModel = await redis.get(`${PREFIX}${modelKey(grace, session)}`);
+      const graceModel = await redis.get(`${fixture.prefix}${modelKey(grace, session)}`);
       expect(graceModel).not.toBeNull();
 
       // The same body, frame number included: Mallory's own frame, not a repeat of Grace's.
       const own = await ok(await post(body, mallory));
       expect(own.session_id).toBe(session);
-      await api.metricsSettled();
+      await fixture.api.metricsSettled();
 
       expect(await totals()).toEqual([
         graceBefore,
         { user_id: mallory, frames_total: 1, bytes_in_total: own.original_size_bytes },
       ]);
       expect(graceBefore).toMatchObject({ user_id: grace, frames_total: 1 });
-      const frames = await db.sql<{ user_id: string; n: number }[]>`
+      const frames = await fixture.db.sql<{ user_id: string; n: number }[]>`
         select user_id, count(*)::int as n from frame_metrics where session_id = ${session}
         group by user_id order by user_id`;
       expect(frames).toEqual([
         { user_id: grace, n: 1 },
         { user_id: mallory, n: 1 },
       ]);
-      expect(await redis.get(`${PREFIX}${modelKey(grace, session)}`)).toBe(graceModel);
-      expect(await redis.exists(`${PREFIX}${modelKey(mallory, session)}`)).toBe(1);
+      expect(await redis.get(`${fixture.prefix}${modelKey(grace, session)}`)).toBe(graceModel);
+      expect(await redis.exists(`${fixture.prefix}${modelKey(mallory, session)}`)).toBe(1);
     } finally {
       redis.disconnect();
     }
@@ -376,7 +357,7 @@ describe('POST /compress on a congested network', () => {
   });
 
   it('follows the stored policy, and sends the smallest encoding in conservative mode', async () => {
-    const put = await api.request('/api/v1/aic/config', {
+    const put = await fixture.api.request('/api/v1/aic/config', {
       method: 'PUT',
       user: 'dora',
       headers: { 'content-type': 'application/json' },
@@ -437,7 +418,7 @@ describe('predictive compression across a session', () => {
     try {
       const body = await frameBody('scene', { max_latency_ms: 100 });
       await ok(await post(body));
-      const key = `${PREFIX}${modelKey('alice', body.session_id)}`;
+      const key = `${fixture.prefix}${modelKey('alice', body.session_id)}`;
       expect(await redis.ttl(key)).toBeGreaterThan(3000);
       expect(JSON.parse((await redis.get(key)) ?? '{}')).toMatchObject({
         version: ENGINE_MODEL_VERSION,
@@ -511,7 +492,7 @@ describe('POST /compress with bad input', () => {
       415,
       'UNSUPPORTED_MEDIA_TYPE',
     );
-    const raw = await api.request(`${COMPRESS}?session_id=${randomUUID()}`, {
+    const raw = await fixture.api.request(`${COMPRESS}?session_id=${randomUUID()}`, {
       method: 'POST',
       user: 'alice',
       headers: { 'content-type': 'image/gif' },
@@ -571,7 +552,7 @@ describe('POST /compress with bad input', () => {
       413,
       'PAYLOAD_TOO_LARGE',
     );
-    const raw = await api.request(`${COMPRESS}?session_id=${randomUUID()}`, {
+    const raw = await fixture.api.request(`${COMPRESS}?session_id=${randomUUID()}`, {
       method: 'POST',
       user: 'alice',
       headers: { 'content-type': 'image/jpeg' },
@@ -582,7 +563,7 @@ describe('POST /compress with bad input', () => {
 
   it('answers raw bodies with bad query parameters with 400', async () => {
     const jpeg = await encodeFrame('scene');
-    const response = await api.request(
+    const response = await fixture.api.request(
       `${COMPRESS}?session_id=${randomUUID()}&max_latency_ms=abc`,
       {
         method: 'POST',
@@ -596,7 +577,7 @@ describe('POST /compress with bad input', () => {
   });
 
   it('requires a token', async () => {
-    const response = await api.request(COMPRESS, {
+    const response = await fixture.api.request(COMPRESS, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(await frameBody()),

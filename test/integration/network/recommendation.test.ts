@@ -1,34 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compressResponseSchema } from '../../../functions/core/contracts/compress.ts';
 import {
   type NetworkEstimateResponse,
   networkEstimateResponseSchema,
 } from '../../../functions/core/contracts/network.ts';
+import { useTestApi } from '../../support/api-fixture.ts';
 import { encodeFrame } from '../../support/frames.ts';
-import { startTestApi, type TestApi } from '../../support/local-api.ts';
-import { deleteKeysWithPrefix } from '../../support/redis-keys.ts';
-import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
-const PREFIX = `aic-test:recommendation:${randomUUID()}:`;
-
-let db: TestDatabase;
-let api: TestApi;
-
-beforeAll(async () => {
-  db = await createTestDatabase({ migrate: true });
-  api = await startTestApi({
-    DATABASE_URL: db.url,
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    REDIS_KEY_PREFIX: PREFIX,
-  });
-}, 60_000);
-
-afterAll(async () => {
-  await api?.close();
-  await db?.drop();
-  await deleteKeysWithPrefix(PREFIX);
-});
+const fixture = useTestApi('recommendation');
 
 const HD = { width: 1280, height: 720 };
 
@@ -47,7 +27,7 @@ async function update(session: string, user: string, kbps: number, loss: number)
     jitter_ms: 4,
     fps: 30,
   };
-  const response = await api.request(
+  const response = await fixture.api.request(
     `/api/v1/aic/sessions/${session}/network`,
     json('PUT', network, user),
   );
@@ -76,7 +56,7 @@ async function compress(
     jitter_ms: 4,
     fps: 30,
   };
-  const response = await api.request(
+  const response = await fixture.api.request(
     '/api/v1/aic/compress',
     json('POST', { session_id: session, frame_data: frame.toString('base64'), network }, user),
   );
@@ -120,7 +100,10 @@ const policy = (fields: Record<string, unknown>) => ({
 });
 
 async function storePolicy(user: string, fields: Record<string, unknown>) {
-  const response = await api.request('/api/v1/aic/config', json('PUT', policy(fields), user));
+  const response = await fixture.api.request(
+    '/api/v1/aic/config',
+    json('PUT', policy(fields), user),
+  );
   expect(response.status).toBe(200);
 }
 

@@ -37,7 +37,7 @@ afterAll(async () => {
   raw.disconnect();
 });
 
-const frame = { width: 64, height: 36, digest: 'd' };
+const frame = { width: 64, height: 36, digest: () => 'd' };
 const change = (sent: number, clockUs: number): TemporalChange => ({
   bucket: { clockUs, bytesPerSecond: 100_000, fps: 10 },
   sent: Buffer.alloc(sent, 7),
@@ -60,7 +60,37 @@ describe('the temporal state in Redis', () => {
     expect(after?.version).toBe('2');
     expect(after?.state.bucket?.sent.map((s) => s.bytes).sort()).toEqual([2_000, 3_000]);
     expect(after?.state.bucket?.tokens).toBe(10_000 - 5_000);
-    expect(after?.state.viewer?.bytes.length).toBeGreaterThan(0);
+    expect((await after?.state.viewer?.image())?.length).toBeGreaterThan(0);
+  });
+
+  it('fetches the viewer image only when asked for, and not one written after the state was read', async () => {
+    const session = randomUUID();
+    const first = await readTemporalState(runtime, 'alice', session);
+    if (!first) throw new Error('Redis did not answer');
+    await saveTemporalChange(runtime, 'alice', session, first, change(1_000, 0));
+    const read = await readTemporalState(runtime, 'alice', session);
+    if (!read) throw new Error('Redis did not answer');
+    // Another frame of the session sends a new image before this one asks for the bytes.
+    await saveTemporalChange(runtime, 'alice', session, read, change(500, 100_000));
+    expect(await read.state.viewer?.image()).toBeUndefined();
+    const now = await readTemporalState(runtime, 'alice', session);
+    expect((await now?.state.viewer?.image())?.length).toBe(500);
+  });
+
+  it('rewrites only the source of an image a refinement could not better', async () => {
+    const session = randomUUID();
+    const first = await readTemporalState(runtime, 'alice', session);
+    if (!first) throw new Error('Redis did not answer');
+    await saveTemporalChange(runtime, 'alice', session, first, change(1_000, 0));
+    const read = await readTemporalState(runtime, 'alice', session);
+    if (!read) throw new Error('Redis did not answer');
+    await saveTemporalChange(runtime, 'alice', session, read, {
+      ...change(0, 100_000),
+      stalledAt: 50_000,
+    });
+    const after = await readTemporalState(runtime, 'alice', session);
+    expect(after?.state.viewer?.stalledAt).toBe(50_000);
+    expect((await after?.state.viewer?.image())?.length).toBe(1_000);
   });
 
   it('keeps a session of one owner apart from the same id of another, for two minutes', async () => {

@@ -13,7 +13,7 @@ import {
 
 const RATE = 100_000;
 const network = { bandwidthKbps: 800 / 0.85, packetLossPercent: 0, fps: 10 };
-const frame = { width: 64, height: 36, digest: 'a' };
+const frame = { width: 64, height: 36, digest: () => 'a' };
 const change = (sent: number, clockUs: number, keepViewer = true): TemporalChange => ({
   bucket: { clockUs, bytesPerSecond: RATE, fps: 10 },
   sent: Buffer.alloc(sent, 1),
@@ -31,9 +31,9 @@ describe('a session temporal state', () => {
     expect(both.bucket?.sent.map((s) => s.bytes)).toEqual([10_000, 5_000]);
   });
 
-  it('keeps what was sent as the viewer image, and the previous one when nothing was sent', () => {
+  it('keeps what was sent as the viewer image, and the previous one when nothing was sent', async () => {
     const sent = applyChange({}, change(100, 0));
-    expect(sent.viewer?.bytes.length).toBe(100);
+    expect((await sent.viewer?.image())?.length).toBe(100);
     const nothing = applyChange(sent, change(0, 100_000));
     expect(nothing.viewer).toBe(sent.viewer);
   });
@@ -44,7 +44,7 @@ describe('a session temporal state', () => {
     expect(stalled.viewer?.stalledAt).toBe(50_000);
     const other = applyChange(state, {
       ...change(0, 100_000),
-      frame: { ...frame, digest: 'other' },
+      frame: { ...frame, digest: () => 'other' },
       stalledAt: 50_000,
     });
     expect(other.viewer?.stalledAt).toBeUndefined();
@@ -77,7 +77,7 @@ describe('a session temporal state', () => {
     const state = applyChange({}, change(100, 0));
     const input = {
       state,
-      frame: { ...frame, digest: 'b', frameType: 'screen' as const },
+      frame: { ...frame, digest: () => 'b', frameType: 'screen' as const },
       network,
     };
     const plan = await planTemporal({
@@ -95,7 +95,7 @@ describe('a session temporal state', () => {
     const base = { state, network, threshold: 0.99, floor: 0.85 };
     const refine = await planTemporal({
       ...base,
-      frame: { ...frame, digest: 'b', frameType: 'video', timestampUs: 100_000 },
+      frame: { ...frame, digest: () => 'b', frameType: 'video', timestampUs: 100_000 },
       compare: measured(0.95),
     });
     expect(refine.plan.kind).toBe('refine');
@@ -103,7 +103,7 @@ describe('a session temporal state', () => {
     expect(refine.networkBytes).toBe(Math.floor(tokens));
     const fresh = await planTemporal({
       ...base,
-      frame: { ...frame, digest: 'b', frameType: 'video', timestampUs: 100_000 },
+      frame: { ...frame, digest: () => 'b', frameType: 'video', timestampUs: 100_000 },
       compare: measured(0.5),
     });
     expect(fresh.plan.kind).toBe('fresh');
@@ -133,7 +133,7 @@ describe('a session temporal state', () => {
     };
     const resized = await planTemporal({
       state,
-      frame: { width: 32, height: 18, digest: 'b', frameType: 'screen' },
+      frame: { width: 32, height: 18, digest: () => 'b', frameType: 'screen' },
       network,
       threshold: 0.99,
       floor: 0.85,
