@@ -171,7 +171,13 @@ export async function runEngine(
   const network = command.network ?? prepared.live.estimate?.sample;
   const port = createSharpEnginePort(decoded);
   try {
-    const { plan, frame, threshold } = await planFrame(prepared, policy, network, temporal, port);
+    const { plan, frame, threshold, viewerImage } = await planFrame(
+      prepared,
+      policy,
+      network,
+      temporal,
+      port,
+    );
     const budget = frameBudget({
       originalBytes: command.frame.length,
       targetCompressionRatio: policy.targetCompressionRatio,
@@ -182,16 +188,18 @@ export async function runEngine(
     const { decision, sent } = await decideFrame(prepared, policy, plan, budget, model, port);
     const chosen = sent.kind === 'as_decided' ? decision.chosen : undefined;
     const output = outputOf(sent, chosen, port, command.frame);
+    const reported = await measureAsReported(port, sent, chosen, viewerImage());
     const outcome: EngineOutcome = {
       decision,
       sent,
       chosen,
       viewer: plan.viewer,
+      reported,
       budget,
       output,
       ratio: 1 - output.length / command.frame.length,
       // Taken once the output is in hand: `total` covers everything the frame cost so far.
-      times: frameTimes(prepared, decision, plan.viewer),
+      times: frameTimes(prepared, decision, [plan.viewer, reported]),
     };
     const response = toResponse(prepared, outcome);
     const change: TemporalChange = {
@@ -212,7 +220,7 @@ export async function runEngine(
       response,
       record: toRecord(command, policy.mode, response, outcome),
       model: decision.model,
-      ssim: chosen?.ssim,
+      ssim: chosen && (reported ?? chosen).ssim,
       fallbackReason: response.fallback_reason ?? undefined,
       trials: trialSummaries(decision),
       temporal: temporal && applyChange(temporal, change),
@@ -239,15 +247,35 @@ async function planFrame(
     digest: once(() => createHash('sha1').update(command.frame).digest('base64')),
     tiles: command.frameType === 'screen' ? once(() => screenTiles(decoded)) : undefined,
   };
+  let viewerImage: Buffer | undefined;
   const plan = await planTemporal({
     state: temporal,
     frame: { ...frame, frameType: command.frameType, timestampUs: command.timestampUs },
     network,
     threshold,
     floor: policy.minQualityScore,
-    compare: (image) => port.compare(image),
+    compare: (image) => {
+      viewerImage = image;
+      return port.compare(image);
+    },
   });
-  return { plan, frame, threshold };
+  return { plan, frame, threshold, viewerImage: () => viewerImage };
+}
+
+/**
+ * Wang's SSIM of what the viewer is left with (docs/design.md section 4.9): the chosen encoding, or
+ * the viewer's own image when the frame is `unchanged`; undefined where the engine's factor is
+ * Wang's, or nothing new is shown.
+ */
+function measureAsReported(
+  port: SharpEnginePort,
+  sent: FrameOutcome,
+  chosen: MeasuredEncoding | undefined,
+  viewerImage: Buffer | undefined,
+): Promise<Measurement | undefined> {
+  if (chosen) return port.reportedQuality(chosen);
+  if (sent.kind === 'unchanged' && viewerImage) return port.reportedQuality(viewerImage);
+  return Promise.resolve(undefined);
 }
 
 /** The burst a refinement found nothing better with, when its bucket was full; else undefined. */
@@ -416,6 +444,8 @@ interface EngineOutcome {
   chosen: MeasuredEncoding | undefined;
   /** The viewer's image measured against the frame, when it was compared. */
   viewer: Measurement | undefined;
+  /** What the viewer is left with measured at Wang's factor, where it is not the engine's. */
+  reported: Measurement | undefined;
   budget: FrameBudget;
   /** The compressed frame, the original on passthrough and fallback, nothing when dropped. */
   output: Buffer;
@@ -424,15 +454,16 @@ interface EngineOutcome {
   times: FrameTimes;
 }
 
+/** The frame's phases; `extra` are the measurements made outside the engine's search. */
 function frameTimes(
   prepared: PreparedFrame,
   decision: CompressionDecision,
-  viewer: Measurement | undefined,
+  extra: readonly (Measurement | undefined)[],
 ): FrameTimes {
   const encodeMs = decision.trials.reduce((sum, trial) => sum + (trial.encoded?.encodeMs ?? 0), 0);
   const metricsMs = decision.trials.reduce(
     (sum, trial) => sum + (trial.measurement?.measureMs ?? 0),
-    viewer?.measureMs ?? 0,
+    extra.reduce((sum, measured) => sum + (measured?.measureMs ?? 0), 0),
   );
   const totalMs = performance.now() - prepared.started;
   return { decodeMs: prepared.decodeMs, encodeMs, metricsMs, totalMs };
@@ -441,7 +472,7 @@ function frameTimes(
 /** The response of docs/design.md section 2. */
 function toResponse(prepared: PreparedFrame, outcome: EngineOutcome): CompressResponse {
   const { command, decoded } = prepared;
-  const { decision, sent, chosen, viewer, budget, output, ratio, times } = outcome;
+  const { decision, sent, chosen, viewer, reported, budget, output, ratio, times } = outcome;
   const originalBytes = command.frame.length;
   const status = statusOf(decision, sent);
   return {
@@ -459,7 +490,7 @@ function toResponse(prepared: PreparedFrame, outcome: EngineOutcome): CompressRe
     bandwidth_savings_percent: round(ratio * 100),
     budget_bytes: budget.budgetBytes,
     within_budget: chosen ? decision.withinBudget : output.length <= budget.budgetBytes,
-    ...sentQuality(chosen, status, viewer),
+    ...sentQuality(chosen ?? (status === 'unchanged' ? viewer : undefined), reported, status),
     encode_attempts: decision.encodeAttempts,
     latency_ms: {
       decode: round(times.decodeMs),
@@ -491,19 +522,21 @@ function statusOf(decision: CompressionDecision, sent: FrameOutcome): CompressRe
 }
 
 /**
- * The measured quality of what goes out: the encoding's; exact for the original, which travels
- * unchanged on passthrough and fallback; the viewer's image for an `unchanged` frame; none for a
- * dropped frame.
+ * The measured quality of what the viewer is left with (`measured`: the encoding sent, or the
+ * viewer's image for an `unchanged` frame): `ssim` at Wang's factor (`reported`, where it is not
+ * the engine's), `quality_score` the engine's measurement that the policy's floors apply to (docs/
+ * design.md section 4.9); exact for the original, which travels unchanged on passthrough and
+ * fallback; none for a dropped frame.
  */
 function sentQuality(
-  chosen: MeasuredEncoding | undefined,
+  measured: Measurement | undefined,
+  reported: Measurement | undefined,
   status: CompressResponse['status'],
-  viewer: Measurement | undefined,
 ): Pick<CompressResponse, 'ssim' | 'psnr_db' | 'quality_score'> {
-  const measured = chosen ?? (status === 'unchanged' ? viewer : undefined);
   if (measured) {
-    const ssim = round(measured.ssim, 5);
-    return { ssim, psnr_db: round(measured.psnrDb), quality_score: ssim };
+    const quality_score = round(measured.ssim, 5);
+    const ssim = reported ? round(reported.ssim, 5) : quality_score;
+    return { ssim, psnr_db: round(measured.psnrDb), quality_score };
   }
   if (status === 'dropped') return { ssim: null, psnr_db: null, quality_score: null };
   return { ssim: 1, psnr_db: 100, quality_score: 1 };
@@ -531,6 +564,7 @@ function toRecord(
     compressedBytes: outcome.output.length,
     compressionRatio: outcome.ratio,
     ssim: response.ssim,
+    qualityScore: response.quality_score,
     psnrDb: response.psnr_db,
     budgetBytes: outcome.budget.budgetBytes,
     withinBudget: response.within_budget,

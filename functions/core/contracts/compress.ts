@@ -180,7 +180,7 @@ export const compressResponseSchema = z.object({
     .number()
     .nullable()
     .describe(
-      "Measured on the decoded output against the decoded input; for `unchanged`, the viewer's image against this frame; null when `dropped`.",
+      "SSIM as Wang's reference (`ssim.m`, analysis factor round(min side / 256)) measures the decoded output against the decoded input; for `unchanged`, the viewer's image against this frame; null when `dropped`.",
     ),
   psnr_db: z
     .number()
@@ -188,7 +188,12 @@ export const compressResponseSchema = z.object({
     .describe(
       "Of the decoded output against the decoded input, in dB; for `unchanged`, the viewer's image against this frame; null when `dropped`.",
     ),
-  quality_score: z.number().nullable().describe('Equal to ssim.'),
+  quality_score: z
+    .number()
+    .nullable()
+    .describe(
+      "The engine's SSIM of the same images (analysis factor ceil(min side / 256)), which `min_quality_score` and the `unchanged_ssim_*` thresholds apply to; equal to `ssim` where the factors agree (e.g. 1280x720); null when `dropped`.",
+    ),
   encode_attempts: z.number().int(),
   latency_ms: compressLatencySchema,
   fallback_used: z.boolean(),

@@ -51,6 +51,11 @@ const frameEventFields = z.object({
   compressed_bytes: bytes,
   compression_ratio: z.number().finite(),
   ssim: z.number().finite().nullable(),
+  /**
+   * The engine's SSIM, which the policy's floors apply to (docs/design.md section 4.9); it came
+   * after the first records and is optional within version 1.
+   */
+  quality_score: z.number().finite().nullable().optional(),
   psnr_db: z.number().finite().nullable(),
   budget_bytes: bytes,
   within_budget: z.boolean(),

@@ -74,6 +74,16 @@ export function analysisFactor(width: number, height: number): number {
 }
 
 /**
+ * Wang's own analysis factor (`ssim.m`): `max(1, round(min(width, height) / 256))`, 1 at 640x360,
+ * 3 at 1280x720, 4 at 1920x1080. The `ssim` a frame reports is measured at this factor; where it
+ * differs from {@link analysisFactor}, the engine's own measurement is reported as `quality_score`
+ * (docs/design.md section 4.1).
+ */
+export function referenceFactor(width: number, height: number): number {
+  return Math.max(1, Math.round(Math.min(width, height) / 256));
+}
+
+/**
  * The input side of a measurement, prepared once per frame and reused for every output measured
  * against it: the luma that PSNR reads, and the analysis plane with its Gaussian-filtered mean and
  * mean square, which are half the filtering work of an SSIM.

@@ -90,9 +90,10 @@ export interface UserPage {
 
 /**
  * Per user with frames in the last `seconds`, one page of users at a time in id order: frame
- * count, exact p95 of total latency, mean SSIM, fallbacks, and their stored thresholds. A page
- * reads its users' frames through `frame_metrics (user_id, recorded_at)` in user order and stops
- * at `limit` users, so paging through every user reads each window row once.
+ * count, exact p95 of total latency, mean SSIM as the floors measure it (`quality_score`; a row
+ * from before it, its `ssim`), fallbacks, and their stored thresholds. A page reads its users'
+ * frames through `frame_metrics (user_id, recorded_at)` in user order and stops at `limit` users,
+ * so paging through every user reads each window row once.
  */
 export async function recentStatsByUser(
   sql: Sql,
@@ -104,7 +105,8 @@ export async function recentStatsByUser(
     from (
       select f.user_id as "userId", count(*)::bigint as frames,
         percentile_cont(0.95) within group (order by f.total_ms) as "p95LatencyMs",
-        avg(f.ssim) as "meanSsim", count(*) filter (where f.fallback)::bigint as fallbacks
+        avg(coalesce(f.quality_score, f.ssim)) as "meanSsim",
+        count(*) filter (where f.fallback)::bigint as fallbacks
       from frame_metrics f
       where f.recorded_at >= now() - ${seconds} * interval '1 second'
         ${page.after === undefined ? sql`` : sql`and f.user_id > ${page.after}`}

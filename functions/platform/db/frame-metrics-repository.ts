@@ -23,7 +23,13 @@ export interface FrameMetricRecord {
   originalBytes: number;
   compressedBytes: number;
   compressionRatio: number;
+  /** Wang's SSIM of what the viewer is left with (docs/design.md section 4.9). */
   ssim: number | null;
+  /**
+   * The engine's SSIM, which the policy's floors apply to; equal to `ssim` where the analysis
+   * factors agree. Unset on records from before it.
+   */
+  qualityScore?: number | null;
   psnrDb: number | null;
   budgetBytes: number;
   withinBudget: boolean;
@@ -132,7 +138,7 @@ function rollupUpsert(sql: Sql, name: string, table: string, key: readonly strin
 const EVENT_COLUMNS = `event_id text, user_id text, session_id uuid, recorded_at timestamptz,
   frame_number bigint, idempotency_key text, frame_type text, mode text, format text,
   quality integer, width integer, height integer, original_bytes integer, compressed_bytes integer,
-  compression_ratio float8, ssim float8, psnr_db float8, budget_bytes integer, within_budget boolean,
+  compression_ratio float8, ssim float8, quality_score float8, psnr_db float8, budget_bytes integer, within_budget boolean,
   encode_attempts integer, decode_ms float8, encode_ms float8, metrics_ms float8, total_ms float8,
   fallback boolean, fallback_reason text, status text, drop_reason text`;
 

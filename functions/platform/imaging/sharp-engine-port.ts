@@ -9,9 +9,11 @@ import {
 } from '../../core/engine/screen-candidates.ts';
 import { lumaFromPixels } from '../../core/quality/luma.ts';
 import {
+  analysisFactor,
   measurePixels,
   prepareReference,
   type QualityReference,
+  referenceFactor,
   releaseReference,
 } from '../../core/quality/ssim.ts';
 import type { DecodedFrame } from './frame-decoder.ts';
@@ -31,6 +33,12 @@ export interface SharpEnginePort extends EnginePort {
    * smaller; rejects when it cannot be decoded.
    */
   compare(image: Buffer): Promise<Measurement>;
+  /**
+   * The quality a frame reports of what goes out (an encoding of this port, or an encoded image
+   * such as the viewer's): measured at Wang's analysis factor (`referenceFactor`), or undefined
+   * where that is the engine's own factor and the engine's measurement is already the reported one.
+   */
+  reportedQuality(image: Encoded | Buffer): Promise<Measurement | undefined>;
   /**
    * Ends the frame's measurements: the reference's buffers go back for the next frame to reuse.
    * Encoded outputs stay available; `measure` rejects from now on.
@@ -146,17 +154,37 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
       };
     },
     async measure(encoded): Promise<Measurement> {
-      const { candidate } = encoded;
-      // Lossless WebP decodes to the input exactly (a test decodes it to check): nothing to measure.
-      if (isScreenCandidate(candidate) && candidate.encoding === 'lossless') {
-        return { ssim: 1, psnrDb: 100, measureMs: 0 };
-      }
+      if (isLossless(encoded.candidate)) return { ssim: 1, psnrDb: 100, measureMs: 0 };
       const buffer = outputs.get(encoded.id);
       if (!buffer) throw new Error(`No output for encoding ${encoded.id}`);
       return measureImage(reference(), buffer);
     },
     compare: (image) => measureImage(reference(), image),
+    async reportedQuality(image) {
+      const factor = referenceFactor(frame.width, frame.height);
+      if (factor === analysisFactor(frame.width, frame.height)) return undefined;
+      if (!Buffer.isBuffer(image) && isLossless(image.candidate)) {
+        return { ssim: 1, psnrDb: 100, measureMs: 0 };
+      }
+      const buffer = Buffer.isBuffer(image) ? image : outputs.get(image.id);
+      if (!buffer) throw new Error('No output for the encoding to report');
+      // Only the frame that goes out is measured twice: its report is the reference's figure,
+      // while the engine compares every candidate at its cheaper, bounded factor.
+      const started = performance.now();
+      const wang = prepareReference(reference().luma, { factor });
+      try {
+        const measured = await measureImage(wang, buffer);
+        return { ...measured, measureMs: performance.now() - started };
+      } finally {
+        releaseReference(wang);
+      }
+    },
   };
+}
+
+/** Lossless WebP decodes to the input exactly (a test decodes it to check): nothing to measure. */
+function isLossless(candidate: AnyCandidate): boolean {
+  return isScreenCandidate(candidate) && candidate.encoding === 'lossless';
 }
 
 /** Decodes `image` and measures it against the prepared reference. */

@@ -36,6 +36,7 @@ export function toFrameEvent(record: FrameMetricRecord, recordedAt = new Date())
     compressed_bytes: record.compressedBytes,
     compression_ratio: record.compressionRatio,
     ssim: record.ssim,
+    quality_score: record.qualityScore ?? null,
     psnr_db: record.psnrDb,
     budget_bytes: record.budgetBytes,
     within_budget: record.withinBudget,

@@ -30,6 +30,7 @@ export const FRAME_EVENT_COLUMNS: Readonly<Record<keyof FrameEvent, string>> = {
   compressed_bytes: 'bigint',
   compression_ratio: 'double',
   ssim: 'double',
+  quality_score: 'double',
   psnr_db: 'double',
   budget_bytes: 'bigint',
   within_budget: 'boolean',

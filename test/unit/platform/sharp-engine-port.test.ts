@@ -1,5 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { lumaFromPixels } from '../../../functions/core/quality/luma.ts';
+import { measureQuality } from '../../../functions/core/quality/ssim.ts';
 import { decodeFrame } from '../../../functions/platform/imaging/frame-decoder.ts';
 import { createSharpEnginePort } from '../../../functions/platform/imaging/sharp-engine-port.ts';
 import { encodeFrame } from '../../support/frames.ts';
@@ -83,5 +85,38 @@ describe('the sharp engine port', () => {
     const nearMeasured = await port.measure(await port.encode(near));
     expect(nearMeasured.ssim).toBeGreaterThan(0.9);
     expect(nearMeasured.ssim).toBeLessThan(1);
+  });
+
+  it("reports Wang's SSIM of what goes out where his analysis factor is not the engine's", async () => {
+    const size = { width: 640, height: 360 };
+    const frame = await decodeFrame(await encodeFrame('scene', size));
+    const port = createSharpEnginePort(frame);
+    const half = { format: 'jpeg', quality: 60, scale: 0.5, width: 320, height: 180 } as const;
+    const encoded = await port.encode(half);
+    const engine = await port.measure(encoded);
+    const reported = await port.reportedQuality(encoded);
+    // Measured independently: the output shown at the input's size, at F = 1 and F = 2.
+    const input = lumaFromPixels(frame.pixels, frame.width, frame.height, frame.channels);
+    const shown = await sharp(port.output(encoded))
+      .resize(640, 360, { kernel: 'linear' })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const output = lumaFromPixels(shown.data, 640, 360, 3);
+    expect(reported?.ssim).toBeCloseTo(measureQuality(input, output, { factor: 1 }).ssim, 1);
+    expect(engine.ssim).toBeCloseTo(measureQuality(input, output, { factor: 2 }).ssim, 1);
+    expect(reported?.ssim).toBeLessThan(engine.ssim);
+    expect(reported?.psnrDb).toBe(engine.psnrDb);
+    expect(await port.reportedQuality(port.output(encoded))).toEqual({
+      ...reported,
+      measureMs: expect.any(Number),
+    });
+  });
+
+  it("leaves the report to the engine's measurement where the two factors agree", async () => {
+    const size = { width: 1280, height: 720 };
+    const port = createSharpEnginePort(await decodeFrame(await encodeFrame('scene', size)));
+    const encoded = await port.encode({ ...candidate, width: 640, height: 360, scale: 0.5 });
+    expect(await port.reportedQuality(encoded)).toBeUndefined();
   });
 });

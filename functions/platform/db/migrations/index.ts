@@ -11,6 +11,7 @@ import { migration as tenantSessions } from './0006_tenant_sessions.ts';
 import { migration as serviceRoles } from './0007_service_roles.ts';
 import { migration as frameStatuses } from './0008_frame_statuses.ts';
 import { migration as unchangedFrames } from './0009_unchanged_frames.ts';
+import { migration as qualityScore } from './0010_quality_score.ts';
 
 /** One versioned schema change, applied once in its own transaction. */
 export interface Migration {
@@ -31,4 +32,5 @@ export const MIGRATIONS: readonly Migration[] = [
   serviceRoles,
   frameStatuses,
   unchangedFrames,
+  qualityScore,
 ];

@@ -10,6 +10,7 @@ import {
   PSNR_CAP_DB,
   prepareReference,
   psnr,
+  referenceFactor,
   releaseReference,
   ssim,
 } from '../../../../functions/core/quality/ssim.ts';
@@ -231,6 +232,17 @@ describe('analysisFactor', () => {
     expect(analysisFactor(1920, 1080)).toBe(5);
     expect(analysisFactor(3840, 2160)).toBe(9);
     expect(analysisFactor(720, 1280)).toBe(3);
+  });
+});
+
+describe('referenceFactor', () => {
+  it('follows ssim.m, max(1, round(min(width, height) / 256))', () => {
+    expect(referenceFactor(160, 90)).toBe(1);
+    expect(referenceFactor(640, 360)).toBe(1);
+    expect(referenceFactor(854, 480)).toBe(2);
+    expect(referenceFactor(1280, 720)).toBe(3);
+    expect(referenceFactor(1920, 1080)).toBe(4);
+    expect(referenceFactor(3840, 2160)).toBe(8);
   });
 });
 
