@@ -192,7 +192,7 @@ export const compressResponseSchema = z.object({
     .number()
     .nullable()
     .describe(
-      "The engine's SSIM of the same images (analysis factor ceil(min side / 256)), which `min_quality_score` and the `unchanged_ssim_*` thresholds apply to; equal to `ssim` where the factors agree (e.g. 1280x720); null when `dropped`.",
+      "The engine's SSIM of the same images, which `min_quality_score` and the `unchanged_ssim_*` thresholds apply to: equal to `ssim` except on a short side of 257 to 383 px (e.g. 640x360), where the engine measures at analysis factor 2 instead of 1; null when `dropped`.",
     ),
   encode_attempts: z.number().int(),
   latency_ms: compressLatencySchema,

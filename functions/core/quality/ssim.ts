@@ -6,7 +6,8 @@
  * (sigma 1.5), K1 = 0.01, K2 = 0.03, L = 255, the mean of the SSIM map over the 'valid' region (no
  * padding). Like `ssim.m`, images are first reduced by an analysis factor
  * `F = max(1, round(min(width, height) / 256))`, which models the viewing distance and keeps the
- * cost bounded; here the reduction is a mean over `F x F` blocks (edge blocks cropped) rather than
+ * cost bounded ({@link referenceFactor}; the engine's {@link analysisFactor} differs only on short
+ * sides of 257 to 383 px); here the reduction is a mean over `F x F` blocks (edge blocks cropped) rather than
  * `ssim.m`'s symmetric-padded filter followed by subsampling, so results at `F > 1` can differ from
  * `ssim.m` in the last decimals. `F = 1` is the textbook full-resolution SSIM.
  *
@@ -64,20 +65,21 @@ export interface QualityMeasurement {
 }
 
 /**
- * The analysis scale factor: Wang's automatic downsampling (`ssim.m`), rounded up instead of to the
- * nearest, `max(1, ceil(min(width, height) / 256))`, so the analysed image's short side never
- * exceeds 256 px and the cost per frame stays bounded: 2 at 640x360, 3 at 1280x720, 5 at 1920x1080
- * and 9 at 3840x2160 (`ssim.m` would use 1, 3, 4 and 8).
+ * The engine's analysis scale factor: Wang's ({@link referenceFactor}), except on a short side of
+ * 257 to 383 px (640x360), where Wang's is 1 and the engine uses 2: full resolution would cost
+ * every candidate's measurement about four times as much, while from a factor of 2 the analysed
+ * short side stays under 320 px. 2 at 640x360, 3 at 1280x720, 4 at 1920x1080, 8 at 3840x2160.
  */
 export function analysisFactor(width: number, height: number): number {
-  return Math.max(1, Math.ceil(Math.min(width, height) / 256));
+  const bounded = Math.min(2, Math.ceil(Math.min(width, height) / 256));
+  return Math.max(referenceFactor(width, height), bounded);
 }
 
 /**
  * Wang's own analysis factor (`ssim.m`): `max(1, round(min(width, height) / 256))`, 1 at 640x360,
  * 3 at 1280x720, 4 at 1920x1080. The `ssim` a frame reports is measured at this factor; where it
  * differs from {@link analysisFactor}, the engine's own measurement is reported as `quality_score`
- * (docs/design.md section 4.1).
+ * (docs/design.md section 4.9).
  */
 export function referenceFactor(width: number, height: number): number {
   return Math.max(1, Math.round(Math.min(width, height) / 256));

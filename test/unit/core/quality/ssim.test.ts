@@ -208,8 +208,8 @@ describe('ssim', () => {
   it('uses the automatic factor by default', () => {
     const a = strokes(600, 520);
     const b = withNoise(a, 25, 9);
-    expect(analysisFactor(600, 520)).toBe(3);
-    expect(ssim(a, b)).toBe(ssim(a, b, { factor: 3 }));
+    expect(analysisFactor(600, 520)).toBe(2);
+    expect(ssim(a, b)).toBe(ssim(a, b, { factor: 2 }));
     expect(ssim(a, b)).not.toBe(ssim(a, b, { factor: 1 }));
   });
 
@@ -224,14 +224,27 @@ describe('ssim', () => {
 });
 
 describe('analysisFactor', () => {
-  it('follows max(1, ceil(min(width, height) / 256)), keeping the short side at most 256 px', () => {
+  it("is Wang's factor except on a short side of 257 to 383 px, where it is 2 instead of 1", () => {
     expect(analysisFactor(160, 90)).toBe(1);
     expect(analysisFactor(640, 256)).toBe(1);
+    expect(analysisFactor(640, 257)).toBe(2);
     expect(analysisFactor(640, 360)).toBe(2);
+    expect(analysisFactor(640, 383)).toBe(2);
+    expect(analysisFactor(854, 480)).toBe(2);
     expect(analysisFactor(1280, 720)).toBe(3);
-    expect(analysisFactor(1920, 1080)).toBe(5);
-    expect(analysisFactor(3840, 2160)).toBe(9);
+    expect(analysisFactor(1920, 1080)).toBe(4);
+    expect(analysisFactor(3840, 2160)).toBe(8);
     expect(analysisFactor(720, 1280)).toBe(3);
+  });
+
+  it('keeps the analysed short side under 320 px from a factor of 2', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 257, max: 4320 }), (side) => {
+        expect(side / analysisFactor(side, side)).toBeLessThan(320);
+        const wang = referenceFactor(side, side);
+        expect(analysisFactor(side, side) === wang).toBe(side >= 384);
+      }),
+    );
   });
 });
 
