@@ -54,6 +54,12 @@ interface ViewerComparison {
   readonly content: ContentChange;
 }
 
+/**
+ * A screen frame whose tiles changed over more than this share is new content: it is not compared
+ * with the viewer's image.
+ */
+export const NEW_SCREEN_SHARE = 0.5;
+
 const NOT_COMPARED: ViewerComparison = { content: { kind: 'unknown' } };
 const SAME: ContentChange = { kind: 'same' };
 
@@ -71,13 +77,19 @@ async function compareViewer(input: TemporalInput): Promise<ViewerComparison> {
   if (viewer.digest === frame.digest()) return { ...stored, content: SAME };
   const tiles = frame.tiles && viewer.tiles !== undefined ? frame.tiles() : undefined;
   if (tiles !== undefined && tiles === viewer.tiles) return { ...stored, content: SAME };
+  const share =
+    tiles !== undefined && viewer.tiles !== undefined
+      ? changedShare(tiles, viewer.tiles)
+      : undefined;
+  // Most of the screen is new (a scroll, another window): the viewer's image cannot be close to
+  // it, and measuring it would take the time this frame's encodes need.
+  if (share !== undefined && share > NEW_SCREEN_SHARE)
+    return { content: { kind: 'changed', share } };
   // A viewer image that is gone or does not decode is as good as none: the frame is planned fresh.
   const bytes = await viewer.image();
   const measurement = bytes && (await input.compare(bytes).catch(() => undefined));
-  if (tiles === undefined || viewer.tiles === undefined) {
-    return { measurement, content: { kind: 'unknown' } };
-  }
-  return { measurement, content: { kind: 'changed', share: changedShare(tiles, viewer.tiles) } };
+  if (share === undefined) return { measurement, content: { kind: 'unknown' } };
+  return { measurement, content: { kind: 'changed', share } };
 }
 
 /** The session's bucket at a frame's clock (a new one for a session's first frame). */

@@ -10,6 +10,7 @@ import {
   nextFrameBudget,
   planTemporal,
 } from '../../../../functions/core/temporal/temporal-plan.ts';
+import { encodeSignature } from '../../../../functions/core/temporal/tile-signature.ts';
 
 const RATE = 100_000;
 const network = { bandwidthKbps: 800 / 0.85, packetLossPercent: 0, fps: 10 };
@@ -124,6 +125,37 @@ describe('a session temporal state', () => {
     });
     expect(plan.viewer).toEqual({ ssim: 0.97, psnrDb: 38, measureMs: 0 });
     expect(plan.plan.kind).toBe('refine');
+  });
+
+  it('compares a screen with the viewer image only when at most half its tiles changed', async () => {
+    const signature = (changed: number) =>
+      encodeSignature(Uint32Array.from({ length: 8 }, (_, i) => (i < changed ? 1 : 0)));
+    const screen = { ...frame, tiles: () => signature(0) };
+    const state = applyChange({}, { ...change(100, 0), frame: screen });
+    let compared = 0;
+    const plan = (changed: number) =>
+      planTemporal({
+        state,
+        frame: {
+          ...frame,
+          digest: () => 'b',
+          tiles: () => signature(changed),
+          frameType: 'screen',
+        },
+        network,
+        threshold: 0.99,
+        floor: 0.85,
+        compare: async () => {
+          compared++;
+          return { ssim: 0.995, psnrDb: 40, measureMs: 1 };
+        },
+      });
+    expect((await plan(4)).plan).toMatchObject({ kind: 'refine', target: 0.99 });
+    expect(compared).toBe(1);
+    const scrolled = await plan(5);
+    expect(scrolled.plan.kind).toBe('fresh');
+    expect(scrolled.viewer).toBeUndefined();
+    expect(compared).toBe(1);
   });
 
   it('compares nothing of another size, and plans frames alone when the state could not be read', async () => {
