@@ -168,18 +168,29 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
       }
       const buffer = Buffer.isBuffer(image) ? image : outputs.get(image.id);
       if (!buffer) throw new Error('No output for the encoding to report');
-      // Only the frame that goes out is measured twice: its report is the reference's figure,
-      // while the engine compares every candidate at its cheaper, bounded factor.
-      const started = performance.now();
-      const wang = prepareReference(reference().luma, { factor });
-      try {
-        const measured = await measureImage(wang, buffer);
-        return { ...measured, measureMs: performance.now() - started };
-      } finally {
-        releaseReference(wang);
-      }
+      return measureAtFactor(reference(), factor, buffer);
     },
   };
+}
+
+/**
+ * Measures `image` against the frame of `engine` (the engine's prepared reference) at another
+ * analysis factor. Only the frame that goes out is measured twice: its report is the reference's
+ * figure, while the engine compares every candidate at its cheaper, bounded factor.
+ */
+async function measureAtFactor(
+  engine: QualityReference,
+  factor: number,
+  image: Buffer,
+): Promise<Measurement> {
+  const started = performance.now();
+  const other = prepareReference(engine.luma, { factor });
+  try {
+    const measured = await measureImage(other, image);
+    return { ...measured, measureMs: performance.now() - started };
+  } finally {
+    releaseReference(other);
+  }
 }
 
 /** Lossless WebP decodes to the input exactly (a test decodes it to check): nothing to measure. */
