@@ -1,6 +1,6 @@
 /**
  * The tables and the page of `bench:latency`: the p50 and p95 of every phase per frame size, the
- * totals per network profile with the floor and the ratio to it, and the goals of issue 20.
+ * totals per network profile with the floor and the ratio to it, and the latency goals.
  */
 import { fixed, ms, times } from './format.ts';
 import {
@@ -129,7 +129,7 @@ export function profileTable(report: LatencyReport): string[] {
   );
 }
 
-/** The goals of issue 20, measured; `floor` rows where a floor stands above a goal. */
+/** The latency goals, measured; `floor` rows where a floor stands above a goal. */
 export function latencyGoals(report: LatencyReport): Goal[] {
   const [hd, fhd] = report.sizes;
   const goals: Goal[] = [];
