@@ -84,6 +84,8 @@ export interface PreparedFrame {
    * holds the state.
    */
   temporal: StoredTemporalState | null;
+  /** Encodes the engine may run at once (`ENGINE_PARALLEL_ENCODES`); unset: one at a time. */
+  parallelEncodes?: number;
 }
 
 /** A frame the engine has compressed: its response, the row to store and the updated model. */
@@ -152,7 +154,8 @@ export async function prepareFrame(
   ]);
   const decodeMs = performance.now() - decodeStarted;
   command.signal?.throwIfAborted();
-  return { command, started, decodeMs, decoded, stored, live, temporal };
+  const parallelEncodes = runtime.settings.ENGINE_PARALLEL_ENCODES;
+  return { command, started, decodeMs, decoded, stored, live, temporal, parallelEncodes };
 }
 
 /**
@@ -421,6 +424,7 @@ function searchEncoding(
     now: () => performance.now(),
     fullScaleOnly: search.fullScaleOnly,
     onlyWithinBudget: search.onlyWithinBudget,
+    parallelEncodes: prepared.parallelEncodes,
   });
 }
 

@@ -6,6 +6,7 @@
  * Variables the platform sets for itself (`AWS_*`, `NODE_OPTIONS`, the Lambda runtime's) are not
  * ours and are not listed.
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_COST_PER_GB_USD } from '../core/contracts/dashboard.ts';
 import { rateLimitOverridesSchema, tenantRateLimitsSchema } from '../core/rate-limit/policy.ts';
@@ -330,6 +331,21 @@ const metricsShape = {
   FRAME_ROWS_RETENTION_HOURS: z.coerce.number().int().min(25).default(48),
 };
 
+/** The compression engine, wherever it runs. */
+const engineShape = {
+  /**
+   * Encodes one frame may run at once: from 2, an encode the engine is unsure of gets a second
+   * candidate encoded beside it (docs/design.md section 4.6). Unset: the cores the process sees, at
+   * most 2 (a Lambda function sees its vCPUs; a Fargate task is given its share explicitly).
+   */
+  ENGINE_PARALLEL_ENCODES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(4)
+    .default(() => Math.min(2, availableParallelism())),
+};
+
 /** Every environment variable of AuraLink AIC, grouped by what reads it. */
 export const settingsSchema = z.object({
   ...databaseShape,
@@ -340,6 +356,7 @@ export const settingsSchema = z.object({
   ...grpcShape,
   ...localShape,
   ...observabilityShape,
+  ...engineShape,
 });
 
 /** The parsed configuration. */

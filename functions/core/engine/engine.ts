@@ -51,6 +51,7 @@ import {
 import { budgetOutOfReach, likelierElsewhere } from './give-up.ts';
 import { coldStartModel, type EngineModel, initialModel, predict, startFrame } from './model.ts';
 import {
+  hedgeFor,
   pickBetterThan,
   pickForBudget,
   pickSmallerThan,
@@ -118,6 +119,11 @@ export interface CompressFrameInput {
   readonly now: () => number;
   /** Most encodes for this frame, default {@link DEFAULT_MAX_ATTEMPTS}; `Infinity` for no limit. */
   readonly maxAttempts?: number;
+  /**
+   * Encodes the port may run at once, the cores the caller has for them; default 1. From 2, the
+   * budget phase encodes a second candidate beside a pick the model is unsure of (`hedgeFor`).
+   */
+  readonly parallelEncodes?: number;
   /** Whether a `screen` frame tries the screen ladder first; default true. */
   readonly screenLadder?: boolean;
   /**
@@ -266,7 +272,17 @@ function startSearch(
     ...startFrame(input.model ?? coldStartModel(port.activity?.())),
     frame: { width, height, frameType, originalBytes },
   };
-  return new FrameSearch({ frame, port, model, candidates, rules, deadline, maxAttempts });
+  const { parallelEncodes } = input;
+  return new FrameSearch({
+    frame,
+    port,
+    model,
+    candidates,
+    rules,
+    deadline,
+    maxAttempts,
+    parallelEncodes,
+  });
 }
 
 /**
@@ -349,6 +365,7 @@ function budgetLoop(
   return {
     eligible: (c) => inTier(c) && eligible(c),
     pick: (pool) => pickForBudget(search, pool),
+    hedge: (pool, pick) => hedgeFor(pool, pick, search.deadline),
     done: () => search.hasFit(inTier),
     measureOverBudget: false,
     giveUp: (pool) =>

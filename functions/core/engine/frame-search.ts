@@ -70,6 +70,11 @@ export interface SearchLoop extends SearchStep {
   readonly done: () => boolean;
   /** Whether the affordable candidates are hopeless, ending the step; default never. */
   readonly giveUp?: (pool: readonly Scored[]) => boolean;
+  /**
+   * A second candidate to encode beside `next`, at the same time, when the search may run two
+   * encodes at once (`FrameSearchSetup.parallelEncodes`); undefined: `next` alone.
+   */
+  readonly hedge?: (pool: readonly Scored[], next: Scored) => Scored | undefined;
 }
 
 /** What a {@link FrameSearch} starts from. */
@@ -84,6 +89,8 @@ export interface FrameSearchSetup {
   readonly deadline: Deadline;
   /** Most encodes for this frame. */
   readonly maxAttempts: number;
+  /** Encodes the port may run at once (the cores the process has for them); default 1. */
+  readonly parallelEncodes?: number;
 }
 
 /** The mutable state of one frame's search. */
@@ -202,8 +209,17 @@ export class FrameSearch {
       if (pool.length > 0 && loop.giveUp?.(pool) === true) return 'infeasible';
       const next = loop.pick(pool);
       if (next === undefined) return 'latency';
-      await this.attempt(next.candidate, loop);
+      const hedge = this.hedgeFor(loop, pool, next);
+      if (hedge === undefined) await this.attempt(next.candidate, loop);
+      else await this.attemptBoth(next.candidate, hedge.candidate, loop);
     }
+  }
+
+  /** The loop's second candidate for `next`, when two encodes can run at once and both count. */
+  private hedgeFor(loop: SearchLoop, pool: readonly Scored[], next: Scored): Scored | undefined {
+    if ((this.setup.parallelEncodes ?? 1) < 2 || loop.hedge === undefined) return undefined;
+    if (this.encodes + 2 > this.setup.maxAttempts) return undefined;
+    return loop.hedge(pool, next);
   }
 
   /** At most one encode, of the candidate the step picks among the open, eligible, affordable ones. */
@@ -285,22 +301,45 @@ export class FrameSearch {
 
   private async attempt(candidate: Candidate, step: SearchStep): Promise<void> {
     const trial = await this.encodeTrial(candidate, candidateKey(candidate));
-    if (trial.encoded === undefined) {
-      // A format whose encoder fails once is not retried in this frame (e.g. AVIF unavailable).
+    if (this.recordEncode(trial, step)) await this.measure(trial);
+  }
+
+  /**
+   * Encodes `first` and `second` at once, then goes on as {@link attempt} with `first`, and with
+   * `second` unless `first` ended the loop: the second encode ran in time the first took anyway,
+   * and saves a whole encode when the first misses.
+   */
+  private async attemptBoth(first: Candidate, second: Candidate, loop: SearchLoop): Promise<void> {
+    const [a, b] = await Promise.all([
+      this.encodeTrial(first, candidateKey(first)),
+      this.encodeTrial(second, candidateKey(second)),
+    ]);
+    if (this.recordEncode(a, loop)) await this.measure(a);
+    const measureB = this.recordEncode(b, loop);
+    if (measureB && !loop.done()) await this.measure(b);
+  }
+
+  /**
+   * Learns from an encode of the lossy grid; returns whether it is to be measured now. A format
+   * whose encoder fails once is not retried in this frame (e.g. AVIF unavailable).
+   */
+  private recordEncode(trial: MutableTrial & { candidate: Candidate }, step: SearchStep): boolean {
+    const { candidate, encoded } = trial;
+    if (encoded === undefined) {
       this.failedFormats.add(candidate.format);
-      return;
+      return false;
     }
-    this.currentModel = observeEncode(this.currentModel, candidate, trial.encoded);
-    if (trial.encoded.bytes > this.rules.budgetBytes) {
+    this.currentModel = observeEncode(this.currentModel, candidate, encoded);
+    if (encoded.bytes > this.rules.budgetBytes) {
       this.pruning.addOverBudget(candidate);
       // Once something meets the floor, an over-budget encoding only matters if nothing fits: it
       // waits for measureUnmeasured.
       if (!step.measureOverBudget && this.hasValid()) {
         this.unmeasured.push(trial);
-        return;
+        return false;
       }
     }
-    await this.measure(trial);
+    return true;
   }
 
   private async measure(trial: MutableTrial): Promise<void> {

@@ -2,7 +2,7 @@
  * Which candidate each step of the engine's search encodes next, from the candidates' scores
  * (`scoring.ts`) and the time left (`deadline.ts`). The steps are described in `engine.ts`.
  */
-import { cheapestCost, type Deadline } from './deadline.ts';
+import { cheapestCost, type Deadline, TIME_SAFETY } from './deadline.ts';
 import type { FrameSearch } from './frame-search.ts';
 import { argmax, type Scored } from './scoring.ts';
 
@@ -25,6 +25,35 @@ export const EXPLORE_PROBABILITY = 0.1;
  * encode while a little margin only costs bytes the frame is over budget by anyway.
  */
 export const FLOOR_MARGIN_Z = 1.5;
+
+/**
+ * Below this probability that the budget phase's pick fits and meets the floor, a second candidate
+ * is encoded beside it where the process can run two encodes at once (see {@link hedgeFor}).
+ */
+export const HEDGE_BELOW_PROBABILITY = 0.7;
+
+/**
+ * The candidate to encode beside `next`, the budget phase's pick, when the model is unsure of it
+ * (success under {@link HEDGE_BELOW_PROBABILITY}): the likeliest other candidate of `pool` to fit and
+ * meet the floor, if it is likelier than `next` and the deadline affords both encodes side by side
+ * and both measurements after them. When `next` misses, the second encoding is already made: a
+ * frame that would take two encodes one after the other takes about one encode's time.
+ */
+export function hedgeFor(
+  pool: readonly Scored[],
+  next: Scored,
+  deadline: Pick<Deadline, 'remainingMs'>,
+): Scored | undefined {
+  if (next.success >= HEDGE_BELOW_PROBABILITY) return undefined;
+  const hedge = argmax(
+    pool.filter((s) => s !== next && s.success > next.success),
+    (s) => s.success,
+  );
+  if (hedge === undefined) return undefined;
+  const encodeMs = Math.max(next.prediction.encodeMs, hedge.prediction.encodeMs);
+  const measureMs = next.prediction.measureMs + hedge.prediction.measureMs;
+  return TIME_SAFETY * (encodeMs + measureMs) <= deadline.remainingMs() ? hedge : undefined;
+}
 
 /** Smallest predicted SSIM gain worth the extra try after a fit (see {@link pickBetterThan}). */
 const MIN_SSIM_GAIN = 0.005;

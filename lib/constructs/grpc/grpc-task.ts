@@ -194,6 +194,8 @@ function containerEnvironment(props: GrpcTaskProps): Record<string, string> {
     ...metrics.producerEnvironment(),
     METRICS_BATCH_LINGER_MS: String(METRICS_BATCH_LINGER_MS),
     GRPC_PORT: String(GRPC_PORT),
+    // A task sees its host's cores, not its CPU share: two encodes at once only with a vCPU each.
+    ENGINE_PARALLEL_ENCODES: String(Math.max(1, Math.min(2, Math.floor(config.grpc.cpu / 1024)))),
     METRICS_PORT: String(METRICS_PORT),
     // Tokens are checked as the HTTP API's authorizer checks them: the issuer's public keys, its
     // issuer and every audience. No shared signing key exists on AWS.

@@ -91,7 +91,7 @@ async function warmModel(s: Scenario): Promise<EngineModel | undefined> {
 }
 
 /** The engine with no attempt limit and time to spare, next to the oracle on the same frame. */
-async function engineAndOracle(s: Scenario) {
+async function engineAndOracle(s: Scenario, parallelEncodes = 1) {
   const clock = fakeClock();
   const port = createFakePort({
     frame: s,
@@ -108,6 +108,7 @@ async function engineAndOracle(s: Scenario) {
     port,
     now: clock.now,
     maxAttempts: Number.POSITIVE_INFINITY,
+    parallelEncodes,
   });
   const oracle = await exhaustiveSearch({
     frame: { ...s, frameType: s.frameType },
@@ -152,6 +153,20 @@ describe('compression engine rules (no attempt limit, ample time)', () => {
         }
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it('keeps those rules with two encodes at once', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenarios, async (s) => {
+        const { decision, oracle } = await engineAndOracle(s, 2);
+        expectWellFormed(decision, s, budgetOf(s));
+        if (oracle.selection?.withinBudget) {
+          expect(decision.withinBudget).toBe(true);
+          expect(decision.chosen?.bytes).toBeLessThanOrEqual(budgetOf(s));
+        }
+      }),
+      { numRuns: 100 },
     );
   });
 
@@ -311,6 +326,51 @@ describe('compression engine limits and failures', () => {
     });
     expect(port.encodes.some((c) => c.format === 'avif')).toBe(false);
     expect(decision.status).toBe('success');
+  });
+
+  it('encodes a second candidate beside one it is unsure of only when two encodes can run at once', async () => {
+    const s = { width: 1280, height: 720 };
+    const content = { complexity: 0.4, detail: 0.2, scaleLoss: 1, seed: 7 };
+    const run = async (parallelEncodes: number) => {
+      const port = createFakePort({ frame: s, content, frameIndex: 0 });
+      let inFlight = 0;
+      let most = 0;
+      const encode = port.encode.bind(port);
+      port.encode = async (candidate) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await Promise.resolve();
+        try {
+          return await encode(candidate);
+        } finally {
+          inFlight--;
+        }
+      };
+      const decision = await compressFrame({
+        frame: { ...s, originalBytes: 400_000, frameType: 'video' },
+        policy: {
+          mode: 'adaptive',
+          targetCompressionRatio: 0.8,
+          minQualityScore: 0.85,
+          maxLatencyMs: 60_000,
+          allowedFormats: ['jpeg', 'webp'],
+        },
+        budget: { budgetBytes: 9_000 },
+        model: undefined,
+        port,
+        now: () => 0,
+        maxAttempts: Number.POSITIVE_INFINITY,
+        parallelEncodes,
+      });
+      return { decision, most };
+    };
+    const alone = await run(1);
+    const paired = await run(2);
+    expect(alone.most).toBe(1);
+    expect(paired.most).toBe(2);
+    // Nothing fits here: both end at the same smallest encoding over the budget that meets the floor.
+    expect(paired.decision.chosen?.bytes).toBe(alone.decision.chosen?.bytes);
+    expect(paired.decision.withinBudget).toBe(false);
   });
 
   it('makes exactly one encode of the fastest candidate when nothing can be encoded in time', async () => {
