@@ -4,6 +4,13 @@
  */
 import { fixed, ms, times } from './format.ts';
 import {
+  type SizingReport,
+  sizingGoal,
+  sizingMethod,
+  sizingNotes,
+  sizingTable,
+} from './latency-sizing.ts';
+import {
   type FrameSample,
   framesOf,
   overFloor,
@@ -38,6 +45,8 @@ export interface LatencyReport {
   /** Why the kernels could not be called apart, when they could not. */
   readonly kernelsUnavailable: string | undefined;
   readonly settings: LatencySettings;
+  /** The memory-size runs, when the run made them. */
+  readonly sizing?: SizingReport;
 }
 
 /** The run's settings, as the page states them. */
@@ -164,6 +173,8 @@ export function latencyGoals(report: LatencyReport): Goal[] {
     target: '0',
     met: missed === 0,
   });
+  const sizing = report.sizing && sizingGoal(report.sizing);
+  if (sizing) goals.push(sizing);
   return goals;
 }
 
@@ -218,10 +229,19 @@ export function latencyPage(report: LatencyReport, machine: readonly string[]): 
         heading: 'Where the milliseconds go (ms; p50, p95, samples)',
         body: [...breakdownTable(report.samples, report.sizes), '', ...breakdownNotes(report)],
       },
+      ...sizingSection(report.sizing),
     ],
-    method: methodText(report),
+    method: report.sizing ? `${methodText(report)} ${sizingMethod()}` : methodText(report),
     machine,
   };
+}
+
+function sizingSection(sizing: SizingReport | undefined) {
+  if (!sizing) return [];
+  const body = sizing.unavailable
+    ? [`Not measured on this machine: ${sizing.unavailable}.`]
+    : [...sizingTable(sizing), '', ...sizingNotes(sizing)];
+  return [{ heading: 'Memory size: latency and cost per million 1280x720 frames', body }];
 }
 
 function breakdownNotes(report: LatencyReport): string[] {

@@ -4,6 +4,9 @@
  * service on the real Postgres and Redis (its own `latency_ms`), then is replayed call by call
  * (`latency-frame.ts`); after all sessions, the floor of each sampled frame (`latency-floor.ts`).
  * libvips runs 2 threads, as on a 2-vCPU function; the npm script sets libuv's pool to match.
+ * Last, the memory-size runs (`latency-sizing-run.ts`): the 1280x720 frames again in child
+ * processes pinned to one core and to two, as 1769 and 3538 MiB functions have, and the cost per
+ * million frames of each.
  *
  * Writes docs/benchmarks/latency.md. `BENCH_QUICK=1` runs short sessions and writes to the OS temp
  * directory; `BENCH_FRAMES` and `BENCH_FLOOR_EVERY` set the frames per session and how often a
@@ -29,6 +32,7 @@ import {
 } from './latency-frame.ts';
 import { createKernelSplitter } from './latency-kernels.ts';
 import { type FrameOutcome, latencyPage } from './latency-page.ts';
+import { runSizing } from './latency-sizing-run.ts';
 import { addSample, type FrameSample } from './latency-stats.ts';
 import { QUICK, startRun, writeBenchmarkPage } from './report-page.ts';
 
@@ -153,10 +157,19 @@ function agreement(sessions: readonly SessionRun[]): boolean | undefined {
   return verdicts.every((v) => v !== false);
 }
 
+/** The memory-size runs, on the frames of the first size's sessions. */
+function sizingOf(sessions: readonly SessionRun[]) {
+  const size = SIZES[0];
+  const frames = sessions.find((s) => s.session.size === size)?.frames ?? [];
+  return runSizing({ frames, size, profiles: NETWORKS, warmFrames: WARM_FRAMES }, log);
+}
+
 async function measure(run: LatencyRun) {
   const sessions = await runSessions(run);
   log('sessions done; floors');
   const { floors, feasible, picks } = await runFloors(sessions);
+  log('floors done; memory sizes');
+  const sizing = await sizingOf(sessions);
   const sizes = SIZES.map(sizeLabel);
   return latencyPage(
     {
@@ -167,6 +180,7 @@ async function measure(run: LatencyRun) {
       floorCandidates: new Map(sizes.map((size) => [size, mostFrequent(picks.get(size) ?? [])])),
       kernelsAgree: agreement(sessions),
       kernelsUnavailable: typeof run.splitter === 'string' ? run.splitter : undefined,
+      sizing,
       settings: {
         framesPerSession: FRAMES,
         floorEvery: FLOOR_EVERY,

@@ -21,6 +21,9 @@ import { STREAM_FUNCTIONS, type StreamFunctionName } from './stream-functions.ts
 /** The `cdk.json` context key that holds one configuration per environment. */
 export const ENVIRONMENTS_CONTEXT_KEY = 'aic:environments';
 
+/** Lambda memory per vCPU: a function gets one vCPU for each 1769 MiB it is given. */
+export const MIB_PER_VCPU = 1769;
+
 /** The deployment environments; each becomes one CDK `Stage` of the same name. */
 export const ENVIRONMENT_NAMES = ['dev', 'staging', 'prod'] as const;
 
@@ -224,6 +227,15 @@ export const environmentSettingsSchema = z.strictObject({
     accountConcurrency: z.int().min(UNRESERVED_CONCURRENCY_MINIMUM).max(1_000_000),
     /** Reserved concurrency per function: its ceiling, and capacity no other function can take. */
     reservedConcurrency: reservedConcurrencySchema,
+    /**
+     * The compress function's memory, which sets its vCPUs (one per 1769 MiB) and its price per
+     * millisecond: sized with `npm run bench:latency` (docs/benchmarks/latency.md) where the latency
+     * budget is met at the lowest cost per frame. `reason` says why, beside the number.
+     */
+    compress: z.strictObject({
+      memoryMiB: z.int().min(MIB_PER_VCPU).max(10_240),
+      reason: z.string().min(40),
+    }),
   }),
   /** Where alarm notifications go. */
   alarmEmail: z.email(),

@@ -5,8 +5,11 @@ import type { StreamFunctionName } from './stream-functions.ts';
 
 /** Memory, timeout and native dependencies of one Lambda function. */
 export interface FunctionSizing {
-  /** Memory in MiB; CPU share grows with it, so it is sized for latency, not only for heap. */
-  readonly memoryMiB: number;
+  /**
+   * Memory in MiB; CPU share grows with it, so it is sized for latency, not only for heap.
+   * `environment`: the environment's configuration sizes it (`lambda.compress` in cdk.json).
+   */
+  readonly memoryMiB: number | 'environment';
   /**
    * Hard limit per invocation. For the API's functions it stays below API Gateway's 29 s
    * integration limit with room for a cold start, so the caller gets the function's answer rather
@@ -38,10 +41,9 @@ export const FUNCTION_SIZING: Readonly<Record<AicFunctionName, FunctionSizing>> 
   // Decodes, re-encodes and measures frames up to 3840x2160 with sharp. One decoded 4K frame is
   // 25-33 MB (RGB/RGBA) and the quality measurement holds a reference and a candidate plus float
   // buffers, for several candidate encodes per request: a few hundred MB at peak, on top of the
-  // up-to-6 MB body (twice, base64). The memory is chosen for CPU: libvips encodes on every core
-  // it gets, and 3008 MiB buys about 1.7 vCPUs (one per 1769 MiB) while staying within the
-  // reduced memory quota new accounts start with. 25 s leaves 4 s of the 29 s for a cold start.
-  compress: { memoryMiB: 3008, timeoutSeconds: 25, needsSharp: true },
+  // up-to-6 MB body (twice, base64). The memory buys CPU, so it is sized by the measured latency
+  // and cost per frame, in cdk.json. 25 s leaves 4 s of the 29 s for a cold start.
+  compress: { memoryMiB: 'environment', timeoutSeconds: 25, needsSharp: true },
   // Network updates: a few small queries and a little CPU (the estimator, and the engine planning
   // its first candidate over about 160 without encoding). 1024 MiB buys about 0.6 vCPU, so the
   // JSON, zod and planning work stays a small part of the 10 ms p95 goal of an update.

@@ -28,6 +28,7 @@ import {
 } from '../config/deploy-functions.ts';
 import {
   type EnvironmentConfig,
+  MIB_PER_VCPU,
   type ReservedFunctionName,
   tenantEnvironment,
 } from '../config/environment-config.ts';
@@ -200,7 +201,7 @@ export class AicFunction extends Construct {
       depsLockFilePath: repoPath('package-lock.json'),
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
-      memorySize: sizing.memoryMiB,
+      memorySize: memoryOf(props),
       timeout: Duration.seconds(sizing.timeoutSeconds),
       reservedConcurrentExecutions: reservedConcurrency(props),
       tracing: Tracing.ACTIVE,
@@ -332,6 +333,24 @@ function functionLayers({ functionName, sharpLayer }: AicFunctionProps): ILayerV
   return [sharpLayer];
 }
 
+/** The function's memory in MiB, from its sizing or its environment's configuration. */
+export function memoryOf({
+  functionName,
+  config,
+}: Pick<AicFunctionProps, 'functionName' | 'config'>): number {
+  const { memoryMiB } = FUNCTION_SIZING[functionName];
+  return memoryMiB === 'environment' ? config.lambda.compress.memoryMiB : memoryMiB;
+}
+
+/**
+ * What a function that handles pixels is told of its CPUs: the encodes it may run at once, one per
+ * vCPU its memory buys, at most 2. It sees more cores than its CPU time covers below 3538 MiB.
+ */
+function engineEnvironment(props: AicFunctionProps): Record<string, string> {
+  const vcpus = Math.floor(memoryOf(props) / MIB_PER_VCPU);
+  return { ENGINE_PARALLEL_ENCODES: String(Math.max(1, Math.min(2, vcpus))) };
+}
+
 /** The caller's variables plus the Powertools, logging and Node.js settings every function gets. */
 function functionEnvironment(props: AicFunctionProps): Record<string, string> {
   const { config } = props;
@@ -352,6 +371,7 @@ function functionEnvironment(props: AicFunctionProps): Record<string, string> {
           AWS_LAMBDA_EXEC_WRAPPER: NODE_FLAGS_WRAPPER,
           AIC_NODE_FLAGS: NODE_HEAP_FLAGS.join(' '),
           ...PIXEL_PROCESS_ENV,
+          ...engineEnvironment(props),
         }
       : {}),
   };

@@ -39,6 +39,7 @@ import {
   NODE_HEAP_FLAGS,
   PIXEL_PROCESS_ENV,
 } from '../../lib/config/node-flags.ts';
+import { memoryOf } from '../../lib/constructs/aic-function.ts';
 import { ORIGIN_AUTHORIZER_CACHE } from '../../lib/constructs/route-table-api.ts';
 import { repoPath } from '../../lib/paths.ts';
 import { EDGE_REGION, webAclArnParameterName } from '../../lib/stacks/edge-stack.ts';
@@ -245,6 +246,7 @@ describe('the API stack', () => {
         readerProviderLogicalId('dev'),
       ].sort(),
     );
+    const config = loadEnvironmentConfigs(synthesized.app).dev;
     for (const name of AIC_FUNCTION_NAMES) {
       const props = functions[functionLogicalId('dev', name)]?.Properties;
       expect(props).toMatchObject({
@@ -252,15 +254,23 @@ describe('the API stack', () => {
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
         Handler: 'index.handler',
-        MemorySize: FUNCTION_SIZING[name].memoryMiB,
+        MemorySize: memoryOf({ functionName: name, config }),
         Timeout: FUNCTION_SIZING[name].timeoutSeconds,
       });
     }
   });
 
-  it('sizes the compress function for 4K frames and every function within API Gateway limits', () => {
-    const compress = functionProperties('dev', 'compress');
-    expect(compress).toMatchObject({ MemorySize: 3008, Timeout: 25 });
+  it('sizes the compress function as cdk.json says, tells it its vCPUs, and keeps every function within API Gateway limits', () => {
+    const configs = loadEnvironmentConfigs(synthesized.app);
+    for (const env of ENVIRONMENT_NAMES) {
+      const { memoryMiB } = configs[env].lambda.compress;
+      const compress = functionProperties(env, 'compress');
+      expect(compress).toMatchObject({ MemorySize: memoryMiB, Timeout: 25 });
+      const vcpus = Math.max(1, Math.min(2, Math.floor(memoryMiB / 1769)));
+      expect(compress).toMatchObject({
+        Environment: { Variables: { ENGINE_PARALLEL_ENCODES: String(vcpus) } },
+      });
+    }
     // A cold start (init) comes on top of the timeout; API Gateway gives up after 29 s.
     for (const name of FUNCTION_NAMES) {
       expect(functionProperties('dev', name).Timeout, name).toBeLessThanOrEqual(25);
