@@ -368,6 +368,9 @@ async function decideFrame(
     viewerMs,
     fullScaleOnly,
     onlyWithinBudget,
+    // A screen in motion is shown for a frame: the lossy search, not lossless text that costs the
+    // time and bytes of several frames.
+    screenLadder: plan.moving !== true,
   };
   const decision = await searchEncoding(prepared, search);
   const sent = refine
@@ -398,6 +401,8 @@ interface SearchInput {
   viewerMs: number;
   fullScaleOnly: boolean;
   onlyWithinBudget: boolean;
+  /** Whether a screen frame tries the screen ladder first. */
+  screenLadder: boolean;
 }
 
 /** The engine's search for the frame's encoding, within what is left of its latency budget. */
@@ -424,6 +429,7 @@ function searchEncoding(
     now: () => performance.now(),
     fullScaleOnly: search.fullScaleOnly,
     onlyWithinBudget: search.onlyWithinBudget,
+    screenLadder: search.screenLadder,
     parallelEncodes: prepared.parallelEncodes,
   });
 }

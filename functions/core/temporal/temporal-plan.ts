@@ -46,6 +46,11 @@ export interface TemporalPlan {
   readonly bucket?: BucketStep;
   /** The frame's network budget from the bucket (`frameTarget`); absent without a bucket. */
   readonly networkBytes?: number;
+  /**
+   * A screen changed in more than {@link NEW_SCREEN_SHARE} of its tiles (a scroll, another window):
+   * content in motion, which the screen ladder's lossless encodings would not show for long.
+   */
+  readonly moving?: boolean;
 }
 
 /** The viewer's image against the frame, and whether the frame's content is new to the viewer. */
@@ -146,10 +151,12 @@ export async function planTemporal(input: TemporalInput): Promise<TemporalPlan> 
     comparison.content,
     bank,
   );
-  if (!bucket) return { plan, viewer };
+  const { content } = comparison;
+  const moving = content.kind === 'changed' && content.share > NEW_SCREEN_SHARE;
+  if (!bucket) return { plan, viewer, moving };
   const spendAll = plan.kind === 'refine';
   const networkBytes = frameTarget(bucket.state, bucket.bytesPerSecond, bucket.fps, spendAll);
-  return { plan, viewer, bucket, networkBytes };
+  return { plan, viewer, bucket, networkBytes, moving };
 }
 
 /**

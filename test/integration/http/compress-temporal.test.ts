@@ -46,7 +46,7 @@ afterAll(() => {
 
 type Body = Record<string, unknown>;
 
-async function send(body: Body) {
+async function sendWithTiming(body: Body) {
   const response = await fixture.api.request(COMPRESS, {
     method: 'POST',
     user: 'alice',
@@ -55,11 +55,16 @@ async function send(body: Body) {
   });
   const text = await response.text();
   expect(response.status, text).toBe(200);
-  return compressResponseSchema.parse(JSON.parse(text));
+  const timing = response.headers.get('server-timing') ?? '';
+  return { answer: compressResponseSchema.parse(JSON.parse(text)), timing };
 }
 
-/** A session's frames, numbered and stamped at `fps`. */
-function session(extra: Body = {}) {
+async function send(body: Body) {
+  return (await sendWithTiming(body)).answer;
+}
+
+/** A session's frames, numbered and stamped at `fps`; `timed` also gives the Server-Timing. */
+function timedSession(extra: Body = {}) {
   const session_id = randomUUID();
   let frame_number = 0;
   return (frame: Buffer, more: Body = {}) => {
@@ -72,8 +77,14 @@ function session(extra: Body = {}) {
       ...more,
     };
     frame_number++;
-    return send(body);
+    return sendWithTiming(body);
   };
+}
+
+/** A session's frames, numbered and stamped at `fps`. */
+function session(extra: Body = {}) {
+  const next = timedSession(extra);
+  return async (frame: Buffer, more: Body = {}) => (await next(frame, more)).answer;
 }
 
 describe('POST /compress on a shared screen', () => {
@@ -110,6 +121,25 @@ describe('POST /compress on a shared screen', () => {
     expect(edit.ssim).toBeGreaterThanOrEqual(0.99);
     const still = await next(edited);
     expect(still.status).toBe('unchanged');
+  });
+
+  it('sends a scrolled screen without trying the lossless ladder on it', async () => {
+    const next = timedSession({
+      frame_type: 'screen',
+      network: SCREEN_NETWORK,
+      max_latency_ms: 100,
+    });
+    const { width = 1280, height = 720 } = await sharp(screen).metadata();
+    const scrolled = await sharp(screen)
+      .extract({ left: 0, top: 160, width, height: height - 160 })
+      .extend({ bottom: 160, background: '#ffffff' })
+      .png()
+      .toBuffer();
+    const first = await next(screen);
+    expect(first.timing).toMatch(/desc="webp lossless x1/);
+    const moved = await next(scrolled);
+    expect(moved.answer.status).toBe('success');
+    expect(moved.timing).not.toMatch(/lossless|near-lossless|palette/);
   });
 
   it('refines a still screen sent below the threshold until the viewer image meets it', async () => {

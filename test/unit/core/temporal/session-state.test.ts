@@ -156,6 +156,9 @@ describe('a session temporal state', () => {
     expect(scrolled.plan.kind).toBe('fresh');
     expect(scrolled.viewer).toBeUndefined();
     expect(compared).toBe(1);
+    // In motion: the screen ladder is not worth its time for it.
+    expect(scrolled.moving).toBe(true);
+    expect((await plan(4)).moving).toBe(false);
   });
 
   it('compares nothing of another size, and plans frames alone when the state could not be read', async () => {
@@ -180,7 +183,7 @@ describe('a session temporal state', () => {
       floor: 0.85,
       compare,
     });
-    expect(unread).toEqual({ plan: { kind: 'fresh' }, viewer: undefined });
+    expect(unread).toEqual({ plan: { kind: 'fresh' }, viewer: undefined, moving: false });
   });
 
   it('plans the next frame one interval after the last: the even share before any frame', () => {
