@@ -242,6 +242,7 @@ async function planFrame(
   temporal: TemporalState | null,
   port: SharpEnginePort,
 ) {
+  const started = performance.now();
   const { command, decoded } = prepared;
   const threshold = policy.unchangedSsim[command.frameType === 'screen' ? 'screen' : 'video'];
   const frame = {
@@ -262,8 +263,12 @@ async function planFrame(
       return port.compare(image);
     },
   });
-  return { plan, frame, threshold, viewerImage: () => viewerImage };
+  const planned: PlannedFrame = { ...plan, planMs: performance.now() - started };
+  return { plan: planned, frame, threshold, viewerImage: () => viewerImage };
 }
+
+/** A frame's temporal plan, and what planning it took (its digest, tile hashes, viewer comparison). */
+type PlannedFrame = TemporalPlan & { readonly planMs: number };
 
 /**
  * Wang's SSIM of what the viewer is left with (docs/design.md section 4.9): the chosen encoding, or
@@ -332,7 +337,7 @@ function outputOf(
 async function decideFrame(
   prepared: PreparedFrame,
   policy: ResolvedPolicy,
-  plan: TemporalPlan,
+  plan: PlannedFrame,
   budget: FrameBudget,
   model: EngineModel | undefined,
   port: SharpEnginePort,
@@ -351,7 +356,6 @@ async function decideFrame(
         maxLatencyMs: Math.max(policy.maxLatencyMs, REFINE_LATENCY_MS),
       }
     : policy;
-  const viewerMs = plan.viewer?.measureMs ?? 0;
   // Text is not downscaled to refine it while waiting lets a full-scale version fit.
   const fullScaleOnly =
     refine &&
@@ -365,7 +369,7 @@ async function decideFrame(
     budget,
     model,
     port,
-    viewerMs,
+    planMs: plan.planMs,
     fullScaleOnly,
     onlyWithinBudget,
     // A screen in motion is shown for a frame: the lossy search, not lossless text that costs the
@@ -397,8 +401,8 @@ interface SearchInput {
   budget: FrameBudget;
   model: EngineModel | undefined;
   port: SharpEnginePort;
-  /** What comparing with the viewer's image took, ms. */
-  viewerMs: number;
+  /** What planning the frame took (its digest, tile hashes, the viewer's comparison), ms. */
+  planMs: number;
   fullScaleOnly: boolean;
   onlyWithinBudget: boolean;
   /** Whether a screen frame tries the screen ladder first. */
@@ -412,9 +416,9 @@ function searchEncoding(
 ): Promise<CompressionDecision> {
   const { command, decoded } = prepared;
   const { policy, model } = search;
-  // The latency budget covers the whole frame: what decoding and the viewer's comparison took is
-  // not left for the search.
-  const spentMs = prepared.decodeMs + search.viewerMs;
+  // The latency budget covers the whole frame: what decoding and planning it took is not left for
+  // the search.
+  const spentMs = prepared.decodeMs + search.planMs;
   return compressFrame({
     frame: {
       width: decoded.width,

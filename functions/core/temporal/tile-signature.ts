@@ -8,9 +8,15 @@
 /** Tile edge in pixels. */
 export const TILE_SIZE = 32;
 
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
 /**
  * The hash of each {@link TILE_SIZE} tile of `pixels` (row-major, `channels` bytes per pixel), tiles
- * in row-major order; FNV-1a over the tile's bytes row by row. Equal pixels give equal signatures.
+ * in row-major order: FNV-1a over the tile's bytes row by row, four bytes (little-endian) at a
+ * time, the bytes of a row's tail under four one at a time. Equal pixels give equal signatures,
+ * however the buffer is aligned. A word at a time takes a quarter of the steps a byte at a time
+ * would: this runs on every screen frame, inside its latency budget.
  */
 export function tileSignature(
   pixels: Uint8Array,
@@ -20,22 +26,53 @@ export function tileSignature(
 ): Uint32Array {
   const columns = Math.ceil(width / TILE_SIZE);
   const rows = Math.ceil(height / TILE_SIZE);
-  const hashes = new Uint32Array(columns * rows).fill(0x811c9dc5);
+  const hashes = new Uint32Array(columns * rows).fill(FNV_OFFSET);
   const rowBytes = width * channels;
   const tileBytes = TILE_SIZE * channels;
+  const words = pixels.byteOffset % 4 === 0 ? wordsOf(pixels) : undefined;
   for (let y = 0; y < height; y++) {
     const tileRow = Math.floor(y / TILE_SIZE) * columns;
     const start = y * rowBytes;
     for (let column = 0; column < columns; column++) {
-      let hash = hashes[tileRow + column] as number;
-      const end = Math.min(start + (column + 1) * tileBytes, start + rowBytes);
-      for (let i = start + column * tileBytes; i < end; i++) {
-        hash = Math.imul(hash ^ (pixels[i] as number), 0x01000193);
-      }
-      hashes[tileRow + column] = hash;
+      const from = start + column * tileBytes;
+      const to = Math.min(from + tileBytes, start + rowBytes);
+      const index = tileRow + column;
+      hashes[index] = hashSegment(hashes[index] as number, pixels, words, from, to);
     }
   }
   return hashes;
+}
+
+/** `pixels` as little-endian 32-bit words, for a buffer that starts on a word boundary. */
+function wordsOf(pixels: Uint8Array): Uint32Array {
+  return new Uint32Array(pixels.buffer, pixels.byteOffset, pixels.byteLength >>> 2);
+}
+
+/** `hash` carried over `pixels[from, to)`: whole words first, then the tail byte by byte. */
+function hashSegment(
+  hash: number,
+  pixels: Uint8Array,
+  words: Uint32Array | undefined,
+  from: number,
+  to: number,
+): number {
+  let h = hash;
+  const wordEnd = from + ((to - from) & ~3);
+  if (words !== undefined && from % 4 === 0) {
+    for (let w = from >>> 2; w < wordEnd >>> 2; w++)
+      h = Math.imul(h ^ (words[w] as number), FNV_PRIME);
+  } else {
+    for (let i = from; i < wordEnd; i += 4) {
+      const word =
+        (pixels[i] as number) |
+        ((pixels[i + 1] as number) << 8) |
+        ((pixels[i + 2] as number) << 16) |
+        ((pixels[i + 3] as number) << 24);
+      h = Math.imul(h ^ word, FNV_PRIME);
+    }
+  }
+  for (let i = wordEnd; i < to; i++) h = Math.imul(h ^ (pixels[i] as number), FNV_PRIME);
+  return h;
 }
 
 /** The signature as stored with the viewer's image. */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   changedShare,
@@ -33,6 +34,28 @@ describe('the tile signature of a screen', () => {
     const changed = [...after.keys()].filter((i) => after[i] !== before[i]);
     const columns = Math.ceil(WIDTH / TILE_SIZE);
     expect(changed).toEqual([Math.floor(y / TILE_SIZE) * columns + Math.floor(x / TILE_SIZE)]);
+  });
+
+  it('is the same for the same pixels wherever the buffer starts, for odd widths and grey too', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 90 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.constantFrom(1, 3),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (width, height, channels, shift, seed) => {
+          const length = width * height * channels;
+          const aligned = new Uint8Array(length);
+          for (let i = 0; i < length; i++) aligned[i] = (i * 131 + seed) % 256;
+          const shifted = new Uint8Array(new ArrayBuffer(length + 4), shift, length);
+          shifted.set(aligned);
+          expect(tileSignature(shifted, width, height, channels)).toEqual(
+            tileSignature(aligned, width, height, channels),
+          );
+        },
+      ),
+    );
   });
 
   it('tells the share of tiles that changed between two signatures', () => {
