@@ -174,12 +174,38 @@ export async function measureFloorEncodings(
   }
 }
 
-/** Measures the floor of the still page `data` under `profiles`. */
-export async function measureStillFloor(
+/**
+ * The fewest bytes in which a screen sequence's first frame can be sent at the policy's quality
+ * floor: where that is more than a frame's budget, the per-frame engine has nothing it may send.
+ */
+export interface QualityFloor {
+  /** The sequence whose first frame was measured. */
+  readonly sequence: string;
+  /** The policy's quality floor (`min_quality_score`). */
+  readonly quality: number;
+  /** The frame's size as the client sends it: the ratio cap of its budget rests on it. */
+  readonly originalBytes: number;
+  /** The smallest encoding at or above {@link quality}; undefined when none reaches it. */
+  readonly smallest: MeasuredEncoding | undefined;
+  /** The smallest encoding at full scale (the screen ladder's among them), whatever its SSIM. */
+  readonly smallestFullScale: MeasuredEncoding | undefined;
+}
+
+/** The quality floor of `sequence`'s first frame `data` from its measured `encodings`. */
+export function qualityFloor(
+  sequence: string,
   data: Buffer,
-  profiles: readonly NetworkProfile[],
-  threshold: number,
-  allowedFormats: readonly OutputFormat[],
-): Promise<StillFloor> {
-  return stillFloor(await measureFloorEncodings(data, allowedFormats), profiles, threshold);
+  encodings: readonly MeasuredEncoding[],
+  quality: number,
+): QualityFloor {
+  return {
+    sequence,
+    quality,
+    originalBytes: data.length,
+    smallest: smallestAtSsim(encodings, quality),
+    smallestFullScale: smallestAtSsim(
+      encodings.filter((encoding) => encoding.scale === 1),
+      Number.NEGATIVE_INFINITY,
+    ),
+  };
 }

@@ -13,8 +13,11 @@ import type { TemporalState } from '../functions/core/temporal/session-state.ts'
 import { decodeFrame } from '../functions/platform/imaging/frame-decoder.ts';
 import type { SentFrame, SessionServer } from './temporal.ts';
 
-/** A fresh session of the temporal service. */
-export function temporalSession(): SessionServer {
+/**
+ * A fresh session of the temporal service, each frame sent with `max_latency_ms: maxLatencyMs`
+ * when given (else the policy's latency budget).
+ */
+export function temporalSession(maxLatencyMs?: number): SessionServer {
   const sessionId = crypto.randomUUID();
   let model: EngineModel | undefined;
   let temporal: TemporalState = {};
@@ -25,6 +28,7 @@ export function temporalSession(): SessionServer {
         frame_number: frame.frameNumber,
         timestamp_us: frame.timestampUs,
         frame_type: frame.frameType,
+        max_latency_ms: maxLatencyMs,
         network: {
           available_bandwidth_kbps: network.bandwidthKbps,
           packet_loss_percent: network.packetLossPercent,

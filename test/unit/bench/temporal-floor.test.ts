@@ -13,7 +13,7 @@ import {
   type SessionMeasures,
   splitByFloor,
   stillGoals,
-} from '../../../bench/temporal-report.ts';
+} from '../../../bench/temporal-goals.ts';
 import { QUALITY_GRID, usableScales } from '../../../functions/core/engine/candidates.ts';
 import { usableBytesPerSecond } from '../../../functions/core/network/budget.ts';
 import { BURST_SECONDS } from '../../../functions/core/temporal/bit-bucket.ts';
@@ -111,8 +111,15 @@ describe('the floor of a sharp still screen', () => {
   });
 });
 
-/** One session's measures; only the still screen's settle time and budget share matter here. */
-function measures(worstSettleMs: number, settledBudgetShare: number): SessionMeasures {
+/**
+ * One session's measures; only the still screen's settle times and budget shares matter here. The
+ * edited region settles as the whole frame does unless `edit` says otherwise.
+ */
+function measures(
+  worstSettleMs: number,
+  settledBudgetShare: number,
+  edit = { worstSettleMs, settledBudgetShare },
+): SessionMeasures {
   return {
     frames: 10,
     meanSsim: 0.99,
@@ -120,10 +127,12 @@ function measures(worstSettleMs: number, settledBudgetShare: number): SessionMea
     peakRateShare: 1,
     imagesSent: 1,
     statuses: { success: 1, fallback: 0, dropped: 0, unchanged: 9 },
-    worstFrameSettleMs: worstSettleMs,
     worstSettleMs,
+    worstEditSettleMs: edit.worstSettleMs,
     settledBytesPerFrame: 10,
     settledBudgetShare,
+    editSettledBytesPerFrame: 10,
+    editSettledBudgetShare: edit.settledBudgetShare,
   };
 }
 
@@ -152,13 +161,32 @@ describe("the still screen's goals against the floor", () => {
 
   it('are met when every reachable profile meets them, whatever happens below the floor', () => {
     const goals = stillGoals([run(FAST, sharp), run(MID, sharp), run(SLOW, never)], floor);
-    expect(goals.map((g) => g.met)).toEqual([true, true]);
+    expect(goals.map((g) => g.met)).toEqual([true, true, undefined]);
     for (const goal of goals) expect(goal.measured).toContain('slow excluded: smallest 0.99');
+  });
+
+  it('count a screen as there only once its edits are sharp too, and give the whole frame alone a row without a verdict', () => {
+    const editNeverSharp = measures(300, 0.001, {
+      worstSettleMs: Number.POSITIVE_INFINITY,
+      settledBudgetShare: Number.NaN,
+    });
+    const goals = stillGoals([run(FAST, sharp), run(MID, editNeverSharp)], floor);
+    expect(goals.map((g) => g.met)).toEqual([false, false, undefined]);
+    expect(goals[0]?.measured).toMatch(/^not reached \(mid\)/);
+    expect(goals[2]?.measured).toMatch(/^300 ms \((fast|mid)\), then 0.10 %/);
+  });
+
+  it('charge the refinements that sharpen an edit to the whole-frame row only', () => {
+    const refinedAfter = measures(300, 0.2, { worstSettleMs: 450, settledBudgetShare: 0 });
+    const goals = stillGoals([run(FAST, sharp), run(MID, refinedAfter)], floor);
+    expect(goals.map((g) => g.met)).toEqual([true, true, undefined]);
+    expect(goals[0]?.measured).toMatch(/^450 ms \(mid\)/);
+    expect(goals[2]?.measured).toMatch(/then 20.00 %/);
   });
 
   it('still fail where the page is reachable but never becomes sharp', () => {
     const goals = stillGoals([run(FAST, sharp), run(MID, never), run(SLOW, sharp)], floor);
-    expect(goals.map((g) => g.met)).toEqual([false, false]);
+    expect(goals.map((g) => g.met)).toEqual([false, false, undefined]);
     expect(goals[0]?.measured).toMatch(/^not reached \(mid\)/);
   });
 
@@ -172,6 +200,6 @@ describe("the still screen's goals against the floor", () => {
   it('count a profile the floor did not measure', () => {
     const other = { ...FAST, name: 'other' };
     const goals = stillGoals([run(other, never), run(SLOW, never)], floor);
-    expect(goals.map((g) => g.met)).toEqual([false, false]);
+    expect(goals.map((g) => g.met)).toEqual([false, false, undefined]);
   });
 });
