@@ -22,6 +22,7 @@ import {
   applyChange,
   type TemporalChange,
   type TemporalState,
+  type ViewerSource,
 } from '../core/temporal/session-state.ts';
 import { planTemporal, type TemporalPlan } from '../core/temporal/temporal-plan.ts';
 import { encodeSignature, tileSignature } from '../core/temporal/tile-signature.ts';
@@ -191,7 +192,10 @@ export async function runEngine(
     const { decision, sent } = await decideFrame(prepared, policy, plan, budget, model, port);
     const chosen = sent.kind === 'as_decided' ? decision.chosen : undefined;
     const output = outputOf(sent, chosen, port, command.frame);
-    const reported = await measureAsReported(port, sent, chosen, viewerImage());
+    const reported = await measureAsReported(port, sent, chosen, {
+      image: viewerImage(),
+      source: temporal?.viewer,
+    });
     const outcome: EngineOutcome = {
       decision,
       sent,
@@ -214,7 +218,9 @@ export async function runEngine(
       sent: output,
       frame,
       // What goes out is the encoding, or the original itself.
-      quality: chosen ? { ssim: chosen.ssim, psnrDb: chosen.psnrDb } : { ssim: 1, psnrDb: 100 },
+      quality: chosen
+        ? { ssim: chosen.ssim, psnrDb: chosen.psnrDb, reportedSsim: reported?.ssim }
+        : { ssim: 1, psnrDb: 100 },
       keepViewer: threshold !== null,
       stalledAt: stalledAt(plan, sent),
       target: plan.plan.kind === 'refine' ? plan.plan.target : undefined,
@@ -272,18 +278,22 @@ type PlannedFrame = TemporalPlan & { readonly planMs: number };
 
 /**
  * Wang's SSIM of what the viewer is left with (docs/design.md section 4.9): the chosen encoding, or
- * the viewer's own image when the frame is `unchanged`; undefined where the engine's factor is
- * Wang's, or nothing new is shown.
+ * the viewer's own image when the frame is `unchanged` (measured when it was compared with the
+ * frame, else as it was sent for the same frame); undefined where the engine's factor is Wang's,
+ * or nothing new is shown.
  */
 function measureAsReported(
   port: SharpEnginePort,
   sent: FrameOutcome,
   chosen: MeasuredEncoding | undefined,
-  viewerImage: Buffer | undefined,
+  viewer: { image: Buffer | undefined; source: ViewerSource | undefined },
 ): Promise<Measurement | undefined> {
   if (chosen) return port.reportedQuality(chosen);
-  if (sent.kind === 'unchanged' && viewerImage) return port.reportedQuality(viewerImage);
-  return Promise.resolve(undefined);
+  if (sent.kind !== 'unchanged') return Promise.resolve(undefined);
+  if (viewer.image) return port.reportedQuality(viewer.image);
+  const ssim = viewer.source?.reportedSsim;
+  const psnrDb = viewer.source?.psnrDb ?? 100;
+  return Promise.resolve(ssim === undefined ? undefined : { ssim, psnrDb, measureMs: 0 });
 }
 
 /** The burst a refinement found nothing better with, when its bucket was full; else undefined. */

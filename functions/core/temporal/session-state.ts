@@ -19,9 +19,11 @@ export interface ViewerSource {
   readonly height: number;
   /** Digest of that frame's bytes as received: a frame with the same digest is the same frame. */
   readonly digest: string;
-  /** SSIM and PSNR of the image against that frame. */
+  /** SSIM (the engine's) and PSNR of the image against that frame. */
   readonly ssim: number;
   readonly psnrDb: number;
+  /** Wang's SSIM of the image against that frame, where his analysis factor is not the engine's. */
+  readonly reportedSsim?: number;
   /** That frame's tile signature (`tile-signature.ts`), for screen frames. */
   readonly tiles?: string;
   /**
@@ -80,7 +82,12 @@ export interface TemporalChange {
   readonly sent: Buffer;
   readonly frame: Pick<TemporalFrame, 'width' | 'height' | 'digest' | 'tiles'>;
   /** The quality of what was sent against the frame (the frame itself when it was the original). */
-  readonly quality: { readonly ssim: number; readonly psnrDb: number };
+  readonly quality: {
+    readonly ssim: number;
+    readonly psnrDb: number;
+    /** Wang's SSIM, where it is not `ssim` (docs/design.md section 4.9). */
+    readonly reportedSsim?: number;
+  };
   /** Keep what was sent as the viewer's image (the policy has a threshold for the frame's type). */
   readonly keepViewer: boolean;
   /** A refinement with a full bucket found nothing better: its burst, in bytes. */
@@ -131,6 +138,7 @@ export function applyChange(previous: TemporalState, change: TemporalChange): Te
             digest: frame.digest(),
             ssim: change.quality.ssim,
             psnrDb: change.quality.psnrDb,
+            reportedSsim: change.quality.reportedSsim,
             tiles: frame.tiles?.(),
             target: change.target ?? inheritedTarget(previous.viewer, frame),
           }

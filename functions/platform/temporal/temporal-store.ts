@@ -64,6 +64,7 @@ const viewerSourceSchema = z.object({
   digest: z.string().max(128),
   ssim: z.number().min(-1).max(1),
   psnrDb: z.number(),
+  reportedSsim: z.number().min(-1).max(1).optional(),
   tiles: z.string().max(1_000_000).optional(),
   stalledAt: z.number().nonnegative().optional(),
   target: z.number().min(-1).max(1).optional(),

@@ -165,6 +165,27 @@ describe('POST /compress on a shared screen', () => {
     }
   });
 
+  it("answers the same 640x360 frame again with the figures its image was sent with, Wang's SSIM and the engine's", async () => {
+    const frame = await encodeFrame('scene', { width: 640, height: 360 });
+    const video = session({
+      network: SCREEN_NETWORK,
+      max_latency_ms: 100,
+      unchanged_ssim_video: 0.9,
+      min_quality_score: 0.5,
+    });
+    const sent = await video(frame);
+    expect(sent.status).toBe('success');
+    // At 640x360 the engine measures at factor 2 and Wang at 1: the two figures differ.
+    expect(sent.ssim).not.toBe(sent.quality_score);
+    const again = await video(frame);
+    expect(again).toMatchObject({
+      status: 'unchanged',
+      ssim: sent.ssim,
+      quality_score: sent.quality_score,
+      psnr_db: sent.psnr_db,
+    });
+  });
+
   it('never answers a video frame unchanged unless the policy sets a threshold for video', async () => {
     const frame = await encodeFrame('scene');
     const video = session({ network: SCREEN_NETWORK, max_latency_ms: 100 });
