@@ -17,8 +17,8 @@ export type LambdaPrice = { readonly perGbSecond: number; readonly perRequest: n
 /** The memory at which a function has the equivalent of one vCPU. */
 export const MIB_PER_VCPU = 1769;
 
-/** The compress function's memory today: about 1.7 vCPUs, which no whole number of cores is. */
-export const CURRENT_MEMORY_MIB = 3008;
+/** The most memory a new account's functions may have: about 1.7 vCPUs, which no whole number of cores is. */
+export const NEW_ACCOUNT_MEMORY_MIB = 3008;
 
 /** The policy's latency budget at 1280x720, which decode + engine must keep at p95. */
 export const LATENCY_BUDGET_MS = 20;
@@ -166,16 +166,16 @@ function measuredCells(row: SizingRow, chosen: boolean): string[] {
   ];
 }
 
-/** Today's size, between the two measured ones: its figures as ranges, its cost on both runs. */
+/** A new account's largest size, between the two measured ones: its figures as ranges, its cost on both runs. */
 function currentCells(one: SizingRun, two: SizingRun): string[] {
   const [fast, slow] = [sizingRow(two), sizingRow(one)];
   const range = (a: number, b: number, digits: number) =>
     `${fixed(Math.min(a, b), digits)} to ${fixed(Math.max(a, b), digits)}`;
   const [low, high] = [two, one]
-    .map((run) => costPerMillion(run.billedMs, CURRENT_MEMORY_MIB))
+    .map((run) => costPerMillion(run.billedMs, NEW_ACCOUNT_MEMORY_MIB))
     .sort((a, b) => a.dollarsPerMillion - b.dollarsPerMillion) as [FrameCost, FrameCost];
   return [
-    `${sizeLabel(CURRENT_MEMORY_MIB, CURRENT_MEMORY_MIB / MIB_PER_VCPU, 2)}, today`,
+    `${sizeLabel(NEW_ACCOUNT_MEMORY_MIB, NEW_ACCOUNT_MEMORY_MIB / MIB_PER_VCPU, 2)}, a new account's limit`,
     'not emulated: between the two',
     `p95 ${range(fast.decodeEngine.p95, slow.decodeEngine.p95, 1)}`,
     `p95 ${range(fast.total.p95, slow.total.p95, 1)}`,
@@ -186,7 +186,7 @@ function currentCells(one: SizingRun, two: SizingRun): string[] {
   ];
 }
 
-/** The sizing table: one row per emulated size, today's size between them. */
+/** The sizing table: one row per emulated size, a new account's largest size between them. */
 export function sizingTable(report: SizingReport): string[] {
   const rows = report.runs.map((run) => sizingRow(run));
   const choice = chooseSize(rows);
@@ -252,7 +252,7 @@ export function sizingNotes(report: SizingReport): string[] {
     '',
     `${frames} frames per size (${report.profiles.join(' and ')}, one session each), the sizes taking turns frame by frame, which of them first alternating; load average (1 min) ${fixed(report.load.start, 2)} before these runs and ${fixed(report.load.end, 2)} after. The pinned processes saw ${seen.join(' and ')} CPUs (\`os.availableParallelism()\`).`,
     '',
-    `${CURRENT_MEMORY_MIB} MiB is about ${fixed(CURRENT_MEMORY_MIB / MIB_PER_VCPU, 2)} vCPUs, a share of CPU time that no whole number of cores emulates: its row gives the range between the two measured sizes, and its cost is the same frames' durations billed at ${CURRENT_MEMORY_MIB} MiB.`,
+    `${NEW_ACCOUNT_MEMORY_MIB} MiB is about ${fixed(NEW_ACCOUNT_MEMORY_MIB / MIB_PER_VCPU, 2)} vCPUs, a share of CPU time that no whole number of cores emulates: its row gives the range between the two measured sizes, and its cost is the same frames' durations billed at ${NEW_ACCOUNT_MEMORY_MIB} MiB.`,
   ];
 }
 
