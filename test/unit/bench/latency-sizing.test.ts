@@ -96,14 +96,14 @@ describe('the choice of a memory size', () => {
 });
 
 describe('the sizing table', () => {
-  it("puts today's 3008 MiB between the measured sizes, costed on both runs' durations", () => {
+  it("puts a new account's largest size, 3008 MiB, between the measured sizes, costed on both runs' durations", () => {
     const lines = sizingTable(report([run(ONE, [15, 18], [20, 20]), run(TWO, [9, 10], [10, 10])]));
     expect(lines).toHaveLength(5);
-    const today = lines[3] ?? '';
-    expect(today).toContain('3008 MiB (1.70 vCPUs), today');
+    const quotaRow = lines[3] ?? '';
+    expect(quotaRow).toContain("3008 MiB (1.70 vCPUs), a new account's limit");
     const low = costPerMillion([10, 10], 3008).dollarsPerMillion.toFixed(2);
     const high = costPerMillion([20, 20], 3008).dollarsPerMillion.toFixed(2);
-    expect(today).toContain(`$${low} to $${high}`);
+    expect(quotaRow).toContain(`$${low} to $${high}`);
     expect(lines[2]).toContain('**1769 MiB (1 vCPU)**');
   });
 
