@@ -36,6 +36,7 @@ import { decodeFrame } from '../platform/imaging/frame-decoder.ts';
 import {
   createSharpEnginePort,
   type SharpEnginePort,
+  useImagingThreads,
 } from '../platform/imaging/sharp-engine-port.ts';
 import { toFrameEvent } from '../platform/metrics/frame-event-of.ts';
 import { logger, metrics } from '../platform/observability.ts';
@@ -156,6 +157,7 @@ export async function prepareFrame(
   const decodeMs = performance.now() - decodeStarted;
   command.signal?.throwIfAborted();
   const parallelEncodes = runtime.settings.ENGINE_PARALLEL_ENCODES;
+  useImagingThreads(parallelEncodes);
   return { command, started, decodeMs, decoded, stored, live, temporal, parallelEncodes };
 }
 

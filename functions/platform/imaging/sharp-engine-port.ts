@@ -49,6 +49,14 @@ export interface SharpEnginePort extends EnginePort {
 // Frames are seen once; libvips' operation cache would only hold memory.
 sharp.cache(false);
 
+/**
+ * Lets libvips run each operation on `threads` threads: one per encode the process may run at once
+ * (`ENGINE_PARALLEL_ENCODES`, its vCPUs). sharp's own default on glibc is one.
+ */
+export function useImagingThreads(threads: number): void {
+  if (sharp.concurrency() !== threads) sharp.concurrency(threads);
+}
+
 /** Encoder settings per format, chosen for real-time use (see the README's engine section). */
 function encoder(image: Sharp, candidate: AnyCandidate): Sharp {
   return isScreenCandidate(candidate)

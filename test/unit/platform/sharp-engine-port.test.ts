@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { lumaFromPixels } from '../../../functions/core/quality/luma.ts';
 import { measureQuality } from '../../../functions/core/quality/ssim.ts';
 import { decodeFrame } from '../../../functions/platform/imaging/frame-decoder.ts';
-import { createSharpEnginePort } from '../../../functions/platform/imaging/sharp-engine-port.ts';
+import {
+  createSharpEnginePort,
+  useImagingThreads,
+} from '../../../functions/platform/imaging/sharp-engine-port.ts';
 import { encodeFrame } from '../../support/frames.ts';
 
 const candidate = { format: 'jpeg', quality: 60, scale: 1, width: 320, height: 180 } as const;
@@ -118,5 +121,17 @@ describe('the sharp engine port', () => {
     const port = createSharpEnginePort(await decodeFrame(await encodeFrame('scene', size)));
     const encoded = await port.encode({ ...candidate, width: 640, height: 360, scale: 0.5 });
     expect(await port.reportedQuality(encoded)).toBeUndefined();
+  });
+
+  it('lets libvips run each operation on as many threads as the process may run encodes', () => {
+    const before = sharp.concurrency();
+    try {
+      useImagingThreads(2);
+      expect(sharp.concurrency()).toBe(2);
+      useImagingThreads(1);
+      expect(sharp.concurrency()).toBe(1);
+    } finally {
+      sharp.concurrency(before);
+    }
   });
 });
