@@ -37,7 +37,7 @@ const report: ColdStartReport = {
   warmUpMs,
   firstMs: first.decodeMs + first.engineMs,
   secondMs: second.decodeMs + second.engineMs,
-  firstWithinBudget: (chosen?.bytes ?? frame.length) <= first.budgetBytes,
+  firstWithinBudget: (chosen?.bytes ?? frame.length) <= first.budget.budgetBytes,
   firstSsim: chosen?.ssim,
 };
 process.send?.(report);

@@ -1,5 +1,5 @@
 /**
- * What the compression benchmark shares with its peak-RSS child process: the production policy,
+ * What the compression benchmarks share (the peak-RSS child, the cold start, the temporal baseline): the production policy,
  * the three network profiles, and one frame served the way `compress-service.ts` serves it (decode,
  * the latency budget minus the decode time, the sharp port, the engine, the model carried through
  * its JSON form as Redis holds it).
@@ -7,7 +7,11 @@
 import type { FrameType } from '../functions/core/engine/candidates.ts';
 import { type CompressionDecision, compressFrame } from '../functions/core/engine/engine.ts';
 import { type EngineModel, restoreModel } from '../functions/core/engine/model.ts';
-import { frameBudget, type NetworkSample } from '../functions/core/network/budget.ts';
+import {
+  type FrameBudget,
+  frameBudget,
+  type NetworkSample,
+} from '../functions/core/network/budget.ts';
 import { type ResolvedPolicy, resolvePolicy } from '../functions/core/policy.ts';
 import { type DecodedFrame, decodeFrame } from '../functions/platform/imaging/frame-decoder.ts';
 import {
@@ -37,7 +41,7 @@ export interface ServedFrame {
   /** The frame's port: it still holds every encoding the engine produced. */
   readonly port: SharpEnginePort;
   readonly decision: CompressionDecision;
-  readonly budgetBytes: number;
+  readonly budget: FrameBudget;
   /** `decodeFrame` wall time, ms. */
   readonly decodeMs: number;
   /** Port creation (the input's luma) plus `compressFrame`, wall time in ms. */
@@ -47,21 +51,23 @@ export interface ServedFrame {
 }
 
 /**
- * Decodes and compresses one frame under {@link POLICY} like `compress()` does: the engine gets
- * the latency budget minus what decoding took (at least 1 ms) and the session's model.
+ * Decodes and compresses one frame under `policy` ({@link POLICY} unless given) like `compress()`
+ * does: the engine gets the latency budget minus what decoding took (at least 1 ms) and the
+ * session's model.
  */
 export async function serveFrame(
   frame: Buffer,
   frameType: FrameType,
   network: NetworkSample,
   model: EngineModel | undefined,
+  policy: ResolvedPolicy = POLICY,
 ): Promise<ServedFrame> {
   const decodeStarted = performance.now();
   const decoded = await decodeFrame(frame);
   const decodeMs = performance.now() - decodeStarted;
   const budget = frameBudget({
     originalBytes: frame.length,
-    targetCompressionRatio: POLICY.targetCompressionRatio,
+    targetCompressionRatio: policy.targetCompressionRatio,
     network,
   });
   const engineStarted = performance.now();
@@ -73,7 +79,7 @@ export async function serveFrame(
       originalBytes: frame.length,
       frameType,
     },
-    policy: { ...POLICY, maxLatencyMs: Math.max(1, POLICY.maxLatencyMs - decodeMs) },
+    policy: { ...policy, maxLatencyMs: Math.max(1, policy.maxLatencyMs - decodeMs) },
     budget,
     model,
     port,
@@ -84,7 +90,7 @@ export async function serveFrame(
     decoded,
     port,
     decision,
-    budgetBytes: budget.budgetBytes,
+    budget,
     decodeMs,
     engineMs,
     model: restoreModel(JSON.parse(JSON.stringify(decision.model))).model,

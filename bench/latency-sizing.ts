@@ -3,6 +3,7 @@
  * what a frame costs at a size (billed GB-seconds at the published arm64 price, plus the request
  * charge), the size chosen, and the page's table and method.
  */
+import { MIB_PER_VCPU } from '../lib/config/environment-config.ts';
 import { fixed } from './format.ts';
 import type { FrameSample } from './latency-stats.ts';
 import { type Goal, markdownTable } from './report-page.ts';
@@ -13,9 +14,6 @@ export const ARM64_PRICE = { perGbSecond: 0.0000133334, perRequest: 0.2 / 1e6 } 
 
 /** A price of Lambda: per GB-second of billed duration, and per request. */
 export type LambdaPrice = { readonly perGbSecond: number; readonly perRequest: number };
-
-/** The memory at which a function has the equivalent of one vCPU. */
-export const MIB_PER_VCPU = 1769;
 
 /** The most memory a new account's functions may have: about 1.7 vCPUs, which no whole number of cores is. */
 export const NEW_ACCOUNT_MEMORY_MIB = 3008;

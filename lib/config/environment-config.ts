@@ -24,6 +24,15 @@ export const ENVIRONMENTS_CONTEXT_KEY = 'aic:environments';
 /** Lambda memory per vCPU: a function gets one vCPU for each 1769 MiB it is given. */
 export const MIB_PER_VCPU = 1769;
 
+/**
+ * `ENGINE_PARALLEL_ENCODES` for a process with `vcpus` whole vCPUs of CPU time: one encode per
+ * vCPU, at least 1 and at most 2. Lambda functions and Fargate tasks see more cores than their CPU
+ * time covers, so they are told rather than left to count.
+ */
+export function parallelEncodesEnvironment(vcpus: number): { ENGINE_PARALLEL_ENCODES: string } {
+  return { ENGINE_PARALLEL_ENCODES: String(Math.max(1, Math.min(2, Math.floor(vcpus)))) };
+}
+
 /** The deployment environments; each becomes one CDK `Stage` of the same name. */
 export const ENVIRONMENT_NAMES = ['dev', 'staging', 'prod'] as const;
 

@@ -29,6 +29,7 @@ import {
 import {
   type EnvironmentConfig,
   MIB_PER_VCPU,
+  parallelEncodesEnvironment,
   type ReservedFunctionName,
   tenantEnvironment,
 } from '../config/environment-config.ts';
@@ -342,15 +343,6 @@ export function memoryOf({
   return memoryMiB === 'environment' ? config.lambda.compress.memoryMiB : memoryMiB;
 }
 
-/**
- * What a function that handles pixels is told of its CPUs: the encodes it may run at once, one per
- * vCPU its memory buys, at most 2. It sees more cores than its CPU time covers below 3538 MiB.
- */
-function engineEnvironment(props: AicFunctionProps): Record<string, string> {
-  const vcpus = Math.floor(memoryOf(props) / MIB_PER_VCPU);
-  return { ENGINE_PARALLEL_ENCODES: String(Math.max(1, Math.min(2, vcpus))) };
-}
-
 /** The caller's variables plus the Powertools, logging and Node.js settings every function gets. */
 function functionEnvironment(props: AicFunctionProps): Record<string, string> {
   const { config } = props;
@@ -371,7 +363,7 @@ function functionEnvironment(props: AicFunctionProps): Record<string, string> {
           AWS_LAMBDA_EXEC_WRAPPER: NODE_FLAGS_WRAPPER,
           AIC_NODE_FLAGS: NODE_HEAP_FLAGS.join(' '),
           ...PIXEL_PROCESS_ENV,
-          ...engineEnvironment(props),
+          ...parallelEncodesEnvironment(memoryOf(props) / MIB_PER_VCPU),
         }
       : {}),
   };

@@ -13,7 +13,11 @@ import {
 import { type IRole, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { type EnvironmentConfig, tenantEnvironment } from '../../config/environment-config.ts';
+import {
+  type EnvironmentConfig,
+  parallelEncodesEnvironment,
+  tenantEnvironment,
+} from '../../config/environment-config.ts';
 import { REPO_ROOT } from '../../paths.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../aic-function.ts';
 import type { DataAccess } from '../data/data-access.ts';
@@ -194,8 +198,7 @@ function containerEnvironment(props: GrpcTaskProps): Record<string, string> {
     ...metrics.producerEnvironment(),
     METRICS_BATCH_LINGER_MS: String(METRICS_BATCH_LINGER_MS),
     GRPC_PORT: String(GRPC_PORT),
-    // A task sees its host's cores, not its CPU share: two encodes at once only with a vCPU each.
-    ENGINE_PARALLEL_ENCODES: String(Math.max(1, Math.min(2, Math.floor(config.grpc.cpu / 1024)))),
+    ...parallelEncodesEnvironment(config.grpc.cpu / 1024),
     METRICS_PORT: String(METRICS_PORT),
     // Tokens are checked as the HTTP API's authorizer checks them: the issuer's public keys, its
     // issuer and every audience. No shared signing key exists on AWS.

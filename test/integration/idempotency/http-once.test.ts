@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { toCompressCommand } from '../../../functions/app/compress-command.ts';
 import { compressOnce } from '../../../functions/app/compress-service.ts';
 import {
@@ -14,41 +14,25 @@ import { createFrameLog } from '../../../functions/platform/metrics/frame-log-fa
 import { createGuardedRedis } from '../../../functions/platform/redis/guarded-redis.ts';
 import type { Runtime } from '../../../functions/platform/runtime.ts';
 import { loadSettings } from '../../../functions/platform/settings.ts';
+import { useTestApi } from '../../support/api-fixture.ts';
 import { encodeFrame } from '../../support/frames.ts';
-import { startTestApi, type TestApi } from '../../support/local-api.ts';
 import { deleteKeysWithPrefix, SHARED_REDIS_URL } from '../../support/redis-keys.ts';
-import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
 const COMPRESS = '/api/v1/aic/compress';
-const PREFIX = `aic-test:idempotency:${randomUUID()}:`;
-
-let db: TestDatabase;
-let api: TestApi;
+// Eight frames in their engines at once on a small machine may hold a Redis reply past the 50 ms
+// default; a claim without a reply would be worked twice (counted once all the same).
+const fixture = useTestApi('idempotency', { REDIS_COMMAND_TIMEOUT_MS: '1000' });
+const PREFIX = fixture.prefix;
 let frameData: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase({ migrate: true });
-  api = await startTestApi({
-    DATABASE_URL: db.url,
-    REDIS_URL: SHARED_REDIS_URL,
-    REDIS_KEY_PREFIX: PREFIX,
-    // Eight frames in their engines at once on a small machine may hold a Redis reply past the
-    // 50 ms default; a claim without a reply would be worked twice (counted once all the same).
-    REDIS_COMMAND_TIMEOUT_MS: '1000',
-  });
   frameData = (await encodeFrame('scene')).toString('base64');
-}, 60_000);
-
-afterAll(async () => {
-  await api?.close();
-  await db?.drop();
-  await deleteKeysWithPrefix(PREFIX);
 });
 
 type Body = Record<string, unknown>;
 
 const post = (body: Body, headers: Record<string, string> = {}, user = 'retrier') =>
-  api.request(COMPRESS, {
+  fixture.api.request(COMPRESS, {
     method: 'POST',
     user,
     headers: { 'content-type': 'application/json', ...headers },
@@ -66,8 +50,8 @@ const frame = (session: string, extra: Body = {}): Body => ({
 const forgetAnswers = () => deleteKeysWithPrefix(`${PREFIX}idem:`);
 
 async function counts(session: string) {
-  await api.metricsSettled();
-  const [row] = await db.sql<
+  await fixture.api.metricsSettled();
+  const [row] = await fixture.db.sql<
     { rows: number; totals: number | null; hourly: number; user: number; latency: number }[]
   >`
     select
@@ -191,7 +175,7 @@ describe('a frame sent again over HTTP', () => {
 
 describe('a network update sent again with an Idempotency-Key', () => {
   const put = (session: string, key?: string) =>
-    api.request(`/api/v1/aic/sessions/${session}/network`, {
+    fixture.api.request(`/api/v1/aic/sessions/${session}/network`, {
       method: 'PUT',
       user: 'retrier',
       headers: { 'content-type': 'application/json', ...(key ? { 'Idempotency-Key': key } : {}) },
@@ -203,7 +187,7 @@ describe('a network update sent again with an Idempotency-Key', () => {
       }),
     });
   const samples = async (session: string) => {
-    const [row] = await db.sql<{ n: number }[]>`
+    const [row] = await fixture.db.sql<{ n: number }[]>`
       select count(*)::int as n from network_samples where session_id = ${session}`;
     return row?.n;
   };
@@ -234,8 +218,8 @@ describe('a network update sent again with an Idempotency-Key', () => {
 
 describe('a frame sent again while Redis is down', () => {
   it('is worked for every copy, and Postgres counts it once', async () => {
-    const settings = loadSettings({ DATABASE_URL: db.url });
-    const database = createDatabase({ url: db.url, poolMax: 8 });
+    const settings = loadSettings({ DATABASE_URL: fixture.db.url });
+    const database = createDatabase({ url: fixture.db.url, poolMax: 8 });
     // Nothing listens on port 1: every Redis call fails at once.
     const redis = createGuardedRedis({ url: 'redis://127.0.0.1:1', keyPrefix: PREFIX });
     // The frame log is the Redis stream, which refuses every append: the events go to Postgres.
@@ -270,11 +254,11 @@ describe('a frame sent again while Redis is down', () => {
 describe('a frame whose answer is larger than IDEMPOTENCY_MAX_ANSWER_BYTES', () => {
   it('is not kept: a repeat is worked again at once, not refused, and Postgres counts it once', async () => {
     const settings = loadSettings({
-      DATABASE_URL: db.url,
+      DATABASE_URL: fixture.db.url,
       IDEMPOTENCY_MAX_ANSWER_BYTES: '1000',
       METRICS_LOG: 'postgres',
     });
-    const database = createDatabase({ url: db.url, poolMax: 2 });
+    const database = createDatabase({ url: fixture.db.url, poolMax: 2 });
     const redis = createGuardedRedis({
       url: SHARED_REDIS_URL,
       keyPrefix: PREFIX,

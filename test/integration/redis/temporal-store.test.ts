@@ -46,12 +46,24 @@ const change = (sent: number, clockUs: number): TemporalChange => ({
   keepViewer: true,
 });
 
+/** The session's state as `owner` reads it; throws when Redis did not answer. */
+async function mustRead(session: string, owner = 'alice') {
+  const state = await readTemporalState(runtime, owner, session);
+  if (!state) throw new Error('Redis did not answer');
+  return state;
+}
+
+/** A new session of alice's that has sent one image of 1,000 bytes, read back. */
+async function afterOneImage(session: string) {
+  await saveTemporalChange(runtime, 'alice', session, await mustRead(session), change(1_000, 0));
+  return mustRead(session);
+}
+
 describe('the temporal state in Redis', () => {
   it('counts both frames when two write from the same read, neither losing its bytes', async () => {
     const session = randomUUID();
-    const read = await readTemporalState(runtime, 'alice', session);
+    const read = await mustRead(session);
     expect(read).toEqual({ state: { bucket: undefined, viewer: undefined }, version: '' });
-    if (!read) throw new Error('Redis did not answer');
     await Promise.all([
       saveTemporalChange(runtime, 'alice', session, read, change(3_000, 0)),
       saveTemporalChange(runtime, 'alice', session, read, change(2_000, 0)),
@@ -65,26 +77,18 @@ describe('the temporal state in Redis', () => {
 
   it('fetches the viewer image only when asked for, and not one written after the state was read', async () => {
     const session = randomUUID();
-    const first = await readTemporalState(runtime, 'alice', session);
-    if (!first) throw new Error('Redis did not answer');
-    await saveTemporalChange(runtime, 'alice', session, first, change(1_000, 0));
-    const read = await readTemporalState(runtime, 'alice', session);
-    if (!read) throw new Error('Redis did not answer');
+    const once = await afterOneImage(session);
     // Another frame of the session sends a new image before this one asks for the bytes.
-    await saveTemporalChange(runtime, 'alice', session, read, change(500, 100_000));
-    expect(await read.state.viewer?.image()).toBeUndefined();
+    await saveTemporalChange(runtime, 'alice', session, once, change(500, 100_000));
+    expect(await once.state.viewer?.image()).toBeUndefined();
     const now = await readTemporalState(runtime, 'alice', session);
     expect((await now?.state.viewer?.image())?.length).toBe(500);
   });
 
   it('rewrites only the source of an image a refinement could not better', async () => {
     const session = randomUUID();
-    const first = await readTemporalState(runtime, 'alice', session);
-    if (!first) throw new Error('Redis did not answer');
-    await saveTemporalChange(runtime, 'alice', session, first, change(1_000, 0));
-    const read = await readTemporalState(runtime, 'alice', session);
-    if (!read) throw new Error('Redis did not answer');
-    await saveTemporalChange(runtime, 'alice', session, read, {
+    const once = await afterOneImage(session);
+    await saveTemporalChange(runtime, 'alice', session, once, {
       ...change(0, 100_000),
       stalledAt: 50_000,
     });
@@ -95,10 +99,8 @@ describe('the temporal state in Redis', () => {
 
   it('keeps a session of one owner apart from the same id of another, for two minutes', async () => {
     const session = randomUUID();
-    const read = await readTemporalState(runtime, 'alice', session);
-    if (!read) throw new Error('Redis did not answer');
-    await saveTemporalChange(runtime, 'alice', session, read, change(1_000, 0));
-    expect((await readTemporalState(runtime, 'bob', session))?.state.bucket).toBeUndefined();
+    await afterOneImage(session);
+    expect((await mustRead(session, 'bob')).state.bucket).toBeUndefined();
     const ttl = await raw.ttl(`${prefix}${temporalStateKey('alice', session)}`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(TEMPORAL_STATE_TTL_SECONDS);
