@@ -9,6 +9,11 @@ import {
   REFINEMENT_DEFERRED,
 } from '../core/engine/budget-miss.ts';
 import { type CompressionDecision, compressFrame } from '../core/engine/engine.ts';
+import {
+  type LadderMemory,
+  NO_LADDER_MEMORY,
+  rememberLadder,
+} from '../core/engine/ladder-memory.ts';
 import { type EngineModel, initialModel } from '../core/engine/model.ts';
 import type { Measurement } from '../core/engine/port.ts';
 import { describeCandidate, reportedQuality } from '../core/engine/screen-candidates.ts';
@@ -224,8 +229,9 @@ export async function runEngine(
         ? { ssim: chosen.ssim, psnrDb: chosen.psnrDb, reportedSsim: reported?.ssim }
         : { ssim: 1, psnrDb: 100 },
       keepViewer: threshold !== null,
-      stalledAt: stalledAt(plan, sent),
+      stalledAt: stalledAt(plan, sent, decision),
       target: plan.plan.kind === 'refine' ? plan.plan.target : undefined,
+      ladder: ladderAfter(plan, decision, output),
     };
     return {
       response,
@@ -298,13 +304,37 @@ function measureAsReported(
   return Promise.resolve(ssim === undefined ? undefined : { ssim, psnrDb, measureMs: 0 });
 }
 
-/** The burst a refinement found nothing better with, when its bucket was full; else undefined. */
-function stalledAt(plan: TemporalPlan, sent: FrameOutcome): number | undefined {
+/**
+ * The burst a refinement found nothing better with, when its bucket was full and its screen ladder
+ * passed over no step for want of time (a later frame may afford it); else undefined.
+ */
+function stalledAt(
+  plan: TemporalPlan,
+  sent: FrameOutcome,
+  decision: CompressionDecision,
+): number | undefined {
   const { bucket } = plan;
   if (plan.plan.kind !== 'refine' || sent.kind !== 'dropped' || !bucket) return undefined;
+  if (decision.ladderStop === 'latency') return undefined;
   return isFull(bucket.state, bucket.bytesPerSecond)
     ? burstBytes(bucket.bytesPerSecond)
     : undefined;
+}
+
+/**
+ * What the screen ladder knows after the frame, of the content the viewer's image is kept for:
+ * a refinement adds its encodes to what was known of the content; a frame sent starts the new
+ * image's content with its own; any other frame changes nothing.
+ */
+function ladderAfter(
+  plan: PlannedFrame,
+  decision: CompressionDecision,
+  output: Buffer,
+): LadderMemory | undefined {
+  if (plan.plan.kind === 'refine') {
+    return rememberLadder(plan.ladder ?? NO_LADDER_MEMORY, decision.trials);
+  }
+  return output.length > 0 ? rememberLadder(NO_LADDER_MEMORY, decision.trials) : undefined;
 }
 
 /**
@@ -387,6 +417,7 @@ async function decideFrame(
     // A screen in motion is shown for a frame: the lossy search, not lossless text that costs the
     // time and bytes of several frames.
     screenLadder: plan.moving !== true,
+    ladderMemory: plan.ladder,
   };
   const decision = await searchEncoding(prepared, search);
   const sent = refine
@@ -417,6 +448,8 @@ interface SearchInput {
   planMs: number;
   fullScaleOnly: boolean;
   onlyWithinBudget: boolean;
+  /** What the screen ladder knows of the content (`TemporalPlan.ladder`). */
+  ladderMemory: LadderMemory | undefined;
   /** Whether a screen frame tries the screen ladder first. */
   screenLadder: boolean;
 }
@@ -446,6 +479,7 @@ function searchEncoding(
     fullScaleOnly: search.fullScaleOnly,
     onlyWithinBudget: search.onlyWithinBudget,
     screenLadder: search.screenLadder,
+    ladderMemory: search.ladderMemory,
     parallelEncodes: prepared.parallelEncodes,
   });
 }

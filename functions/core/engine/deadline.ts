@@ -12,6 +12,12 @@ import type { Scored } from './scoring.ts';
 export const TIME_SAFETY = 1.5;
 
 /**
+ * The headroom of a try whose time is known rather than predicted: the same encoding of the same
+ * pixels in an earlier frame (`ladder-memory.ts`), so only the machine's own variation is left.
+ */
+export const KNOWN_TIME_SAFETY = 1.2;
+
+/**
  * Share of the latency budget the search plans to fill: what it cannot plan for (a collection, a
  * busy core, the work after the engine) comes out of the rest.
  */
@@ -33,13 +39,16 @@ export function cheapestCost(pool: readonly Scored[]): number {
 /** The end of one frame's search, {@link DEADLINE_SHARE} of its latency budget after it starts. */
 export class Deadline {
   private readonly at: number;
+  /** The whole time from the start of the search to the deadline, in ms. */
+  readonly spanMs: number;
 
   /** Starts the clock: reads `now` once, at the start of the frame's search. */
   constructor(
     private readonly now: () => number,
     maxLatencyMs: number,
   ) {
-    this.at = now() + DEADLINE_SHARE * maxLatencyMs;
+    this.spanMs = DEADLINE_SHARE * maxLatencyMs;
+    this.at = now() + this.spanMs;
   }
 
   /** Time left until the deadline, in ms (negative once past it). */

@@ -49,6 +49,7 @@ import {
   type Trial,
 } from './frame-search.ts';
 import { budgetOutOfReach, likelierElsewhere } from './give-up.ts';
+import { type LadderMemory, NO_LADDER_MEMORY } from './ladder-memory.ts';
 import { coldStartModel, type EngineModel, initialModel, predict, startFrame } from './model.ts';
 import {
   hedgeFor,
@@ -127,6 +128,11 @@ export interface CompressFrameInput {
   /** Whether a `screen` frame tries the screen ladder first; default true. */
   readonly screenLadder?: boolean;
   /**
+   * What the ladder's encodings of this content (or of the content a small edit changed) came to
+   * in earlier frames (`ladder-memory.ts`); default nothing known.
+   */
+  readonly ladderMemory?: LadderMemory;
+  /**
    * Only full-scale candidates: the caller would rather send nothing now than a downscaled frame
    * (a refinement of a screen while its bucket is still filling); default false.
    */
@@ -158,6 +164,11 @@ export interface CompressionDecision {
   readonly model: EngineModel;
   /** Every encode tried, in order. */
   readonly trials: readonly Trial[];
+  /**
+   * Why the screen ladder stopped (`FrameSearch.tryLadder`); absent when it was not tried. A
+   * `latency` ladder passed over steps the time left did not afford.
+   */
+  readonly ladderStop?: StopCause;
 }
 
 /** A subset of the candidate grid the budget phase searches on its own. */
@@ -190,7 +201,8 @@ export async function compressFrame(input: CompressFrameInput): Promise<Compress
     flatEnoughForLadder(input.port)
   ) {
     const ladder = screenCandidates(input.frame, input.policy.allowedFormats);
-    if ((await tryScreenLadder(search, ladder, input.frame)) === 'found') {
+    const memory = input.ladderMemory ?? NO_LADDER_MEMORY;
+    if ((await tryScreenLadder(search, ladder, input.frame, memory)) === 'found') {
       return decide(search, 'found', input.frame);
     }
   }
@@ -311,17 +323,18 @@ function flatEnoughForLadder(port: EnginePort): boolean {
 }
 
 /**
- * Phase 1a, for `screen` frames: the screen ladder (`FrameSearch.tryLadder`), while the deadline
- * affords its steps. Its first encode is expected to take as long as the model expects a lossy WebP
- * encode of the frame at full scale, which lossless WebP of text and UI does; a measurement as long
- * as the model expects one at full scale. Busy content (a video inside the shared screen) codes
- * losslessly far more slowly, which only the encode itself reveals: the later steps then expect
- * what it took.
+ * Phase 1a, for `screen` frames: the screen ladder (`FrameSearch.tryLadder`), with what `memory`
+ * knows of it, while the deadline affords its steps. Until this content's own lossless WebP time is
+ * known, it is expected to be what the model expects of a lossy WebP encode of the frame at full
+ * scale, which lossless WebP of text and UI takes; a measurement as long as the model expects one
+ * at full scale. Busy content (a video inside the shared screen) codes losslessly far more slowly,
+ * which only the encode itself reveals: the later steps then expect their share of what it took.
  */
 async function tryScreenLadder(
   search: FrameSearch,
   ladder: readonly ScreenCandidate[],
   frame: FrameSize,
+  memory: LadderMemory,
 ): Promise<StopCause> {
   const top = Math.max(...QUALITY_GRID);
   const atTop = search.candidates.filter((c) => c.scale === 1 && c.quality === top);
@@ -329,7 +342,7 @@ async function tryScreenLadder(
   if (ladder.length === 0 || basis === undefined) return 'exhausted';
   const prediction = predict(search.model, basis, frame);
   const costs: LadderCosts = { encodeMs: prediction.encodeMs, measureMs: prediction.measureMs };
-  return search.tryLadder(ladder, costs);
+  return search.tryLadder(ladder, costs, memory);
 }
 
 /**
@@ -436,6 +449,7 @@ function decide(
     encodeAttempts: search.attempts,
     model: search.model,
     trials: search.trials,
+    ...(search.ladderStop !== undefined && { ladderStop: search.ladderStop }),
   };
   if (selection && !selection.withinBudget && selection.chosen.bytes >= frame.originalBytes) {
     return {

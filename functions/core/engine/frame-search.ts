@@ -7,7 +7,8 @@
  */
 import type { OutputFormat } from '../contracts/config.ts';
 import { type Candidate, candidateKey, type FrameSize } from './candidates.ts';
-import { type Deadline, TIME_SAFETY } from './deadline.ts';
+import { type Deadline, KNOWN_TIME_SAFETY, TIME_SAFETY } from './deadline.ts';
+import { type LadderMemory, mayAnswer, NO_LADDER_MEMORY } from './ladder-memory.ts';
 import { type EngineModel, observeEncode, observeMeasurement, predict } from './model.ts';
 import type { Encoded, EnginePort, Measurement } from './port.ts';
 import { Pruning } from './pruning.ts';
@@ -15,6 +16,7 @@ import { type Scored, type ScoreTargets, scoreCandidate, scoreTargets } from './
 import {
   type AnyCandidate,
   isScreenCandidate,
+  ladderTimeFactor,
   type ScreenCandidate,
   screenCandidateKey,
 } from './screen-candidates.ts';
@@ -56,9 +58,9 @@ export interface SearchStep {
   readonly measureOverBudget: boolean;
 }
 
-/** Expected times of the screen ladder's first step, in ms (see {@link FrameSearch.tryLadder}). */
+/** Expected times of the screen ladder before any of its encodes, in ms (see {@link FrameSearch.tryLadder}). */
 export interface LadderCosts {
-  /** Encode time of the first ladder encoding. */
+  /** Encode time of lossless WebP of the frame. */
   readonly encodeMs: number;
   /** Time to measure a ladder encoding that is not lossless. */
   readonly measureMs: number;
@@ -108,6 +110,7 @@ export class FrameSearch {
   private readonly pruning = new Pruning();
   private readonly unmeasured: (MutableTrial & { candidate: Candidate })[] = [];
   private readonly targets: ScoreTargets;
+  private ladderStopCause: StopCause | undefined;
 
   constructor(private readonly setup: FrameSearchSetup) {
     this.rules = setup.rules;
@@ -249,28 +252,63 @@ export class FrameSearch {
 
   /**
    * Encodes the screen ladder in order until an encoding fits the budget and meets the floor
-   * (`found`), the ladder runs out (`exhausted`), the next step is not affordable in the time left
-   * (`latency`) or the attempt limit is hit (`attempts`). Only encodings that fit are measured: an
-   * over-budget one is never what the ladder stops at, and the lossy search may still fit. Trials
-   * count like any other, but the model learns nothing from them (see `screen-candidates.ts`).
+   * (`found`) or the attempt limit is hit (`attempts`); else `latency` when a step was passed over
+   * that the time left did not afford but a whole latency budget would, `exhausted` when none was.
+   * Only encodings that fit are measured: an over-budget one is never what the ladder stops at, and
+   * the lossy search may still fit. Trials count like any other, but the model learns nothing from
+   * them (see `screen-candidates.ts`).
    *
-   * `costs` are the first step's expected times; each later step is expected to take what the one
-   * before it took, since ladder encodes of one frame cost about the same.
+   * A step `memory` knows cannot fit the budget or meet the floor is passed over without encoding
+   * it. A step's expected encode time is what it took before (with {@link KNOWN_TIME_SAFETY}), else
+   * its `ladderTimeFactor` times lossless WebP's time on this content (before any such encode,
+   * `costs.encodeMs`), with {@link TIME_SAFETY}. A step that is not affordable is passed over, not
+   * the ones after it, which may be quicker.
    */
-  async tryLadder(ladder: readonly ScreenCandidate[], costs: LadderCosts): Promise<StopCause> {
-    let { encodeMs, measureMs } = costs;
+  async tryLadder(
+    ladder: readonly ScreenCandidate[],
+    costs: LadderCosts,
+    memory: LadderMemory = NO_LADDER_MEMORY,
+  ): Promise<StopCause> {
+    this.ladderStopCause = await this.runLadder(ladder, costs, memory);
+    return this.ladderStopCause;
+  }
+
+  /** Why the screen ladder stopped; undefined when it was not tried. */
+  get ladderStop(): StopCause | undefined {
+    return this.ladderStopCause;
+  }
+
+  private async runLadder(
+    ladder: readonly ScreenCandidate[],
+    costs: LadderCosts,
+    memory: LadderMemory,
+  ): Promise<StopCause> {
+    const lossless = ladder.find((candidate) => candidate.encoding === 'lossless');
+    let losslessMs = (lossless && memory[screenCandidateKey(lossless)]?.encodeMs) ?? costs.encodeMs;
+    let { measureMs } = costs;
+    let passedOver = false;
     const failed = new Set<string>();
     for (const candidate of ladder) {
       if (failed.has(candidate.format)) continue;
       if (this.encodes >= this.setup.maxAttempts) return 'attempts';
-      const expectedMs = encodeMs + (candidate.encoding === 'lossless' ? 0 : measureMs);
-      if (TIME_SAFETY * expectedMs > this.deadline.remainingMs()) return 'latency';
-      const trial = await this.encodeTrial(candidate, screenCandidateKey(candidate));
+      const key = screenCandidateKey(candidate);
+      const known = memory[key];
+      if (known && !mayAnswer(known, this.rules.budgetBytes, this.rules.minQualityScore)) continue;
+      const plannedMs =
+        (known
+          ? KNOWN_TIME_SAFETY * known.encodeMs
+          : TIME_SAFETY * losslessMs * ladderTimeFactor(candidate)) +
+        (candidate.encoding === 'lossless' ? 0 : TIME_SAFETY * measureMs);
+      if (plannedMs > this.deadline.remainingMs()) {
+        passedOver ||= plannedMs <= this.deadline.spanMs;
+        continue;
+      }
+      const trial = await this.encodeTrial(candidate, key);
       if (trial.encoded === undefined) {
         failed.add(candidate.format);
         continue;
       }
-      encodeMs = trial.encoded.encodeMs;
+      if (candidate.encoding === 'lossless') losslessMs = trial.encoded.encodeMs;
       if (trial.encoded.bytes > this.rules.budgetBytes) continue;
       await this.measure(trial);
       if (trial.measurement !== undefined) {
@@ -278,7 +316,7 @@ export class FrameSearch {
         if (trial.measurement.ssim >= this.rules.minQualityScore) return 'found';
       }
     }
-    return 'exhausted';
+    return passedOver ? 'latency' : 'exhausted';
   }
 
   /** Encodes one candidate and records the trial; a failed encode is recorded and counted. */

@@ -80,6 +80,23 @@ export function screenCandidates(
   return ladder;
 }
 
+/**
+ * Expected encode time of a ladder encoding relative to lossless WebP of the same frame, until the
+ * content's own time is known: near-lossless WebP preprocesses the image before coding it
+ * losslessly, and preprocesses more at a lower level; palette PNG quantises before it deflates,
+ * which costs more for more colours and less than WebP's lossless coding for few.
+ */
+export function ladderTimeFactor(candidate: ScreenCandidate): number {
+  switch (candidate.encoding) {
+    case 'lossless':
+      return 1;
+    case 'near_lossless':
+      return 1 + (100 - candidate.level) / 20;
+    case 'palette':
+      return candidate.level > 16 ? 1.5 : 0.75;
+  }
+}
+
 /** A stable key of a ladder candidate, e.g. `webp-lossless@100x1`. */
 export function screenCandidateKey(candidate: ScreenCandidate): string {
   return `${candidate.format}-${candidate.encoding}@${candidate.level}x${candidate.scale}`;

@@ -4,6 +4,7 @@
  */
 
 import type { FrameType } from '../engine/candidates.ts';
+import type { LadderMemory } from '../engine/ladder-memory.ts';
 import { advance, type BucketState, newBucket, spend } from './bit-bucket.ts';
 
 /**
@@ -33,6 +34,11 @@ export interface ViewerSource {
   readonly stalledAt?: number;
   /** The SSIM this image's content must reach to be answered `unchanged`, when above the policy's. */
   readonly target?: number;
+  /**
+   * What the screen ladder's encodings of this content, or of the content a refinement since
+   * worked on, came to (`ladder-memory.ts`).
+   */
+  readonly ladder?: LadderMemory;
 }
 
 /**
@@ -94,6 +100,11 @@ export interface TemporalChange {
   readonly stalledAt?: number;
   /** What an edit must reach (`ViewerSource.target`), kept with the image sent for it. */
   readonly target?: number;
+  /**
+   * What the ladder knows after the frame, of the content the viewer's image is kept for next
+   * (`ViewerSource.ladder`); undefined: what the viewer's image had, unchanged.
+   */
+  readonly ladder?: LadderMemory;
 }
 
 /** Whether the viewer's image was made from this frame's content (its bytes, or its pixels). */
@@ -128,6 +139,9 @@ export function applyChange(previous: TemporalState, change: TemporalChange): Te
   if (viewer && change.stalledAt !== undefined && sent.length === 0 && madeFrom(viewer, frame)) {
     viewer = { ...viewer, stalledAt: change.stalledAt };
   }
+  if (viewer && change.ladder !== undefined && sent.length === 0) {
+    viewer = { ...viewer, ladder: change.ladder };
+  }
   if (change.keepViewer && sent.length > 0) {
     viewer =
       sent.length <= MAX_VIEWER_BYTES
@@ -141,6 +155,7 @@ export function applyChange(previous: TemporalState, change: TemporalChange): Te
             reportedSsim: change.quality.reportedSsim,
             tiles: frame.tiles?.(),
             target: change.target ?? inheritedTarget(previous.viewer, frame),
+            ladder: change.ladder,
           }
         : undefined;
   }

@@ -3,6 +3,7 @@
  * send and what it does about the image its viewer already has. Pure but for the viewer comparison,
  * which the caller's port measures.
  */
+import type { LadderMemory } from '../engine/ladder-memory.ts';
 import type { Measurement } from '../engine/port.ts';
 import { framesPerSecond, type NetworkSample, usableBytesPerSecond } from '../network/budget.ts';
 import {
@@ -51,6 +52,11 @@ export interface TemporalPlan {
    * content in motion, which the screen ladder's lossless encodings would not show for long.
    */
   readonly moving?: boolean;
+  /**
+   * For a refinement, what the screen ladder's encodings of the viewer's content came to
+   * (`ViewerSource.ladder`): the same pixels, or all but a small edit of them.
+   */
+  readonly ladder?: LadderMemory;
 }
 
 /** The viewer's image against the frame, and whether the frame's content is new to the viewer. */
@@ -153,10 +159,11 @@ export async function planTemporal(input: TemporalInput): Promise<TemporalPlan> 
   );
   const { content } = comparison;
   const moving = content.kind === 'changed' && content.share > NEW_SCREEN_SHARE;
-  if (!bucket) return { plan, viewer, moving };
-  const spendAll = plan.kind === 'refine';
-  const networkBytes = frameTarget(bucket.state, bucket.bytesPerSecond, bucket.fps, spendAll);
-  return { plan, viewer, bucket, networkBytes, moving };
+  const refine = plan.kind === 'refine';
+  const ladder = refine ? input.state?.viewer?.ladder : undefined;
+  if (!bucket) return { plan, viewer, moving, ladder };
+  const networkBytes = frameTarget(bucket.state, bucket.bytesPerSecond, bucket.fps, refine);
+  return { plan, viewer, bucket, networkBytes, moving, ladder };
 }
 
 /**

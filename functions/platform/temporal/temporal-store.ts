@@ -58,6 +58,20 @@ export interface StoredTemporalState {
   readonly version: string;
 }
 
+/** A ladder memory holds one outcome per ladder step; more is not one this service wrote. */
+const MAX_LADDER_STEPS = 16;
+
+const ladderMemorySchema = z
+  .record(
+    z.string().max(64),
+    z.object({
+      bytes: z.number().int().nonnegative(),
+      encodeMs: z.number().nonnegative(),
+      ssim: z.number().min(-1).max(1).optional(),
+    }),
+  )
+  .refine((memory) => Object.keys(memory).length <= MAX_LADDER_STEPS);
+
 const viewerSourceSchema = z.object({
   width: z.number().int().positive(),
   height: z.number().int().positive(),
@@ -68,6 +82,7 @@ const viewerSourceSchema = z.object({
   tiles: z.string().max(1_000_000).optional(),
   stalledAt: z.number().nonnegative().optional(),
   target: z.number().min(-1).max(1).optional(),
+  ladder: ladderMemorySchema.optional(),
 }) satisfies z.ZodType<ViewerSource>;
 
 /** A JSON field checked by `schema`; undefined when absent or malformed (as if never written). */

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSequence } from '../../../bench/temporal-sequences.ts';
 import { compressResponseSchema } from '../../../functions/core/contracts/compress.ts';
 import {
   TEMPORAL_STATE_TTL_SECONDS,
@@ -163,6 +164,24 @@ describe('POST /compress on a shared screen', () => {
         expect(answer.drop_reason).toBe('refinement_deferred');
       }
     }
+  });
+
+  it('refines a page whose lossless coding never fits the burst, trying lossless only once', async () => {
+    // A rendered documentation page over 1.5 Mbps: lossless WebP is about twice the half-second
+    // burst, so each refinement passes over it and goes on to the steps that can fit.
+    const [page] = (await generateSequence('static-screen', { fps: 10, durationS: 0.1 })).frames;
+    if (!page) throw new Error('no frame generated');
+    const network = { ...SCREEN_NETWORK, available_bandwidth_kbps: 1500 };
+    const next = timedSession({ frame_type: 'screen', network });
+    const answers = [];
+    for (let i = 0; i < 20; i++) answers.push(await next(page.data));
+    const lossless = answers.filter((a) => /desc="webp lossless x1/.test(a.timing));
+    expect(lossless.length).toBeLessThanOrEqual(1);
+    const sharp = answers.find(
+      (a) => a.answer.status === 'success' && (a.answer.ssim ?? 0) >= 0.99,
+    );
+    expect(sharp?.answer.format).toBe('png');
+    expect(answers.at(-1)?.answer.status).toBe('unchanged');
   });
 
   it("answers the same 640x360 frame again with the figures its image was sent with, Wang's SSIM and the engine's", async () => {

@@ -97,6 +97,19 @@ describe('the temporal state in Redis', () => {
     expect((await after?.state.viewer?.image())?.length).toBe(1_000);
   });
 
+  it('keeps what the screen ladder learnt of the content with the viewer image', async () => {
+    const session = randomUUID();
+    const once = await afterOneImage(session);
+    const ladder = {
+      'webp-lossless@100x1': { bytes: 169_224, encodeMs: 41.4, ssim: 1 },
+      'png-palette@16x1': { bytes: 47_241, encodeMs: 36 },
+    };
+    await saveTemporalChange(runtime, 'alice', session, once, { ...change(0, 100_000), ladder });
+    const after = await mustRead(session);
+    expect(after.state.viewer?.ladder).toEqual(ladder);
+    expect((await after.state.viewer?.image())?.length).toBe(1_000);
+  });
+
   it('keeps a session of one owner apart from the same id of another, for two minutes', async () => {
     const session = randomUUID();
     await afterOneImage(session);

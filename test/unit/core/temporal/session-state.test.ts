@@ -51,6 +51,18 @@ describe('a session temporal state', () => {
     expect(other.viewer?.stalledAt).toBeUndefined();
   });
 
+  it('keeps what the ladder learnt with the viewer image, through frames that sent nothing', () => {
+    const learnt = { 'webp-lossless@100x1': { bytes: 169_000, encodeMs: 40, ssim: 1 } };
+    const more = { ...learnt, 'png-palette@16x1': { bytes: 47_000, encodeMs: 30, ssim: 0.999 } };
+    const sent = applyChange({}, { ...change(100, 0), ladder: learnt });
+    expect(sent.viewer?.ladder).toEqual(learnt);
+    const refined = applyChange(sent, { ...change(0, 100_000), ladder: more });
+    expect(refined.viewer?.ladder).toEqual(more);
+    expect(refined.viewer?.digest).toBe(sent.viewer?.digest);
+    expect(applyChange(refined, change(0, 200_000)).viewer?.ladder).toEqual(more);
+    expect(applyChange(refined, change(100, 200_000)).viewer?.ladder).toBeUndefined();
+  });
+
   it('raises the threshold of the same content to the target an edit left with its image', async () => {
     const sharp = { ...change(100, 0), quality: { ssim: 0.995, psnrDb: 45 } };
     const input = {
