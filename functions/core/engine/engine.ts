@@ -206,7 +206,11 @@ export async function compressFrame(input: CompressFrameInput): Promise<Compress
       return decide(search, 'found', input.frame);
     }
   }
-  const budgetPhase = await searchWithinBudget(search, input.model?.observations ?? 0);
+  const budgetPhase = await searchWithinBudget(
+    search,
+    input.model?.observations ?? 0,
+    input.onlyWithinBudget !== true,
+  );
   let stop = budgetPhase.stop;
   if (stop === 'found') {
     await tryBetterFit(search, budgetPhase.tier);
@@ -354,13 +358,15 @@ async function tryScreenLadder(
 async function searchWithinBudget(
   search: FrameSearch,
   sessionObservations: number,
+  sendsOverBudget: boolean,
 ): Promise<{ stop: StopCause; tier: Tier }> {
   const tiers = search.rules.frameType === 'screen' ? [fullScale, anyScale] : [anyScale];
   let stop: StopCause = 'exhausted';
   let tier = anyScale;
   for (const [i, inTier] of tiers.entries()) {
     tier = inTier;
-    stop = await search.run(budgetLoop(search, inTier, tiers[i + 1], sessionObservations));
+    const loop = budgetLoop(search, inTier, tiers[i + 1], sessionObservations, sendsOverBudget);
+    stop = await search.run(loop);
     // A tier that ran out of time may still leave affordable (smaller) candidates in the next one.
     if (stop === 'found' || stop === 'attempts') break;
   }
@@ -373,11 +379,12 @@ function budgetLoop(
   inTier: Tier,
   next: Tier | undefined,
   sessionObservations: number,
+  sendsOverBudget: boolean,
 ): SearchLoop {
   const eligible = (c: Candidate) => search.mayFit(c) && search.mayMeetFloor(c);
   return {
     eligible: (c) => inTier(c) && eligible(c),
-    pick: (pool) => pickForBudget(search, pool),
+    pick: (pool) => pickForBudget(search, pool, sendsOverBudget),
     hedge: (pool, pick) => hedgeFor(pool, pick, search.deadline),
     done: () => search.hasFit(inTier),
     measureOverBudget: false,

@@ -105,17 +105,21 @@ export function isSure(deadline: Deadline, s: Scored, cheapest: number): boolean
  * The budget phase's pick: the highest predicted SSIM among the candidates sure to fit and meet
  * the floor; when none is sure, the one most likely to do both; when even that is unlikely (below
  * {@link EXPLORE_PROBABILITY}) and nothing meets the floor yet, the one most likely to fit among
- * those sure of the floor by {@link FLOOR_MARGIN_Z}.
+ * those sure of the floor by {@link FLOOR_MARGIN_Z}. `sendsOverBudget`: whether an encoding over the
+ * budget can be sent at all (not when the caller drops what misses it); only then does the last try
+ * put the floor before the budget.
  */
 export function pickForBudget(
   search: BudgetPickContext,
   pool: readonly Scored[],
+  sendsOverBudget = true,
 ): Scored | undefined {
   const cheapest = cheapestCost(pool);
   const sure = pool.filter((s) => isSure(search.deadline, s, cheapest));
   if (sure.length > 0) return highestPredictedSsim(sure);
   const likeliest = argmax(pool, (s) => s.success);
   if (
+    sendsOverBudget &&
     likeliest !== undefined &&
     search.deadline.isLastTry(likeliest, cheapest) &&
     !search.hasValid()
