@@ -367,7 +367,7 @@ export class FrameSearch {
       this.failedFormats.add(candidate.format);
       return false;
     }
-    this.currentModel = observeEncode(this.currentModel, candidate, encoded);
+    this.currentModel = observeEncode(this.currentModel, candidate, this.setup.frame, encoded);
     if (encoded.bytes > this.rules.budgetBytes) {
       this.pruning.addOverBudget(candidate);
       // Once something meets the floor, an over-budget encoding only matters if nothing fits: it

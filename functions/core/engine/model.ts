@@ -26,7 +26,9 @@
  * frame's activity ({@link coldStartModel}).
  *
  * What the regressions cannot fit is remembered per candidate (`residuals.ts`). Encode and measure
- * times are exponentially weighted averages per format, in ms per megapixel.
+ * times are exponentially weighted averages per format, in ms per megapixel: of the frame for a
+ * measurement, and for an encode of the output plus {@link RESIZE_INPUT_SHARE} of the frame when
+ * the output is downscaled.
  *
  * The model is plain JSON (about 150 numbers) so that it can live in Redis between frames;
  * {@link restoreModel} validates a cached copy with {@link engineModelSchema} and falls back to the
@@ -59,9 +61,18 @@ import {
 import { RESIDUAL_MEMORY, remember, residualOf, residualSchema } from './residuals.ts';
 
 /** Version of the serialized model; bump it when its shape or meaning changes. */
-export const ENGINE_MODEL_VERSION = 3;
+export const ENGINE_MODEL_VERSION = 4;
 
 const TIME_LEARNING_RATE = 0.3;
+
+/**
+ * What a downscaled encode costs per frame megapixel, as a share of its cost per output megapixel:
+ * the resize reads every pixel of the frame before the encoder sees one of the output. Timed by
+ * output pixels alone, a quarter-scale encode (mostly resize) would teach a per-pixel cost that
+ * makes every larger scale look several times slower than it is, and a session that once took the
+ * quick small scale would never afford a sharper one again.
+ */
+export const RESIZE_INPUT_SHARE = 0.25;
 
 /**
  * Smallest distortion `1 - SSIM` modelled (SSIM 0.999); smaller measurements count as this. Near-
@@ -191,6 +202,12 @@ function megapixels(size: FrameSize): number {
   return (size.width * size.height) / 1e6;
 }
 
+/** The megapixels an encode of `candidate` is timed by (see {@link RESIZE_INPUT_SHARE}). */
+function encodeMegapixels(candidate: Candidate, frame: FrameSize): number {
+  const output = megapixels(candidate);
+  return candidate.scale < 1 ? output + RESIZE_INPUT_SHARE * megapixels(frame) : output;
+}
+
 /** Marks the start of a frame: the content may have drifted since the last one. */
 export function startFrame(model: EngineModel): EngineModel {
   return {
@@ -216,7 +233,7 @@ export function predict(model: EngineModel, candidate: Candidate, frame: FrameSi
     logDistortion,
     logDistortionSd: Math.sqrt(distVariance + model.distortion.noiseVariance),
     ssim: 1 - Math.min(1, Math.exp(logDistortion)),
-    encodeMs: model.encodeMsPerMp[candidate.format] * megapixels(candidate),
+    encodeMs: model.encodeMsPerMp[candidate.format] * encodeMegapixels(candidate, frame),
     measureMs: model.measureMsPerMp[candidate.format] * megapixels(frame),
   };
 }
@@ -225,6 +242,7 @@ export function predict(model: EngineModel, candidate: Candidate, frame: FrameSi
 export function observeEncode(
   model: EngineModel,
   candidate: Candidate,
+  frame: FrameSize,
   result: { readonly bytes: number; readonly encodeMs: number },
 ): EngineModel {
   if (!Number.isFinite(result.bytes)) return model;
@@ -235,7 +253,7 @@ export function observeEncode(
   if (Number.isFinite(result.encodeMs) && result.encodeMs > 0) {
     encodeMsPerMp[candidate.format] = ewmaLog(
       encodeMsPerMp[candidate.format],
-      result.encodeMs / megapixels(candidate),
+      result.encodeMs / encodeMegapixels(candidate, frame),
     );
   }
   const x = features(candidate);

@@ -32,7 +32,7 @@ function observeMany(model: EngineModel, logBppOffset: number, frames: number): 
     const c = candidate('jpeg', 60 + 5 * (i % 4), i % 2 === 0 ? 0.5 : 0.75);
     const u = c.quality / 100;
     const bytes = c.width * c.height * Math.exp(logBppOffset - 3.9 + 3.4 * u ** 1.7);
-    m = observeEncode(m, c, { bytes, encodeMs: 4 });
+    m = observeEncode(m, c, frame, { bytes, encodeMs: 4 });
     m = observeMeasurement(m, c, frame, { ssim: 1 - Math.exp(-1.5 - 3.6 * u), measureMs: 2 });
   }
   return m;
@@ -122,14 +122,14 @@ describe('engine model', () => {
     // Quality 95 costs far more than the smooth curve through qualities 60 to 75 expects.
     const top = candidate('jpeg', 95, 0.5);
     const actual = 2 * Math.exp(predict(startFrame(settled), top, frame).logBytes);
-    const seen = observeEncode(startFrame(settled), top, { bytes: actual, encodeMs: 4 });
+    const seen = observeEncode(startFrame(settled), top, frame, { bytes: actual, encodeMs: 4 });
     const later = startFrame(startFrame(seen));
     expect(Math.abs(predict(later, top, frame).logBytes - Math.log(actual))).toBeLessThan(0.05);
     expect(later.residuals.map((r) => r.key)).toContain('jpeg@95x0.5');
 
     const c = candidate('jpeg', 70, 0.5);
     const busier = c.width * c.height * Math.exp(2 - 3.9 + 3.4 * 0.7 ** 1.7);
-    const cut = observeEncode(later, c, { bytes: busier, encodeMs: 4 });
+    const cut = observeEncode(later, c, frame, { bytes: busier, encodeMs: 4 });
     expect(cut.residuals.map((r) => r.key)).toEqual(['jpeg@70x0.5']);
   });
 
@@ -161,7 +161,7 @@ describe('engine model', () => {
     const c = candidate('jpeg', 70, 0.5);
     const u = 0.7;
     const busier = c.width * c.height * Math.exp(1.5 - 3.9 + 3.4 * u ** 1.7);
-    const after = observeEncode(startFrame(settled), c, { bytes: busier, encodeMs: 4 });
+    const after = observeEncode(startFrame(settled), c, frame, { bytes: busier, encodeMs: 4 });
     expect(Math.abs(predict(after, c, frame).logBytes - Math.log(busier))).toBeLessThan(0.1);
   });
 
@@ -169,7 +169,7 @@ describe('engine model', () => {
     let model = initialModel();
     const c = candidate('avif', 50, 0.5);
     for (let i = 0; i < 10; i++) {
-      model = observeEncode(model, c, { bytes: 10_000, encodeMs: 5 });
+      model = observeEncode(model, c, frame, { bytes: 10_000, encodeMs: 5 });
       model = observeMeasurement(model, c, frame, { ssim: 0.95, measureMs: 1 });
     }
     const p = predict(model, c, frame);
@@ -177,10 +177,24 @@ describe('engine model', () => {
     expect(p.measureMs).toBeCloseTo(1, 0);
   });
 
+  it('times a downscaled encode with the resize it needs, so a larger scale does not look slower than it is', () => {
+    let model = initialModel();
+    const quarter = candidate('jpeg', 75, 0.25);
+    const half = candidate('jpeg', 75, 0.5);
+    // A quarter-scale encode of a 720p frame: mostly the resize, which reads the whole frame.
+    for (let i = 0; i < 10; i++)
+      model = observeEncode(model, quarter, frame, { bytes: 9_000, encodeMs: 4 });
+    const outputs = (half.width * half.height) / (quarter.width * quarter.height);
+    const ratio = predict(model, half, frame).encodeMs / predict(model, quarter, frame).encodeMs;
+    expect(predict(model, quarter, frame).encodeMs).toBeCloseTo(4, 0);
+    expect(ratio).toBeGreaterThan(1);
+    expect(ratio).toBeLessThan(outputs / 2);
+  });
+
   it('ignores observations that are not numbers', () => {
     const model = initialModel();
     const c = candidate('jpeg', 50, 1);
-    expect(observeEncode(model, c, { bytes: Number.NaN, encodeMs: 1 })).toBe(model);
+    expect(observeEncode(model, c, frame, { bytes: Number.NaN, encodeMs: 1 })).toBe(model);
     expect(observeMeasurement(model, c, frame, { ssim: Number.NaN, measureMs: 1 })).toBe(model);
   });
 });
