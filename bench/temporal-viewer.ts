@@ -10,7 +10,12 @@
  * word typed on a 1280x720 page moves the whole frame's SSIM by less than 0.01.
  */
 import sharp from 'sharp';
-import { type LumaImage, lumaFromPixels, resizeBilinear } from '../functions/core/quality/luma.ts';
+import {
+  cropLuma,
+  type LumaImage,
+  lumaFromPixels,
+  resizeBilinear,
+} from '../functions/core/quality/luma.ts';
 import {
   measureAgainst,
   prepareReference,
@@ -18,7 +23,7 @@ import {
   ssim,
 } from '../functions/core/quality/ssim.ts';
 import type { SentFrame } from './temporal.ts';
-import type { Edit, Region } from './temporal-sequences.ts';
+import type { Edit } from './temporal-sequences.ts';
 
 /** Frames as the viewer evaluation needs them: their size, each one's time and true RGB pixels. */
 export interface TruthSequence {
@@ -68,16 +73,6 @@ export function createViewer(width: number, height: number): Viewer {
     },
     shown: () => shown,
   };
-}
-
-/** The `region` of a luma image. */
-export function cropLuma(image: LumaImage, region: Region): LumaImage {
-  const data = new Uint8Array(region.width * region.height);
-  for (let row = 0; row < region.height; row++) {
-    const from = (region.top + row) * image.width + region.left;
-    data.set(image.data.subarray(from, from + region.width), row * region.width);
-  }
-  return { width: region.width, height: region.height, data };
 }
 
 /** The latest edit shown at `timestampUs`. */

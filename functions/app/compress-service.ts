@@ -53,6 +53,7 @@ import {
   saveTemporalChange,
 } from '../platform/temporal/temporal-store.ts';
 import type { CompressCommand } from './compress-command.ts';
+import { measureEdit } from './edit-quality.ts';
 import { type LiveSession, loadLiveSession } from './network-service.ts';
 import { admitSessionFrame } from './session-rate-limit.ts';
 
@@ -203,6 +204,7 @@ export async function runEngine(
       image: viewerImage(),
       source: temporal?.viewer,
     });
+    const edit = await measureEdit(port, plan.editRegion, output, chosen);
     const outcome: EngineOutcome = {
       decision,
       sent,
@@ -213,7 +215,7 @@ export async function runEngine(
       output,
       ratio: 1 - output.length / command.frame.length,
       // Taken once the output is in hand: `total` covers everything the frame cost so far.
-      times: frameTimes(prepared, decision, [plan.viewer, reported]),
+      times: frameTimes(prepared, decision, [plan.viewer, reported, edit]),
     };
     const response = toResponse(prepared, outcome);
     const change: TemporalChange = {
@@ -232,6 +234,7 @@ export async function runEngine(
       stalledAt: stalledAt(plan, sent, decision),
       target: plan.plan.kind === 'refine' ? plan.plan.target : undefined,
       ladder: ladderAfter(plan, decision, output),
+      edit: edit?.quality,
     };
     return {
       response,
@@ -518,7 +521,7 @@ interface EngineOutcome {
 function frameTimes(
   prepared: PreparedFrame,
   decision: CompressionDecision,
-  extra: readonly (Measurement | undefined)[],
+  extra: readonly ({ readonly measureMs: number } | undefined)[],
 ): FrameTimes {
   const encodeMs = decision.trials.reduce((sum, trial) => sum + (trial.encoded?.encodeMs ?? 0), 0);
   const metricsMs = decision.trials.reduce(

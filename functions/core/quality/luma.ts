@@ -130,3 +130,35 @@ export function downsampleBox(img: LumaImage, factor: number): LumaImage {
   }
   return { width, height, data };
 }
+
+/** A rectangle of an image, in pixels. */
+export interface Region {
+  readonly left: number;
+  readonly top: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * The `region` of a luma image, copied.
+ *
+ * @throws RangeError when the region is empty or not inside the image.
+ */
+export function cropLuma(image: LumaImage, region: Region): LumaImage {
+  const { left, top, width, height } = region;
+  const inside =
+    Number.isInteger(left) &&
+    Number.isInteger(top) &&
+    left >= 0 &&
+    top >= 0 &&
+    left + width <= image.width &&
+    top + height <= image.height;
+  if (!inside) throw new RangeError('the region is not inside the image');
+  checkSize(width, height);
+  const data = new Uint8Array(width * height);
+  for (let row = 0; row < height; row++) {
+    const from = (top + row) * image.width + left;
+    data.set(image.data.subarray(from, from + width), row * width);
+  }
+  return { width, height, data };
+}

@@ -5,6 +5,7 @@
 
 import type { FrameType } from '../engine/candidates.ts';
 import type { LadderMemory } from '../engine/ladder-memory.ts';
+import type { Region } from '../quality/luma.ts';
 import { advance, type BucketState, newBucket, spend } from './bit-bucket.ts';
 
 /**
@@ -39,6 +40,14 @@ export interface ViewerSource {
    * worked on, came to (`ladder-memory.ts`).
    */
   readonly ladder?: LadderMemory;
+  /** For an image sent for an edit of a screen: the {@link EditQuality} of its region. */
+  readonly edit?: EditQuality;
+}
+
+/** Where an edit changed a screen, and the SSIM an image has over that region. */
+export interface EditQuality {
+  readonly region: Region;
+  readonly ssim: number;
 }
 
 /**
@@ -105,6 +114,8 @@ export interface TemporalChange {
    * (`ViewerSource.ladder`); undefined: what the viewer's image had, unchanged.
    */
   readonly ladder?: LadderMemory;
+  /** What was sent for an edit, over the edit's region (`ViewerSource.edit`). */
+  readonly edit?: EditQuality;
 }
 
 /** Whether the viewer's image was made from this frame's content (its bytes, or its pixels). */
@@ -156,6 +167,7 @@ export function applyChange(previous: TemporalState, change: TemporalChange): Te
             tiles: frame.tiles?.(),
             target: change.target ?? inheritedTarget(previous.viewer, frame),
             ladder: change.ladder,
+            edit: change.edit,
           }
         : undefined;
   }

@@ -6,6 +6,7 @@
 import type { LadderMemory } from '../engine/ladder-memory.ts';
 import type { Measurement } from '../engine/port.ts';
 import { framesPerSecond, type NetworkSample, usableBytesPerSecond } from '../network/budget.ts';
+import type { Region } from '../quality/luma.ts';
 import {
   advance,
   type BucketState,
@@ -15,11 +16,12 @@ import {
   isFull,
   newBucket,
 } from './bit-bucket.ts';
-import type { BucketStep, TemporalFrame, TemporalState } from './session-state.ts';
-import { changedShare } from './tile-signature.ts';
+import type { BucketStep, TemporalFrame, TemporalState, ViewerImage } from './session-state.ts';
+import { changedRegion, changedShare } from './tile-signature.ts';
 import {
   type BankState,
   type ContentChange,
+  LOCAL_EDIT_SHARE,
   planForViewer,
   type ViewerPlan,
 } from './viewer-plan.ts';
@@ -57,12 +59,19 @@ export interface TemporalPlan {
    * (`ViewerSource.ladder`): the same pixels, or all but a small edit of them.
    */
   readonly ladder?: LadderMemory;
+  /**
+   * For a refinement of an edited screen, the region the edit changed (with any earlier edit of the
+   * viewer's image still blurred): what is sent is measured there too (`ViewerSource.edit`).
+   */
+  readonly editRegion?: Region;
 }
 
 /** The viewer's image against the frame, and whether the frame's content is new to the viewer. */
 interface ViewerComparison {
   readonly measurement?: Measurement;
   readonly content: ContentChange;
+  /** Where an edit changed the screen, for an edit or a blurred one of the same content. */
+  readonly editRegion?: Region;
 }
 
 /**
@@ -85,9 +94,13 @@ async function compareViewer(input: TemporalInput): Promise<ViewerComparison> {
   if (input.threshold === null || !viewer) return NOT_COMPARED;
   if (viewer.width !== frame.width || viewer.height !== frame.height) return NOT_COMPARED;
   const stored = { measurement: { ssim: viewer.ssim, psnrDb: viewer.psnrDb, measureMs: 0 } };
-  if (viewer.digest === frame.digest()) return { ...stored, content: SAME };
+  const blurred = blurredEdit(viewer, input.threshold);
+  const same: ViewerComparison = blurred
+    ? { ...stored, content: { kind: 'same', editGain: blurred.gain }, editRegion: blurred.region }
+    : { ...stored, content: SAME };
+  if (viewer.digest === frame.digest()) return same;
   const tiles = frame.tiles && viewer.tiles !== undefined ? frame.tiles() : undefined;
-  if (tiles !== undefined && tiles === viewer.tiles) return { ...stored, content: SAME };
+  if (tiles !== undefined && tiles === viewer.tiles) return same;
   const share =
     tiles !== undefined && viewer.tiles !== undefined
       ? changedShare(tiles, viewer.tiles)
@@ -99,8 +112,38 @@ async function compareViewer(input: TemporalInput): Promise<ViewerComparison> {
   // A viewer image that is gone or does not decode is as good as none: the frame is planned fresh.
   const bytes = await viewer.image();
   const measurement = bytes && (await input.compare(bytes).catch(() => undefined));
-  if (share === undefined) return { measurement, content: { kind: 'unknown' } };
-  return { measurement, content: { kind: 'changed', share } };
+  if (share === undefined || tiles === undefined || viewer.tiles === undefined) {
+    return { measurement, content: { kind: 'unknown' } };
+  }
+  const content = { kind: 'changed', share } as const;
+  if (share > LOCAL_EDIT_SHARE) return { measurement, content };
+  const edited = changedRegion(tiles, viewer.tiles, frame.width, frame.height);
+  return { measurement, content, editRegion: union(edited, blurred?.region) };
+}
+
+/**
+ * The region of the viewer's edit while its image is below `threshold` there, and what the whole
+ * image's SSIM must gain for the region to meet it: SSIM is a mean over the image, to which the
+ * region counts by its share of the pixels.
+ */
+function blurredEdit(
+  viewer: ViewerImage,
+  threshold: number,
+): { region: Region; gain: number } | undefined {
+  const { edit } = viewer;
+  if (edit === undefined || edit.ssim >= threshold) return undefined;
+  const share = (edit.region.width * edit.region.height) / (viewer.width * viewer.height);
+  return { region: edit.region, gain: share * (threshold - edit.ssim) };
+}
+
+/** The smallest rectangle holding both regions (either may be absent). */
+function union(a: Region | undefined, b: Region | undefined): Region | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  const left = Math.min(a.left, b.left);
+  const top = Math.min(a.top, b.top);
+  const right = Math.max(a.left + a.width, b.left + b.width);
+  const bottom = Math.max(a.top + a.height, b.top + b.height);
+  return { left, top, width: right - left, height: bottom - top };
 }
 
 /** The session's bucket at a frame's clock (a new one for a session's first frame). */
@@ -123,9 +166,14 @@ function bucketStep(input: TemporalInput): BucketStep | undefined {
   return bucketAt(input.state.bucket, input.network, input.frame.timestampUs);
 }
 
-/** The policy's threshold, raised to the target an edit left on the same content. */
+/**
+ * The policy's threshold, raised to the target an edit left on the same content unless the edit's
+ * region was measured on the image sent for it: that measurement (`ViewerSource.edit`) says
+ * whether the edit is sharp, where the target only estimates it from the whole image's SSIM.
+ */
 function threshold(input: TemporalInput, comparison: ViewerComparison): number | null {
-  const target = input.state?.viewer?.target;
+  const viewer = input.state?.viewer;
+  const target = viewer?.edit === undefined ? viewer?.target : undefined;
   if (input.threshold === null || target === undefined || comparison.content.kind !== 'same') {
     return input.threshold;
   }
@@ -161,9 +209,11 @@ export async function planTemporal(input: TemporalInput): Promise<TemporalPlan> 
   const moving = content.kind === 'changed' && content.share > NEW_SCREEN_SHARE;
   const refine = plan.kind === 'refine';
   const ladder = refine ? input.state?.viewer?.ladder : undefined;
-  if (!bucket) return { plan, viewer, moving, ladder };
+  const editRegion = refine ? comparison.editRegion : undefined;
+  const planned = { plan, viewer, moving, ladder, editRegion };
+  if (!bucket) return planned;
   const networkBytes = frameTarget(bucket.state, bucket.bytesPerSecond, bucket.fps, refine);
-  return { plan, viewer, bucket, networkBytes, moving, ladder };
+  return { ...planned, bucket, networkBytes };
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { Region } from '../quality/luma.ts';
+
 /**
  * Which parts of a screen changed: a 32-bit hash per tile of the decoded pixels, as screen-sharing
  * protocols find dirty rectangles. A typed word moves a screen's global SSIM by less than any useful
@@ -95,4 +97,34 @@ export function changedShare(a: string, b: string): number {
     if (x.readUInt32LE(i) !== y.readUInt32LE(i)) changed++;
   }
   return changed / (x.length / 4);
+}
+
+/**
+ * The smallest rectangle of a `width x height` frame holding every tile whose hash differs between
+ * two stored signatures of it; undefined when none differs or they are not of that size.
+ */
+export function changedRegion(
+  a: string,
+  b: string,
+  width: number,
+  height: number,
+): Region | undefined {
+  const x = Buffer.from(a, 'base64');
+  const y = Buffer.from(b, 'base64');
+  const columns = Math.ceil(width / TILE_SIZE);
+  if (x.length !== y.length || x.length !== 4 * columns * Math.ceil(height / TILE_SIZE)) {
+    return undefined;
+  }
+  let [left, top, right, bottom] = [columns, Number.POSITIVE_INFINITY, -1, -1];
+  for (let i = 0; i < x.length / 4; i++) {
+    if (x.readUInt32LE(4 * i) === y.readUInt32LE(4 * i)) continue;
+    const [row, column] = [Math.floor(i / columns), i % columns];
+    [left, right] = [Math.min(left, column), Math.max(right, column)];
+    [top, bottom] = [Math.min(top, row), Math.max(bottom, row)];
+  }
+  if (right < 0) return undefined;
+  const [x0, y0] = [left * TILE_SIZE, top * TILE_SIZE];
+  const x1 = Math.min(width, (right + 1) * TILE_SIZE);
+  const y1 = Math.min(height, (bottom + 1) * TILE_SIZE);
+  return { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
 }

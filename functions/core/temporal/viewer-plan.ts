@@ -50,7 +50,11 @@ const NOT_FULL: BankState = { full: false, stalled: false };
  * tells).
  */
 export type ContentChange =
-  | { readonly kind: 'same' }
+  /**
+   * `editGain`: an edit of it was sent but is not yet sharp where it changed the screen; what the
+   * whole image's SSIM must gain for that region to reach the threshold, were the rest unchanged.
+   */
+  | { readonly kind: 'same'; readonly editGain?: number }
   | { readonly kind: 'changed'; readonly share: number }
   | { readonly kind: 'unknown' };
 
@@ -64,7 +68,7 @@ export const LOCAL_EDIT_SHARE = 0.25;
  *
  * | content | viewer ≥ threshold | floor ≤ viewer < threshold | viewer < floor |
  * |---|---|---|---|
- * | `same` | unchanged | refine | refine |
+ * | `same` | unchanged (refine while its edit is blurred) | refine | refine |
  * | `unknown` | unchanged | refine | fresh |
  * | `changed`, an edit | refine for the edit | refine for the edit | refine for the edit |
  * | `changed`, more | refine at the threshold | fresh | fresh |
@@ -74,11 +78,13 @@ export const LOCAL_EDIT_SHARE = 0.25;
  * least `1 - share x (1 - threshold)`; once the bank is full (waiting buys nothing), at the policy's
  * floor, so that the change is shown at the best that fits rather than never, and its image keeps
  * that target as its threshold for the refinements that follow. A refinement that found nothing
- * better with a bucket as full already is a `hold`: nothing is tried again. A screen that changed more (a scroll) is a frame like any
- * other unless the viewer's image still meets the threshold. A refinement's floor is halfway from
- * the viewer's SSIM to the threshold, at least {@link REFINE_MIN_STEP} above the viewer's SSIM,
- * never above the threshold nor below the policy's floor: an accepted refinement moves the viewer
- * at least one step, or onto the threshold.
+ * better with a bucket as full already is a `hold`: nothing is tried again. A screen that changed
+ * more (a scroll) is a frame like any other unless the viewer's image still meets the threshold. A
+ * refinement's floor is halfway from the viewer's SSIM to the threshold, at least
+ * {@link REFINE_MIN_STEP} above the viewer's SSIM, never above the threshold nor below the policy's
+ * floor: an accepted refinement moves the viewer at least one step, or onto the threshold. An image sent for an edit whose region is still below
+ * the threshold (`editSharp` false: the rest of the image was not exact, so the global SSIM
+ * overstated the edit) is refined on, halfway to exact each time, until its region meets it.
  */
 export function planForViewer(
   viewerSsim: number | undefined,
@@ -94,9 +100,13 @@ export function planForViewer(
     const target = edit ? 1 - content.share * (1 - threshold) : threshold;
     return { kind: 'refine', floor: bank.full ? floor : Math.max(floor, target), target };
   }
-  if (viewerSsim >= threshold) return { kind: 'unchanged' };
+  const editGain = content.kind === 'same' ? content.editGain : undefined;
+  if (viewerSsim >= threshold && editGain === undefined) return { kind: 'unchanged' };
   if (viewerSsim < floor && content.kind === 'unknown') return { kind: 'fresh' };
   if (bank.stalled) return { kind: 'hold' };
+  if (viewerSsim >= threshold && editGain !== undefined) {
+    return { kind: 'refine', floor: Math.max(floor, Math.min(1, viewerSsim + editGain)) };
+  }
   const step = Math.max(REFINE_MIN_STEP, (threshold - viewerSsim) / 2);
   return { kind: 'refine', floor: Math.max(floor, Math.min(threshold, viewerSsim + step)) };
 }

@@ -7,7 +7,13 @@ import {
   isScreenCandidate,
   type ScreenCandidate,
 } from '../../core/engine/screen-candidates.ts';
-import { lumaFromPixels } from '../../core/quality/luma.ts';
+import {
+  cropLuma,
+  type LumaImage,
+  lumaFromPixels,
+  type Region,
+  resizeBilinear,
+} from '../../core/quality/luma.ts';
 import {
   analysisFactor,
   measurePixels,
@@ -15,6 +21,7 @@ import {
   type QualityReference,
   referenceFactor,
   releaseReference,
+  ssim,
 } from '../../core/quality/ssim.ts';
 import type { DecodedFrame } from './frame-decoder.ts';
 
@@ -39,6 +46,12 @@ export interface SharpEnginePort extends EnginePort {
    * where that is the engine's own factor and the engine's measurement is already the reported one.
    */
   reportedQuality(image: Encoded | Buffer): Promise<Measurement | undefined>;
+  /**
+   * The SSIM of an encoded image (upscaled to the frame first when smaller) against the frame over
+   * `region` alone, at full resolution: a typed word moves a whole screen's SSIM too little to tell
+   * whether it is legible.
+   */
+  regionSsim(image: Buffer, region: Region): Promise<number>;
   /**
    * Ends the frame's measurements: the reference's buffers go back for the next frame to reuse.
    * Encoded outputs stay available; `measure` rejects from now on.
@@ -178,7 +191,20 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
       if (!buffer) throw new Error('No output for the encoding to report');
       return measureAtFactor(reference(), factor, buffer);
     },
+    async regionSsim(image, region) {
+      const shown = await decodedLuma(image, frame.width, frame.height);
+      return ssim(cropLuma(reference().luma, region), cropLuma(shown, region));
+    },
   };
+}
+
+/** `image` decoded to luma at `width x height`, upscaled bilinearly when it is smaller. */
+async function decodedLuma(image: Buffer, width: number, height: number): Promise<LumaImage> {
+  const pixels = await decodePixels(image);
+  const luma = lumaFromPixels(pixels.data, pixels.width, pixels.height, pixels.channels);
+  return luma.width === width && luma.height === height
+    ? luma
+    : resizeBilinear(luma, width, height);
 }
 
 /**
@@ -209,11 +235,17 @@ function isLossless(candidate: AnyCandidate): boolean {
 /** Decodes `image` and measures it against the prepared reference. */
 async function measureImage(reference: QualityReference, image: Buffer): Promise<Measurement> {
   const started = performance.now();
+  const { data, width, height, channels } = await decodePixels(image);
+  const measured = measurePixels(reference, data, width, height, channels);
+  return { ssim: measured.ssim, psnrDb: measured.psnrDb, measureMs: performance.now() - started };
+}
+
+/** `image` decoded to grey or RGB pixels, without alpha. */
+async function decodePixels(image: Buffer) {
   const { data, info } = await sharp(image)
     .removeAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
-  const channels = info.channels === 1 ? 1 : 3;
-  const { ssim, psnrDb } = measurePixels(reference, data, info.width, info.height, channels);
-  return { ssim, psnrDb, measureMs: performance.now() - started };
+  const channels: 1 | 3 = info.channels === 1 ? 1 : 3;
+  return { data, width: info.width, height: info.height, channels };
 }

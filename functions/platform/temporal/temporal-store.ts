@@ -83,6 +83,17 @@ const viewerSourceSchema = z.object({
   stalledAt: z.number().nonnegative().optional(),
   target: z.number().min(-1).max(1).optional(),
   ladder: ladderMemorySchema.optional(),
+  edit: z
+    .object({
+      region: z.object({
+        left: z.number().int().nonnegative(),
+        top: z.number().int().nonnegative(),
+        width: z.number().int().positive(),
+        height: z.number().int().positive(),
+      }),
+      ssim: z.number().min(-1).max(1),
+    })
+    .optional(),
 }) satisfies z.ZodType<ViewerSource>;
 
 /** A JSON field checked by `schema`; undefined when absent or malformed (as if never written). */

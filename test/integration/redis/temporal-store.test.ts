@@ -97,7 +97,7 @@ describe('the temporal state in Redis', () => {
     expect((await after?.state.viewer?.image())?.length).toBe(1_000);
   });
 
-  it('keeps what the screen ladder learnt of the content with the viewer image', async () => {
+  it('keeps what the screen ladder learnt of the content, and how sharp an edit was sent, with the viewer image', async () => {
     const session = randomUUID();
     const once = await afterOneImage(session);
     const ladder = {
@@ -108,6 +108,9 @@ describe('the temporal state in Redis', () => {
     const after = await mustRead(session);
     expect(after.state.viewer?.ladder).toEqual(ladder);
     expect((await after.state.viewer?.image())?.length).toBe(1_000);
+    const edit = { region: { left: 32, top: 0, width: 32, height: 32 }, ssim: 0.95 };
+    await saveTemporalChange(runtime, 'alice', session, after, { ...change(500, 200_000), edit });
+    expect((await mustRead(session)).state.viewer?.edit).toEqual(edit);
   });
 
   it('keeps a session of one owner apart from the same id of another, for two minutes', async () => {

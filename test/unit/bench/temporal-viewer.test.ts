@@ -3,14 +3,13 @@ import { describe, expect, it } from 'vitest';
 import type { SentFrame } from '../../../bench/temporal.ts';
 import {
   createViewer,
-  cropLuma,
   peakSecondBytes,
   settledFrames,
   stillScreenSsims,
   timesToReach,
   viewerSsims,
 } from '../../../bench/temporal-viewer.ts';
-import { lumaFromPixels, resizeBilinear } from '../../../functions/core/quality/luma.ts';
+import { cropLuma, lumaFromPixels, resizeBilinear } from '../../../functions/core/quality/luma.ts';
 import { ssim } from '../../../functions/core/quality/ssim.ts';
 
 /** The smallest frame the decoder accepts is 160x90. */

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { lumaFromPixels } from '../../../functions/core/quality/luma.ts';
+import { cropLuma, lumaFromPixels } from '../../../functions/core/quality/luma.ts';
 import { measureQuality } from '../../../functions/core/quality/ssim.ts';
 import { decodeFrame } from '../../../functions/platform/imaging/frame-decoder.ts';
 import {
@@ -114,6 +114,28 @@ describe('the sharp engine port', () => {
       ...reported,
       measureMs: expect.any(Number),
     });
+  });
+
+  it('measures an image over a region of the frame alone, against the naive SSIM of that crop', async () => {
+    const size = { width: 640, height: 360 };
+    const frame = await decodeFrame(await encodeFrame('screen', size));
+    const port = createSharpEnginePort(frame);
+    const half = { format: 'jpeg', quality: 60, scale: 0.5, width: 320, height: 180 } as const;
+    const image = port.output(await port.encode(half));
+    const region = { left: 64, top: 32, width: 160, height: 96 };
+    const input = lumaFromPixels(frame.pixels, frame.width, frame.height, frame.channels);
+    const shown = await sharp(image)
+      .resize(640, 360, { kernel: 'linear' })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const output = lumaFromPixels(shown.data, 640, 360, 3);
+    const naive = measureQuality(cropLuma(input, region), cropLuma(output, region)).ssim;
+    expect(await port.regionSsim(image, region)).toBeCloseTo(naive, 1);
+    const exact = await sharp(frame.pixels, { raw: { ...size, channels: 3 } })
+      .png()
+      .toBuffer();
+    expect(await port.regionSsim(exact, region)).toBe(1);
   });
 
   it("leaves the report to the engine's measurement where the two factors agree", async () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  cropLuma,
   downsampleBox,
   type LumaImage,
   lumaFromPixels,
@@ -182,5 +183,20 @@ describe('downsampleBox', () => {
     expect(() => downsampleBox(img, 0)).toThrow(RangeError);
     expect(() => downsampleBox(img, 1.5)).toThrow(RangeError);
     expect(() => downsampleBox(img, 4)).toThrow(RangeError);
+  });
+});
+
+describe('cropLuma', () => {
+  const image = { width: 4, height: 3, data: Uint8Array.from({ length: 12 }, (_, i) => i) };
+
+  it('copies the rows of a region inside the image', () => {
+    const crop = cropLuma(image, { left: 1, top: 1, width: 2, height: 2 });
+    expect(crop).toEqual({ width: 2, height: 2, data: Uint8Array.from([5, 6, 9, 10]) });
+  });
+
+  it('refuses a region that is empty or reaches outside the image', () => {
+    expect(() => cropLuma(image, { left: 3, top: 0, width: 2, height: 1 })).toThrow(RangeError);
+    expect(() => cropLuma(image, { left: 0, top: 0, width: 0, height: 1 })).toThrow(RangeError);
+    expect(() => cropLuma(image, { left: -1, top: 0, width: 1, height: 1 })).toThrow(RangeError);
   });
 });

@@ -173,6 +173,40 @@ describe('a session temporal state', () => {
     expect((await plan(4)).moving).toBe(false);
   });
 
+  it('plans an edit with the region it changed, and refines it until that region is measured sharp', async () => {
+    // 64x36 in 32 px tiles: two columns, two rows.
+    const signature = (changed: number[]) =>
+      encodeSignature(Uint32Array.from({ length: 4 }, (_, i) => (changed.includes(i) ? 1 : 0)));
+    const screen = { ...frame, tiles: () => signature([]) };
+    const input = {
+      frame: { ...screen, frameType: 'screen' as const },
+      network,
+      threshold: 0.99,
+      floor: 0.85,
+      compare: measured(0.999),
+    };
+    const before = applyChange({}, { ...change(100, 0), frame: screen });
+    const edited = { ...input.frame, digest: () => 'b', tiles: () => signature([1]) };
+    const edit = await planTemporal({ ...input, state: before, frame: edited });
+    expect(edit.plan.kind).toBe('refine');
+    const region = { left: 32, top: 0, width: 32, height: 32 };
+    expect(edit.editRegion).toEqual(region);
+    const sent = (ssim: number) =>
+      applyChange(before, {
+        ...change(100, 100_000),
+        frame: edited,
+        quality: { ssim: 0.999, psnrDb: 50 },
+        target: 0.9999,
+        edit: { region, ssim },
+      });
+    const blurred = await planTemporal({ ...input, state: sent(0.95), frame: edited });
+    expect(blurred.plan.kind).toBe('refine');
+    expect(blurred.editRegion).toEqual(region);
+    // Measured sharp where it changed: the estimate the target made no longer holds it back.
+    const sharp = await planTemporal({ ...input, state: sent(0.995), frame: edited });
+    expect(sharp.plan.kind).toBe('unchanged');
+  });
+
   it('compares nothing of another size, and plans frames alone when the state could not be read', async () => {
     const state = applyChange({}, change(100, 0));
     const compare = async () => {

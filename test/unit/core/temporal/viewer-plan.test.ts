@@ -35,6 +35,16 @@ describe('the plan for what the viewer already has', () => {
     );
   });
 
+  it('refines an image that meets the threshold while the edit it was sent for is blurred, by what the edit lacks', () => {
+    const blurred: ContentChange = { kind: 'same', editGain: 0.0004 };
+    expect(planForViewer(0.9977, 0.99, 0.85, blurred)).toEqual({ kind: 'refine', floor: 0.9981 });
+    expect(planForViewer(0.9999, 0.99, 0.85, blurred)).toEqual({ kind: 'refine', floor: 1 });
+    expect(planForViewer(0.9977, 0.99, 0.85, SAME)).toEqual({ kind: 'unchanged' });
+    expect(planForViewer(0.9977, 0.99, 0.85, blurred, { full: true, stalled: true })).toEqual({
+      kind: 'hold',
+    });
+  });
+
   it('never answers unchanged without a threshold or without an image to compare', () => {
     expect(planForViewer(1, null, 0.85, SAME)).toEqual({ kind: 'fresh' });
     expect(planForViewer(undefined, 0.99, 0.85, SAME)).toEqual({ kind: 'fresh' });
