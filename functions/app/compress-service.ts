@@ -204,7 +204,7 @@ export async function runEngine(
       image: viewerImage(),
       source: temporal?.viewer,
     });
-    const edit = await measureEdit(port, plan.editRegion, output, chosen);
+    const edit = await measureEdit(port, plan.editTiles, output, chosen);
     const outcome: EngineOutcome = {
       decision,
       sent,
@@ -335,7 +335,8 @@ function ladderAfter(
   output: Buffer,
 ): LadderMemory | undefined {
   if (plan.plan.kind === 'refine') {
-    return rememberLadder(plan.ladder ?? NO_LADDER_MEMORY, decision.trials);
+    const known = plan.ladder ?? NO_LADDER_MEMORY;
+    return rememberLadder(known, decision.trials, decision.ladderPassedOver);
   }
   return output.length > 0 ? rememberLadder(NO_LADDER_MEMORY, decision.trials) : undefined;
 }

@@ -169,6 +169,8 @@ export interface CompressionDecision {
    * `latency` ladder passed over steps the time left did not afford.
    */
   readonly ladderStop?: StopCause;
+  /** Keys of the ladder steps passed over for want of time (`FrameSearch.ladderPassedOver`). */
+  readonly ladderPassedOver?: readonly string[];
 }
 
 /** A subset of the candidate grid the budget phase searches on its own. */
@@ -328,11 +330,11 @@ function flatEnoughForLadder(port: EnginePort): boolean {
 
 /**
  * Phase 1a, for `screen` frames: the screen ladder (`FrameSearch.tryLadder`), with what `memory`
- * knows of it, while the deadline affords its steps. Until this content's own lossless WebP time is
- * known, it is expected to be what the model expects of a lossy WebP encode of the frame at full
- * scale, which lossless WebP of text and UI takes; a measurement as long as the model expects one
- * at full scale. Busy content (a video inside the shared screen) codes losslessly far more slowly,
- * which only the encode itself reveals: the later steps then expect their share of what it took.
+ * knows of it, while the deadline affords its steps. Lossless WebP is expected to take at most what
+ * the model expects of a lossy WebP encode of the frame at full scale, which lossless WebP of text
+ * and UI takes; a measurement as long as the quickest the model expects of one at full scale. Busy
+ * content (a video inside the shared screen) codes losslessly far more slowly, which only the
+ * encode itself reveals: the later steps then expect their share of what it took.
  */
 async function tryScreenLadder(
   search: FrameSearch,
@@ -344,8 +346,10 @@ async function tryScreenLadder(
   const atTop = search.candidates.filter((c) => c.scale === 1 && c.quality === top);
   const basis = atTop.find((c) => c.format === 'webp') ?? atTop[0];
   if (ladder.length === 0 || basis === undefined) return 'exhausted';
-  const prediction = predict(search.model, basis, frame);
-  const costs: LadderCosts = { encodeMs: prediction.encodeMs, measureMs: prediction.measureMs };
+  // A measurement decodes an image of the frame's size whatever its format: the time the session
+  // learnt best (the quickest, its most measured format's) stands for the ladder's.
+  const measureMs = Math.min(...atTop.map((c) => predict(search.model, c, frame).measureMs));
+  const costs: LadderCosts = { encodeMs: predict(search.model, basis, frame).encodeMs, measureMs };
   return search.tryLadder(ladder, costs, memory);
 }
 
@@ -456,7 +460,10 @@ function decide(
     encodeAttempts: search.attempts,
     model: search.model,
     trials: search.trials,
-    ...(search.ladderStop !== undefined && { ladderStop: search.ladderStop }),
+    ...(search.ladderStop !== undefined && {
+      ladderStop: search.ladderStop,
+      ladderPassedOver: search.ladderPassedOver,
+    }),
   };
   if (selection && !selection.withinBudget && selection.chosen.bytes >= frame.originalBytes) {
     return {

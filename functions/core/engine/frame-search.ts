@@ -8,7 +8,12 @@
 import type { OutputFormat } from '../contracts/config.ts';
 import { type Candidate, candidateKey, type FrameSize } from './candidates.ts';
 import { type Deadline, KNOWN_TIME_SAFETY, TIME_SAFETY } from './deadline.ts';
-import { type LadderMemory, mayAnswer, NO_LADDER_MEMORY } from './ladder-memory.ts';
+import {
+  type LadderMemory,
+  type LadderOutcome,
+  mayAnswer,
+  NO_LADDER_MEMORY,
+} from './ladder-memory.ts';
 import { type EngineModel, observeEncode, observeMeasurement, predict } from './model.ts';
 import type { Encoded, EnginePort, Measurement } from './port.ts';
 import { Pruning } from './pruning.ts';
@@ -111,6 +116,7 @@ export class FrameSearch {
   private readonly unmeasured: (MutableTrial & { candidate: Candidate })[] = [];
   private readonly targets: ScoreTargets;
   private ladderStopCause: StopCause | undefined;
+  private readonly passedOver: string[] = [];
 
   constructor(private readonly setup: FrameSearchSetup) {
     this.rules = setup.rules;
@@ -253,16 +259,18 @@ export class FrameSearch {
   /**
    * Encodes the screen ladder in order until an encoding fits the budget and meets the floor
    * (`found`) or the attempt limit is hit (`attempts`); else `latency` when a step was passed over
-   * that the time left did not afford but a whole latency budget would, `exhausted` when none was.
+   * that the time left did not afford but a whole latency budget would (or that `memory` says would
+   * answer), `exhausted` when none was.
    * Only encodings that fit are measured: an over-budget one is never what the ladder stops at, and
    * the lossy search may still fit. Trials count like any other, but the model learns nothing from
    * them (see `screen-candidates.ts`).
    *
    * A step `memory` knows cannot fit the budget or meet the floor is passed over without encoding
-   * it. A step's expected encode time is what it took before (with {@link KNOWN_TIME_SAFETY}), else
-   * its `ladderTimeFactor` times lossless WebP's time on this content (before any such encode,
-   * `costs.encodeMs`), with {@link TIME_SAFETY}. A step that is not affordable is passed over, not
-   * the ones after it, which may be quicker.
+   * it. A step is expected to take what it took before, encode and measurement (with
+   * {@link KNOWN_TIME_SAFETY}), else its `ladderTimeFactor` times lossless WebP's encode time (this
+   * frame's, else the lesser of the remembered one and `costs.encodeMs`: a remembered time may have
+   * met a busy machine) and the model's measurement time (with {@link TIME_SAFETY}). A step that is
+   * not affordable is passed over, not the ones after it, which may be quicker.
    */
   async tryLadder(
     ladder: readonly ScreenCandidate[],
@@ -278,15 +286,23 @@ export class FrameSearch {
     return this.ladderStopCause;
   }
 
+  /**
+   * Keys of the ladder steps passed over for want of time that a whole latency budget affords, or
+   * that the frame's ladder memory says would answer.
+   */
+  get ladderPassedOver(): readonly string[] {
+    return this.passedOver;
+  }
+
   private async runLadder(
     ladder: readonly ScreenCandidate[],
     costs: LadderCosts,
     memory: LadderMemory,
   ): Promise<StopCause> {
     const lossless = ladder.find((candidate) => candidate.encoding === 'lossless');
-    let losslessMs = (lossless && memory[screenCandidateKey(lossless)]?.encodeMs) ?? costs.encodeMs;
+    const knownLosslessMs = lossless && memory[screenCandidateKey(lossless)]?.encodeMs;
+    let losslessMs = Math.min(knownLosslessMs ?? costs.encodeMs, costs.encodeMs);
     let { measureMs } = costs;
-    let passedOver = false;
     const failed = new Set<string>();
     for (const candidate of ladder) {
       if (failed.has(candidate.format)) continue;
@@ -294,13 +310,10 @@ export class FrameSearch {
       const key = screenCandidateKey(candidate);
       const known = memory[key];
       if (known && !mayAnswer(known, this.rules.budgetBytes, this.rules.minQualityScore)) continue;
-      const plannedMs =
-        (known
-          ? KNOWN_TIME_SAFETY * known.encodeMs
-          : TIME_SAFETY * losslessMs * ladderTimeFactor(candidate)) +
-        (candidate.encoding === 'lossless' ? 0 : TIME_SAFETY * measureMs);
+      const plannedMs = this.ladderStepMs(candidate, known, losslessMs, measureMs);
       if (plannedMs > this.deadline.remainingMs()) {
-        passedOver ||= plannedMs <= this.deadline.spanMs;
+        // A remembered step that would answer counts whatever its time: that was one encode's.
+        if (known !== undefined || plannedMs <= this.deadline.spanMs) this.passedOver.push(key);
         continue;
       }
       const trial = await this.encodeTrial(candidate, key);
@@ -316,7 +329,25 @@ export class FrameSearch {
         if (trial.measurement.ssim >= this.rules.minQualityScore) return 'found';
       }
     }
-    return passedOver ? 'latency' : 'exhausted';
+    return this.passedOver.length > 0 ? 'latency' : 'exhausted';
+  }
+
+  /**
+   * The time to plan for a ladder step, with headroom: what it took before (its encode, and its
+   * measurement unless lossless), else its share of lossless WebP's encode time on this content
+   * (`ladderTimeFactor`) and the model's measurement time.
+   */
+  private ladderStepMs(
+    candidate: ScreenCandidate,
+    known: LadderOutcome | undefined,
+    losslessMs: number,
+    measureMs: number,
+  ): number {
+    const measured = candidate.encoding === 'lossless' ? 0 : 1;
+    if (known !== undefined) {
+      return KNOWN_TIME_SAFETY * (known.encodeMs + measured * (known.measureMs ?? measureMs));
+    }
+    return TIME_SAFETY * (losslessMs * ladderTimeFactor(candidate) + measured * measureMs);
   }
 
   /** Encodes one candidate and records the trial; a failed encode is recorded and counted. */

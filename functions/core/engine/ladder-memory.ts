@@ -13,6 +13,8 @@ export interface LadderOutcome {
   readonly encodeMs: number;
   /** Its SSIM against the content (the engine's); absent when it was not measured. */
   readonly ssim?: number;
+  /** What measuring it took, ms; absent when it was not measured. */
+  readonly measureMs?: number;
 }
 
 /**
@@ -25,16 +27,35 @@ export type LadderMemory = Readonly<Record<string, LadderOutcome>>;
 export const NO_LADDER_MEMORY: LadderMemory = Object.freeze({});
 
 /**
- * `previous` with what this frame's ladder encodes came to; an encoding tried again replaces what
- * was known of it. A lossless encoding needs no measurement: its SSIM is 1.
+ * How much quicker a step passed over for want of time is expected next time. A remembered time is
+ * one encode's, which may have met a busy machine; a step never retried would keep it for good.
  */
-export function rememberLadder(previous: LadderMemory, trials: readonly Trial[]): LadderMemory {
+export const PASSED_OVER_SPEEDUP = 0.8;
+
+/**
+ * `previous` with what this frame's ladder encodes came to; an encoding tried again replaces what
+ * was known of it, and one `passedOver` (keys) is expected {@link PASSED_OVER_SPEEDUP} quicker. A
+ * lossless encoding needs no measurement: its SSIM is 1.
+ */
+export function rememberLadder(
+  previous: LadderMemory,
+  trials: readonly Trial[],
+  passedOver: readonly string[] = [],
+): LadderMemory {
   const next: Record<string, LadderOutcome> = { ...previous };
+  for (const key of passedOver) {
+    const known = next[key];
+    if (known) next[key] = { ...known, encodeMs: PASSED_OVER_SPEEDUP * known.encodeMs };
+  }
   for (const { candidate, encoded, measurement } of trials) {
     if (!isScreenCandidate(candidate) || encoded === undefined) continue;
-    const ssim = candidate.encoding === 'lossless' ? 1 : measurement?.ssim;
     const outcome = { bytes: encoded.bytes, encodeMs: encoded.encodeMs };
-    next[screenCandidateKey(candidate)] = ssim === undefined ? outcome : { ...outcome, ssim };
+    next[screenCandidateKey(candidate)] =
+      candidate.encoding === 'lossless'
+        ? { ...outcome, ssim: 1 }
+        : measurement === undefined
+          ? outcome
+          : { ...outcome, ssim: measurement.ssim, measureMs: measurement.measureMs };
   }
   return next;
 }

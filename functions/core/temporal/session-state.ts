@@ -5,7 +5,6 @@
 
 import type { FrameType } from '../engine/candidates.ts';
 import type { LadderMemory } from '../engine/ladder-memory.ts';
-import type { Region } from '../quality/luma.ts';
 import { advance, type BucketState, newBucket, spend } from './bit-bucket.ts';
 
 /**
@@ -40,13 +39,14 @@ export interface ViewerSource {
    * worked on, came to (`ladder-memory.ts`).
    */
   readonly ladder?: LadderMemory;
-  /** For an image sent for an edit of a screen: the {@link EditQuality} of its region. */
+  /** For an image sent for an edit of a screen: the {@link EditQuality} of the tiles it changed. */
   readonly edit?: EditQuality;
 }
 
-/** Where an edit changed a screen, and the SSIM an image has over that region. */
+/** Which tiles an edit changed on a screen, and the least SSIM an image has over one of them. */
 export interface EditQuality {
-  readonly region: Region;
+  /** Tile indices (`tile-signature.ts`), in ascending order. */
+  readonly tiles: readonly number[];
   readonly ssim: number;
 }
 
@@ -114,7 +114,7 @@ export interface TemporalChange {
    * (`ViewerSource.ladder`); undefined: what the viewer's image had, unchanged.
    */
   readonly ladder?: LadderMemory;
-  /** What was sent for an edit, over the edit's region (`ViewerSource.edit`). */
+  /** What was sent for an edit, on the tiles the edit changed (`ViewerSource.edit`). */
   readonly edit?: EditQuality;
 }
 

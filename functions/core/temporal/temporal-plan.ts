@@ -6,7 +6,6 @@
 import type { LadderMemory } from '../engine/ladder-memory.ts';
 import type { Measurement } from '../engine/port.ts';
 import { framesPerSecond, type NetworkSample, usableBytesPerSecond } from '../network/budget.ts';
-import type { Region } from '../quality/luma.ts';
 import {
   advance,
   type BucketState,
@@ -17,7 +16,7 @@ import {
   newBucket,
 } from './bit-bucket.ts';
 import type { BucketStep, TemporalFrame, TemporalState, ViewerImage } from './session-state.ts';
-import { changedRegion, changedShare } from './tile-signature.ts';
+import { changedShare, changedTiles, TILE_SIZE } from './tile-signature.ts';
 import {
   type BankState,
   type ContentChange,
@@ -60,18 +59,18 @@ export interface TemporalPlan {
    */
   readonly ladder?: LadderMemory;
   /**
-   * For a refinement of an edited screen, the region the edit changed (with any earlier edit of the
-   * viewer's image still blurred): what is sent is measured there too (`ViewerSource.edit`).
+   * For a refinement of an edited screen, the tiles the edit changed (with those of an earlier edit
+   * of the viewer's image still blurred): what is sent is measured there too (`ViewerSource.edit`).
    */
-  readonly editRegion?: Region;
+  readonly editTiles?: readonly number[];
 }
 
 /** The viewer's image against the frame, and whether the frame's content is new to the viewer. */
 interface ViewerComparison {
   readonly measurement?: Measurement;
   readonly content: ContentChange;
-  /** Where an edit changed the screen, for an edit or a blurred one of the same content. */
-  readonly editRegion?: Region;
+  /** The tiles an edit changed, for an edit or a blurred one of the same content. */
+  readonly editTiles?: readonly number[];
 }
 
 /**
@@ -96,7 +95,7 @@ async function compareViewer(input: TemporalInput): Promise<ViewerComparison> {
   const stored = { measurement: { ssim: viewer.ssim, psnrDb: viewer.psnrDb, measureMs: 0 } };
   const blurred = blurredEdit(viewer, input.threshold);
   const same: ViewerComparison = blurred
-    ? { ...stored, content: { kind: 'same', editGain: blurred.gain }, editRegion: blurred.region }
+    ? { ...stored, content: { kind: 'same', editGain: blurred.gain }, editTiles: blurred.tiles }
     : { ...stored, content: SAME };
   if (viewer.digest === frame.digest()) return same;
   const tiles = frame.tiles && viewer.tiles !== undefined ? frame.tiles() : undefined;
@@ -117,33 +116,24 @@ async function compareViewer(input: TemporalInput): Promise<ViewerComparison> {
   }
   const content = { kind: 'changed', share } as const;
   if (share > LOCAL_EDIT_SHARE) return { measurement, content };
-  const edited = changedRegion(tiles, viewer.tiles, frame.width, frame.height);
-  return { measurement, content, editRegion: union(edited, blurred?.region) };
+  const edited = changedTiles(tiles, viewer.tiles);
+  const editTiles = [...new Set([...edited, ...(blurred?.tiles ?? [])])].sort((a, b) => a - b);
+  return { measurement, content, editTiles };
 }
 
 /**
- * The region of the viewer's edit while its image is below `threshold` there, and what the whole
- * image's SSIM must gain for the region to meet it: SSIM is a mean over the image, to which the
- * region counts by its share of the pixels.
+ * The tiles of the viewer's edit while its image is below `threshold` on one of them, and what the
+ * whole image's SSIM must gain for that tile to meet it: SSIM is a mean over the image, to which a
+ * tile counts by its share of the pixels.
  */
 function blurredEdit(
   viewer: ViewerImage,
   threshold: number,
-): { region: Region; gain: number } | undefined {
+): { tiles: readonly number[]; gain: number } | undefined {
   const { edit } = viewer;
   if (edit === undefined || edit.ssim >= threshold) return undefined;
-  const share = (edit.region.width * edit.region.height) / (viewer.width * viewer.height);
-  return { region: edit.region, gain: share * (threshold - edit.ssim) };
-}
-
-/** The smallest rectangle holding both regions (either may be absent). */
-function union(a: Region | undefined, b: Region | undefined): Region | undefined {
-  if (a === undefined || b === undefined) return a ?? b;
-  const left = Math.min(a.left, b.left);
-  const top = Math.min(a.top, b.top);
-  const right = Math.max(a.left + a.width, b.left + b.width);
-  const bottom = Math.max(a.top + a.height, b.top + b.height);
-  return { left, top, width: right - left, height: bottom - top };
+  const share = (TILE_SIZE * TILE_SIZE) / (viewer.width * viewer.height);
+  return { tiles: edit.tiles, gain: share * (threshold - edit.ssim) };
 }
 
 /** The session's bucket at a frame's clock (a new one for a session's first frame). */
@@ -209,8 +199,8 @@ export async function planTemporal(input: TemporalInput): Promise<TemporalPlan> 
   const moving = content.kind === 'changed' && content.share > NEW_SCREEN_SHARE;
   const refine = plan.kind === 'refine';
   const ladder = refine ? input.state?.viewer?.ladder : undefined;
-  const editRegion = refine ? comparison.editRegion : undefined;
-  const planned = { plan, viewer, moving, ladder, editRegion };
+  const editTiles = refine ? comparison.editTiles : undefined;
+  const planned = { plan, viewer, moving, ladder, editTiles };
   if (!bucket) return planned;
   const networkBytes = frameTarget(bucket.state, bucket.bytesPerSecond, bucket.fps, refine);
   return { ...planned, bucket, networkBytes };

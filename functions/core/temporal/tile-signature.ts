@@ -100,31 +100,29 @@ export function changedShare(a: string, b: string): number {
 }
 
 /**
- * The smallest rectangle of a `width x height` frame holding every tile whose hash differs between
- * two stored signatures of it; undefined when none differs or they are not of that size.
+ * The indices of the tiles whose hashes differ between two stored signatures of one frame size;
+ * empty when none differs or they are not of one size.
  */
-export function changedRegion(
-  a: string,
-  b: string,
-  width: number,
-  height: number,
-): Region | undefined {
+export function changedTiles(a: string, b: string): number[] {
   const x = Buffer.from(a, 'base64');
   const y = Buffer.from(b, 'base64');
-  const columns = Math.ceil(width / TILE_SIZE);
-  if (x.length !== y.length || x.length !== 4 * columns * Math.ceil(height / TILE_SIZE)) {
-    return undefined;
-  }
-  let [left, top, right, bottom] = [columns, Number.POSITIVE_INFINITY, -1, -1];
+  if (x.length !== y.length) return [];
+  const changed: number[] = [];
   for (let i = 0; i < x.length / 4; i++) {
-    if (x.readUInt32LE(4 * i) === y.readUInt32LE(4 * i)) continue;
-    const [row, column] = [Math.floor(i / columns), i % columns];
-    [left, right] = [Math.min(left, column), Math.max(right, column)];
-    [top, bottom] = [Math.min(top, row), Math.max(bottom, row)];
+    if (x.readUInt32LE(4 * i) !== y.readUInt32LE(4 * i)) changed.push(i);
   }
-  if (right < 0) return undefined;
-  const [x0, y0] = [left * TILE_SIZE, top * TILE_SIZE];
-  const x1 = Math.min(width, (right + 1) * TILE_SIZE);
-  const y1 = Math.min(height, (bottom + 1) * TILE_SIZE);
-  return { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
+  return changed;
+}
+
+/** The pixels of tile `index` of a `width x height` frame (partial at the right and bottom). */
+export function tileRegion(index: number, width: number, height: number): Region {
+  const columns = Math.ceil(width / TILE_SIZE);
+  const left = (index % columns) * TILE_SIZE;
+  const top = Math.floor(index / columns) * TILE_SIZE;
+  return {
+    left,
+    top,
+    width: Math.min(TILE_SIZE, width - left),
+    height: Math.min(TILE_SIZE, height - top),
+  };
 }

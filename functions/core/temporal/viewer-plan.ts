@@ -51,8 +51,8 @@ const NOT_FULL: BankState = { full: false, stalled: false };
  */
 export type ContentChange =
   /**
-   * `editGain`: an edit of it was sent but is not yet sharp where it changed the screen; what the
-   * whole image's SSIM must gain for that region to reach the threshold, were the rest unchanged.
+   * `editGain`: an edit of it was sent but is not yet sharp on a tile it changed; what the whole
+   * image's SSIM must gain for that tile to reach the threshold, were the rest unchanged.
    */
   | { readonly kind: 'same'; readonly editGain?: number }
   | { readonly kind: 'changed'; readonly share: number }
@@ -82,9 +82,10 @@ export const LOCAL_EDIT_SHARE = 0.25;
  * more (a scroll) is a frame like any other unless the viewer's image still meets the threshold. A
  * refinement's floor is halfway from the viewer's SSIM to the threshold, at least
  * {@link REFINE_MIN_STEP} above the viewer's SSIM, never above the threshold nor below the policy's
- * floor: an accepted refinement moves the viewer at least one step, or onto the threshold. An image sent for an edit whose region is still below
- * the threshold (`editSharp` false: the rest of the image was not exact, so the global SSIM
- * overstated the edit) is refined on, halfway to exact each time, until its region meets it.
+ * floor: an accepted refinement moves the viewer at least one step, or onto the threshold. An
+ * image that meets the threshold but was sent for an edit with a tile still below it (`editGain`:
+ * the rest of the image was not exact, so the global SSIM overstated the edit) is refined on, each
+ * refinement gaining at least what that tile lacks, until it meets it too.
  */
 export function planForViewer(
   viewerSsim: number | undefined,

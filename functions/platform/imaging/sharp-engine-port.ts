@@ -47,11 +47,11 @@ export interface SharpEnginePort extends EnginePort {
    */
   reportedQuality(image: Encoded | Buffer): Promise<Measurement | undefined>;
   /**
-   * The SSIM of an encoded image (upscaled to the frame first when smaller) against the frame over
-   * `region` alone, at full resolution: a typed word moves a whole screen's SSIM too little to tell
-   * whether it is legible.
+   * The least SSIM of an encoded image (upscaled to the frame first when smaller) against the frame
+   * over one of `regions` alone, at full resolution: a typed word moves a whole screen's SSIM too
+   * little to tell whether it is legible.
    */
-  regionSsim(image: Buffer, region: Region): Promise<number>;
+  leastRegionSsim(image: Buffer, regions: readonly Region[]): Promise<number>;
   /**
    * Ends the frame's measurements: the reference's buffers go back for the next frame to reuse.
    * Encoded outputs stay available; `measure` rejects from now on.
@@ -191,9 +191,10 @@ export function createSharpEnginePort(frame: DecodedFrame): SharpEnginePort {
       if (!buffer) throw new Error('No output for the encoding to report');
       return measureAtFactor(reference(), factor, buffer);
     },
-    async regionSsim(image, region) {
+    async leastRegionSsim(image, regions) {
       const shown = await decodedLuma(image, frame.width, frame.height);
-      return ssim(cropLuma(reference().luma, region), cropLuma(shown, region));
+      const { luma } = reference();
+      return Math.min(...regions.map((r) => ssim(cropLuma(luma, r), cropLuma(shown, r))));
     },
   };
 }

@@ -58,6 +58,9 @@ export interface StoredTemporalState {
   readonly version: string;
 }
 
+/** An edit changes at most a quarter of a screen's tiles; 8K in 32 px tiles has 32,400. */
+const MAX_EDIT_TILES = 8_100;
+
 /** A ladder memory holds one outcome per ladder step; more is not one this service wrote. */
 const MAX_LADDER_STEPS = 16;
 
@@ -68,6 +71,7 @@ const ladderMemorySchema = z
       bytes: z.number().int().nonnegative(),
       encodeMs: z.number().nonnegative(),
       ssim: z.number().min(-1).max(1).optional(),
+      measureMs: z.number().nonnegative().optional(),
     }),
   )
   .refine((memory) => Object.keys(memory).length <= MAX_LADDER_STEPS);
@@ -85,12 +89,7 @@ const viewerSourceSchema = z.object({
   ladder: ladderMemorySchema.optional(),
   edit: z
     .object({
-      region: z.object({
-        left: z.number().int().nonnegative(),
-        top: z.number().int().nonnegative(),
-        width: z.number().int().positive(),
-        height: z.number().int().positive(),
-      }),
+      tiles: z.array(z.number().int().nonnegative()).max(MAX_EDIT_TILES),
       ssim: z.number().min(-1).max(1),
     })
     .optional(),

@@ -108,7 +108,7 @@ describe('the temporal state in Redis', () => {
     const after = await mustRead(session);
     expect(after.state.viewer?.ladder).toEqual(ladder);
     expect((await after.state.viewer?.image())?.length).toBe(1_000);
-    const edit = { region: { left: 32, top: 0, width: 32, height: 32 }, ssim: 0.95 };
+    const edit = { tiles: [1, 2, 40], ssim: 0.95 };
     await saveTemporalChange(runtime, 'alice', session, after, { ...change(500, 200_000), edit });
     expect((await mustRead(session)).state.viewer?.edit).toEqual(edit);
   });

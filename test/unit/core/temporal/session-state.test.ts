@@ -173,7 +173,7 @@ describe('a session temporal state', () => {
     expect((await plan(4)).moving).toBe(false);
   });
 
-  it('plans an edit with the region it changed, and refines it until that region is measured sharp', async () => {
+  it('plans an edit with the tiles it changed, and refines it until they are measured sharp', async () => {
     // 64x36 in 32 px tiles: two columns, two rows.
     const signature = (changed: number[]) =>
       encodeSignature(Uint32Array.from({ length: 4 }, (_, i) => (changed.includes(i) ? 1 : 0)));
@@ -189,19 +189,18 @@ describe('a session temporal state', () => {
     const edited = { ...input.frame, digest: () => 'b', tiles: () => signature([1]) };
     const edit = await planTemporal({ ...input, state: before, frame: edited });
     expect(edit.plan.kind).toBe('refine');
-    const region = { left: 32, top: 0, width: 32, height: 32 };
-    expect(edit.editRegion).toEqual(region);
+    expect(edit.editTiles).toEqual([1]);
     const sent = (ssim: number) =>
       applyChange(before, {
         ...change(100, 100_000),
         frame: edited,
         quality: { ssim: 0.999, psnrDb: 50 },
         target: 0.9999,
-        edit: { region, ssim },
+        edit: { tiles: [1], ssim },
       });
     const blurred = await planTemporal({ ...input, state: sent(0.95), frame: edited });
     expect(blurred.plan.kind).toBe('refine');
-    expect(blurred.editRegion).toEqual(region);
+    expect(blurred.editTiles).toEqual([1]);
     // Measured sharp where it changed: the estimate the target made no longer holds it back.
     const sharp = await planTemporal({ ...input, state: sent(0.995), frame: edited });
     expect(sharp.plan.kind).toBe('unchanged');

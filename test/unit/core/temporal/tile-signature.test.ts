@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  changedRegion,
   changedShare,
+  changedTiles,
   encodeSignature,
   TILE_SIZE,
+  tileRegion,
   tileSignature,
 } from '../../../../functions/core/temporal/tile-signature.ts';
 
@@ -68,29 +69,27 @@ describe('the tile signature of a screen', () => {
     expect(changedShare(encodeSignature(before), '')).toBe(1);
   });
 
-  it('bounds the tiles that changed, partial tiles at the edges clipped to the frame', () => {
+  it('names the tiles that changed, and where each lies, partial tiles clipped to the frame', () => {
     const before = tileSignature(screen(1), WIDTH, HEIGHT, 3);
-    const columns = Math.ceil(WIDTH / TILE_SIZE);
     const after = Uint32Array.from(before);
-    // The tile in the first row, second column, and the last tile (right and bottom edges).
     after[1] = (after[1] ?? 0) + 1;
     after[after.length - 1] = (after[after.length - 1] ?? 0) + 1;
     const [a, b] = [encodeSignature(before), encodeSignature(after)];
-    expect(changedRegion(a, b, WIDTH, HEIGHT)).toEqual({
+    expect(changedTiles(a, b)).toEqual([1, before.length - 1]);
+    expect(changedTiles(a, a)).toEqual([]);
+    expect(changedTiles(a, '')).toEqual([]);
+    expect(tileRegion(1, WIDTH, HEIGHT)).toEqual({
       left: TILE_SIZE,
       top: 0,
-      width: WIDTH - TILE_SIZE,
-      height: HEIGHT,
-    });
-    const one = Uint32Array.from(before);
-    one[columns + 2] = (one[columns + 2] ?? 0) + 1;
-    expect(changedRegion(a, encodeSignature(one), WIDTH, HEIGHT)).toEqual({
-      left: 2 * TILE_SIZE,
-      top: TILE_SIZE,
       width: TILE_SIZE,
       height: TILE_SIZE,
     });
-    expect(changedRegion(a, a, WIDTH, HEIGHT)).toBeUndefined();
-    expect(changedRegion(a, b, WIDTH * 2, HEIGHT)).toBeUndefined();
+    // 100x70 in 32 px tiles: the last is the 4 x 6 px corner.
+    expect(tileRegion(before.length - 1, WIDTH, HEIGHT)).toEqual({
+      left: 3 * TILE_SIZE,
+      top: 2 * TILE_SIZE,
+      width: WIDTH - 3 * TILE_SIZE,
+      height: HEIGHT - 2 * TILE_SIZE,
+    });
   });
 });
