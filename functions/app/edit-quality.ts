@@ -16,8 +16,8 @@ export interface EditMeasurement {
 }
 
 /**
- * The least SSIM over one of `tiles` of `output`, what goes out for the frame: 1 for the original or
- * a lossless encoding, else measured; undefined when there are no tiles or nothing goes out.
+ * The least SSIM over one of `tiles` of `output`, what goes out for the frame: 1 for the original
+ * or a lossless encoding, else measured; undefined when there are no tiles or nothing goes out.
  */
 export async function measureEdit(
   port: SharpEnginePort,

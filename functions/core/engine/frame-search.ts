@@ -63,7 +63,10 @@ export interface SearchStep {
   readonly measureOverBudget: boolean;
 }
 
-/** Expected times of the screen ladder before any of its encodes, in ms (see {@link FrameSearch.tryLadder}). */
+/**
+ * Expected times of the screen ladder before any of its encodes, in ms (see
+ * {@link FrameSearch.tryLadder}).
+ */
 export interface LadderCosts {
   /** Encode time of lossless WebP of the frame. */
   readonly encodeMs: number;
