@@ -17,6 +17,7 @@
  */
 import sharp from 'sharp';
 import type { FrameType } from '../functions/core/engine/candidates.ts';
+import type { Region } from '../functions/core/quality/luma.ts';
 import {
   CAMERA,
   poseAt,
@@ -82,14 +83,6 @@ export interface SequenceFrame {
   readonly data: Buffer;
   /** The frame's true RGB pixels (3 bytes a pixel, the sequence's size), rendered again on demand; do not modify. */
   readonly pixels: () => Promise<Buffer>;
-}
-
-/** A rectangle of a frame, px. */
-export interface Region {
-  readonly left: number;
-  readonly top: number;
-  readonly width: number;
-  readonly height: number;
 }
 
 /** An edit of the still screen. */

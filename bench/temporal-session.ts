@@ -84,7 +84,8 @@ function stillMeasures(
   };
 }
 
-const NOT_STILL = {
+/** The still-screen measures of a sequence that is not the still screen: none. */
+export const NOT_STILL = {
   worstSettleMs: Number.NaN,
   worstEditSettleMs: Number.NaN,
   settledBytesPerFrame: Number.NaN,

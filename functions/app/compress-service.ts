@@ -318,7 +318,7 @@ function stalledAt(
 ): number | undefined {
   const { bucket } = plan;
   if (plan.plan.kind !== 'refine' || sent.kind !== 'dropped' || !bucket) return undefined;
-  if (decision.ladderStop === 'latency') return undefined;
+  if ((decision.ladderPassedOver?.length ?? 0) > 0) return undefined;
   return isFull(bucket.state, bucket.bytesPerSecond)
     ? burstBytes(bucket.bytesPerSecond)
     : undefined;

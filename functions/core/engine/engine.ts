@@ -165,11 +165,9 @@ export interface CompressionDecision {
   /** Every encode tried, in order. */
   readonly trials: readonly Trial[];
   /**
-   * Why the screen ladder stopped (`FrameSearch.tryLadder`); absent when it was not tried. A
-   * `latency` ladder passed over steps the time left did not afford.
+   * Keys of the screen ladder's steps passed over for want of time (`FrameSearch.ladderPassedOver`):
+   * a later frame may afford them. Empty or absent when none was, or the ladder was not tried.
    */
-  readonly ladderStop?: StopCause;
-  /** Keys of the ladder steps passed over for want of time (`FrameSearch.ladderPassedOver`). */
   readonly ladderPassedOver?: readonly string[];
 }
 
@@ -460,10 +458,7 @@ function decide(
     encodeAttempts: search.attempts,
     model: search.model,
     trials: search.trials,
-    ...(search.ladderStop !== undefined && {
-      ladderStop: search.ladderStop,
-      ladderPassedOver: search.ladderPassedOver,
-    }),
+    ladderPassedOver: search.ladderPassedOver,
   };
   if (selection && !selection.withinBudget && selection.chosen.bytes >= frame.originalBytes) {
     return {

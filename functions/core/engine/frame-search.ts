@@ -118,7 +118,6 @@ export class FrameSearch {
   private readonly pruning = new Pruning();
   private readonly unmeasured: (MutableTrial & { candidate: Candidate })[] = [];
   private readonly targets: ScoreTargets;
-  private ladderStopCause: StopCause | undefined;
   private readonly passedOver: string[] = [];
 
   constructor(private readonly setup: FrameSearchSetup) {
@@ -280,13 +279,7 @@ export class FrameSearch {
     costs: LadderCosts,
     memory: LadderMemory = NO_LADDER_MEMORY,
   ): Promise<StopCause> {
-    this.ladderStopCause = await this.runLadder(ladder, costs, memory);
-    return this.ladderStopCause;
-  }
-
-  /** Why the screen ladder stopped; undefined when it was not tried. */
-  get ladderStop(): StopCause | undefined {
-    return this.ladderStopCause;
+    return this.runLadder(ladder, costs, memory);
   }
 
   /**

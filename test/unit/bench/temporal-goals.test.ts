@@ -10,7 +10,7 @@ import {
   screenGoal,
   videoGoal,
 } from '../../../bench/temporal-goals.ts';
-import { nextScale, scaledProfile } from '../../../bench/temporal-session.ts';
+import { NOT_STILL, nextScale, scaledProfile } from '../../../bench/temporal-session.ts';
 
 const FAST: NetworkProfile = { name: 'fast', bandwidthKbps: 5000, packetLossPercent: 1, fps: 30 };
 const MID: NetworkProfile = { name: 'mid', bandwidthKbps: 1500, packetLossPercent: 1, fps: 20 };
@@ -24,12 +24,7 @@ function session(meanSsim: number, totalBytes: number): SessionMeasures {
     peakRateShare: 1,
     imagesSent: totalBytes > 0 ? 10 : 0,
     statuses: { success: 10, fallback: 0, dropped: 0, unchanged: 0 },
-    worstSettleMs: Number.NaN,
-    worstEditSettleMs: Number.NaN,
-    settledBytesPerFrame: Number.NaN,
-    settledBudgetShare: Number.NaN,
-    editSettledBytesPerFrame: Number.NaN,
-    editSettledBudgetShare: Number.NaN,
+    ...NOT_STILL,
   };
 }
 
