@@ -14,7 +14,14 @@ import {
   mayAnswer,
   NO_LADDER_MEMORY,
 } from './ladder-memory.ts';
-import { type EngineModel, observeEncode, observeMeasurement, predict } from './model.ts';
+import {
+  type EngineModel,
+  expectLadderStep,
+  observeEncode,
+  observeLadderStep,
+  observeMeasurement,
+  predict,
+} from './model.ts';
 import type { Encoded, EnginePort, Measurement } from './port.ts';
 import { Pruning } from './pruning.ts';
 import { type Scored, type ScoreTargets, scoreCandidate, scoreTargets } from './scoring.ts';
@@ -73,6 +80,14 @@ export interface LadderCosts {
   /** Time to measure a ladder encoding that is not lossless. */
   readonly measureMs: number;
 }
+
+/**
+ * How far over the budget a ladder step may be expected, from what it came to on the session's
+ * earlier frames (`expectLadderStep`), before a frame without its own ladder memory passes it over:
+ * the content of one scene varies from frame to frame, but a lossless coding several times the
+ * budget (a busy page over a slow link) would only spend the latency budget the lossy search needs.
+ */
+export const LADDER_SIZE_SLACK = 1.5;
 
 /** A step that encodes until it is done (see {@link FrameSearch.run}). */
 export interface SearchLoop extends SearchStep {
@@ -264,15 +279,17 @@ export class FrameSearch {
    * that the time left did not afford but a whole latency budget would (or that `memory` says would
    * answer), `exhausted` when none was.
    * Only encodings that fit are measured: an over-budget one is never what the ladder stops at, and
-   * the lossy search may still fit. Trials count like any other, but the model learns nothing from
-   * them (see `screen-candidates.ts`).
+   * the lossy search may still fit. Trials count like any other; the model's regressions learn
+   * nothing from them (see `screen-candidates.ts`), but the model keeps what each step came to on
+   * the session's frames (`observeLadderStep`).
    *
    * A step `memory` knows cannot fit the budget or meet the floor is passed over without encoding
-   * it. A step is expected to take what it took before, encode and measurement (with
-   * {@link KNOWN_TIME_SAFETY}), else its `ladderTimeFactor` times lossless WebP's encode time (this
-   * frame's, else the lesser of the remembered one and `costs.encodeMs`: a remembered time may have
-   * met a busy machine) and the model's measurement time (with {@link TIME_SAFETY}). A step that is
-   * not affordable is passed over, not the ones after it, which may be quicker.
+   * it; without `memory` of it, so is a step that came to more than {@link LADDER_SIZE_SLACK} times
+   * the budget on the session's earlier frames. A step is expected to take what it took before,
+   * encode and measurement (with {@link KNOWN_TIME_SAFETY}), else its `ladderTimeFactor` times
+   * lossless WebP's encode time (this frame's, else {@link FrameSearch.losslessStepMs}) and the
+   * model's measurement time (with {@link TIME_SAFETY}). A step that is not affordable is passed
+   * over, not the ones after it, which may be quicker.
    */
   async tryLadder(
     ladder: readonly ScreenCandidate[],
@@ -296,8 +313,7 @@ export class FrameSearch {
     memory: LadderMemory,
   ): Promise<StopCause> {
     const lossless = ladder.find((candidate) => candidate.encoding === 'lossless');
-    const knownLosslessMs = lossless && memory[screenCandidateKey(lossless)]?.encodeMs;
-    let losslessMs = Math.min(knownLosslessMs ?? costs.encodeMs, costs.encodeMs);
+    let losslessMs = lossless ? this.losslessStepMs(lossless, memory, costs) : costs.encodeMs;
     let { measureMs } = costs;
     const failed = new Set<string>();
     for (const candidate of ladder) {
@@ -306,6 +322,8 @@ export class FrameSearch {
       const key = screenCandidateKey(candidate);
       const known = memory[key];
       if (known && !mayAnswer(known, this.rules.budgetBytes, this.rules.minQualityScore)) continue;
+      const usual = known ? undefined : expectLadderStep(this.currentModel, key, this.setup.frame);
+      if (usual && usual.bytes > LADDER_SIZE_SLACK * this.rules.budgetBytes) continue;
       const plannedMs = this.ladderStepMs(candidate, known, losslessMs, measureMs);
       if (plannedMs > this.deadline.remainingMs()) {
         // A remembered step that would answer counts whatever its time: that was one encode's.
@@ -317,6 +335,12 @@ export class FrameSearch {
         failed.add(candidate.format);
         continue;
       }
+      this.currentModel = observeLadderStep(
+        this.currentModel,
+        key,
+        this.setup.frame,
+        trial.encoded,
+      );
       if (candidate.encoding === 'lossless') losslessMs = trial.encoded.encodeMs;
       if (trial.encoded.bytes > this.rules.budgetBytes) continue;
       await this.measure(trial);
@@ -326,6 +350,22 @@ export class FrameSearch {
       }
     }
     return this.passedOver.length > 0 ? 'latency' : 'exhausted';
+  }
+
+  /**
+   * Lossless WebP's expected encode time: the lesser of what it took on this content before and
+   * `costs.encodeMs` (a remembered time may have met a busy machine), else what it takes on the
+   * session's frames, else `costs.encodeMs`.
+   */
+  private losslessStepMs(
+    lossless: ScreenCandidate,
+    memory: LadderMemory,
+    costs: LadderCosts,
+  ): number {
+    const key = screenCandidateKey(lossless);
+    const known = memory[key]?.encodeMs;
+    if (known !== undefined) return Math.min(known, costs.encodeMs);
+    return expectLadderStep(this.currentModel, key, this.setup.frame)?.encodeMs ?? costs.encodeMs;
   }
 
   /**

@@ -30,6 +30,10 @@
  * measurement, and for an encode of the output plus {@link RESIZE_INPUT_SHARE} of the frame when
  * the output is downscaled.
  *
+ * Screen ladder encodes (`screen-candidates.ts`) stay outside the regressions; the model only keeps
+ * what each ladder step took and came to on the session's frames ({@link observeLadderStep}), so
+ * that a busy screen's lossless coding, far over the budget, is not encoded again on every frame.
+ *
  * The model is plain JSON (about 150 numbers) so that it can live in Redis between frames;
  * {@link restoreModel} validates a cached copy with {@link engineModelSchema} and falls back to the
  * cold-start prior when it is corrupt or from another version.
@@ -37,7 +41,7 @@
 import { z } from 'zod';
 import type { Candidate, FrameSize } from './candidates.ts';
 import { features } from './features.ts';
-import { positiveNumber } from './model-numbers.ts';
+import { finiteNumber, positiveNumber } from './model-numbers.ts';
 import {
   ACTIVITY_PRIOR,
   type ActivityPrior,
@@ -61,7 +65,7 @@ import {
 import { RESIDUAL_MEMORY, remember, residualOf, residualSchema } from './residuals.ts';
 
 /** Version of the serialized model; bump it when its shape or meaning changes. */
-export const ENGINE_MODEL_VERSION = 4;
+export const ENGINE_MODEL_VERSION = 5;
 
 const TIME_LEARNING_RATE = 0.3;
 
@@ -86,6 +90,13 @@ const formatTimesSchema = z
   .object({ jpeg: positiveNumber, webp: positiveNumber, avif: positiveNumber })
   .strict();
 
+/** Most screen ladder steps a model keeps what they came to for. */
+const LADDER_STEPS_KEPT = 8;
+
+const ladderStepSchema = z
+  .object({ msPerMp: positiveNumber, logBytesPerPixel: finiteNumber })
+  .strict();
+
 /** Schema of a serialized {@link EngineModel}: anything else is rejected and the prior used. */
 export const engineModelSchema = z
   .object({
@@ -99,6 +110,14 @@ export const engineModelSchema = z
     encodeMsPerMp: formatTimesSchema,
     measureMsPerMp: formatTimesSchema,
     residuals: z.array(residualSchema).max(RESIDUAL_MEMORY),
+    /**
+     * What each screen ladder step (by `screenCandidateKey`) took on the session's frames, in ms
+     * per frame megapixel, and came to, in ln(bytes per pixel); forgotten at a scene cut.
+     */
+    ladder: z
+      .record(z.string().max(64), ladderStepSchema)
+      .refine((steps) => Object.keys(steps).length <= LADDER_STEPS_KEPT, 'too many ladder steps')
+      .optional(),
     /**
      * The session's latest frame, so that a plan made between frames (the network route's
      * recommendation) assumes the frame the session really sends.
@@ -272,7 +291,56 @@ export function observeEncode(
     bytes: regression,
     encodeMsPerMp,
     residuals: remember(model, candidate, { kind: 'bytes', value, sceneCut }),
+    ladder: sceneCut ? undefined : model.ladder,
   };
+}
+
+/** What a screen ladder step is expected to take and come to on a frame. */
+export interface LadderExpectation {
+  readonly encodeMs: number;
+  readonly bytes: number;
+}
+
+/**
+ * What the screen ladder step `key` is expected to take and come to on a frame of size `frame`,
+ * from the session's earlier encodes of it; undefined when there were none since the last scene
+ * cut.
+ */
+export function expectLadderStep(
+  model: EngineModel,
+  key: string,
+  frame: FrameSize,
+): LadderExpectation | undefined {
+  const step = model.ladder?.[key];
+  if (step === undefined) return undefined;
+  return {
+    encodeMs: step.msPerMp * megapixels(frame),
+    bytes: Math.exp(step.logBytesPerPixel) * frame.width * frame.height,
+  };
+}
+
+/** Learns from an encode of the screen ladder step `key` on a frame of size `frame`. */
+export function observeLadderStep(
+  model: EngineModel,
+  key: string,
+  frame: FrameSize,
+  result: { readonly bytes: number; readonly encodeMs: number },
+): EngineModel {
+  if (!(result.bytes > 0 && result.encodeMs > 0)) return model;
+  const msPerMp = result.encodeMs / megapixels(frame);
+  const logBytesPerPixel = Math.log(result.bytes / (frame.width * frame.height));
+  const previous = model.ladder?.[key];
+  const step = previous
+    ? {
+        msPerMp: ewmaLog(previous.msPerMp, msPerMp),
+        logBytesPerPixel:
+          (1 - TIME_LEARNING_RATE) * previous.logBytesPerPixel +
+          TIME_LEARNING_RATE * logBytesPerPixel,
+      }
+    : { msPerMp, logBytesPerPixel };
+  const others = Object.entries(model.ladder ?? {}).filter(([other]) => other !== key);
+  const kept = others.slice(Math.max(0, others.length - (LADDER_STEPS_KEPT - 1)));
+  return { ...model, ladder: { ...Object.fromEntries(kept), [key]: step } };
 }
 
 /** Learns from a measurement: the SSIM of an encoding, and the measure time. */

@@ -4,8 +4,9 @@
  * which lossless WebP and palette PNG code far more compactly than a lossy codec does, without
  * blurring the text.
  *
- * The ladder stays outside the learned model: the model regresses ln(1 - SSIM), which has no value
- * at SSIM 1, and its time tables are keyed by lossy output format.
+ * The ladder stays outside the learned model's regressions: they regress ln(1 - SSIM), which has no
+ * value at SSIM 1, and their time tables are keyed by lossy output format. The model only keeps what
+ * each step came to on the session's frames (`observeLadderStep`).
  */
 import type { OutputFormat } from '../contracts/config.ts';
 import type { Candidate, FrameSize, FrameType } from './candidates.ts';

@@ -113,4 +113,23 @@ describe('predictive compression over a session', () => {
     }
     expect(encodesPerFrame(frames.slice(10))).toBeLessThanOrEqual(1.5);
   });
+
+  it('encodes each screen ladder step once, not on every frame, when a busy screen codes far over the budget with it', async () => {
+    const frames = await runSession({
+      width: 1280,
+      height: 720,
+      frameType: 'screen',
+      frames: 12,
+      budgetBytes: 20_000,
+      content: drifting({ complexity: 0.3, detail: 0, scaleLoss: 1.2, seed: 9 }),
+    });
+    const ladderEncodes = frames.flatMap((f) =>
+      f.decision.trials.filter((t) => 'encoding' in t.candidate),
+    );
+    const steps = ladderEncodes.map((t) => JSON.stringify(t.candidate));
+    expect(ladderEncodes.length).toBeGreaterThan(0);
+    expect(new Set(steps).size).toBe(steps.length);
+    for (const t of ladderEncodes) expect(t.encoded?.bytes).toBeGreaterThan(1.5 * 20_000);
+    expect(frames.slice(4).every((f) => f.decision.status === 'success')).toBe(true);
+  });
 });

@@ -10,8 +10,10 @@ import {
   ENGINE_MODEL_VERSION,
   type EngineModel,
   engineModelSchema,
+  expectLadderStep,
   initialModel,
   observeEncode,
+  observeLadderStep,
   observeMeasurement,
   predict,
   restoreModel,
@@ -196,5 +198,41 @@ describe('engine model', () => {
     const c = candidate('jpeg', 50, 1);
     expect(observeEncode(model, c, frame, { bytes: Number.NaN, encodeMs: 1 })).toBe(model);
     expect(observeMeasurement(model, c, frame, { ssim: Number.NaN, measureMs: 1 })).toBe(model);
+  });
+
+  it('keeps what each screen ladder step came to on the session, and forgets it at a scene cut', () => {
+    const settled = observeMany(initialModel(), 0, 10);
+    const lossless = 'webp-lossless@100x1';
+    expect(expectLadderStep(settled, lossless, frame)).toBeUndefined();
+    let model = observeLadderStep(settled, lossless, frame, { bytes: 90_000, encodeMs: 30 });
+    model = observeLadderStep(model, lossless, frame, { bytes: 110_000, encodeMs: 40 });
+    const expected = expectLadderStep(model, lossless, frame);
+    expect(expected?.bytes).toBeGreaterThan(90_000);
+    expect(expected?.bytes).toBeLessThan(110_000);
+    expect(expected?.encodeMs).toBeGreaterThan(30);
+    expect(expected?.encodeMs).toBeLessThan(40);
+    expect(expectLadderStep(model, lossless, { width: 640, height: 360 })?.bytes).toBeCloseTo(
+      (expected?.bytes ?? 0) / 4,
+      6,
+    );
+    expect(restoreModel(JSON.parse(JSON.stringify(model))).model).toEqual(model);
+    const c = candidate('jpeg', 70, 0.5);
+    const huge = 50 * Math.exp(predict(startFrame(model), c, frame).logBytes);
+    const cut = observeEncode(startFrame(model), c, frame, { bytes: huge, encodeMs: 4 });
+    expect(expectLadderStep(cut, lossless, frame)).toBeUndefined();
+  });
+
+  it('keeps at most eight ladder steps, the most recently encoded', () => {
+    let model = initialModel();
+    for (let level = 1; level <= 12; level++) {
+      model = observeLadderStep(model, `png-palette@${level}x1`, frame, {
+        bytes: 1000 * level,
+        encodeMs: 5,
+      });
+    }
+    expect(Object.keys(model.ladder ?? {})).toHaveLength(8);
+    expect(expectLadderStep(model, 'png-palette@12x1', frame)?.bytes).toBeCloseTo(12_000, 6);
+    expect(expectLadderStep(model, 'png-palette@4x1', frame)).toBeUndefined();
+    expect(restoreModel(JSON.parse(JSON.stringify(model))).restored).toBe(true);
   });
 });
