@@ -68,6 +68,8 @@ export interface Ceiling {
   readonly within: Picks;
   /** {@link leftOutBytes} at the picks' `lambda`. */
   readonly leftOutBytes: number;
+  /** {@link evenSplitOf} the same frames and bytes. */
+  readonly evenSplitSsim: number;
 }
 
 /** The ceiling of one screen sequence under one profile, at the per-frame engine's bytes. */
@@ -136,6 +138,24 @@ function lambdaOfNothing(frames: readonly CeilingFrame[]): number {
   return lambda * 2 + 1e-12;
 }
 
+/**
+ * The best mean viewer SSIM of `frames` with `budgetBytes` split evenly between them: each frame's
+ * best send within its share, or nothing, counted 0 (the least an older image scores). Every frame
+ * gets what the best choice of its own encoding can do with its share, so the ceiling's lead over
+ * it bounds what moving bytes between frames can add, whatever decides the moves.
+ */
+export function evenSplitOf(frames: readonly CeilingFrame[], budgetBytes: number): number {
+  if (frames.length === 0) throw new RangeError('no frames');
+  const share = budgetBytes / frames.length;
+  let sum = 0;
+  for (const frame of frames) {
+    let best = 0;
+    for (const send of frame.sends) if (send.bytes <= share) best = Math.max(best, send.ssim);
+    sum += best;
+  }
+  return sum / frames.length;
+}
+
 const BISECTIONS = 80;
 
 /**
@@ -165,6 +185,7 @@ export function ceilingOf(frames: readonly CeilingFrame[], budgetBytes: number):
     meanSsim: least / frames.length,
     within,
     leftOutBytes: leftOutBytes(frames, within.lambda),
+    evenSplitSsim: evenSplitOf(frames, budgetBytes),
   };
 }
 

@@ -235,6 +235,7 @@ export async function runEngine(
       target: plan.plan.kind === 'refine' ? plan.plan.target : undefined,
       ladder: ladderAfter(plan, decision, output),
       edit: edit?.quality,
+      missed: sent.kind === 'dropped' && sent.reason !== 'refinement_deferred',
     };
     return {
       response,

@@ -36,6 +36,11 @@ export interface BucketState {
   readonly atUs: number;
   /** What the frames of the guard's window before `atUs` sent, oldest first. */
   readonly sent: readonly SentBytes[];
+  /**
+   * The latest frame was dropped: nothing that meets the floor fitted its target. The next frame
+   * aims at all the bucket holds ({@link frameTarget}).
+   */
+  readonly missed?: boolean;
 }
 
 /** The bucket's JSON form, checked when read back from a store. */
@@ -45,6 +50,7 @@ export const bucketStateSchema = z.object({
   sent: z
     .array(z.object({ atUs: z.number().finite(), bytes: z.number().finite().nonnegative() }))
     .max(10_000),
+  missed: z.boolean().optional(),
 });
 
 /**
@@ -79,7 +85,7 @@ export function advance(state: BucketState, bytesPerSecond: number, atUs: number
   const accrued = (bytesPerSecond * (now - state.atUs)) / 1_000_000;
   const tokens = Math.min(bytesPerSecond * BURST_SECONDS, state.tokens + accrued);
   const sent = state.sent.filter((entry) => entry.atUs > now - GUARD_WINDOW_US);
-  return { tokens, atUs: now, sent };
+  return state.missed ? { tokens, atUs: now, sent, missed: true } : { tokens, atUs: now, sent };
 }
 
 /** Bytes the guard's window before the bucket's time already carries. */
@@ -108,11 +114,14 @@ export function isFull(state: BucketState, bytesPerSecond: number): boolean {
 
 /**
  * The byte budget a frame aims at. `spendAll` (a refinement of what the viewer already has) may
- * spend the whole allowance; any other frame aims at its share of the rate plus
- * 1/{@link SPREAD_FRAMES} of what is banked beyond it, as far as the last second left room beyond
- * a share. The guard's room is spread like the bank: frames that spend above their share shrink it,
- * so the frames after them still find about a share rather than a guard that took it all back
- * (which would drop them). Never above {@link allowance}.
+ * spend the whole allowance, and so may a frame after one that was dropped ({@link markMissed}):
+ * the content that did not fit a share and a part of the bank would not fit it again, and a bucket
+ * that keeps what it holds for a frame that never fits shows the viewer nothing at all, where
+ * libwebrtc's frame dropper lets the next frame through once the bucket has drained. Any other
+ * frame aims at its share of the rate plus 1/{@link SPREAD_FRAMES} of what is banked beyond it, as
+ * far as the last second left room beyond a share. The guard's room is spread like the bank: frames
+ * that spend above their share shrink it, so the frames after them still find about a share rather
+ * than a guard that took it all back (which would drop them). Never above {@link allowance}.
  */
 export function frameTarget(
   state: BucketState,
@@ -121,7 +130,7 @@ export function frameTarget(
   spendAll: boolean,
 ): number {
   const limit = allowance(state, bytesPerSecond);
-  if (spendAll) return limit;
+  if (spendAll || state.missed) return limit;
   const share = bytesPerSecond / fps;
   const guardRoom = (bytesPerSecond * GUARD_WINDOW_US) / 1_000_000 - sentInWindow(state);
   const spare = Math.max(0, Math.min(state.tokens, guardRoom) - share);
@@ -137,4 +146,9 @@ export function spend(state: BucketState, bytesPerSecond: number, bytes: number)
   if (bytes <= 0) return state;
   const tokens = Math.max(-bytesPerSecond, state.tokens - bytes);
   return { tokens, atUs: state.atUs, sent: [...state.sent, { atUs: state.atUs, bytes }] };
+}
+
+/** The bucket after a frame at its time was dropped, so that the next one may spend it all. */
+export function markMissed(state: BucketState): BucketState {
+  return { ...state, missed: true };
 }

@@ -5,7 +5,7 @@
 
 import type { FrameType } from '../engine/candidates.ts';
 import type { LadderMemory } from '../engine/ladder-memory.ts';
-import { advance, type BucketState, newBucket, spend } from './bit-bucket.ts';
+import { advance, type BucketState, markMissed, newBucket, spend } from './bit-bucket.ts';
 
 /**
  * The largest image kept as the viewer's: an original sent on fallback may be megabytes, and a
@@ -116,6 +116,8 @@ export interface TemporalChange {
   readonly ladder?: LadderMemory;
   /** What was sent for an edit, on the tiles the edit changed (`ViewerSource.edit`). */
   readonly edit?: EditQuality;
+  /** The frame was dropped for its budget: the next may spend all the bucket holds. */
+  readonly missed?: boolean;
 }
 
 /** Whether the viewer's image was made from this frame's content (its bytes, or its pixels). */
@@ -145,6 +147,7 @@ export function applyChange(previous: TemporalState, change: TemporalChange): Te
       ? advance(bucket, step.bytesPerSecond, step.clockUs)
       : newBucket(step.bytesPerSecond, step.fps, step.clockUs);
     bucket = spend(advanced, step.bytesPerSecond, sent.length);
+    if (change.missed && sent.length === 0) bucket = markMissed(bucket);
   }
   let viewer = change.keepViewer ? previous.viewer : undefined;
   if (viewer && change.stalledAt !== undefined && sent.length === 0 && madeFrom(viewer, frame)) {

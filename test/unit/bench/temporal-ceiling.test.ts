@@ -5,6 +5,7 @@ import {
   ceilingCandidates,
   ceilingOf,
   dualValue,
+  evenSplitOf,
   leftOutBytes,
   pickAt,
   staleBound,
@@ -116,6 +117,31 @@ describe('the ceiling', () => {
 
   it('refuses a sequence without frames', () => {
     expect(() => ceilingOf([], 10)).toThrow(RangeError);
+  });
+});
+
+describe('the even split', () => {
+  it('gives each frame the best send within its even share, and 0 where none fits', () => {
+    const frames: CeilingFrame[] = [
+      { staleBound: 0.9, sends: [send(5, 0.7), send(10, 0.8), send(11, 0.95)] },
+      { staleBound: 0.9, sends: [send(12, 0.9)] },
+    ];
+    expect(evenSplitOf(frames, 20)).toBeCloseTo((0.8 + 0) / 2, 12);
+  });
+
+  it('is never above the ceiling of the same frames and bytes', () => {
+    const next = random(13);
+    for (let trial = 0; trial < 40; trial++) {
+      const frames = randomFrames(next, 6);
+      const budget = Math.floor(next() * 80);
+      const ceiling = ceilingOf(frames, budget);
+      expect(ceiling.evenSplitSsim).toBe(evenSplitOf(frames, budget));
+      expect(ceiling.evenSplitSsim).toBeLessThanOrEqual(ceiling.meanSsim + 1e-9);
+    }
+  });
+
+  it('refuses a sequence without frames', () => {
+    expect(() => evenSplitOf([], 10)).toThrow(RangeError);
   });
 });
 

@@ -6,6 +6,7 @@ import {
   belowCeiling,
   nothingFits,
   type RunResult,
+  reallocationBound,
   type SessionMeasures,
   screenGoal,
   videoGoal,
@@ -43,9 +44,21 @@ function screenRun(
 }
 
 /** The ceiling of the scrolling page under the profile named `profile`. */
-function ceilingAt(profile: string, meanSsim: number, budgetBytes: number): ProfileCeiling {
+function ceilingAt(
+  profile: string,
+  meanSsim: number,
+  budgetBytes: number,
+  evenSplitSsim = meanSsim - 0.01,
+): ProfileCeiling {
   const within = { lambda: 1e-6, ssimSum: meanSsim * 10, bytes: budgetBytes, sent: 10 };
-  const ceiling = { frames: 10, budgetBytes, meanSsim, within, leftOutBytes: 30_000 };
+  const ceiling = {
+    frames: 10,
+    budgetBytes,
+    meanSsim,
+    within,
+    leftOutBytes: 30_000,
+    evenSplitSsim,
+  };
   return { sequence: 'scrolling-page', profile, ceiling, windowFrames: 30, olderMargin: 0.1 };
 }
 
@@ -202,6 +215,25 @@ function videoRun(
     },
   };
 }
+
+describe('the bound on moving bytes between frames', () => {
+  it("gives the ceiling's lead over an even split under every profile where the ceiling was measured", () => {
+    const fast = screenRun(FAST, session(0.79, 1_000_000), session(0.8, 900_000));
+    const mid = screenRun(MID, session(0.5, 100_000), session(0.6, 90_000));
+    const bound = reallocationBound(
+      'scrolling-page',
+      [fast, mid],
+      [ceilingAt('fast', 0.82, 1_000_000, 0.81), ceilingAt('mid', 0.7, 100_000, 0.6)],
+    );
+    expect(bound?.measured).toBe('fast: +0.0100; mid: +0.1000');
+    expect(bound?.met).toBeUndefined();
+  });
+
+  it('is left out where no ceiling was measured', () => {
+    const fast = screenRun(FAST, session(0.79, 1_000_000), session(0.8, 900_000));
+    expect(reallocationBound('scrolling-page', [fast], [])).toBeUndefined();
+  });
+});
 
 describe('the video goal', () => {
   it('is judged under the latency budget that never binds', () => {

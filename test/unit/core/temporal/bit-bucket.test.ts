@@ -9,6 +9,7 @@ import {
   frameClockUs,
   frameTarget,
   GUARD_WINDOW_US,
+  markMissed,
   newBucket,
   spend,
 } from '../../../../functions/core/temporal/bit-bucket.ts';
@@ -23,6 +24,8 @@ const frameArb = fc.record({
   ),
   share: fc.double({ min: 0, max: 1, noNaN: true }),
   spendAll: fc.boolean(),
+  // Dropped: nothing fitted its target, so it sends nothing and the next may spend it all.
+  dropped: fc.boolean(),
 });
 
 const streamArb = fc.record({
@@ -42,9 +45,9 @@ function run(stream: Stream) {
     state = state ? advance(state, stream.rate, at) : newBucket(stream.rate, stream.fps, at);
     const target = frameTarget(state, stream.rate, stream.fps, frame.spendAll);
     expect(target).toBeLessThanOrEqual(allowance(state, stream.rate));
-    const bytes = Math.floor(target * frame.share);
+    const bytes = frame.dropped ? 0 : Math.floor(target * frame.share);
     sent.push({ atUs: state.atUs, bytes });
-    state = spend(state, stream.rate, bytes);
+    state = frame.dropped ? markMissed(state) : spend(state, stream.rate, bytes);
   }
   return sent;
 }
@@ -52,7 +55,7 @@ function run(stream: Stream) {
 interface Stream {
   rate: number;
   fps: number;
-  frames: { gapUs: number; share: number; spendAll: boolean }[];
+  frames: { gapUs: number; share: number; spendAll: boolean; dropped: boolean }[];
 }
 
 describe('the bit bucket', () => {
@@ -139,6 +142,19 @@ describe('the bit bucket', () => {
     const state = newBucket(1_000, 25, 80_000);
     expect(frameClockUs(state, undefined, 25)).toBe(120_000);
     expect(frameClockUs(state, 5, 25)).toBe(5);
+  });
+
+  it('lets the frame after a dropped one aim at all it holds, until a frame sends again', () => {
+    const rate = 100_000;
+    const full = advance(newBucket(rate, 20, 0), rate, 1_000_000);
+    const share = frameTarget(full, rate, 20, false);
+    expect(share).toBeLessThan(allowance(full, rate));
+    const missed = advance(markMissed(full), rate, 1_050_000);
+    expect(frameTarget(missed, rate, 20, false)).toBe(allowance(missed, rate));
+    const sent = advance(spend(missed, rate, 10_000), rate, 1_100_000);
+    expect(sent.missed).toBeUndefined();
+    expect(frameTarget(sent, rate, 20, false)).toBeLessThan(allowance(sent, rate));
+    expect(bucketStateSchema.parse(JSON.parse(JSON.stringify(missed)))).toEqual(missed);
   });
 
   it('reads back its JSON form and refuses a malformed one', () => {

@@ -51,6 +51,17 @@ describe('a session temporal state', () => {
     expect(other.viewer?.stalledAt).toBeUndefined();
   });
 
+  it('lets the frame after a dropped one spend all the bucket holds, and the one after a sent frame its share', () => {
+    const start = applyChange({}, change(100, 0));
+    const dropped = applyChange(start, { ...change(0, 500_000), missed: true });
+    expect(dropped.bucket?.missed).toBe(true);
+    const next = nextFrameBudget(dropped.bucket, network);
+    const sent = applyChange(dropped, change(100, 600_000));
+    expect(sent.bucket?.missed).toBeUndefined();
+    expect(nextFrameBudget(sent.bucket, network)).toBeLessThan(next);
+    expect(next).toBeGreaterThan(networkBytesPerFrame(network) * 2);
+  });
+
   it('keeps what the ladder learnt with the viewer image, through frames that sent nothing', () => {
     const learnt = { 'webp-lossless@100x1': { bytes: 169_000, encodeMs: 40, ssim: 1 } };
     const more = { ...learnt, 'png-palette@16x1': { bytes: 47_000, encodeMs: 30, ssim: 0.999 } };
