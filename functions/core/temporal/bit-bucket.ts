@@ -37,8 +37,8 @@ export interface BucketState {
   /** What the frames of the guard's window before `atUs` sent, oldest first. */
   readonly sent: readonly SentBytes[];
   /**
-   * The latest frame was dropped: nothing that meets the floor fitted its target. The next frame
-   * aims at all the bucket holds ({@link frameTarget}).
+   * The latest frame was dropped: nothing that meets the floor fitted its target in the time it
+   * had. The next frame aims at all the bucket holds ({@link frameTarget}).
    */
   readonly missed?: boolean;
 }
